@@ -1,0 +1,109 @@
+//! Claims of the tokens Tessera issues.
+
+use crate::error::RandomError;
+use serde::{Deserialize, Serialize};
+
+/// Which kind of token this is (`token_type`, as djangorestframework-simplejwt writes it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    /// A short-lived bearer token for resource servers.
+    Access,
+    /// A long-lived token only Tessera accepts, to obtain new access tokens.
+    Refresh,
+}
+
+/// The `aud` claim: one audience or several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// A single audience, serialised as a string.
+    One(String),
+    /// Several audiences, serialised as an array.
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `aud` names this audience.
+    pub fn contains(&self, aud: &str) -> bool {
+        match self {
+            Self::One(a) => a == aud,
+            Self::Many(all) => all.iter().any(|a| a == aud),
+        }
+    }
+}
+
+/// Claims of an access token (RFC 9068 plus simplejwt's `token_type` and `user_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Issuer URL.
+    pub iss: String,
+    /// Subject: the user id as a string (or a client id for client credentials).
+    pub sub: String,
+    /// Audience.
+    pub aud: Audience,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// Not before.
+    pub nbf: i64,
+    /// Unique token id.
+    pub jti: String,
+    /// Always [`TokenType::Access`].
+    pub token_type: TokenType,
+    /// The user's integer id (simplejwt's `USER_ID_CLAIM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// The OAuth client the token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Space-separated scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// Claims of a refresh token. Its validity is decided by server state; the MAC only
+/// proves that Tessera made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshClaims {
+    /// Issuer URL.
+    pub iss: String,
+    /// Subject: the user id as a string.
+    pub sub: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// Unique token id (the server-side row).
+    pub jti: String,
+    /// The rotation family this token belongs to.
+    pub fam: String,
+    /// Always [`TokenType::Refresh`].
+    pub token_type: TokenType,
+    /// The user's integer id.
+    pub user_id: i64,
+    /// The OAuth client the token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// A new random token id: 32 lowercase hex characters (128 bits).
+///
+/// Hex keeps every claim in the characters that legacy base64 decoders accept.
+///
+/// # Errors
+/// [`RandomError`] if the system random generator fails.
+pub fn new_jti() -> Result<String, RandomError> {
+    random_hex::<16>()
+}
+
+/// `N` random bytes as lowercase hex.
+///
+/// # Errors
+/// [`RandomError`] if the system random generator fails.
+pub fn random_hex<const N: usize>() -> Result<String, RandomError> {
+    let mut bytes = [0u8; N];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| RandomError)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

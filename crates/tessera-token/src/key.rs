@@ -1,0 +1,268 @@
+//! Private signing keys: generation, PKCS#8 import and export, and the public half.
+
+use crate::algorithm::Algorithm;
+use crate::error::KeyError;
+use crate::jwks::PublicKey;
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair,
+    RsaPublicKeyComponents,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::EncodingKey;
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, EllipticCurveKeyParameters, EllipticCurveKeyType,
+    OctetKeyPairParameters, OctetKeyPairType, RSAKeyParameters, RSAKeyType,
+};
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// The smallest RSA modulus Tessera accepts, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// RSA modulus sizes Tessera generates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RsaBits {
+    /// 2048 bits (the default).
+    #[default]
+    B2048,
+    /// 3072 bits.
+    B3072,
+    /// 4096 bits.
+    B4096,
+}
+
+/// A private key that signs access (and later ID) tokens.
+///
+/// # Security
+/// `Debug` never prints the key; the PKCS#8 bytes are zeroed on drop.
+pub struct SigningKey {
+    kid: String,
+    alg: Algorithm,
+    pkcs8: Zeroizing<Vec<u8>>,
+    encoding: EncodingKey,
+    public: PublicKey,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private", &"[redacted]")
+            .finish()
+    }
+}
+
+impl SigningKey {
+    /// Generates a new key for `alg` (RSA keys with 2048 bits).
+    ///
+    /// # Errors
+    /// [`KeyError::Generation`] if the crypto library fails.
+    pub fn generate(alg: Algorithm) -> Result<Self, KeyError> {
+        Self::generate_with(alg, RsaBits::default())
+    }
+
+    /// Generates a new key for `alg`, RSA keys with `bits` bits.
+    ///
+    /// # Errors
+    /// [`KeyError::Generation`] if the crypto library fails.
+    pub fn generate_with(alg: Algorithm, bits: RsaBits) -> Result<Self, KeyError> {
+        let der = generate_pkcs8(alg, bits)?;
+        Self::from_pkcs8_der(alg, &der)
+    }
+
+    /// Reads a PKCS#8 DER private key; the `kid` is derived from the public key's RFC 7638
+    /// thumbprint.
+    ///
+    /// # Errors
+    /// [`KeyError::Invalid`] if the bytes are not a key of `alg`, [`KeyError::TooShort`] for
+    /// RSA keys under 2048 bits.
+    pub fn from_pkcs8_der(alg: Algorithm, der: &[u8]) -> Result<Self, KeyError> {
+        let params = public_params(alg, der)?;
+        let kid = PublicKey::derive_kid(alg, &params);
+        Self::assemble(alg, der, kid, params)
+    }
+
+    /// Reads a PKCS#8 DER private key stored earlier under `kid`.
+    ///
+    /// # Errors
+    /// As [`SigningKey::from_pkcs8_der`].
+    pub fn from_pkcs8_der_with_kid(alg: Algorithm, der: &[u8], kid: &str) -> Result<Self, KeyError> {
+        let params = public_params(alg, der)?;
+        Self::assemble(alg, der, kid.to_owned(), params)
+    }
+
+    /// Reads a PEM private key (`BEGIN PRIVATE KEY`, PKCS#8).
+    ///
+    /// # Errors
+    /// [`KeyError::Invalid`] if the PEM cannot be read; otherwise as [`SigningKey::from_pkcs8_der`].
+    pub fn from_pkcs8_pem(alg: Algorithm, pem_text: &str) -> Result<Self, KeyError> {
+        let parsed = pem::parse(pem_text).map_err(|e| invalid(alg, e))?;
+        if parsed.tag() != "PRIVATE KEY" {
+            return Err(invalid(alg, format!("expected a PKCS#8 \"PRIVATE KEY\", found \"{}\"", parsed.tag())));
+        }
+        Self::from_pkcs8_der(alg, parsed.contents())
+    }
+
+    fn assemble(
+        alg: Algorithm,
+        der: &[u8],
+        kid: String,
+        params: AlgorithmParameters,
+    ) -> Result<Self, KeyError> {
+        let encoding = match alg {
+            Algorithm::RS256 | Algorithm::PS256 => {
+                EncodingKey::from_rsa_pem(to_pem(der).as_bytes()).map_err(|e| invalid(alg, e))?
+            }
+            Algorithm::ES256 => EncodingKey::from_ec_der(der),
+            Algorithm::EdDSA => EncodingKey::from_ed_der(der),
+        };
+        let public = PublicKey::from_parts(kid.clone(), alg, params)?;
+        Ok(Self { kid, alg, pkcs8: Zeroizing::new(der.to_vec()), encoding, public })
+    }
+
+    /// The key id published in the JWKS and put in every token header.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The key's algorithm.
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The public half, as published.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The private key as PKCS#8 DER.
+    ///
+    /// # Security
+    /// Secret material: seal it before it is stored.
+    pub fn expose_pkcs8_der(&self) -> &[u8] {
+        &self.pkcs8
+    }
+
+    /// The private key as PKCS#8 PEM.
+    ///
+    /// # Security
+    /// Secret material.
+    pub fn expose_pkcs8_pem(&self) -> Zeroizing<String> {
+        Zeroizing::new(to_pem(&self.pkcs8))
+    }
+
+    pub(crate) fn encoding_key(&self) -> &EncodingKey {
+        &self.encoding
+    }
+}
+
+fn to_pem(der: &[u8]) -> String {
+    pem::encode(&pem::Pem::new("PRIVATE KEY", der.to_vec()))
+}
+
+fn invalid(alg: Algorithm, reason: impl ToString) -> KeyError {
+    KeyError::Invalid { alg: alg.as_str(), reason: reason.to_string() }
+}
+
+fn generate_pkcs8(alg: Algorithm, bits: RsaBits) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    let bytes = match alg {
+        Algorithm::RS256 | Algorithm::PS256 => {
+            let size = match bits {
+                RsaBits::B2048 => KeySize::Rsa2048,
+                RsaBits::B3072 => KeySize::Rsa3072,
+                RsaBits::B4096 => KeySize::Rsa4096,
+            };
+            let pair = aws_lc_rs::rsa::KeyPair::generate(size).map_err(|_| KeyError::Generation)?;
+            let der: Pkcs8V1Der<'static> = pair.as_der().map_err(|_| KeyError::Generation)?;
+            der.as_ref().to_vec()
+        }
+        Algorithm::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .and_then(|k| k.to_pkcs8v1())
+            .map_err(|_| KeyError::Generation)?
+            .as_ref()
+            .to_vec(),
+        Algorithm::EdDSA => Ed25519KeyPair::generate()
+            .and_then(|k| k.to_pkcs8())
+            .map_err(|_| KeyError::Generation)?
+            .as_ref()
+            .to_vec(),
+    };
+    Ok(Zeroizing::new(bytes))
+}
+
+/// Parses the private key and returns its public JWK parameters.
+fn public_params(alg: Algorithm, der: &[u8]) -> Result<AlgorithmParameters, KeyError> {
+    let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+    match alg {
+        Algorithm::RS256 | Algorithm::PS256 => {
+            let pair = RsaKeyPair::from_pkcs8(der).map_err(|e| invalid(alg, e))?;
+            let bits = pair.public_modulus_len() * 8;
+            if bits < MIN_RSA_BITS {
+                return Err(KeyError::TooShort { bits });
+            }
+            let c = RsaPublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+            Ok(AlgorithmParameters::RSA(RSAKeyParameters {
+                key_type: RSAKeyType::RSA,
+                n: b64(&c.n),
+                e: b64(&c.e),
+            }))
+        }
+        Algorithm::ES256 => {
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                .map_err(|e| invalid(alg, e))?;
+            let point = pair.public_key().as_ref();
+            match point {
+                [0x04, rest @ ..] if rest.len() == 64 => {
+                    Ok(AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+                        key_type: EllipticCurveKeyType::EC,
+                        curve: EllipticCurve::P256,
+                        x: b64(&rest[..32]),
+                        y: b64(&rest[32..]),
+                    }))
+                }
+                _ => Err(invalid(alg, "unexpected public point encoding")),
+            }
+        }
+        Algorithm::EdDSA => {
+            let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|e| invalid(alg, e))?;
+            Ok(AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+                key_type: OctetKeyPairType::OctetKeyPair,
+                curve: EllipticCurve::Ed25519,
+                x: b64(pair.public_key().as_ref()),
+            }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_algorithm_round_trips_through_pem() {
+        for alg in Algorithm::ALL {
+            let key = SigningKey::generate(alg).unwrap();
+            let again = SigningKey::from_pkcs8_pem(alg, &key.expose_pkcs8_pem()).unwrap();
+            assert_eq!(key.kid(), again.kid(), "{alg}");
+            assert_eq!(key.public_key().jwk(), again.public_key().jwk());
+        }
+    }
+
+    #[test]
+    fn debug_never_prints_the_private_key() {
+        let key = SigningKey::generate(Algorithm::ES256).unwrap();
+        let printed = format!("{key:?}");
+        assert!(printed.contains("[redacted]"));
+        assert!(!printed.contains(&URL_SAFE_NO_PAD.encode(key.expose_pkcs8_der())));
+    }
+
+    #[test]
+    fn a_key_of_the_wrong_algorithm_is_refused() {
+        let ec = SigningKey::generate(Algorithm::ES256).unwrap();
+        assert!(SigningKey::from_pkcs8_der(Algorithm::RS256, ec.expose_pkcs8_der()).is_err());
+    }
+}

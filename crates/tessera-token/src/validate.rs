@@ -1,0 +1,150 @@
+//! Verification of access and refresh tokens, with secure defaults.
+//!
+//! The order of checks: size → header → key by `kid` → the key's own algorithm must be the
+//! header's → `typ` → signature, `iss`, `aud` (by the JOSE library) → `token_type` →
+//! `exp`/`nbf`/`iat` against the injected time with the leeway.
+
+use crate::algorithm::Algorithm;
+use crate::claims::{AccessClaims, RefreshClaims, TokenType};
+use crate::error::VerifyError;
+use crate::jwks::KeySet;
+use crate::mac::MacKey;
+use crate::sign::{ACCESS_TYP, JWT_TYP};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{DecodingKey, Header, decode, decode_header};
+use serde::de::DeserializeOwned;
+
+/// What a token must satisfy besides its signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validation {
+    /// Required `iss`. Always checked.
+    pub issuer: String,
+    /// Required member of `aud` for access tokens. Always checked.
+    pub audience: String,
+    /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`. Default 30.
+    pub leeway: i64,
+    /// Tokens longer than this (bytes) are refused before any parsing. Default 8 KiB.
+    pub max_len: usize,
+}
+
+impl Validation {
+    /// Secure defaults for this issuer and audience.
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self { issuer: issuer.into(), audience: audience.into(), leeway: 30, max_len: 8 * 1024 }
+    }
+}
+
+/// Verifies an access token against the published keys.
+///
+/// # Errors
+/// A [`VerifyError`] naming the first check that failed.
+pub fn verify_access(
+    token: &str,
+    keys: &KeySet,
+    validation: &Validation,
+    now: i64,
+) -> Result<AccessClaims, VerifyError> {
+    let header = header_of(token, validation)?;
+    let kid = header.kid.as_deref().ok_or(VerifyError::UnknownKey)?;
+    let key = keys.get(kid).ok_or(VerifyError::UnknownKey)?;
+    if header.alg != key.alg().to_jwt() {
+        return Err(VerifyError::AlgorithmNotAllowed);
+    }
+    let typ = header.typ.as_deref().unwrap_or_default().to_ascii_lowercase();
+    if typ != ACCESS_TYP && typ != "application/at+jwt" {
+        return Err(VerifyError::WrongType);
+    }
+    let claims: AccessClaims =
+        decode_checked(token, key.alg().to_jwt(), key.decoding_key(), validation, true)?;
+    if claims.token_type != TokenType::Access {
+        return Err(VerifyError::WrongType);
+    }
+    check_times(claims.exp, Some(claims.nbf), claims.iat, now, validation.leeway)?;
+    Ok(claims)
+}
+
+/// Verifies a refresh token's MAC and claims. Whether it is still live is the server's
+/// decision, not this function's.
+///
+/// # Errors
+/// A [`VerifyError`] naming the first check that failed.
+pub fn verify_refresh(
+    token: &str,
+    key: &MacKey,
+    validation: &Validation,
+    now: i64,
+) -> Result<RefreshClaims, VerifyError> {
+    let header = header_of(token, validation)?;
+    if header.alg != jsonwebtoken::Algorithm::HS256 {
+        return Err(VerifyError::AlgorithmNotAllowed);
+    }
+    if header.kid.as_deref() != Some(key.kid()) {
+        return Err(VerifyError::UnknownKey);
+    }
+    if header.typ.as_deref() != Some(JWT_TYP) {
+        return Err(VerifyError::WrongType);
+    }
+    let claims: RefreshClaims =
+        decode_checked(token, jsonwebtoken::Algorithm::HS256, key.decoding_key(), validation, false)?;
+    if claims.token_type != TokenType::Refresh {
+        return Err(VerifyError::WrongType);
+    }
+    check_times(claims.exp, None, claims.iat, now, validation.leeway)?;
+    Ok(claims)
+}
+
+fn header_of(token: &str, validation: &Validation) -> Result<Header, VerifyError> {
+    if token.len() > validation.max_len {
+        return Err(VerifyError::TooLarge);
+    }
+    decode_header(token).map_err(|_| VerifyError::Malformed)
+}
+
+fn decode_checked<T: DeserializeOwned>(
+    token: &str,
+    alg: jsonwebtoken::Algorithm,
+    key: &DecodingKey,
+    validation: &Validation,
+    check_audience: bool,
+) -> Result<T, VerifyError> {
+    let mut v = jsonwebtoken::Validation::new(alg);
+    // Time is checked by `check_times` against the injected clock.
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.leeway = 0;
+    v.set_issuer(&[&validation.issuer]);
+    if check_audience {
+        v.set_audience(&[&validation.audience]);
+        v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    } else {
+        v.validate_aud = false;
+        v.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+    }
+    decode::<T>(token, key, &v).map(|data| data.claims).map_err(|e| match e.kind() {
+        ErrorKind::InvalidSignature => VerifyError::InvalidSignature,
+        ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
+        ErrorKind::InvalidAudience => VerifyError::WrongAudience,
+        ErrorKind::ExpiredSignature => VerifyError::Expired,
+        ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
+        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => VerifyError::AlgorithmNotAllowed,
+        ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => {
+            VerifyError::InvalidClaim("claims")
+        }
+        _ => VerifyError::Malformed,
+    })
+}
+
+fn check_times(exp: i64, nbf: Option<i64>, iat: i64, now: i64, leeway: i64) -> Result<(), VerifyError> {
+    if now > exp.saturating_add(leeway) {
+        return Err(VerifyError::Expired);
+    }
+    if nbf.unwrap_or(i64::MIN) > now.saturating_add(leeway) || iat > now.saturating_add(leeway) {
+        return Err(VerifyError::NotYetValid);
+    }
+    Ok(())
+}
+
+/// Whether `alg` is one Tessera accepts for access tokens (never `none` or HMAC).
+pub fn is_allowed_access_alg(alg: &str) -> bool {
+    alg.parse::<Algorithm>().is_ok()
+}

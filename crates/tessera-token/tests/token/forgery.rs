@@ -1,0 +1,154 @@
+use crate::*;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tessera_token::sign::{sign_access, sign_refresh, sign_with};
+use tessera_token::validate::{verify_access, verify_refresh};
+use tessera_token::{Algorithm, VerifyError};
+
+fn b64(s: &str) -> String {
+    URL_SAFE_NO_PAD.encode(s)
+}
+
+#[test]
+fn every_algorithm_signs_and_verifies() {
+    for alg in Algorithm::ALL {
+        let key = SigningKey::generate(alg).unwrap();
+        let claims = access_claims();
+        let token = sign_access(&key, &claims).unwrap();
+        let got = verify_access(&token, &keyset(&key), &validation(), NOW).unwrap();
+        assert_eq!(got, claims, "{alg}");
+    }
+}
+
+#[test]
+fn alg_none_is_refused() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let header = format!(r#"{{"alg":"none","typ":"at+jwt","kid":"{}"}}"#, key.kid());
+    let claims = serde_json::to_string(&access_claims()).unwrap();
+    for sig in ["", "AAAA"] {
+        let token = format!("{}.{}.{sig}", b64(&header), b64(&claims));
+        assert!(verify_access(&token, &keyset(&key), &validation(), NOW).is_err());
+    }
+}
+
+#[test]
+fn hs256_signed_with_the_public_key_is_refused() {
+    let key = SigningKey::generate(Algorithm::RS256).unwrap();
+    let public_json = serde_json::to_vec(key.public_key().jwk()).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some(key.kid().into());
+    let forged = jsonwebtoken::encode(
+        &header,
+        &access_claims(),
+        &jsonwebtoken::EncodingKey::from_secret(&public_json),
+    )
+    .unwrap();
+    assert_eq!(
+        verify_access(&forged, &keyset(&key), &validation(), NOW),
+        Err(VerifyError::AlgorithmNotAllowed)
+    );
+}
+
+#[test]
+fn an_unknown_kid_is_refused() {
+    let trusted = SigningKey::generate(Algorithm::ES256).unwrap();
+    let stranger = SigningKey::generate(Algorithm::ES256).unwrap();
+    let token = sign_access(&stranger, &access_claims()).unwrap();
+    assert_eq!(
+        verify_access(&token, &keyset(&trusted), &validation(), NOW),
+        Err(VerifyError::UnknownKey)
+    );
+}
+
+#[test]
+fn a_tampered_payload_is_refused() {
+    let key = SigningKey::generate(Algorithm::RS256).unwrap();
+    let token = sign_access(&key, &access_claims()).unwrap();
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let mut claims = access_claims();
+    claims.user_id = Some(1);
+    claims.sub = "1".into();
+    parts[1] = b64(&serde_json::to_string(&claims).unwrap());
+    let tampered = parts.join(".");
+    assert_eq!(
+        verify_access(&tampered, &keyset(&key), &validation(), NOW),
+        Err(VerifyError::InvalidSignature)
+    );
+}
+
+#[test]
+fn time_is_checked_with_leeway() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let token = sign_access(&key, &access_claims()).unwrap();
+    let keys = keyset(&key);
+    let v = validation();
+    assert!(verify_access(&token, &keys, &v, NOW + 300 + v.leeway).is_ok());
+    assert_eq!(verify_access(&token, &keys, &v, NOW + 301 + v.leeway), Err(VerifyError::Expired));
+    assert_eq!(verify_access(&token, &keys, &v, NOW - 31), Err(VerifyError::NotYetValid));
+}
+
+#[test]
+fn wrong_issuer_and_audience_are_refused() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let keys = keyset(&key);
+    let mut claims = access_claims();
+    claims.iss = "http://evil.example".into();
+    let token = sign_access(&key, &claims).unwrap();
+    assert_eq!(verify_access(&token, &keys, &validation(), NOW), Err(VerifyError::WrongIssuer));
+    let mut claims = access_claims();
+    claims.aud = Audience::Many(vec!["other".into()]);
+    let token = sign_access(&key, &claims).unwrap();
+    assert_eq!(verify_access(&token, &keys, &validation(), NOW), Err(VerifyError::WrongAudience));
+}
+
+#[test]
+fn token_kinds_cannot_be_swapped() {
+    let key = SigningKey::generate(Algorithm::RS256).unwrap();
+    let mac = mac();
+    let refresh = sign_refresh(&mac, &refresh_claims()).unwrap();
+    assert!(verify_access(&refresh, &keyset(&key), &validation(), NOW).is_err());
+    let access = sign_access(&key, &access_claims()).unwrap();
+    assert_eq!(
+        verify_refresh(&access, &mac, &validation(), NOW),
+        Err(VerifyError::AlgorithmNotAllowed)
+    );
+    // An access-shaped token with the wrong typ header.
+    let wrong_typ = sign_with(&key, "JWT", &access_claims()).unwrap();
+    assert_eq!(verify_access(&wrong_typ, &keyset(&key), &validation(), NOW), Err(VerifyError::WrongType));
+    // Refresh claims signed with the access key (right typ): the token_type claim decides.
+    let mut claims = access_claims();
+    claims.token_type = TokenType::Refresh;
+    let token = sign_access(&key, &claims).unwrap();
+    assert_eq!(verify_access(&token, &keyset(&key), &validation(), NOW), Err(VerifyError::WrongType));
+}
+
+#[test]
+fn refresh_tokens_need_the_internal_key() {
+    let token = sign_refresh(&mac(), &refresh_claims()).unwrap();
+    assert_eq!(verify_refresh(&token, &mac(), &validation(), NOW), Err(VerifyError::UnknownKey));
+    let key = mac();
+    let token = sign_refresh(&key, &refresh_claims()).unwrap();
+    assert!(verify_refresh(&token, &key, &validation(), NOW).is_ok());
+    assert_eq!(verify_refresh(&token, &key, &validation(), NOW + 90_000), Err(VerifyError::Expired));
+}
+
+#[test]
+fn garbage_and_huge_tokens_are_refused() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let keys = keyset(&key);
+    for junk in ["", ".", "..", "a.b.c", "!!!.???.***", "eyJhbGciOiJSUzI1NiJ9", "a.b.c.d"] {
+        assert!(verify_access(junk, &keys, &validation(), NOW).is_err(), "{junk}");
+    }
+    let huge = "a".repeat(100_000);
+    assert_eq!(verify_access(&huge, &keys, &validation(), NOW), Err(VerifyError::TooLarge));
+}
+
+#[test]
+fn a_string_exp_is_refused() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let mut claims = serde_json::to_value(access_claims()).unwrap();
+    claims["exp"] = serde_json::json!("99999999999");
+    let token = sign_with(&key, "at+jwt", &claims).unwrap();
+    assert!(verify_access(&token, &keyset(&key), &validation(), NOW).is_err());
+}
