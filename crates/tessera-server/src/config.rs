@@ -1,0 +1,330 @@
+//! Configuration: one typed tree, layered defaults → `tessera.toml` → `TESSERA_*`
+//! environment → command-line flags, validated before the server starts.
+//!
+//! A top-level key `bind` is `TESSERA_BIND`; a nested key uses a double underscore:
+//! `[database] url` is `TESSERA_DATABASE__URL`. Unknown keys are refused. This module
+//! is the only place that reads the environment.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tessera_proto::{Secret, UserField};
+use tessera_token::Algorithm;
+use url::Url;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Public issuer URL (`iss`). Derived from the bound address when unset.
+    pub issuer: Option<String>,
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Directory for the SQLite database and the master key file.
+    pub data_dir: PathBuf,
+    /// Master key sealing the private keys at rest (32 bytes, base64 or hex). When unset,
+    /// `<data_dir>/master.key` is used, created with mode 0600 on first start.
+    #[serde(skip_serializing)]
+    pub master_key: Option<Secret>,
+    /// `pretty` or `json`.
+    pub log_format: LogFormat,
+    /// Log filter, in `tracing` directive syntax (`info`, `tessera_server=debug`).
+    pub log_filter: String,
+    /// Database settings.
+    pub database: DatabaseSettings,
+    /// Token settings.
+    pub tokens: TokenSettings,
+    /// User API settings.
+    pub users: UserSettings,
+    /// Password hashing settings.
+    pub passwords: PasswordSettings,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH`; defaults to `sqlite://<data_dir>/tessera.db`.
+    pub url: Option<String>,
+    /// Connection pool size.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before answering 503.
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+}
+
+/// `[tokens]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
+    /// Signature algorithm of access tokens: RS256, PS256, ES256 or EdDSA.
+    pub algorithm: Algorithm,
+    /// `aud` of access tokens; resource servers must expect it.
+    pub audience: String,
+    /// Access token lifetime.
+    #[serde(with = "humantime_serde")]
+    pub access_lifetime: Duration,
+    /// Refresh token lifetime.
+    #[serde(with = "humantime_serde")]
+    pub refresh_lifetime: Duration,
+    /// Clock skew tolerated when checking `exp`/`nbf`.
+    #[serde(with = "humantime_serde")]
+    pub leeway: Duration,
+    /// Whether `/auth/token/verify/` also accepts live refresh tokens (simplejwt does).
+    pub verify_accepts_refresh: bool,
+}
+
+/// `[users]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserSettings {
+    /// Fields of `GET /auth/users/{id}/`, in order.
+    pub fields: Vec<UserField>,
+}
+
+/// `[passwords]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordSettings {
+    /// Argon2id memory cost in KiB (OWASP minimum 19456).
+    pub memory_kib: u32,
+    /// Argon2id iterations (OWASP minimum 2).
+    pub iterations: u32,
+    /// Argon2id parallelism.
+    pub parallelism: u32,
+    /// Hashes computed at once; more wait in a queue.
+    pub max_concurrent_hashes: usize,
+    /// How long a login waits in the hash queue before answering 503.
+    #[serde(with = "humantime_serde")]
+    pub queue_timeout: Duration,
+    /// Longest accepted password, in bytes (refused before hashing).
+    pub max_length: usize,
+    /// Shortest password accepted when one is set.
+    pub min_length: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            data_dir: PathBuf::from("tessera-data"),
+            master_key: None,
+            log_format: LogFormat::Pretty,
+            log_filter: "info".into(),
+            database: DatabaseSettings::default(),
+            tokens: TokenSettings::default(),
+            users: UserSettings::default(),
+            passwords: PasswordSettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: None, max_connections: 8, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            algorithm: Algorithm::RS256,
+            audience: "tessera".into(),
+            access_lifetime: Duration::from_secs(5 * 60),
+            refresh_lifetime: Duration::from_secs(24 * 3600),
+            leeway: Duration::from_secs(30),
+            verify_accepts_refresh: false,
+        }
+    }
+}
+
+impl Default for UserSettings {
+    fn default() -> Self {
+        Self { fields: UserField::DRF_REMOTEJWT.to_vec() }
+    }
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent_hashes: 2,
+            queue_timeout: Duration::from_secs(5),
+            max_length: 1024,
+            min_length: 8,
+        }
+    }
+}
+
+/// The configuration could not be loaded or is invalid.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A layer could not be read or has unknown or mistyped keys.
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value is out of range.
+    #[error("configuration: {key}: {reason}")]
+    Invalid {
+        /// The offending key.
+        key: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Values given on the command line; they override every other layer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    /// `--bind`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
+    /// `--data-dir`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--issuer`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// `--log-format`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    /// `--database-url`, as `{"database": {"url": …}}`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseOverride>,
+}
+
+/// `--database-url`
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseOverride {
+    /// The URL.
+    pub url: String,
+}
+
+impl Settings {
+    /// Loads the layers: defaults, then `file` (default `tessera.toml` when it exists),
+    /// then `TESSERA_*` variables, then `overrides`; and validates the result.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the bad key and where it came from.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file("tessera.toml")),
+        }
+        let settings: Settings = figment
+            .merge(
+                Env::prefixed("TESSERA_")
+                    // Test harness variables share the prefix but are not configuration.
+                    .filter(|key| !key.as_str().starts_with("test_"))
+                    .split("__"),
+            )
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks ranges and formats that serde cannot.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for the first bad value.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| Err(ConfigError::Invalid { key, reason: reason.into() });
+        if let Some(issuer) = &self.issuer {
+            match Url::parse(issuer) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => {}
+                _ => return invalid("issuer", "must be an http(s) URL without query"),
+            }
+        }
+        if let Some(url) = &self.database.url {
+            if !url.starts_with("sqlite:") {
+                return invalid("database.url", "only sqlite:// URLs are supported by this build");
+            }
+        }
+        let t = &self.tokens;
+        if t.access_lifetime < Duration::from_secs(1) || t.refresh_lifetime < Duration::from_secs(1) {
+            return invalid("tokens", "lifetimes must be at least one second");
+        }
+        if t.audience.is_empty() || t.audience.contains(['>', '?', '~']) {
+            return invalid("tokens.audience", "must be non-empty, without '>', '?' or '~'");
+        }
+        if self.users.fields.is_empty() {
+            return invalid("users.fields", "must name at least one field");
+        }
+        let p = &self.passwords;
+        if p.memory_kib < 19_456 || p.iterations < 2 || p.parallelism < 1 {
+            return invalid("passwords", "Argon2id below OWASP's minimum (m=19456, t=2, p=1)");
+        }
+        if p.max_concurrent_hashes == 0 || p.max_length < p.min_length || p.min_length == 0 {
+            return invalid("passwords", "max_concurrent_hashes and min_length must be positive, max_length >= min_length");
+        }
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections", "must be positive");
+        }
+        Ok(())
+    }
+
+    /// The database URL: configured, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("tessera.db").display()))
+    }
+
+    /// The issuer: configured, or `http://<address the server is bound to>`.
+    pub fn issuer_for(&self, bound: SocketAddr) -> String {
+        match &self.issuer {
+            Some(i) => i.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+/// Every configuration key with its environment variable, default and meaning, for
+/// `tessera serve --help` and the README.
+pub const REFERENCE: &str = "\
+Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a double underscore):
+  issuer                           TESSERA_ISSUER                           http://<bind>   public issuer URL (iss)
+  bind                             TESSERA_BIND                             127.0.0.1:8000  listen address
+  data_dir                         TESSERA_DATA_DIR                         ./tessera-data  SQLite file and master key file
+  master_key                       TESSERA_MASTER_KEY                       (file)          32-byte key, base64 or hex, sealing private keys
+  log_format                       TESSERA_LOG_FORMAT                       pretty          pretty | json
+  log_filter                       TESSERA_LOG_FILTER                       info            tracing filter directives
+  [database] url                   TESSERA_DATABASE__URL                    sqlite://<data_dir>/tessera.db
+  [database] max_connections       TESSERA_DATABASE__MAX_CONNECTIONS        8
+  [database] acquire_timeout       TESSERA_DATABASE__ACQUIRE_TIMEOUT        5s              then 503
+  [tokens] algorithm               TESSERA_TOKENS__ALGORITHM                RS256           RS256 | PS256 | ES256 | EdDSA
+  [tokens] audience                TESSERA_TOKENS__AUDIENCE                 tessera         aud of access tokens
+  [tokens] access_lifetime         TESSERA_TOKENS__ACCESS_LIFETIME          5m
+  [tokens] refresh_lifetime        TESSERA_TOKENS__REFRESH_LIFETIME         24h
+  [tokens] leeway                  TESSERA_TOKENS__LEEWAY                   30s             clock skew on exp/nbf
+  [tokens] verify_accepts_refresh  TESSERA_TOKENS__VERIFY_ACCEPTS_REFRESH   false           /auth/token/verify/ accepts refresh tokens too
+  [users] fields                   TESSERA_USERS__FIELDS                    drf_remotejwt's  fields of /auth/users/{id}/
+  [passwords] memory_kib           TESSERA_PASSWORDS__MEMORY_KIB            19456           Argon2id m (minimum 19456)
+  [passwords] iterations           TESSERA_PASSWORDS__ITERATIONS            2               Argon2id t (minimum 2)
+  [passwords] parallelism          TESSERA_PASSWORDS__PARALLELISM           1               Argon2id p
+  [passwords] max_concurrent_hashes TESSERA_PASSWORDS__MAX_CONCURRENT_HASHES 2             hashes at once; others queue
+  [passwords] queue_timeout        TESSERA_PASSWORDS__QUEUE_TIMEOUT         5s              then 503
+  [passwords] max_length           TESSERA_PASSWORDS__MAX_LENGTH            1024            bytes; longer is refused before hashing
+  [passwords] min_length           TESSERA_PASSWORDS__MIN_LENGTH            8               for new passwords
+";

@@ -1,0 +1,5 @@
+//! Validated domain values: a value of these types has passed its checks.
+
+pub mod user;
+
+pub use user::{Email, Username, UserError};

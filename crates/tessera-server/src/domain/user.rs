@@ -1,0 +1,106 @@
+//! Usernames and e-mail addresses.
+
+use std::fmt;
+
+/// A user-supplied value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UserError {
+    /// The username is empty, too long or has characters Django would refuse.
+    #[error("username: 1 to 150 characters: letters, digits and @.+-_ only")]
+    Username,
+    /// Not an e-mail address.
+    #[error("email: not a valid e-mail address")]
+    Email,
+    /// A new password shorter than the minimum.
+    #[error("password: must be at least {min} characters")]
+    PasswordTooShort {
+        /// Minimum.
+        min: usize,
+    },
+}
+
+/// A username as Django's default validator accepts it: 1–150 of letters, digits, `@.+-_`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+impl Username {
+    /// Checks a username.
+    ///
+    /// # Errors
+    /// [`UserError::Username`].
+    pub fn parse(s: &str) -> Result<Self, UserError> {
+        let ok = !s.is_empty()
+            && s.chars().count() <= 150
+            && s.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c));
+        if ok { Ok(Self(s.to_owned())) } else { Err(UserError::Username) }
+    }
+
+    /// The username.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An e-mail address: `local@domain`, domain lower-cased (as Django normalises it).
+/// Lookups are case-insensitive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    /// Checks and normalises an address.
+    ///
+    /// # Errors
+    /// [`UserError::Email`].
+    pub fn parse(s: &str) -> Result<Self, UserError> {
+        let s = s.trim();
+        let (local, domain) = s.rsplit_once('@').ok_or(UserError::Email)?;
+        let ok = !local.is_empty()
+            && local.len() <= 64
+            && s.len() <= 254
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c));
+        if ok { Ok(Self(format!("{local}@{}", domain.to_lowercase()))) } else { Err(UserError::Email) }
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert!(Username::parse("user1").is_ok());
+        assert!(Username::parse("a.b+c-d_e@f").is_ok());
+        for bad in ["", "with space", "semi;colon", &"x".repeat(151)] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse("User1@Example.COM").unwrap().as_str(), "User1@example.com");
+        for bad in ["", "no-at", "@example.com", "a@b", "a@.com", "a b@example.com", "a@example.com."] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `ApiError`: every way a request can fail, mapped to a status and a simplejwt-style body
+//! `{"detail", "code"}` by one exhaustive `match`. A 5xx body is generic; its detail goes
+//! to the log only.
+
+use crate::service::login::LoginError;
+use crate::service::password::HashError;
+use crate::service::token::TokenError;
+use crate::store::StoreError;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tessera_proto::{ErrorBody, ErrorCode};
+
+/// A failed request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// A token is invalid, expired or revoked (401).
+    #[error("token is invalid or expired")]
+    TokenNotValid,
+    /// Wrong credentials or disabled account (401).
+    #[error("no active account found with the given credentials")]
+    NoActiveAccount,
+    /// No credentials were sent (401).
+    #[error("authentication credentials were not provided")]
+    NotAuthenticated,
+    /// Not allowed (403).
+    #[error("you do not have permission to perform this action")]
+    PermissionDenied,
+    /// No such resource (404).
+    #[error("not found")]
+    NotFound,
+    /// No such method on this path (405).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The body could not be parsed (400).
+    #[error("{0}")]
+    Parse(String),
+    /// A required field is missing (400).
+    #[error("{0}: this field is required")]
+    Required(String),
+    /// A field is invalid (400).
+    #[error("{0}")]
+    Invalid(String),
+    /// The body is too large (413).
+    #[error("request body too large (the limit is {0} bytes)")]
+    PayloadTooLarge(usize),
+    /// Wrong content type (415).
+    #[error("unsupported media type: send application/json, application/x-www-form-urlencoded or multipart/form-data")]
+    UnsupportedMediaType,
+    /// Overloaded or a dependency is down (503).
+    #[error("service temporarily unavailable, retry later")]
+    Unavailable(String),
+    /// A bug or an unexpected failure (500); the text is logged, never sent.
+    #[error("internal server error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, ErrorCode) {
+        match self {
+            Self::TokenNotValid => (StatusCode::UNAUTHORIZED, ErrorCode::TokenNotValid),
+            Self::NoActiveAccount => (StatusCode::UNAUTHORIZED, ErrorCode::NoActiveAccount),
+            Self::NotAuthenticated => (StatusCode::UNAUTHORIZED, ErrorCode::NotAuthenticated),
+            Self::PermissionDenied => (StatusCode::FORBIDDEN, ErrorCode::PermissionDenied),
+            Self::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed),
+            Self::Parse(_) => (StatusCode::BAD_REQUEST, ErrorCode::ParseError),
+            Self::Required(_) => (StatusCode::BAD_REQUEST, ErrorCode::Required),
+            Self::Invalid(_) => (StatusCode::BAD_REQUEST, ErrorCode::Invalid),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge),
+            Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TemporarilyUnavailable),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::ServerError),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        match &self {
+            Self::Internal(detail) => tracing::error!(%detail, "request failed"),
+            Self::Unavailable(detail) => tracing::warn!(%detail, "request refused: unavailable"),
+            _ => {}
+        }
+        let mut response = (status, Json(ErrorBody { detail: self.to_string(), code })).into_response();
+        let headers = response.headers_mut();
+        match code {
+            ErrorCode::TokenNotValid => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="api", error="invalid_token""#),
+                );
+            }
+            _ if status == StatusCode::UNAUTHORIZED => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="api""#));
+            }
+            ErrorCode::TemporarilyUnavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Self::Unavailable(e.to_string()),
+            StoreError::Conflict(_) | StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(_) => {
+                Self::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => Self::Unavailable(e.to_string()),
+            HashError::TooLong(max) => Self::Invalid(format!("password: ensure this field has no more than {max} bytes")),
+            HashError::Internal(_) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::NoActiveAccount => Self::NoActiveAccount,
+            LoginError::Hash(h) => h.into(),
+            LoginError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::NotValid(_) => Self::TokenNotValid,
+            TokenError::Store(s) => s.into(),
+            TokenError::Sign(_) | TokenError::Random(_) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::service::user::ReadError> for ApiError {
+    fn from(e: crate::service::user::ReadError) -> Self {
+        use crate::service::user::ReadError;
+        match e {
+            ReadError::Token(t) => t.into(),
+            ReadError::PermissionDenied => Self::PermissionDenied,
+            ReadError::NotFound => Self::NotFound,
+            ReadError::Store(s) => s.into(),
+        }
+    }
+}

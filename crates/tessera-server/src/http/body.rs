@@ -1,0 +1,87 @@
+//! Request bodies the way Django REST framework parses them: JSON, URL-encoded forms and
+//! multipart forms (`curl --form`), all into the same typed request.
+
+use crate::error::ApiError;
+use crate::http::MAX_BODY_BYTES;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// A request body of type `T`, from any of the three content types.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let fields = match content_type.as_str() {
+            "application/json" => {
+                let bytes = read_bytes(req, state).await?;
+                serde_json::from_slice::<Value>(&bytes).map_err(|e| ApiError::Parse(format!("JSON parse error: {e}")))?
+            }
+            "application/x-www-form-urlencoded" => {
+                let bytes = read_bytes(req, state).await?;
+                let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+                    .map_err(|e| ApiError::Parse(format!("form parse error: {e}")))?;
+                object(pairs)
+            }
+            "multipart/form-data" => read_multipart(req, state).await?,
+            _ => return Err(ApiError::UnsupportedMediaType),
+        };
+        if !fields.is_object() {
+            return Err(ApiError::Parse("expected a JSON object".into()));
+        }
+        serde_json::from_value(fields).map(Body).map_err(field_error)
+    }
+}
+
+async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(MAX_BODY_BYTES),
+        _ => ApiError::Parse(rejection.body_text()),
+    })
+}
+
+async fn read_multipart<S: Send + Sync>(req: Request, state: &S) -> Result<Value, ApiError> {
+    let mut multipart =
+        Multipart::from_request(req, state).await.map_err(|r| ApiError::Parse(r.body_text()))?;
+    let mut pairs = Vec::new();
+    loop {
+        let field = multipart.next_field().await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(MAX_BODY_BYTES),
+            _ => ApiError::Parse(format!("multipart parse error: {}", e.body_text())),
+        })?;
+        let Some(field) = field else { break };
+        let name = field.name().unwrap_or_default().to_owned();
+        let value = field.text().await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(MAX_BODY_BYTES),
+            _ => ApiError::Parse(format!("multipart parse error: {}", e.body_text())),
+        })?;
+        pairs.push((name, value));
+    }
+    Ok(object(pairs))
+}
+
+/// Form fields as a JSON object of strings (the last value of a repeated field wins).
+fn object(pairs: Vec<(String, String)>) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<Map<_, _>>())
+}
+
+/// Turns serde's message into DRF's two codes: `required` or `invalid`.
+fn field_error(e: serde_json::Error) -> ApiError {
+    let msg = e.to_string();
+    match msg.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+        Some(field) => ApiError::Required(field.to_owned()),
+        None => ApiError::Invalid(msg),
+    }
+}

@@ -1,0 +1,22 @@
+//! `GET /healthz` (alive) and `GET /readyz` (database reachable, signing key loaded).
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+/// The health routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    state.store.ping().await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok(Json(json!({"status": "ready", "database": "ok", "signing_key": state.keyring.signing_key().kid()})))
+}

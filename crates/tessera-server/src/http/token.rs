@@ -1,0 +1,49 @@
+//! The simplejwt-compatible token endpoints under `/auth/`.
+
+use crate::error::ApiError;
+use crate::http::body::Body;
+use crate::service::login::{self, LoginId};
+use crate::service::token;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tessera_proto::TokenPair;
+use tessera_proto::django::{BlacklistRequest, ObtainRequest, RefreshRequest, VerifyRequest};
+
+/// `/auth/token/`, `/auth/token/refresh/`, `/auth/refresh/`, `/auth/token/verify/`,
+/// `/auth/token/blacklist/`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/token/", post(obtain))
+        .route("/auth/token/refresh/", post(refresh))
+        .route("/auth/refresh/", post(refresh))
+        .route("/auth/token/verify/", post(verify))
+        .route("/auth/token/blacklist/", post(blacklist))
+}
+
+async fn obtain(State(state): State<AppState>, Body(req): Body<ObtainRequest>) -> Result<Json<TokenPair>, ApiError> {
+    let id = match (req.username, req.email) {
+        (Some(username), _) if !username.is_empty() => LoginId::Username(username),
+        (_, Some(email)) if !email.is_empty() => LoginId::Email(email),
+        _ => return Err(ApiError::Required("username".into())),
+    };
+    let user = login::authenticate(&state, &id, &req.password).await?;
+    Ok(Json(token::issue_pair(&state, &user).await?))
+}
+
+async fn refresh(State(state): State<AppState>, Body(req): Body<RefreshRequest>) -> Result<Json<TokenPair>, ApiError> {
+    let token = req.into_token().ok_or_else(|| ApiError::Required("refresh".into()))?;
+    Ok(Json(token::refresh(&state, &token).await?))
+}
+
+async fn verify(State(state): State<AppState>, Body(req): Body<VerifyRequest>) -> Result<Json<Value>, ApiError> {
+    token::verify(&state, &req.token).await?;
+    Ok(Json(json!({})))
+}
+
+async fn blacklist(State(state): State<AppState>, Body(req): Body<BlacklistRequest>) -> Result<Json<Value>, ApiError> {
+    token::blacklist(&state, &req.refresh).await?;
+    Ok(Json(json!({})))
+}

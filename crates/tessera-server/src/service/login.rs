@@ -1,0 +1,75 @@
+//! Logging in with a username or e-mail and a password.
+//!
+//! Unknown user, wrong password and disabled account give the same error after the same
+//! work (a hash is always verified), so neither the answer nor its timing tells them apart.
+
+use super::password::HashError;
+use crate::state::AppState;
+use crate::store::{StoreError, User};
+use tessera_proto::Secret;
+use time::OffsetDateTime;
+
+/// Who is logging in.
+#[derive(Debug, Clone)]
+pub enum LoginId {
+    /// A username; an address containing `@` that matches no username is tried as an e-mail.
+    Username(String),
+    /// An e-mail address.
+    Email(String),
+}
+
+/// Login failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoginError {
+    /// Unknown account, wrong password or disabled account (deliberately one case).
+    #[error("no active account found with the given credentials")]
+    NoActiveAccount,
+    /// The password could not be checked (too long, queue full, hasher failure).
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks the credentials and returns the active user.
+///
+/// # Errors
+/// [`LoginError`].
+pub async fn authenticate(state: &AppState, id: &LoginId, password: &Secret) -> Result<User, LoginError> {
+    let user = find(state, id).await?;
+    let verdict = state.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let user = match user {
+        Some(u) if verdict.matches && u.is_active => u,
+        _ => return Err(LoginError::NoActiveAccount),
+    };
+    if verdict.needs_rehash {
+        upgrade_hash(state, &user, password).await;
+    }
+    let now = OffsetDateTime::from(state.clock.now());
+    state.store.record_login(user.id, now).await?;
+    Ok(User { last_login: Some(now), ..user })
+}
+
+async fn find(state: &AppState, id: &LoginId) -> Result<Option<User>, StoreError> {
+    match id {
+        LoginId::Email(email) => state.store.user_by_email(email).await,
+        LoginId::Username(name) => match state.store.user_by_username(name).await? {
+            Some(u) => Ok(Some(u)),
+            None if name.contains('@') => state.store.user_by_email(name).await,
+            None => Ok(None),
+        },
+    }
+}
+
+/// Stores a hash with the current parameters; a failure only delays the upgrade.
+async fn upgrade_hash(state: &AppState, user: &User, password: &Secret) {
+    let result = match state.hasher.hash(password).await {
+        Ok(hash) => state.store.set_password_hash(user.id, &hash, false, state.clock.unix()).await.map(|_| ()).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = result {
+        tracing::warn!(user_id = user.id, %error, "could not upgrade the password hash");
+    }
+}

@@ -1,0 +1,144 @@
+//! Argon2id password hashing, off the async runtime, with a bounded number of hashes at
+//! once (a flood of logins waits in a queue with a timeout instead of exhausting memory).
+
+use crate::config::PasswordSettings;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::Arc;
+use std::time::Duration;
+use tessera_proto::Secret;
+use tokio::sync::Semaphore;
+
+/// Hashing could not be done.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HashError {
+    /// Too many hashes queued: the caller should retry later (503).
+    #[error("password hashing is saturated")]
+    Busy,
+    /// The password is longer than allowed; refused before hashing.
+    #[error("password longer than {0} bytes")]
+    TooLong(usize),
+    /// The hasher failed (bad parameters, random generator, a panicked worker).
+    #[error("password hashing failed: {0}")]
+    Internal(String),
+}
+
+/// Outcome of a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// The password is right.
+    pub matches: bool,
+    /// The stored hash uses weaker parameters than configured: store a new one.
+    pub needs_rehash: bool,
+}
+
+/// The hasher.
+#[derive(Debug)]
+pub struct PasswordHasher {
+    argon: Argon2<'static>,
+    params: Params,
+    permits: Arc<Semaphore>,
+    queue_timeout: Duration,
+    max_length: usize,
+    dummy: String,
+}
+
+impl PasswordHasher {
+    /// Builds the hasher and the dummy hash used for unknown users.
+    ///
+    /// # Errors
+    /// [`HashError::Internal`] for parameters Argon2 refuses.
+    pub fn new(s: &PasswordSettings) -> Result<Self, HashError> {
+        let params = Params::new(s.memory_kib, s.iterations, s.parallelism, None).map_err(internal)?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let dummy = hash_blocking(&argon, "tessera dummy password for unknown users")?;
+        Ok(Self {
+            argon,
+            params,
+            permits: Arc::new(Semaphore::new(s.max_concurrent_hashes)),
+            queue_timeout: s.queue_timeout,
+            max_length: s.max_length,
+            dummy,
+        })
+    }
+
+    /// Hashes a new password (PHC string).
+    ///
+    /// # Errors
+    /// [`HashError::TooLong`], [`HashError::Busy`], [`HashError::Internal`].
+    pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
+        self.check_length(password)?;
+        let argon = self.argon.clone();
+        let password = password.clone();
+        self.run(move || hash_blocking(&argon, password.expose())).await?
+    }
+
+    /// Checks `password` against `stored`, or against a dummy hash when there is no user,
+    /// so both cases take the same time.
+    ///
+    /// # Errors
+    /// [`HashError::TooLong`], [`HashError::Busy`], [`HashError::Internal`].
+    pub async fn verify(&self, password: &Secret, stored: Option<&str>) -> Result<Verdict, HashError> {
+        self.check_length(password)?;
+        let real = stored.is_some();
+        let phc = stored.unwrap_or(&self.dummy).to_owned();
+        let argon = self.argon.clone();
+        let wanted = self.params.clone();
+        let password = password.clone();
+        self.run(move || {
+            let Ok(hash) = PasswordHash::new(&phc) else {
+                return Verdict { matches: false, needs_rehash: false };
+            };
+            // Always run the hash, then combine: an unknown user costs the same as a known one.
+            let verified = argon.verify_password(password.expose().as_bytes(), &hash).is_ok();
+            let matches = real && verified;
+            Verdict { matches, needs_rehash: matches && is_weaker(&hash, &wanted) }
+        })
+        .await
+    }
+
+    /// Whether `phc` is a hash this hasher can verify (for imports).
+    pub fn is_supported_hash(phc: &str) -> bool {
+        PasswordHash::new(phc).is_ok_and(|h| h.algorithm.as_str().starts_with("argon2"))
+    }
+
+    fn check_length(&self, password: &Secret) -> Result<(), HashError> {
+        if password.len() > self.max_length { Err(HashError::TooLong(self.max_length)) } else { Ok(()) }
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+        let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| HashError::Busy)?
+            .map_err(|_| HashError::Busy)?;
+        let result = tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await;
+        result.map_err(internal)
+    }
+}
+
+fn hash_blocking(argon: &Argon2<'_>, password: &str) -> Result<String, HashError> {
+    let mut salt = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut salt).map_err(|_| HashError::Internal("random generator failed".into()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(internal)?;
+    Ok(argon.hash_password(password.as_bytes(), &salt).map_err(internal)?.to_string())
+}
+
+fn is_weaker(hash: &PasswordHash<'_>, wanted: &Params) -> bool {
+    if hash.algorithm.as_str() != "argon2id" {
+        return true;
+    }
+    match Params::try_from(hash) {
+        Ok(p) => p.m_cost() < wanted.m_cost() || p.t_cost() < wanted.t_cost() || p.p_cost() < wanted.p_cost(),
+        Err(_) => true,
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> HashError {
+    HashError::Internal(e.to_string())
+}

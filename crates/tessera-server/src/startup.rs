@@ -1,0 +1,146 @@
+//! Building and running the server: `Application::build(settings)` → `port()` →
+//! `run_until_stopped()`. Tests build it on port 0.
+
+use crate::config::{ConfigError, Settings};
+use crate::keys::{Keyring, KeyringError, MasterKey};
+use crate::service::password::{HashError, PasswordHasher};
+use crate::state::{AppState, Inner};
+use crate::store::{self, StoreError};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tessera_token::{Clock, SystemClock, Validation};
+use tokio::net::TcpListener;
+
+/// The server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Invalid configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data directory could not be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Keys could not be loaded.
+    #[error(transparent)]
+    Keys(#[from] KeyringError),
+    /// The password hasher could not be built.
+    #[error(transparent)]
+    Hasher(#[from] HashError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A built server, bound to its port, not yet serving.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds the server with the system clock.
+    ///
+    /// # Errors
+    /// [`StartError`].
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the server with the given clock (tests use a fixed one).
+    ///
+    /// # Errors
+    /// [`StartError`].
+    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        settings.validate()?;
+        std::fs::create_dir_all(&settings.data_dir)
+            .map_err(|source| StartError::DataDir { path: settings.data_dir.clone(), source })?;
+        let store = store::connect(&settings.database_url(), &settings.database).await?;
+        let stored = store.signing_keys().await?;
+        let master = MasterKey::obtain(settings.master_key.as_ref(), &settings.data_dir, !stored.is_empty())
+            .map_err(KeyringError::from)?;
+        let keyring =
+            Keyring::load_or_init(store.as_ref(), &master, stored, settings.tokens.algorithm, clock.unix()).await?;
+        let hasher = PasswordHasher::new(&settings.passwords)?;
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .map_err(|source| StartError::Bind { addr: settings.bind, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: settings.bind, source })?;
+        let issuer = settings.issuer_for(addr);
+        let mut validation = Validation::new(issuer.clone(), settings.tokens.audience.clone());
+        validation.leeway = i64::try_from(settings.tokens.leeway.as_secs()).unwrap_or(i64::MAX);
+        let state = AppState::new(Inner { settings, issuer, store, keyring, hasher, clock, validation });
+        Ok(Self { listener, addr, state })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (tests use it to seed data through the services).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
+    ///
+    /// # Errors
+    /// An I/O error of the listener.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes.
+    ///
+    /// # Errors
+    /// An I/O error of the listener.
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let app = crate::http::router(self.state);
+        axum::serve(self.listener, app).with_graceful_shutdown(stop).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,48 @@
+//! Everything a request needs, shared: `AppState(Arc<Inner>)`. No globals, so two servers
+//! with different keys can run in one process.
+
+use crate::config::Settings;
+use crate::keys::Keyring;
+use crate::service::password::PasswordHasher;
+use crate::store::DynStore;
+use std::ops::Deref;
+use std::sync::Arc;
+use tessera_token::{Clock, Validation};
+
+/// Shared server state.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The contents of [`AppState`].
+#[derive(Debug)]
+pub struct Inner {
+    /// The validated configuration.
+    pub settings: Settings,
+    /// The issuer URL (`iss`), without a trailing slash.
+    pub issuer: String,
+    /// Storage.
+    pub store: DynStore,
+    /// Unsealed keys.
+    pub keyring: Keyring,
+    /// Argon2id with a bounded queue.
+    pub hasher: PasswordHasher,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Token validation rules (issuer, audience, leeway).
+    pub validation: Validation,
+}
+
+impl AppState {
+    /// Wraps the parts.
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,99 @@
+//! Storage: one backend-neutral trait, implemented by [`sqlite::SqliteStore`].
+//!
+//! Everything that must be atomic (rotating a refresh token, revoking a family, disabling
+//! a user and ending their sessions) is one trait method, done in one transaction by the
+//! backend, so no caller can leave a half-written state.
+
+pub mod model;
+pub mod sqlite;
+
+use async_trait::async_trait;
+pub use model::*;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// A storage operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A unique field is already taken (`username` or `email`, `kid`, …).
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The database is unreachable or too slow (pool timeout, I/O): retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+}
+
+/// Result of a storage operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage a Tessera server needs.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Checks the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Inserts a user (with its password hash, in one statement).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] with `"username"` or `"email"` when taken.
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    /// The user with this id.
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
+    /// The user with this exact username.
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// The user with this e-mail address (case-insensitive).
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// All users, by id.
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Replaces a password hash; with `end_sessions`, also revokes every refresh family of
+    /// the user and their live access tokens, in the same transaction. Returns whether the
+    /// user exists.
+    async fn set_password_hash(&self, id: i64, hash: &str, end_sessions: bool, now: i64) -> StoreResult<bool>;
+    /// Enables or disables a user; disabling also revokes all their tokens, atomically.
+    /// Returns whether the user exists.
+    async fn set_active(&self, id: i64, active: bool, now: i64) -> StoreResult<bool>;
+    /// Records a successful login.
+    async fn record_login(&self, id: i64, at: OffsetDateTime) -> StoreResult<()>;
+
+    /// Every stored signing key (all states, all algorithms, including the internal MAC key).
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// Stores a new key.
+    async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<()>;
+
+    /// Stores the first token of a new family.
+    async fn insert_refresh(&self, token: &RefreshRecord) -> StoreResult<()>;
+    /// Consumes `old_jti` and stores `next` in its place, exactly once: of concurrent
+    /// callers with the same `old_jti`, one gets [`RotateOutcome::Rotated`]. Presenting an
+    /// already-rotated token revokes its whole family ([`RotateOutcome::Reused`]).
+    async fn rotate_refresh(&self, old_jti: &str, next: &RefreshRecord, now: i64) -> StoreResult<RotateOutcome>;
+    /// The state of a refresh token.
+    async fn refresh_state(&self, jti: &str, now: i64) -> StoreResult<Option<RefreshState>>;
+    /// Revokes the family of `jti` (logout). Returns whether the token was known.
+    async fn revoke_family_of(&self, jti: &str, now: i64) -> StoreResult<bool>;
+
+    /// Whether an access token was revoked before its expiry.
+    async fn is_access_revoked(&self, jti: &str) -> StoreResult<bool>;
+}
+
+/// A shared store.
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store named by `url` and brings its schema up to date.
+///
+/// # Errors
+/// [`StoreError`] if the database cannot be opened or migrated.
+pub async fn connect(url: &str, settings: &crate::config::DatabaseSettings) -> StoreResult<DynStore> {
+    let store = sqlite::SqliteStore::connect(url, settings).await?;
+    store.migrate().await?;
+    Ok(Arc::new(store))
+}
