@@ -12,6 +12,9 @@ pub enum UserError {
     /// Not an e-mail address.
     #[error("email: not a valid e-mail address")]
     Email,
+    /// An imported record could not be read.
+    #[error("{0}")]
+    Record(String),
     /// A new password shorter than the minimum.
     #[error("password: must be at least {min} characters")]
     PasswordTooShort {

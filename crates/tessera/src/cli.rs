@@ -1,0 +1,152 @@
+//! The command line.
+
+use crate::output::Format;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tessera_server::config::{DatabaseOverride, LogFormat, Overrides};
+
+/// Tessera: a single-sign-on and token authority.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Configuration file (default: ./tessera.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite database, master key) [env: TESSERA_DATA_DIR].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL, overriding the data directory's SQLite file [env: TESSERA_DATABASE__URL].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    #[command(after_help = tessera_server::config::REFERENCE)]
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `tessera serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [env: TESSERA_BIND] [default: 127.0.0.1:8000].
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+    /// Public issuer URL [env: TESSERA_ISSUER] [default: http://<bind>].
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// Log format [env: TESSERA_LOG_FORMAT].
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable.
+    Pretty,
+    /// JSON lines.
+    Json,
+}
+
+/// `tessera user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Create {
+        /// Username.
+        #[arg(long)]
+        username: String,
+        /// E-mail address.
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (one line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Given name.
+        #[arg(long, default_value = "")]
+        first_name: String,
+        /// Family name.
+        #[arg(long, default_value = "")]
+        last_name: String,
+        /// Staff flag.
+        #[arg(long)]
+        staff: bool,
+        /// Superuser flag.
+        #[arg(long)]
+        superuser: bool,
+    },
+    /// List users.
+    List,
+    /// Set a user's password (read from standard input) and end their sessions.
+    SetPassword {
+        /// Username or e-mail.
+        user: String,
+        /// Read the password from standard input (one line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Disable a user and revoke all their tokens.
+    Disable {
+        /// Username or e-mail.
+        user: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// Username or e-mail.
+        user: String,
+    },
+    /// Load users from a JSON array or a CSV file with a header row (columns: username,
+    /// email, password or password_hash, first_name, last_name, is_staff, is_superuser,
+    /// is_active).
+    Import {
+        /// The file; `.csv` is read as CSV, anything else as JSON.
+        file: PathBuf,
+    },
+}
+
+impl Cli {
+    /// The flags that override configuration.
+    pub fn overrides(&self) -> Overrides {
+        let (bind, issuer, log_format) = match &self.command {
+            Command::Serve(a) => (
+                a.bind,
+                a.issuer.clone(),
+                a.log_format.map(|f| match f {
+                    LogFormatArg::Pretty => LogFormat::Pretty,
+                    LogFormatArg::Json => LogFormat::Json,
+                }),
+            ),
+            _ => (None, None, None),
+        };
+        Overrides {
+            bind,
+            data_dir: self.global.data_dir.clone(),
+            issuer,
+            log_format,
+            database: self.global.database_url.clone().map(|url| DatabaseOverride { url }),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! `tessera user …`
+
+use crate::cli::UserCommand;
+use crate::output::{self, Format};
+use anyhow::{Context, bail};
+use std::io::BufRead;
+use tessera_proto::Secret;
+use tessera_server::config::Settings;
+use tessera_server::service::password::PasswordHasher;
+use tessera_server::service::user::{NewUserInput, PasswordInput, Users, view};
+use tessera_server::store::{self, DynStore, User};
+use tessera_token::SystemClock;
+
+/// Everything a user command needs.
+pub struct Tools {
+    pub store: DynStore,
+    pub hasher: PasswordHasher,
+    pub min_password_len: usize,
+}
+
+impl Tools {
+    pub fn users(&self) -> Users<'_> {
+        Users { store: self.store.as_ref(), hasher: &self.hasher, clock: &SystemClock, min_password_len: self.min_password_len }
+    }
+}
+
+pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    let ctx = Tools {
+        store: store::connect(&settings.database_url(), &settings.database).await?,
+        hasher: PasswordHasher::new(&settings.passwords)?,
+        min_password_len: settings.passwords.min_length,
+    };
+    let users = ctx.users();
+    match cmd {
+        UserCommand::Create { username, email, password_stdin: _, first_name, last_name, staff, superuser } => {
+            let input = NewUserInput {
+                username,
+                email,
+                password: PasswordInput::Clear(read_password()?),
+                first_name,
+                last_name,
+                is_staff: staff,
+                is_superuser: superuser,
+                is_active: true,
+            };
+            let user = users.create(input).await?;
+            report(out, &format!("created user {} (id {})", user.username, user.id), &user);
+        }
+        UserCommand::List => {
+            let all = ctx.store.list_users().await?;
+            match out {
+                Format::Json => output::message(out, "", &all.iter().map(view).collect::<Vec<_>>()),
+                Format::Text => print_table(&all),
+            }
+        }
+        UserCommand::SetPassword { user, password_stdin: _ } => {
+            let user = users.set_password(&user, &read_password()?).await?;
+            report(out, &format!("password of {} changed; their sessions have ended", user.username), &user);
+        }
+        UserCommand::Disable { user } => {
+            let user = users.set_active(&user, false).await?;
+            report(out, &format!("disabled {}; their tokens are revoked", user.username), &user);
+        }
+        UserCommand::Enable { user } => {
+            let user = users.set_active(&user, true).await?;
+            report(out, &format!("enabled {}", user.username), &user);
+        }
+        UserCommand::Import { file } => crate::import::run(&users, &file, out).await?,
+    }
+    Ok(())
+}
+
+fn report(out: Format, text: &str, user: &User) {
+    output::message(out, text, &view(user));
+}
+
+fn read_password() -> anyhow::Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(Secret::new(password))
+}
+
+fn print_table(users: &[User]) {
+    println!("{:>6}  {:<24} {:<32} {:<8} {:<6} {:<9}", "ID", "USERNAME", "EMAIL", "ACTIVE", "STAFF", "SUPERUSER");
+    for u in users {
+        println!(
+            "{:>6}  {:<24} {:<32} {:<8} {:<6} {:<9}",
+            u.id, u.username, u.email, u.is_active, u.is_staff, u.is_superuser
+        );
+    }
+}
