@@ -1,1 +1,208 @@
-//! placeholder
+//! Test harness for Tessera (not published).
+//!
+//! # Layout
+//! - [`TestApp`]: a real server on `127.0.0.1:0` with its own SQLite file in a temporary
+//!   directory, a [`FixedClock`] the test moves, and a `reqwest` client.
+//! - [`TestAppBuilder`]: settings tweaks, reusing a data directory (restarts).
+//!
+//! Set `TEST_LOG=1` to see the server's logs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+use tessera_proto::{Secret, TokenPair};
+use tessera_server::Settings;
+use tessera_server::service::user::{NewUserInput, PasswordInput, Users};
+use tessera_server::state::AppState;
+use tessera_server::store::User;
+use tessera_token::FixedClock;
+use tokio::sync::oneshot;
+
+/// A password that satisfies the policy, for seeded users.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Builds a [`TestApp`].
+#[derive(Debug)]
+pub struct TestAppBuilder {
+    settings: Settings,
+    dir: Option<Arc<tempfile::TempDir>>,
+}
+
+impl TestAppBuilder {
+    /// Changes the settings before start.
+    pub fn settings(mut self, f: impl FnOnce(&mut Settings)) -> Self {
+        f(&mut self.settings);
+        self
+    }
+
+    /// Reuses the data directory of an earlier app (a restart).
+    pub fn data_dir_of(mut self, other: &TestApp) -> Self {
+        self.settings.data_dir = other.data_dir().to_owned();
+        self.dir = Some(other.dir.clone());
+        self
+    }
+
+    /// Builds the server without starting it; the error, if any, is the start-up error.
+    pub async fn try_spawn(self) -> Result<TestApp, tessera_server::startup::StartError> {
+        init_logging();
+        let dir = match self.dir {
+            Some(d) => d,
+            None => Arc::new(tempfile::tempdir().map_err(|source| tessera_server::startup::StartError::DataDir {
+                path: PathBuf::from("(temp)"),
+                source,
+            })?),
+        };
+        let mut settings = self.settings;
+        if settings.data_dir == Settings::default().data_dir {
+            settings.data_dir = dir.path().to_owned();
+        }
+        let clock = Arc::new(FixedClock::new(SystemTime::now()));
+        let app = tessera_server::Application::build_with_clock(settings, clock.clone()).await?;
+        let address = format!("http://{}", app.local_addr());
+        let state = app.state();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| tessera_server::startup::StartError::DataDir {
+                path: PathBuf::from("(client)"),
+                source: std::io::Error::other(e),
+            })?;
+        Ok(TestApp { address, state, clock, client, dir, stop: Some(stop), server: Some(server) })
+    }
+
+    /// Builds and starts the server.
+    ///
+    /// # Panics
+    /// When the server cannot start.
+    #[expect(clippy::panic, reason = "test harness")]
+    pub async fn spawn(self) -> TestApp {
+        match self.try_spawn().await {
+            Ok(app) => app,
+            Err(e) => panic!("test server failed to start: {e}"),
+        }
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    /// The server's state (to seed data through the services).
+    pub state: AppState,
+    /// The server's clock.
+    pub clock: Arc<FixedClock>,
+    /// An HTTP client that does not follow redirects.
+    pub client: reqwest::Client,
+    dir: Arc<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    /// A builder with test defaults.
+    pub fn builder() -> TestAppBuilder {
+        let mut settings = Settings::default();
+        settings.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        TestAppBuilder { settings, dir: None }
+    }
+
+    /// Starts a server with the defaults.
+    pub async fn spawn() -> Self {
+        Self::builder().spawn().await
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.state.settings.data_dir.as_path()
+    }
+
+    /// `address` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    /// Creates a user with [`PASSWORD`] through the user service.
+    ///
+    /// # Panics
+    /// When creation fails.
+    #[expect(clippy::expect_used, reason = "test harness")]
+    pub async fn create_user(&self, username: &str, staff: bool) -> User {
+        let users = Users {
+            store: self.state.store.as_ref(),
+            hasher: &self.state.hasher,
+            clock: self.state.clock.as_ref(),
+            min_password_len: 8,
+        };
+        users
+            .create(NewUserInput {
+                username: username.into(),
+                email: format!("{username}@example.com"),
+                password: PasswordInput::Clear(Secret::new(PASSWORD)),
+                first_name: "First".into(),
+                last_name: "Last".into(),
+                is_staff: staff,
+                is_superuser: false,
+                is_active: true,
+            })
+            .await
+            .expect("create user")
+    }
+
+    /// POSTs a JSON body.
+    ///
+    /// # Panics
+    /// When the request cannot be sent.
+    #[expect(clippy::expect_used, reason = "test harness")]
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request")
+    }
+
+    /// GETs with a bearer token.
+    ///
+    /// # Panics
+    /// When the request cannot be sent.
+    #[expect(clippy::expect_used, reason = "test harness")]
+    pub async fn get_bearer(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
+
+    /// Logs in through `/auth/token/` and returns the pair.
+    ///
+    /// # Panics
+    /// When login fails.
+    #[expect(clippy::expect_used, reason = "test harness")]
+    pub async fn login(&self, username: &str) -> TokenPair {
+        let res = self.post_json("/auth/token/", &serde_json::json!({"username": username, "password": PASSWORD})).await;
+        assert_eq!(res.status(), 200, "login of {username}");
+        res.json().await.expect("token pair")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn init_logging() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt().with_env_filter("debug").with_test_writer().try_init();
+    }
+}

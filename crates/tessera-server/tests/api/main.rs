@@ -1,1 +1,39 @@
-fn main(){}
+//! HTTP integration tests: a real server on port 0 with its own SQLite file per test.
+#![allow(missing_docs, reason = "integration tests")]
+
+mod bad_input;
+mod forged;
+mod health;
+mod jwks;
+mod obtain;
+mod refresh;
+mod restart;
+mod users;
+mod verify;
+
+use serde_json::{Value, json};
+use tessera_test_support::TestApp;
+
+/// Asserts a simplejwt-style error: status, exact content type, `code`, and for 401 a
+/// `WWW-Authenticate` header.
+pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status(), status, "status");
+    assert_eq!(res.headers()["content-type"], "application/json");
+    if status == 401 {
+        assert!(res.headers().get("www-authenticate").is_some(), "401 without WWW-Authenticate");
+    }
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    body
+}
+
+/// `POST /auth/token/verify/` → status.
+pub async fn verify_status(app: &TestApp, token: &str) -> u16 {
+    app.post_json("/auth/token/verify/", &json!({ "token": token })).await.status().as_u16()
+}
+
+/// `POST /auth/token/refresh/`.
+pub async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_json("/auth/token/refresh/", &json!({ "refresh": token })).await
+}

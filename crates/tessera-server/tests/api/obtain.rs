@@ -1,0 +1,87 @@
+use crate::assert_error;
+use serde_json::{Value, json};
+use tessera_test_support::{PASSWORD, TestApp};
+use tessera_token::validate::verify_access;
+
+#[tokio::test]
+async fn login_by_username_or_email_gives_a_valid_pair() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("user1", false).await;
+    for body in [
+        json!({"username": "user1", "password": PASSWORD}),
+        json!({"email": "USER1@example.com", "password": PASSWORD}),
+        json!({"username": "user1@example.com", "password": PASSWORD}),
+    ] {
+        let res = app.post_json("/auth/token/", &body).await;
+        assert_eq!(res.status(), 200, "{body}");
+        assert_eq!(res.headers()["content-type"], "application/json");
+        let pair: Value = res.json().await.unwrap();
+        let access = pair["access"].as_str().unwrap();
+        assert!(pair["refresh"].as_str().is_some());
+        let claims = verify_access(access, app.state.keyring.published(), &app.state.validation, app.clock_unix()).unwrap();
+        assert_eq!(claims.user_id, Some(user.id));
+        assert_eq!(claims.sub, user.id.to_string());
+        assert_eq!(claims.iss, app.address);
+        assert_eq!(claims.exp - claims.iat, 300, "access lifetime 5 min");
+    }
+}
+
+trait ClockUnix {
+    fn clock_unix(&self) -> i64;
+}
+
+impl ClockUnix for TestApp {
+    fn clock_unix(&self) -> i64 {
+        tessera_token::Clock::unix(self.clock.as_ref())
+    }
+}
+
+#[tokio::test]
+async fn form_and_multipart_bodies_work_like_curl() {
+    let app = TestApp::spawn().await;
+    app.create_user("user1", false).await;
+    let res = app
+        .client
+        .post(app.url("/auth/token/"))
+        .form(&[("username", "user1"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let form = reqwest::multipart::Form::new().text("username", "user1").text("password", PASSWORD);
+    let res = app.client.post(app.url("/auth/token/")).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let pair: Value = res.json().await.unwrap();
+    let form = reqwest::multipart::Form::new().text("refresh_token", pair["refresh"].as_str().unwrap().to_owned());
+    let res = app.client.post(app.url("/auth/refresh/")).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn unknown_user_wrong_password_and_disabled_account_look_the_same() {
+    let app = TestApp::spawn().await;
+    app.create_user("user1", false).await;
+    app.create_user("gone", false).await;
+    app.state.store.set_active(2, false, 0).await.unwrap();
+    let mut bodies = Vec::new();
+    for body in [
+        json!({"username": "user1", "password": "wrong password"}),
+        json!({"username": "nobody", "password": "wrong password"}),
+        json!({"email": "nobody@example.com", "password": PASSWORD}),
+        json!({"username": "gone", "password": PASSWORD}),
+    ] {
+        let res = app.post_json("/auth/token/", &body).await;
+        bodies.push(assert_error(res, 401, "no_active_account").await);
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
+}
+
+#[tokio::test]
+async fn login_records_last_login() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("user1", false).await;
+    assert!(user.last_login.is_none());
+    app.login("user1").await;
+    let user = app.state.store.user_by_id(user.id).await.unwrap().unwrap();
+    assert!(user.last_login.is_some());
+}
