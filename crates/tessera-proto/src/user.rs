@@ -100,7 +100,9 @@ impl UserJson {
                     UserField::FirstName => Value::from(self.first_name.clone()),
                     UserField::LastName => Value::from(self.last_name.clone()),
                     UserField::DateJoined => Value::from(self.date_joined.clone()),
-                    UserField::LastLogin => self.last_login.clone().map_or(Value::Null, Value::from),
+                    UserField::LastLogin => {
+                        self.last_login.clone().map_or(Value::Null, Value::from)
+                    }
                     UserField::IsActive => Value::from(self.is_active),
                     UserField::IsStaff => Value::from(self.is_staff),
                     UserField::IsSuperuser => Value::from(self.is_superuser),

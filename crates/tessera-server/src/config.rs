@@ -136,7 +136,11 @@ impl Default for Settings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: None, max_connections: 8, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            url: None,
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -155,7 +159,9 @@ impl Default for TokenSettings {
 
 impl Default for UserSettings {
     fn default() -> Self {
-        Self { fields: UserField::DRF_REMOTEJWT.to_vec() }
+        Self {
+            fields: UserField::DRF_REMOTEJWT.to_vec(),
+        }
     }
 }
 
@@ -248,34 +254,55 @@ impl Settings {
     /// # Errors
     /// [`ConfigError::Invalid`] for the first bad value.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key, reason: &str| Err(ConfigError::Invalid { key, reason: reason.into() });
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.into(),
+            })
+        };
         if let Some(issuer) = &self.issuer {
             match Url::parse(issuer) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => {}
                 _ => return invalid("issuer", "must be an http(s) URL without query"),
             }
         }
-        if let Some(url) = &self.database.url {
-            if !url.starts_with("sqlite:") {
-                return invalid("database.url", "only sqlite:// URLs are supported by this build");
-            }
+        if self
+            .database
+            .url
+            .as_ref()
+            .is_some_and(|url| !url.starts_with("sqlite:"))
+        {
+            return invalid(
+                "database.url",
+                "only sqlite:// URLs are supported by this build",
+            );
         }
         let t = &self.tokens;
-        if t.access_lifetime < Duration::from_secs(1) || t.refresh_lifetime < Duration::from_secs(1) {
+        if t.access_lifetime < Duration::from_secs(1) || t.refresh_lifetime < Duration::from_secs(1)
+        {
             return invalid("tokens", "lifetimes must be at least one second");
         }
         if t.audience.is_empty() || t.audience.contains(['>', '?', '~']) {
-            return invalid("tokens.audience", "must be non-empty, without '>', '?' or '~'");
+            return invalid(
+                "tokens.audience",
+                "must be non-empty, without '>', '?' or '~'",
+            );
         }
         if self.users.fields.is_empty() {
             return invalid("users.fields", "must name at least one field");
         }
         let p = &self.passwords;
         if p.memory_kib < 19_456 || p.iterations < 2 || p.parallelism < 1 {
-            return invalid("passwords", "Argon2id below OWASP's minimum (m=19456, t=2, p=1)");
+            return invalid(
+                "passwords",
+                "Argon2id below OWASP's minimum (m=19456, t=2, p=1)",
+            );
         }
         if p.max_concurrent_hashes == 0 || p.max_length < p.min_length || p.min_length == 0 {
-            return invalid("passwords", "max_concurrent_hashes and min_length must be positive, max_length >= min_length");
+            return invalid(
+                "passwords",
+                "max_concurrent_hashes and min_length must be positive, max_length >= min_length",
+            );
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be positive");

@@ -46,7 +46,9 @@ pub enum ApiError {
     #[error("request body too large (the limit is {0} bytes)")]
     PayloadTooLarge(usize),
     /// Wrong content type (415).
-    #[error("unsupported media type: send application/json, application/x-www-form-urlencoded or multipart/form-data")]
+    #[error(
+        "unsupported media type: send application/json, application/x-www-form-urlencoded or multipart/form-data"
+    )]
     UnsupportedMediaType,
     /// Overloaded or a dependency is down (503).
     #[error("service temporarily unavailable, retry later")]
@@ -69,8 +71,14 @@ impl ApiError {
             Self::Required(_) => (StatusCode::BAD_REQUEST, ErrorCode::Required),
             Self::Invalid(_) => (StatusCode::BAD_REQUEST, ErrorCode::Invalid),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge),
-            Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType),
-            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TemporarilyUnavailable),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+            ),
+            Self::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TemporarilyUnavailable,
+            ),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::ServerError),
         }
     }
@@ -84,7 +92,14 @@ impl IntoResponse for ApiError {
             Self::Unavailable(detail) => tracing::warn!(%detail, "request refused: unavailable"),
             _ => {}
         }
-        let mut response = (status, Json(ErrorBody { detail: self.to_string(), code })).into_response();
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                detail: self.to_string(),
+                code,
+            }),
+        )
+            .into_response();
         let headers = response.headers_mut();
         match code {
             ErrorCode::TokenNotValid => {
@@ -94,7 +109,10 @@ impl IntoResponse for ApiError {
                 );
             }
             _ if status == StatusCode::UNAUTHORIZED => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="api""#));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="api""#),
+                );
             }
             ErrorCode::TemporarilyUnavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -109,9 +127,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => Self::Unavailable(e.to_string()),
-            StoreError::Conflict(_) | StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(_) => {
-                Self::Internal(e.to_string())
-            }
+            StoreError::Conflict(_)
+            | StoreError::Database(_)
+            | StoreError::Migrate(_)
+            | StoreError::Corrupt(_) => Self::Internal(e.to_string()),
         }
     }
 }
@@ -120,7 +139,9 @@ impl From<HashError> for ApiError {
     fn from(e: HashError) -> Self {
         match e {
             HashError::Busy => Self::Unavailable(e.to_string()),
-            HashError::TooLong(max) => Self::Invalid(format!("password: ensure this field has no more than {max} bytes")),
+            HashError::TooLong(max) => Self::Invalid(format!(
+                "password: ensure this field has no more than {max} bytes"
+            )),
             HashError::Internal(_) => Self::Internal(e.to_string()),
         }
     }

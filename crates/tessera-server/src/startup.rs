@@ -66,26 +66,60 @@ impl Application {
     ///
     /// # Errors
     /// [`StartError`].
-    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
         settings.validate()?;
-        std::fs::create_dir_all(&settings.data_dir)
-            .map_err(|source| StartError::DataDir { path: settings.data_dir.clone(), source })?;
+        std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
+            path: settings.data_dir.clone(),
+            source,
+        })?;
         let store = store::connect(&settings.database_url(), &settings.database).await?;
         let stored = store.signing_keys().await?;
-        let master = MasterKey::obtain(settings.master_key.as_ref(), &settings.data_dir, !stored.is_empty())
-            .map_err(KeyringError::from)?;
-        let keyring =
-            Keyring::load_or_init(store.as_ref(), &master, stored, settings.tokens.algorithm, clock.unix()).await?;
+        let master = MasterKey::obtain(
+            settings.master_key.as_ref(),
+            &settings.data_dir,
+            !stored.is_empty(),
+        )
+        .map_err(KeyringError::from)?;
+        let keyring = Keyring::load_or_init(
+            store.as_ref(),
+            &master,
+            stored,
+            settings.tokens.algorithm,
+            clock.unix(),
+        )
+        .await?;
         let hasher = PasswordHasher::new(&settings.passwords)?;
-        let listener = TcpListener::bind(settings.bind)
-            .await
-            .map_err(|source| StartError::Bind { addr: settings.bind, source })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: settings.bind, source })?;
+        let listener =
+            TcpListener::bind(settings.bind)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: settings.bind,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
         let issuer = settings.issuer_for(addr);
         let mut validation = Validation::new(issuer.clone(), settings.tokens.audience.clone());
         validation.leeway = i64::try_from(settings.tokens.leeway.as_secs()).unwrap_or(i64::MAX);
-        let state = AppState::new(Inner { settings, issuer, store, keyring, hasher, clock, validation });
-        Ok(Self { listener, addr, state })
+        let state = AppState::new(Inner {
+            settings,
+            issuer,
+            store,
+            keyring,
+            hasher,
+            clock,
+            validation,
+        });
+        Ok(Self {
+            listener,
+            addr,
+            state,
+        })
     }
 
     /// The bound port.
@@ -115,9 +149,14 @@ impl Application {
     ///
     /// # Errors
     /// An I/O error of the listener.
-    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let app = crate::http::router(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(stop).await
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(stop)
+            .await
     }
 }
 

@@ -47,9 +47,11 @@ impl TestAppBuilder {
         init_logging();
         let dir = match self.dir {
             Some(d) => d,
-            None => Arc::new(tempfile::tempdir().map_err(|source| tessera_server::startup::StartError::DataDir {
-                path: PathBuf::from("(temp)"),
-                source,
+            None => Arc::new(tempfile::tempdir().map_err(|source| {
+                tessera_server::startup::StartError::DataDir {
+                    path: PathBuf::from("(temp)"),
+                    source,
+                }
             })?),
         };
         let mut settings = self.settings;
@@ -71,7 +73,15 @@ impl TestAppBuilder {
                 path: PathBuf::from("(client)"),
                 source: std::io::Error::other(e),
             })?;
-        Ok(TestApp { address, state, clock, client, dir, stop: Some(stop), server: Some(server) })
+        Ok(TestApp {
+            address,
+            state,
+            clock,
+            client,
+            dir,
+            stop: Some(stop),
+            server: Some(server),
+        })
     }
 
     /// Builds and starts the server.
@@ -106,9 +116,14 @@ pub struct TestApp {
 impl TestApp {
     /// A builder with test defaults.
     pub fn builder() -> TestAppBuilder {
-        let mut settings = Settings::default();
-        settings.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        TestAppBuilder { settings, dir: None }
+        let settings = Settings {
+            bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Settings::default()
+        };
+        TestAppBuilder {
+            settings,
+            dir: None,
+        }
     }
 
     /// Starts a server with the defaults.
@@ -169,7 +184,12 @@ impl TestApp {
     /// When the request cannot be sent.
     #[expect(clippy::expect_used, reason = "test harness")]
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("request")
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// GETs with a bearer token.
@@ -178,7 +198,12 @@ impl TestApp {
     /// When the request cannot be sent.
     #[expect(clippy::expect_used, reason = "test harness")]
     pub async fn get_bearer(&self, path: &str, token: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Logs in through `/auth/token/` and returns the pair.
@@ -187,7 +212,12 @@ impl TestApp {
     /// When login fails.
     #[expect(clippy::expect_used, reason = "test harness")]
     pub async fn login(&self, username: &str) -> TokenPair {
-        let res = self.post_json("/auth/token/", &serde_json::json!({"username": username, "password": PASSWORD})).await;
+        let res = self
+            .post_json(
+                "/auth/token/",
+                &serde_json::json!({"username": username, "password": PASSWORD}),
+            )
+            .await;
         assert_eq!(res.status(), 200, "login of {username}");
         res.json().await.expect("token pair")
     }
@@ -203,6 +233,9 @@ impl Drop for TestApp {
 
 fn init_logging() {
     if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt().with_env_filter("debug").with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_test_writer()
+            .try_init();
     }
 }

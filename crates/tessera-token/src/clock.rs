@@ -41,7 +41,9 @@ pub struct FixedClock {
 impl FixedClock {
     /// A clock standing at `now`.
     pub fn new(now: SystemTime) -> Self {
-        Self { now: Mutex::new(now) }
+        Self {
+            now: Mutex::new(now),
+        }
     }
 
     /// Moves the clock forward by `by`.

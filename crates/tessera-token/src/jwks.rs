@@ -6,8 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{
-    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse,
-    ThumbprintHash,
+    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse, ThumbprintHash,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -29,7 +28,10 @@ pub struct PublicKey {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublicKey").field("kid", &self.kid).field("alg", &self.alg).finish()
+        f.debug_struct("PublicKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish()
     }
 }
 
@@ -40,12 +42,25 @@ impl PublicKey {
     /// # Errors
     /// [`KeyError::Invalid`] when a requirement is not met, [`KeyError::TooShort`] for small RSA keys.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
-        let invalid = |reason: &str| KeyError::Invalid { alg: "JWK", reason: reason.to_owned() };
-        let kid = jwk.common.key_id.clone().ok_or_else(|| invalid("missing kid"))?;
-        let alg_name = jwk.common.key_algorithm.map(|a| a.to_string()).ok_or_else(|| invalid("missing alg"))?;
+        let invalid = |reason: &str| KeyError::Invalid {
+            alg: "JWK",
+            reason: reason.to_owned(),
+        };
+        let kid = jwk
+            .common
+            .key_id
+            .clone()
+            .ok_or_else(|| invalid("missing kid"))?;
+        let alg_name = jwk
+            .common
+            .key_algorithm
+            .map(|a| a.to_string())
+            .ok_or_else(|| invalid("missing alg"))?;
         let alg: Algorithm = alg_name.parse().map_err(|_| invalid("unsupported alg"))?;
         if let AlgorithmParameters::RSA(rsa) = &jwk.algorithm {
-            let n = URL_SAFE_NO_PAD.decode(&rsa.n).map_err(|_| invalid("bad modulus"))?;
+            let n = URL_SAFE_NO_PAD
+                .decode(&rsa.n)
+                .map_err(|_| invalid("bad modulus"))?;
             let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
             if bits < crate::key::MIN_RSA_BITS {
                 return Err(KeyError::TooShort { bits });
@@ -61,8 +76,10 @@ impl PublicKey {
     ) -> Result<Self, KeyError> {
         let matches = matches!(
             (alg, &params),
-            (Algorithm::RS256 | Algorithm::PS256, AlgorithmParameters::RSA(_))
-                | (Algorithm::ES256, AlgorithmParameters::EllipticCurve(_))
+            (
+                Algorithm::RS256 | Algorithm::PS256,
+                AlgorithmParameters::RSA(_)
+            ) | (Algorithm::ES256, AlgorithmParameters::EllipticCurve(_))
                 | (Algorithm::EdDSA, AlgorithmParameters::OctetKeyPair(_))
         );
         let curve_ok = match &params {
@@ -85,9 +102,16 @@ impl PublicKey {
             },
             algorithm: params,
         };
-        let decoding = DecodingKey::from_jwk(&jwk)
-            .map_err(|e| KeyError::Invalid { alg: alg.as_str(), reason: e.to_string() })?;
-        Ok(Self { kid, alg, jwk, decoding })
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| KeyError::Invalid {
+            alg: alg.as_str(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            kid,
+            alg,
+            jwk,
+            decoding,
+        })
     }
 
     /// The key id: the first [`KID_LEN`] characters of the RFC 7638 SHA-256 thumbprint.
@@ -99,7 +123,10 @@ impl PublicKey {
             },
             algorithm: params.clone(),
         };
-        jwk.thumbprint(ThumbprintHash::SHA256).chars().take(KID_LEN).collect()
+        jwk.thumbprint(ThumbprintHash::SHA256)
+            .chars()
+            .take(KID_LEN)
+            .collect()
     }
 
     /// The key id.
@@ -141,8 +168,10 @@ impl KeySet {
     /// # Errors
     /// [`KeyError::Invalid`] if the document is not a JWKS.
     pub fn from_jwks_json(json: &[u8]) -> Result<Self, KeyError> {
-        let set: JwkSet = serde_json::from_slice(json)
-            .map_err(|e| KeyError::Invalid { alg: "JWKS", reason: e.to_string() })?;
+        let set: JwkSet = serde_json::from_slice(json).map_err(|e| KeyError::Invalid {
+            alg: "JWKS",
+            reason: e.to_string(),
+        })?;
         let mut keys = Self::new();
         for jwk in &set.keys {
             let for_signing = !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption));
@@ -179,7 +208,12 @@ impl KeySet {
     /// The set as a JWKS document, in insertion order.
     pub fn to_jwks(&self) -> JwkSet {
         JwkSet {
-            keys: self.order.iter().filter_map(|k| self.keys.get(k)).map(|k| k.jwk.clone()).collect(),
+            keys: self
+                .order
+                .iter()
+                .filter_map(|k| self.keys.get(k))
+                .map(|k| k.jwk.clone())
+                .collect(),
         }
     }
 }

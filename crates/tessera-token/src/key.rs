@@ -90,7 +90,11 @@ impl SigningKey {
     ///
     /// # Errors
     /// As [`SigningKey::from_pkcs8_der`].
-    pub fn from_pkcs8_der_with_kid(alg: Algorithm, der: &[u8], kid: &str) -> Result<Self, KeyError> {
+    pub fn from_pkcs8_der_with_kid(
+        alg: Algorithm,
+        der: &[u8],
+        kid: &str,
+    ) -> Result<Self, KeyError> {
         let params = public_params(alg, der)?;
         Self::assemble(alg, der, kid.to_owned(), params)
     }
@@ -102,7 +106,13 @@ impl SigningKey {
     pub fn from_pkcs8_pem(alg: Algorithm, pem_text: &str) -> Result<Self, KeyError> {
         let parsed = pem::parse(pem_text).map_err(|e| invalid(alg, e))?;
         if parsed.tag() != "PRIVATE KEY" {
-            return Err(invalid(alg, format!("expected a PKCS#8 \"PRIVATE KEY\", found \"{}\"", parsed.tag())));
+            return Err(invalid(
+                alg,
+                format!(
+                    "expected a PKCS#8 \"PRIVATE KEY\", found \"{}\"",
+                    parsed.tag()
+                ),
+            ));
         }
         Self::from_pkcs8_der(alg, parsed.contents())
     }
@@ -121,7 +131,13 @@ impl SigningKey {
             Algorithm::EdDSA => EncodingKey::from_ed_der(der),
         };
         let public = PublicKey::from_parts(kid.clone(), alg, params)?;
-        Ok(Self { kid, alg, pkcs8: Zeroizing::new(der.to_vec()), encoding, public })
+        Ok(Self {
+            kid,
+            alg,
+            pkcs8: Zeroizing::new(der.to_vec()),
+            encoding,
+            public,
+        })
     }
 
     /// The key id published in the JWKS and put in every token header.
@@ -165,7 +181,10 @@ fn to_pem(der: &[u8]) -> String {
 }
 
 fn invalid(alg: Algorithm, reason: impl ToString) -> KeyError {
-    KeyError::Invalid { alg: alg.as_str(), reason: reason.to_string() }
+    KeyError::Invalid {
+        alg: alg.as_str(),
+        reason: reason.to_string(),
+    }
 }
 
 fn generate_pkcs8(alg: Algorithm, bits: RsaBits) -> Result<Zeroizing<Vec<u8>>, KeyError> {
@@ -216,19 +235,20 @@ fn public_params(alg: Algorithm, der: &[u8]) -> Result<AlgorithmParameters, KeyE
                 .map_err(|e| invalid(alg, e))?;
             let point = pair.public_key().as_ref();
             match point {
-                [0x04, rest @ ..] if rest.len() == 64 => {
-                    Ok(AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+                [0x04, rest @ ..] if rest.len() == 64 => Ok(AlgorithmParameters::EllipticCurve(
+                    EllipticCurveKeyParameters {
                         key_type: EllipticCurveKeyType::EC,
                         curve: EllipticCurve::P256,
                         x: b64(&rest[..32]),
                         y: b64(&rest[32..]),
-                    }))
-                }
+                    },
+                )),
                 _ => Err(invalid(alg, "unexpected public point encoding")),
             }
         }
         Algorithm::EdDSA => {
-            let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|e| invalid(alg, e))?;
+            let pair =
+                Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|e| invalid(alg, e))?;
             Ok(AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
                 key_type: OctetKeyPairType::OctetKeyPair,
                 curve: EllipticCurve::Ed25519,

@@ -25,7 +25,10 @@ pub struct MacKey {
 
 impl fmt::Debug for MacKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MacKey").field("kid", &self.kid).field("secret", &"[redacted]").finish()
+        f.debug_struct("MacKey")
+            .field("kid", &self.kid)
+            .field("secret", &"[redacted]")
+            .finish()
     }
 }
 
@@ -48,15 +51,26 @@ impl MacKey {
     /// [`MAC_KID_LEN`] long.
     pub fn from_bytes(kid: &str, secret: &[u8]) -> Result<Self, KeyError> {
         if secret.len() < 32 || kid.len() != MAC_KID_LEN {
-            return Err(KeyError::Invalid { alg: "HS256", reason: "secret or key id of the wrong length".into() });
+            return Err(KeyError::Invalid {
+                alg: "HS256",
+                reason: "secret or key id of the wrong length".into(),
+            });
         }
-        Ok(Self::assemble(kid.to_owned(), Zeroizing::new(secret.to_vec())))
+        Ok(Self::assemble(
+            kid.to_owned(),
+            Zeroizing::new(secret.to_vec()),
+        ))
     }
 
     fn assemble(kid: String, secret: Zeroizing<Vec<u8>>) -> Self {
         let encoding = EncodingKey::from_secret(&secret);
         let decoding = DecodingKey::from_secret(&secret);
-        Self { kid, secret, encoding, decoding }
+        Self {
+            kid,
+            secret,
+            encoding,
+            decoding,
+        }
     }
 
     /// The key id (internal; written in refresh token headers).

@@ -31,7 +31,11 @@ pub fn sign_access(key: &SigningKey, claims: &AccessClaims) -> Result<String, Si
 ///
 /// # Errors
 /// [`SignError`] if the key or claims are refused.
-pub fn sign_with<T: Serialize>(key: &SigningKey, typ: &str, claims: &T) -> Result<String, SignError> {
+pub fn sign_with<T: Serialize>(
+    key: &SigningKey,
+    typ: &str,
+    claims: &T,
+) -> Result<String, SignError> {
     let mut header = Header::new(key.alg().to_jwt());
     header.typ = Some(typ.to_owned());
     header.kid = Some(key.kid().to_owned());

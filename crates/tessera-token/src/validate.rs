@@ -30,7 +30,12 @@ pub struct Validation {
 impl Validation {
     /// Secure defaults for this issuer and audience.
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
-        Self { issuer: issuer.into(), audience: audience.into(), leeway: 30, max_len: 8 * 1024 }
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway: 30,
+            max_len: 8 * 1024,
+        }
     }
 }
 
@@ -50,16 +55,31 @@ pub fn verify_access(
     if header.alg != key.alg().to_jwt() {
         return Err(VerifyError::AlgorithmNotAllowed);
     }
-    let typ = header.typ.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let typ = header
+        .typ
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if typ != ACCESS_TYP && typ != "application/at+jwt" {
         return Err(VerifyError::WrongType);
     }
-    let claims: AccessClaims =
-        decode_checked(token, key.alg().to_jwt(), key.decoding_key(), validation, true)?;
+    let claims: AccessClaims = decode_checked(
+        token,
+        key.alg().to_jwt(),
+        key.decoding_key(),
+        validation,
+        true,
+    )?;
     if claims.token_type != TokenType::Access {
         return Err(VerifyError::WrongType);
     }
-    check_times(claims.exp, Some(claims.nbf), claims.iat, now, validation.leeway)?;
+    check_times(
+        claims.exp,
+        Some(claims.nbf),
+        claims.iat,
+        now,
+        validation.leeway,
+    )?;
     Ok(claims)
 }
 
@@ -84,8 +104,13 @@ pub fn verify_refresh(
     if header.typ.as_deref() != Some(JWT_TYP) {
         return Err(VerifyError::WrongType);
     }
-    let claims: RefreshClaims =
-        decode_checked(token, jsonwebtoken::Algorithm::HS256, key.decoding_key(), validation, false)?;
+    let claims: RefreshClaims = decode_checked(
+        token,
+        jsonwebtoken::Algorithm::HS256,
+        key.decoding_key(),
+        validation,
+        false,
+    )?;
     if claims.token_type != TokenType::Refresh {
         return Err(VerifyError::WrongType);
     }
@@ -120,21 +145,31 @@ fn decode_checked<T: DeserializeOwned>(
         v.validate_aud = false;
         v.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
     }
-    decode::<T>(token, key, &v).map(|data| data.claims).map_err(|e| match e.kind() {
-        ErrorKind::InvalidSignature => VerifyError::InvalidSignature,
-        ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
-        ErrorKind::InvalidAudience => VerifyError::WrongAudience,
-        ErrorKind::ExpiredSignature => VerifyError::Expired,
-        ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
-        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => VerifyError::AlgorithmNotAllowed,
-        ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => {
-            VerifyError::InvalidClaim("claims")
-        }
-        _ => VerifyError::Malformed,
-    })
+    decode::<T>(token, key, &v)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => VerifyError::InvalidSignature,
+            ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
+            ErrorKind::InvalidAudience => VerifyError::WrongAudience,
+            ErrorKind::ExpiredSignature => VerifyError::Expired,
+            ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
+            ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
+                VerifyError::AlgorithmNotAllowed
+            }
+            ErrorKind::MissingRequiredClaim(_)
+            | ErrorKind::InvalidClaimFormat(_)
+            | ErrorKind::Json(_) => VerifyError::InvalidClaim("claims"),
+            _ => VerifyError::Malformed,
+        })
 }
 
-fn check_times(exp: i64, nbf: Option<i64>, iat: i64, now: i64, leeway: i64) -> Result<(), VerifyError> {
+fn check_times(
+    exp: i64,
+    nbf: Option<i64>,
+    iat: i64,
+    now: i64,
+    leeway: i64,
+) -> Result<(), VerifyError> {
     if now > exp.saturating_add(leeway) {
         return Err(VerifyError::Expired);
     }

@@ -146,7 +146,11 @@ impl Cli {
             data_dir: self.global.data_dir.clone(),
             issuer,
             log_format,
-            database: self.global.database_url.clone().map(|url| DatabaseOverride { url }),
+            database: self
+                .global
+                .database_url
+                .clone()
+                .map(|url| DatabaseOverride { url }),
         }
     }
 }

@@ -48,7 +48,9 @@ fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         Flag::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "y" | "t" => Ok(true),
             "false" | "0" | "no" | "n" | "f" | "" => Ok(false),
-            other => Err(serde::de::Error::custom(format!("not a boolean: {other:?}"))),
+            other => Err(serde::de::Error::custom(format!(
+                "not a boolean: {other:?}"
+            ))),
         },
     }
 }
@@ -90,18 +92,29 @@ pub async fn run(users: &Users<'_>, file: &Path, out: Format) -> anyhow::Result<
         summary.created,
         summary.skipped,
         summary.refused,
-        summary.errors.iter().map(|e| format!("\n  {e}")).collect::<String>()
+        summary
+            .errors
+            .iter()
+            .map(|e| format!("\n  {e}"))
+            .collect::<String>()
     );
     output::message(out, &text, &summary);
     Ok(())
 }
 
-async fn import_one(users: &Users<'_>, record: Result<Record, String>) -> Result<(), UserServiceError> {
+async fn import_one(
+    users: &Users<'_>,
+    record: Result<Record, String>,
+) -> Result<(), UserServiceError> {
     let record = record.map_err(|e| UserServiceError::Invalid(invalid_record(e)))?;
     let password = match (record.password, record.password_hash) {
         (Some(p), _) if !p.is_empty() => PasswordInput::Clear(Secret::new(p)),
         (_, Some(h)) if !h.is_empty() => PasswordInput::Hashed(h),
-        _ => return Err(UserServiceError::Invalid(invalid_record("no password or password_hash".into()))),
+        _ => {
+            return Err(UserServiceError::Invalid(invalid_record(
+                "no password or password_hash".into(),
+            )));
+        }
     };
     let input = NewUserInput {
         username: record.username,
@@ -124,13 +137,23 @@ fn invalid_record(reason: String) -> tessera_server::domain::UserError {
 /// alone).
 fn read(file: &Path) -> anyhow::Result<Vec<Result<Record, String>>> {
     let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let is_csv = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let is_csv = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     if is_csv {
-        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_slice());
-        Ok(reader.deserialize::<Record>().map(|r| r.map_err(|e| e.to_string())).collect())
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(text.as_slice());
+        Ok(reader
+            .deserialize::<Record>()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect())
     } else {
-        let values: Vec<serde_json::Value> =
-            serde_json::from_slice(&text).with_context(|| format!("{} is not a JSON array", file.display()))?;
-        Ok(values.into_iter().map(|v| serde_json::from_value(v).map_err(|e| e.to_string())).collect())
+        let values: Vec<serde_json::Value> = serde_json::from_slice(&text)
+            .with_context(|| format!("{} is not a JSON array", file.display()))?;
+        Ok(values
+            .into_iter()
+            .map(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
+            .collect())
     }
 }

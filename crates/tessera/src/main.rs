@@ -23,12 +23,17 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::load(cli.global.config.as_deref(), &cli.overrides()).context("loading configuration")?;
+    let settings = Settings::load(cli.global.config.as_deref(), &cli.overrides())
+        .context("loading configuration")?;
     match cli.command {
         Command::Serve(_) => serve(settings, cli.global.output).await,
         Command::Migrate => {
             tessera_server::store::connect(&settings.database_url(), &settings.database).await?;
-            output::message(cli.global.output, "database is up to date", &serde_json::json!({"migrated": true}));
+            output::message(
+                cli.global.output,
+                "database is up to date",
+                &serde_json::json!({"migrated": true}),
+            );
             Ok(())
         }
         Command::User(cmd) => user::run(cmd, &settings, cli.global.output).await,
@@ -39,11 +44,16 @@ async fn serve(settings: Settings, out: output::Format) -> anyhow::Result<()> {
     init_logging(&settings);
     let data_dir = settings.data_dir.clone();
     let database = settings.database_url();
-    let app = tessera_server::Application::build(settings).await.context("starting the server")?;
+    let app = tessera_server::Application::build(settings)
+        .await
+        .context("starting the server")?;
     let url = format!("http://{}", app.local_addr());
     output::message(
         out,
-        &format!("Tessera listening on {url}\n  data directory: {}\n  database: {database}", data_dir.display()),
+        &format!(
+            "Tessera listening on {url}\n  data directory: {}\n  database: {database}",
+            data_dir.display()
+        ),
         &serde_json::json!({"listening": url, "data_dir": data_dir, "database": database}),
     );
     app.run_until_stopped().await.context("serving")
@@ -52,7 +62,9 @@ async fn serve(settings: Settings, out: output::Format) -> anyhow::Result<()> {
 fn init_logging(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match settings.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Pretty => builder.init(),

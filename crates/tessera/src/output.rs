@@ -15,6 +15,9 @@ pub enum Format {
 pub fn message(format: Format, text: &str, json: &impl Serialize) {
     match format {
         Format::Text => println!("{text}"),
-        Format::Json => println!("{}", serde_json::to_string(json).unwrap_or_else(|_| "null".into())),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string(json).unwrap_or_else(|_| "null".into())
+        ),
     }
 }

@@ -20,7 +20,12 @@ pub struct Tools {
 
 impl Tools {
     pub fn users(&self) -> Users<'_> {
-        Users { store: self.store.as_ref(), hasher: &self.hasher, clock: &SystemClock, min_password_len: self.min_password_len }
+        Users {
+            store: self.store.as_ref(),
+            hasher: &self.hasher,
+            clock: &SystemClock,
+            min_password_len: self.min_password_len,
+        }
     }
 }
 
@@ -34,7 +39,15 @@ pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::
     };
     let users = ctx.users();
     match cmd {
-        UserCommand::Create { username, email, password_stdin: _, first_name, last_name, staff, superuser } => {
+        UserCommand::Create {
+            username,
+            email,
+            password_stdin: _,
+            first_name,
+            last_name,
+            staff,
+            superuser,
+        } => {
             let input = NewUserInput {
                 username,
                 email,
@@ -46,7 +59,11 @@ pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::
                 is_active: true,
             };
             let user = users.create(input).await?;
-            report(out, &format!("created user {} (id {})", user.username, user.id), &user);
+            report(
+                out,
+                &format!("created user {} (id {})", user.username, user.id),
+                &user,
+            );
         }
         UserCommand::List => {
             let all = ctx.store.list_users().await?;
@@ -55,13 +72,27 @@ pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::
                 Format::Text => print_table(&all),
             }
         }
-        UserCommand::SetPassword { user, password_stdin: _ } => {
+        UserCommand::SetPassword {
+            user,
+            password_stdin: _,
+        } => {
             let user = users.set_password(&user, &read_password()?).await?;
-            report(out, &format!("password of {} changed; their sessions have ended", user.username), &user);
+            report(
+                out,
+                &format!(
+                    "password of {} changed; their sessions have ended",
+                    user.username
+                ),
+                &user,
+            );
         }
         UserCommand::Disable { user } => {
             let user = users.set_active(&user, false).await?;
-            report(out, &format!("disabled {}; their tokens are revoked", user.username), &user);
+            report(
+                out,
+                &format!("disabled {}; their tokens are revoked", user.username),
+                &user,
+            );
         }
         UserCommand::Enable { user } => {
             let user = users.set_active(&user, true).await?;
@@ -78,7 +109,10 @@ fn report(out: Format, text: &str, user: &User) {
 
 fn read_password() -> anyhow::Result<Secret> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']);
     if password.is_empty() {
         bail!("no password on standard input");
@@ -87,7 +121,10 @@ fn read_password() -> anyhow::Result<Secret> {
 }
 
 fn print_table(users: &[User]) {
-    println!("{:>6}  {:<24} {:<32} {:<8} {:<6} {:<9}", "ID", "USERNAME", "EMAIL", "ACTIVE", "STAFF", "SUPERUSER");
+    println!(
+        "{:>6}  {:<24} {:<32} {:<8} {:<6} {:<9}",
+        "ID", "USERNAME", "EMAIL", "ACTIVE", "STAFF", "SUPERUSER"
+    );
     for u in users {
         println!(
             "{:>6}  {:<24} {:<32} {:<8} {:<6} {:<9}",

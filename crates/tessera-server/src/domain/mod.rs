@@ -2,4 +2,4 @@
 
 pub mod user;
 
-pub use user::{Email, Username, UserError};
+pub use user::{Email, UserError, Username};

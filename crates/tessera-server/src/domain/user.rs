@@ -35,8 +35,13 @@ impl Username {
     pub fn parse(s: &str) -> Result<Self, UserError> {
         let ok = !s.is_empty()
             && s.chars().count() <= 150
-            && s.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c));
-        if ok { Ok(Self(s.to_owned())) } else { Err(UserError::Username) }
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || "@.+-_".contains(c));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(UserError::Username)
+        }
     }
 
     /// The username.
@@ -70,8 +75,14 @@ impl Email {
             && domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c));
-        if ok { Ok(Self(format!("{local}@{}", domain.to_lowercase()))) } else { Err(UserError::Email) }
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c));
+        if ok {
+            Ok(Self(format!("{local}@{}", domain.to_lowercase())))
+        } else {
+            Err(UserError::Email)
+        }
     }
 
     /// The address.
@@ -101,8 +112,19 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse("User1@Example.COM").unwrap().as_str(), "User1@example.com");
-        for bad in ["", "no-at", "@example.com", "a@b", "a@.com", "a b@example.com", "a@example.com."] {
+        assert_eq!(
+            Email::parse("User1@Example.COM").unwrap().as_str(),
+            "User1@example.com"
+        );
+        for bad in [
+            "",
+            "no-at",
+            "@example.com",
+            "a@b",
+            "a@.com",
+            "a b@example.com",
+            "a@example.com.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

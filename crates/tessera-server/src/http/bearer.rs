@@ -19,7 +19,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Bearer {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::NotAuthenticated)?;
-        let (scheme, token) = value.trim().split_once(' ').ok_or(ApiError::NotAuthenticated)?;
+        let (scheme, token) = value
+            .trim()
+            .split_once(' ')
+            .ok_or(ApiError::NotAuthenticated)?;
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
             return Err(ApiError::NotAuthenticated);
         }

@@ -27,7 +27,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let fields = match content_type.as_str() {
             "application/json" => {
                 let bytes = read_bytes(req, state).await?;
-                serde_json::from_slice::<Value>(&bytes).map_err(|e| ApiError::Parse(format!("JSON parse error: {e}")))?
+                serde_json::from_slice::<Value>(&bytes)
+                    .map_err(|e| ApiError::Parse(format!("JSON parse error: {e}")))?
             }
             "application/x-www-form-urlencoded" => {
                 let bytes = read_bytes(req, state).await?;
@@ -41,20 +42,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         if !fields.is_object() {
             return Err(ApiError::Parse("expected a JSON object".into()));
         }
-        serde_json::from_value(fields).map(Body).map_err(field_error)
+        serde_json::from_value(fields)
+            .map(Body)
+            .map_err(field_error)
     }
 }
 
 async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(MAX_BODY_BYTES),
-        _ => ApiError::Parse(rejection.body_text()),
-    })
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(MAX_BODY_BYTES),
+            _ => ApiError::Parse(rejection.body_text()),
+        })
 }
 
 async fn read_multipart<S: Send + Sync>(req: Request, state: &S) -> Result<Value, ApiError> {
-    let mut multipart =
-        Multipart::from_request(req, state).await.map_err(|r| ApiError::Parse(r.body_text()))?;
+    let mut multipart = Multipart::from_request(req, state)
+        .await
+        .map_err(|r| ApiError::Parse(r.body_text()))?;
     let mut pairs = Vec::new();
     loop {
         let field = multipart.next_field().await.map_err(|e| match e.status() {
@@ -74,13 +80,21 @@ async fn read_multipart<S: Send + Sync>(req: Request, state: &S) -> Result<Value
 
 /// Form fields as a JSON object of strings (the last value of a repeated field wins).
 fn object(pairs: Vec<(String, String)>) -> Value {
-    Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<Map<_, _>>())
+    Value::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect::<Map<_, _>>(),
+    )
 }
 
 /// Turns serde's message into DRF's two codes: `required` or `invalid`.
 fn field_error(e: serde_json::Error) -> ApiError {
     let msg = e.to_string();
-    match msg.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+    match msg
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
         Some(field) => ApiError::Required(field.to_owned()),
         None => ApiError::Invalid(msg),
     }

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 /// The health routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn healthz() -> Json<Value> {
@@ -17,6 +19,12 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    state.store.ping().await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    Ok(Json(json!({"status": "ready", "database": "ok", "signing_key": state.keyring.signing_key().kid()})))
+    state
+        .store
+        .ping()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok(Json(
+        json!({"status": "ready", "database": "ok", "signing_key": state.keyring.signing_key().kid()}),
+    ))
 }

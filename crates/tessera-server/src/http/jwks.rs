@@ -12,14 +12,19 @@ pub const JWKS_MAX_AGE: u64 = 300;
 
 /// The JWKS routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/.well-known/jwks.json", get(jwks)).route("/jwks", get(jwks))
+    Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/jwks", get(jwks))
 }
 
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "application/json".to_owned()),
-            (header::CACHE_CONTROL, format!("public, max-age={JWKS_MAX_AGE}")),
+            (
+                header::CACHE_CONTROL,
+                format!("public, max-age={JWKS_MAX_AGE}"),
+            ),
         ],
         state.keyring.jwks_json().to_vec(),
     )

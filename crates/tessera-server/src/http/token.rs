@@ -23,7 +23,10 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/token/blacklist/", post(blacklist))
 }
 
-async fn obtain(State(state): State<AppState>, Body(req): Body<ObtainRequest>) -> Result<Json<TokenPair>, ApiError> {
+async fn obtain(
+    State(state): State<AppState>,
+    Body(req): Body<ObtainRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
     let id = match (req.username, req.email) {
         (Some(username), _) if !username.is_empty() => LoginId::Username(username),
         (_, Some(email)) if !email.is_empty() => LoginId::Email(email),
@@ -33,17 +36,28 @@ async fn obtain(State(state): State<AppState>, Body(req): Body<ObtainRequest>) -
     Ok(Json(token::issue_pair(&state, &user).await?))
 }
 
-async fn refresh(State(state): State<AppState>, Body(req): Body<RefreshRequest>) -> Result<Json<TokenPair>, ApiError> {
-    let token = req.into_token().ok_or_else(|| ApiError::Required("refresh".into()))?;
+async fn refresh(
+    State(state): State<AppState>,
+    Body(req): Body<RefreshRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
+    let token = req
+        .into_token()
+        .ok_or_else(|| ApiError::Required("refresh".into()))?;
     Ok(Json(token::refresh(&state, &token).await?))
 }
 
-async fn verify(State(state): State<AppState>, Body(req): Body<VerifyRequest>) -> Result<Json<Value>, ApiError> {
+async fn verify(
+    State(state): State<AppState>,
+    Body(req): Body<VerifyRequest>,
+) -> Result<Json<Value>, ApiError> {
     token::verify(&state, &req.token).await?;
     Ok(Json(json!({})))
 }
 
-async fn blacklist(State(state): State<AppState>, Body(req): Body<BlacklistRequest>) -> Result<Json<Value>, ApiError> {
+async fn blacklist(
+    State(state): State<AppState>,
+    Body(req): Body<BlacklistRequest>,
+) -> Result<Json<Value>, ApiError> {
     token::blacklist(&state, &req.refresh).await?;
     Ok(Json(json!({})))
 }

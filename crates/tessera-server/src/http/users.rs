@@ -11,10 +11,15 @@ use serde_json::{Map, Value};
 
 /// The user routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/auth/users/me/", get(me)).route("/auth/users/{id}/", get(by_id))
+    Router::new()
+        .route("/auth/users/me/", get(me))
+        .route("/auth/users/{id}/", get(by_id))
 }
 
-async fn me(State(state): State<AppState>, Bearer(token): Bearer) -> Result<Json<Map<String, Value>>, ApiError> {
+async fn me(
+    State(state): State<AppState>,
+    Bearer(token): Bearer,
+) -> Result<Json<Map<String, Value>>, ApiError> {
     show(&state, &token, Target::Me).await
 }
 
@@ -27,7 +32,13 @@ async fn by_id(
     show(&state, &token, Target::Id(id)).await
 }
 
-async fn show(state: &AppState, token: &tessera_proto::Secret, target: Target) -> Result<Json<Map<String, Value>>, ApiError> {
+async fn show(
+    state: &AppState,
+    token: &tessera_proto::Secret,
+    target: Target,
+) -> Result<Json<Map<String, Value>>, ApiError> {
     let found = user::read(state, token, target).await?;
-    Ok(Json(user::view(&found).select(&state.settings.users.fields)))
+    Ok(Json(
+        user::view(&found).select(&state.settings.users.fields),
+    ))
 }

@@ -63,16 +63,27 @@ impl Keyring {
             let context = seal_context(&key.kid, &key.alg);
             let secret = master.open(&key.sealed_private, &context)?;
             if key.alg == MAC_ALG {
-                let k = MacKey::from_bytes(&key.kid, &secret).map_err(|source| KeyringError::Key { kid: key.kid.clone(), source })?;
+                let k =
+                    MacKey::from_bytes(&key.kid, &secret).map_err(|source| KeyringError::Key {
+                        kid: key.kid.clone(),
+                        source,
+                    })?;
                 mac = Some(k);
                 continue;
             }
             let key_alg: Algorithm = key.alg.parse().map_err(|_| KeyringError::Key {
                 kid: key.kid.clone(),
-                source: KeyError::Invalid { alg: "stored", reason: format!("unknown algorithm {}", key.alg) },
+                source: KeyError::Invalid {
+                    alg: "stored",
+                    reason: format!("unknown algorithm {}", key.alg),
+                },
             })?;
-            let k = SigningKey::from_pkcs8_der_with_kid(key_alg, &secret, &key.kid)
-                .map_err(|source| KeyringError::Key { kid: key.kid.clone(), source })?;
+            let k = SigningKey::from_pkcs8_der_with_kid(key_alg, &secret, &key.kid).map_err(
+                |source| KeyringError::Key {
+                    kid: key.kid.clone(),
+                    source,
+                },
+            )?;
             published.insert(k.public_key().clone());
             if key.state == KeyState::Active && key_alg == alg {
                 signing = Some(k);
@@ -82,7 +93,15 @@ impl Keyring {
             Some(k) => k,
             None => {
                 let k = SigningKey::generate(alg)?;
-                store.insert_signing_key(&sealed(master, k.kid(), alg.as_str(), k.expose_pkcs8_der(), now)?).await?;
+                store
+                    .insert_signing_key(&sealed(
+                        master,
+                        k.kid(),
+                        alg.as_str(),
+                        k.expose_pkcs8_der(),
+                        now,
+                    )?)
+                    .await?;
                 tracing::info!(kid = k.kid(), %alg, "generated a new signing key");
                 published.insert(k.public_key().clone());
                 k
@@ -92,15 +111,23 @@ impl Keyring {
             Some(m) => m,
             None => {
                 let m = MacKey::generate()?;
-                store.insert_signing_key(&sealed(master, m.kid(), MAC_ALG, m.expose_secret(), now)?).await?;
+                store
+                    .insert_signing_key(&sealed(master, m.kid(), MAC_ALG, m.expose_secret(), now)?)
+                    .await?;
                 m
             }
         };
-        let jwks_json = serde_json::to_vec(&published.to_jwks()).map_err(|e| KeyError::Invalid {
-            alg: "JWKS",
-            reason: e.to_string(),
-        })?;
-        Ok(Self { signing, published, jwks_json, mac })
+        let jwks_json =
+            serde_json::to_vec(&published.to_jwks()).map_err(|e| KeyError::Invalid {
+                alg: "JWKS",
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            signing,
+            published,
+            jwks_json,
+            mac,
+        })
     }
 
     /// The key that signs access tokens.
@@ -128,7 +155,13 @@ fn seal_context(kid: &str, alg: &str) -> String {
     format!("tessera-key:{alg}:{kid}")
 }
 
-fn sealed(master: &MasterKey, kid: &str, alg: &str, secret: &[u8], now: i64) -> Result<StoredKey, KeyringError> {
+fn sealed(
+    master: &MasterKey,
+    kid: &str,
+    alg: &str,
+    secret: &[u8],
+    now: i64,
+) -> Result<StoredKey, KeyringError> {
     Ok(StoredKey {
         kid: kid.to_owned(),
         alg: alg.to_owned(),

@@ -6,8 +6,8 @@
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -72,7 +72,11 @@ impl MasterKey {
     ///
     /// # Errors
     /// [`MasterKeyError`].
-    pub fn obtain(configured: Option<&Secret>, data_dir: &Path, sealed_keys_exist: bool) -> Result<Self, MasterKeyError> {
+    pub fn obtain(
+        configured: Option<&Secret>,
+        data_dir: &Path,
+        sealed_keys_exist: bool,
+    ) -> Result<Self, MasterKeyError> {
         if let Some(value) = configured {
             return Self::parse(value.expose());
         }
@@ -110,7 +114,9 @@ impl MasterKey {
             .as_slice()
             .try_into()
             .map_err(|_| MasterKeyError::Malformed(format!("{} bytes", decoded.len())))?;
-        Ok(Self { bytes: Zeroizing::new(bytes) })
+        Ok(Self {
+            bytes: Zeroizing::new(bytes),
+        })
     }
 
     /// A fresh random key (not written anywhere).
@@ -133,7 +139,10 @@ impl MasterKey {
 
     fn create_file(path: &Path) -> Result<Self, MasterKeyError> {
         let key = Self::generate()?;
-        let io = |source| MasterKeyError::Io { path: path.to_owned(), source };
+        let io = |source| MasterKeyError::Io {
+            path: path.to_owned(),
+            source,
+        };
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -146,7 +155,9 @@ impl MasterKey {
     }
 
     fn cipher(&self) -> Result<LessSafeKey, MasterKeyError> {
-        UnboundKey::new(&AES_256_GCM, self.bytes.as_ref()).map(LessSafeKey::new).map_err(|_| MasterKeyError::Crypto)
+        UnboundKey::new(&AES_256_GCM, self.bytes.as_ref())
+            .map(LessSafeKey::new)
+            .map_err(|_| MasterKeyError::Crypto)
     }
 
     /// Seals `plaintext`, bound to `context` (the key id and algorithm) as associated data.
@@ -158,7 +169,11 @@ impl MasterKey {
         aws_lc_rs::rand::fill(&mut nonce).map_err(|_| MasterKeyError::Crypto)?;
         let mut buf = plaintext.to_vec();
         self.cipher()?
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut buf)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context.as_bytes()),
+                &mut buf,
+            )
             .map_err(|_| MasterKeyError::Crypto)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
@@ -174,7 +189,8 @@ impl MasterKey {
             return Err(MasterKeyError::WrongKey);
         }
         let (nonce, body) = sealed.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| MasterKeyError::WrongKey)?;
+        let nonce =
+            Nonce::try_assume_unique_for_key(nonce).map_err(|_| MasterKeyError::WrongKey)?;
         let mut buf = Zeroizing::new(body.to_vec());
         let plain = self
             .cipher()?
@@ -194,14 +210,24 @@ mod tests {
         let sealed = key.seal(b"private", "kid1").unwrap();
         assert_eq!(key.open(&sealed, "kid1").unwrap().as_slice(), b"private");
         assert!(key.open(&sealed, "kid2").is_err());
-        assert!(MasterKey::generate().unwrap().open(&sealed, "kid1").is_err());
+        assert!(
+            MasterKey::generate()
+                .unwrap()
+                .open(&sealed, "kid1")
+                .is_err()
+        );
     }
 
     #[test]
     fn parses_base64_and_hex() {
         let key = MasterKey::generate().unwrap();
         let b64 = key.expose_base64();
-        let hex: String = STANDARD.decode(b64.as_bytes()).unwrap().iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = STANDARD
+            .decode(b64.as_bytes())
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let sealed = key.seal(b"x", "c").unwrap();
         for text in [b64.as_str(), hex.as_str()] {
             assert!(MasterKey::parse(text).unwrap().open(&sealed, "c").is_ok());

@@ -37,9 +37,16 @@ pub enum LoginError {
 ///
 /// # Errors
 /// [`LoginError`].
-pub async fn authenticate(state: &AppState, id: &LoginId, password: &Secret) -> Result<User, LoginError> {
+pub async fn authenticate(
+    state: &AppState,
+    id: &LoginId,
+    password: &Secret,
+) -> Result<User, LoginError> {
     let user = find(state, id).await?;
-    let verdict = state.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let verdict = state
+        .hasher
+        .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .await?;
     let user = match user {
         Some(u) if verdict.matches && u.is_active => u,
         _ => return Err(LoginError::NoActiveAccount),
@@ -49,7 +56,10 @@ pub async fn authenticate(state: &AppState, id: &LoginId, password: &Secret) -> 
     }
     let now = OffsetDateTime::from(state.clock.now());
     state.store.record_login(user.id, now).await?;
-    Ok(User { last_login: Some(now), ..user })
+    Ok(User {
+        last_login: Some(now),
+        ..user
+    })
 }
 
 async fn find(state: &AppState, id: &LoginId) -> Result<Option<User>, StoreError> {
@@ -66,7 +76,12 @@ async fn find(state: &AppState, id: &LoginId) -> Result<Option<User>, StoreError
 /// Stores a hash with the current parameters; a failure only delays the upgrade.
 async fn upgrade_hash(state: &AppState, user: &User, password: &Secret) {
     let result = match state.hasher.hash(password).await {
-        Ok(hash) => state.store.set_password_hash(user.id, &hash, false, state.clock.unix()).await.map(|_| ()).map_err(|e| e.to_string()),
+        Ok(hash) => state
+            .store
+            .set_password_hash(user.id, &hash, false, state.clock.unix())
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     if let Err(error) = result {

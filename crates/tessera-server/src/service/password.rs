@@ -50,7 +50,8 @@ impl PasswordHasher {
     /// # Errors
     /// [`HashError::Internal`] for parameters Argon2 refuses.
     pub fn new(s: &PasswordSettings) -> Result<Self, HashError> {
-        let params = Params::new(s.memory_kib, s.iterations, s.parallelism, None).map_err(internal)?;
+        let params =
+            Params::new(s.memory_kib, s.iterations, s.parallelism, None).map_err(internal)?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
         let dummy = hash_blocking(&argon, "tessera dummy password for unknown users")?;
         Ok(Self {
@@ -71,7 +72,8 @@ impl PasswordHasher {
         self.check_length(password)?;
         let argon = self.argon.clone();
         let password = password.clone();
-        self.run(move || hash_blocking(&argon, password.expose())).await?
+        self.run(move || hash_blocking(&argon, password.expose()))
+            .await?
     }
 
     /// Checks `password` against `stored`, or against a dummy hash when there is no user,
@@ -79,7 +81,11 @@ impl PasswordHasher {
     ///
     /// # Errors
     /// [`HashError::TooLong`], [`HashError::Busy`], [`HashError::Internal`].
-    pub async fn verify(&self, password: &Secret, stored: Option<&str>) -> Result<Verdict, HashError> {
+    pub async fn verify(
+        &self,
+        password: &Secret,
+        stored: Option<&str>,
+    ) -> Result<Verdict, HashError> {
         self.check_length(password)?;
         let real = stored.is_some();
         let phc = stored.unwrap_or(&self.dummy).to_owned();
@@ -88,12 +94,20 @@ impl PasswordHasher {
         let password = password.clone();
         self.run(move || {
             let Ok(hash) = PasswordHash::new(&phc) else {
-                return Verdict { matches: false, needs_rehash: false };
+                return Verdict {
+                    matches: false,
+                    needs_rehash: false,
+                };
             };
             // Always run the hash, then combine: an unknown user costs the same as a known one.
-            let verified = argon.verify_password(password.expose().as_bytes(), &hash).is_ok();
+            let verified = argon
+                .verify_password(password.expose().as_bytes(), &hash)
+                .is_ok();
             let matches = real && verified;
-            Verdict { matches, needs_rehash: matches && is_weaker(&hash, &wanted) }
+            Verdict {
+                matches,
+                needs_rehash: matches && is_weaker(&hash, &wanted),
+            }
         })
         .await
     }
@@ -104,10 +118,17 @@ impl PasswordHasher {
     }
 
     fn check_length(&self, password: &Secret) -> Result<(), HashError> {
-        if password.len() > self.max_length { Err(HashError::TooLong(self.max_length)) } else { Ok(()) }
+        if password.len() > self.max_length {
+            Err(HashError::TooLong(self.max_length))
+        } else {
+            Ok(())
+        }
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
         let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| HashError::Busy)?
@@ -124,9 +145,13 @@ impl PasswordHasher {
 
 fn hash_blocking(argon: &Argon2<'_>, password: &str) -> Result<String, HashError> {
     let mut salt = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut salt).map_err(|_| HashError::Internal("random generator failed".into()))?;
+    aws_lc_rs::rand::fill(&mut salt)
+        .map_err(|_| HashError::Internal("random generator failed".into()))?;
     let salt = SaltString::encode_b64(&salt).map_err(internal)?;
-    Ok(argon.hash_password(password.as_bytes(), &salt).map_err(internal)?.to_string())
+    Ok(argon
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(internal)?
+        .to_string())
 }
 
 fn is_weaker(hash: &PasswordHash<'_>, wanted: &Params) -> bool {
@@ -134,7 +159,11 @@ fn is_weaker(hash: &PasswordHash<'_>, wanted: &Params) -> bool {
         return true;
     }
     match Params::try_from(hash) {
-        Ok(p) => p.m_cost() < wanted.m_cost() || p.t_cost() < wanted.t_cost() || p.p_cost() < wanted.p_cost(),
+        Ok(p) => {
+            p.m_cost() < wanted.m_cost()
+                || p.t_cost() < wanted.t_cost()
+                || p.p_cost() < wanted.p_cost()
+        }
         Err(_) => true,
     }
 }

@@ -6,7 +6,9 @@ use tessera_proto::{Secret, TokenPair};
 use tessera_token::claims::new_jti;
 use tessera_token::sign::{sign_access, sign_refresh};
 use tessera_token::validate::{verify_access, verify_refresh};
-use tessera_token::{AccessClaims, Audience, RandomError, RefreshClaims, SignError, TokenType, VerifyError};
+use tessera_token::{
+    AccessClaims, Audience, RandomError, RefreshClaims, SignError, TokenType, VerifyError,
+};
 
 /// A token operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +75,12 @@ pub async fn refresh(state: &AppState, token: &Secret) -> Result<TokenPair, Toke
 pub async fn verify(state: &AppState, token: &Secret) -> Result<(), TokenError> {
     match authenticate_bearer(state, token).await {
         Err(TokenError::NotValid(_)) if state.settings.tokens.verify_accepts_refresh => {
-            let claims = verify_refresh(token.expose(), state.keyring.mac(), &state.validation, state.clock.unix())?;
+            let claims = verify_refresh(
+                token.expose(),
+                state.keyring.mac(),
+                &state.validation,
+                state.clock.unix(),
+            )?;
             live_refresh(state, &claims).await?;
             active_user(state, claims.user_id).await.map(|_| ())
         }
@@ -97,12 +104,22 @@ pub async fn blacklist(state: &AppState, token: &Secret) -> Result<(), TokenErro
 ///
 /// # Errors
 /// [`TokenError::NotValid`].
-pub async fn authenticate_bearer(state: &AppState, token: &Secret) -> Result<(AccessClaims, User), TokenError> {
-    let claims = verify_access(token.expose(), state.keyring.published(), &state.validation, state.clock.unix())?;
+pub async fn authenticate_bearer(
+    state: &AppState,
+    token: &Secret,
+) -> Result<(AccessClaims, User), TokenError> {
+    let claims = verify_access(
+        token.expose(),
+        state.keyring.published(),
+        &state.validation,
+        state.clock.unix(),
+    )?;
     if state.store.is_access_revoked(&claims.jti).await? {
         return Err(TokenError::NotValid("access token revoked"));
     }
-    let user_id = claims.user_id.ok_or(TokenError::NotValid("not a user token"))?;
+    let user_id = claims
+        .user_id
+        .ok_or(TokenError::NotValid("not a user token"))?;
     let user = active_user(state, user_id).await?;
     Ok((claims, user))
 }
@@ -115,14 +132,22 @@ async fn active_user(state: &AppState, id: i64) -> Result<User, TokenError> {
 }
 
 async fn live_refresh(state: &AppState, claims: &RefreshClaims) -> Result<(), TokenError> {
-    match state.store.refresh_state(&claims.jti, state.clock.unix()).await? {
+    match state
+        .store
+        .refresh_state(&claims.jti, state.clock.unix())
+        .await?
+    {
         Some(RefreshState::Active) => Ok(()),
         _ => Err(TokenError::NotValid("refresh token not live")),
     }
 }
 
 /// Signs a new pair in `family` and returns it with the refresh token's row.
-fn mint(state: &AppState, user: &User, family: String) -> Result<(TokenPair, RefreshRecord), TokenError> {
+fn mint(
+    state: &AppState,
+    user: &User,
+    family: String,
+) -> Result<(TokenPair, RefreshRecord), TokenError> {
     let now = state.clock.unix();
     let tokens = &state.settings.tokens;
     let access_exp = now + secs(tokens.access_lifetime);

@@ -128,10 +128,16 @@ impl Users<'_> {
     ///
     /// # Errors
     /// [`UserServiceError`].
-    pub async fn set_password(&self, who: &str, password: &Secret) -> Result<User, UserServiceError> {
+    pub async fn set_password(
+        &self,
+        who: &str,
+        password: &Secret,
+    ) -> Result<User, UserServiceError> {
         let user = self.find(who).await?;
         let hash = self.hash_new(password).await?;
-        self.store.set_password_hash(user.id, &hash, true, self.clock.unix()).await?;
+        self.store
+            .set_password_hash(user.id, &hash, true, self.clock.unix())
+            .await?;
         Ok(user)
     }
 
@@ -141,13 +147,21 @@ impl Users<'_> {
     /// [`UserServiceError::NotFound`].
     pub async fn set_active(&self, who: &str, active: bool) -> Result<User, UserServiceError> {
         let user = self.find(who).await?;
-        self.store.set_active(user.id, active, self.clock.unix()).await?;
-        Ok(User { is_active: active, ..user })
+        self.store
+            .set_active(user.id, active, self.clock.unix())
+            .await?;
+        Ok(User {
+            is_active: active,
+            ..user
+        })
     }
 
     async fn hash_new(&self, password: &Secret) -> Result<String, UserServiceError> {
         if password.expose().chars().count() < self.min_password_len {
-            return Err(UserError::PasswordTooShort { min: self.min_password_len }.into());
+            return Err(UserError::PasswordTooShort {
+                min: self.min_password_len,
+            }
+            .into());
         }
         Ok(self.hasher.hash(password).await?)
     }
@@ -204,7 +218,11 @@ pub enum ReadError {
 ///
 /// # Errors
 /// [`ReadError`].
-pub async fn read(state: &crate::state::AppState, token: &Secret, target: Target) -> Result<User, ReadError> {
+pub async fn read(
+    state: &crate::state::AppState,
+    token: &Secret,
+    target: Target,
+) -> Result<User, ReadError> {
     let (_, viewer) = crate::service::token::authenticate_bearer(state, token).await?;
     match target {
         Target::Me => Ok(viewer),

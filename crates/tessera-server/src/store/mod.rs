@@ -58,7 +58,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Replaces a password hash; with `end_sessions`, also revokes every refresh family of
     /// the user and their live access tokens, in the same transaction. Returns whether the
     /// user exists.
-    async fn set_password_hash(&self, id: i64, hash: &str, end_sessions: bool, now: i64) -> StoreResult<bool>;
+    async fn set_password_hash(
+        &self,
+        id: i64,
+        hash: &str,
+        end_sessions: bool,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Enables or disables a user; disabling also revokes all their tokens, atomically.
     /// Returns whether the user exists.
     async fn set_active(&self, id: i64, active: bool, now: i64) -> StoreResult<bool>;
@@ -75,7 +81,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Consumes `old_jti` and stores `next` in its place, exactly once: of concurrent
     /// callers with the same `old_jti`, one gets [`RotateOutcome::Rotated`]. Presenting an
     /// already-rotated token revokes its whole family ([`RotateOutcome::Reused`]).
-    async fn rotate_refresh(&self, old_jti: &str, next: &RefreshRecord, now: i64) -> StoreResult<RotateOutcome>;
+    async fn rotate_refresh(
+        &self,
+        old_jti: &str,
+        next: &RefreshRecord,
+        now: i64,
+    ) -> StoreResult<RotateOutcome>;
     /// The state of a refresh token.
     async fn refresh_state(&self, jti: &str, now: i64) -> StoreResult<Option<RefreshState>>;
     /// Revokes the family of `jti` (logout). Returns whether the token was known.
@@ -92,7 +103,10 @@ pub type DynStore = Arc<dyn Store>;
 ///
 /// # Errors
 /// [`StoreError`] if the database cannot be opened or migrated.
-pub async fn connect(url: &str, settings: &crate::config::DatabaseSettings) -> StoreResult<DynStore> {
+pub async fn connect(
+    url: &str,
+    settings: &crate::config::DatabaseSettings,
+) -> StoreResult<DynStore> {
     let store = sqlite::SqliteStore::connect(url, settings).await?;
     store.migrate().await?;
     Ok(Arc::new(store))

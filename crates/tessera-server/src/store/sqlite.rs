@@ -65,14 +65,19 @@ impl SqliteStore {
     /// Starts a write transaction that takes the write lock at once, so concurrent writers
     /// queue on the busy timeout instead of failing on a lock upgrade.
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(classify)
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(classify)
     }
 }
 
 /// Maps sqlx errors: unavailability and unique violations get their own variants.
 fn classify(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e)
+        }
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let msg = db.message();
             if msg.contains("users.username") {
@@ -83,7 +88,9 @@ fn classify(e: sqlx::Error) -> StoreError {
                 StoreError::Conflict("key")
             }
         }
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("5") => StoreError::Unavailable(e),
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("5") => {
+            StoreError::Unavailable(e)
+        }
         _ => StoreError::Database(e),
     }
 }
@@ -117,22 +124,40 @@ impl<'a> Scope<'a> {
 
 /// Revokes every token of the families in `scope`, and blocks the unexpired access tokens
 /// issued with them.
-async fn revoke_families(conn: &mut SqliteConnection, scope: Scope<'_>, now: i64) -> StoreResult<()> {
+async fn revoke_families(
+    conn: &mut SqliteConnection,
+    scope: Scope<'_>,
+    now: i64,
+) -> StoreResult<()> {
     let filter = scope.filter();
     let block = format!(
         "INSERT OR IGNORE INTO revoked_access (jti, expires_at) \
          SELECT access_jti, access_expires_at FROM refresh_tokens WHERE {filter} AND access_expires_at > ?"
     );
-    scope.bind(sqlx::query(&block)).bind(now).execute(&mut *conn).await.map_err(classify)?;
-    let revoke = format!("UPDATE refresh_tokens SET state = 'revoked' WHERE {filter} AND state != 'revoked'");
-    scope.bind(sqlx::query(&revoke)).execute(&mut *conn).await.map_err(classify)?;
+    scope
+        .bind(sqlx::query(&block))
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+    let revoke = format!(
+        "UPDATE refresh_tokens SET state = 'revoked' WHERE {filter} AND state != 'revoked'"
+    );
+    scope
+        .bind(sqlx::query(&revoke))
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
     Ok(())
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(classify)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
         Ok(())
     }
 
@@ -178,7 +203,13 @@ impl Store for SqliteStore {
             .map_err(classify)
     }
 
-    async fn set_password_hash(&self, id: i64, hash: &str, end_sessions: bool, now: i64) -> StoreResult<bool> {
+    async fn set_password_hash(
+        &self,
+        id: i64,
+        hash: &str,
+        end_sessions: bool,
+        now: i64,
+    ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let found = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(hash)
@@ -235,7 +266,8 @@ impl Store for SqliteStore {
                 Ok(StoredKey {
                     kid: r.get("kid"),
                     alg: r.get("alg"),
-                    state: KeyState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("key state {state}")))?,
+                    state: KeyState::parse(&state)
+                        .ok_or_else(|| StoreError::Corrupt(format!("key state {state}")))?,
                     created_at: r.get("created_at"),
                     activated_at: r.get("activated_at"),
                     sealed_private: r.get("sealed_private"),
@@ -264,7 +296,12 @@ impl Store for SqliteStore {
         insert_refresh_row(&self.pool, t).await
     }
 
-    async fn rotate_refresh(&self, old_jti: &str, next: &RefreshRecord, now: i64) -> StoreResult<RotateOutcome> {
+    async fn rotate_refresh(
+        &self,
+        old_jti: &str,
+        next: &RefreshRecord,
+        now: i64,
+    ) -> StoreResult<RotateOutcome> {
         let mut tx = self.begin_write().await?;
         let consumed = sqlx::query(
             "UPDATE refresh_tokens SET state = 'rotated', replaced_by = ? \
@@ -344,7 +381,10 @@ impl Store for SqliteStore {
     }
 }
 
-async fn insert_refresh_row<'e, E: sqlx::SqliteExecutor<'e>>(exec: E, t: &RefreshRecord) -> StoreResult<()> {
+async fn insert_refresh_row<'e, E: sqlx::SqliteExecutor<'e>>(
+    exec: E,
+    t: &RefreshRecord,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO refresh_tokens (jti, family, user_id, client_id, issued_at, expires_at, state, \
          access_jti, access_expires_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)",

@@ -7,16 +7,69 @@ async fn malformed_and_incomplete_bodies_get_400() {
     let app = TestApp::spawn().await;
     app.create_user("user1", false).await;
     let send = |body: &'static str, ctype: &'static str| {
-        app.client.post(app.url("/auth/token/")).header("content-type", ctype).body(body).send()
+        app.client
+            .post(app.url("/auth/token/"))
+            .header("content-type", ctype)
+            .body(body)
+            .send()
     };
-    assert_error(send("{not json", "application/json").await.unwrap(), 400, "parse_error").await;
-    assert_error(send("[1,2]", "application/json").await.unwrap(), 400, "parse_error").await;
-    assert_error(send(r#"{"username":"user1"}"#, "application/json").await.unwrap(), 400, "required").await;
-    assert_error(send(r#"{"password":"x"}"#, "application/json").await.unwrap(), 400, "required").await;
-    assert_error(send(r#"{"username":5,"password":"x"}"#, "application/json").await.unwrap(), 400, "invalid").await;
-    assert_error(send(r#"{"username":"u","password":null}"#, "application/json").await.unwrap(), 400, "invalid").await;
-    assert_error(send("%%%=&&", "multipart/form-data; boundary=x").await.unwrap(), 400, "parse_error").await;
-    for path in ["/auth/token/refresh/", "/auth/token/verify/", "/auth/token/blacklist/"] {
+    assert_error(
+        send("{not json", "application/json").await.unwrap(),
+        400,
+        "parse_error",
+    )
+    .await;
+    assert_error(
+        send("[1,2]", "application/json").await.unwrap(),
+        400,
+        "parse_error",
+    )
+    .await;
+    assert_error(
+        send(r#"{"username":"user1"}"#, "application/json")
+            .await
+            .unwrap(),
+        400,
+        "required",
+    )
+    .await;
+    assert_error(
+        send(r#"{"password":"x"}"#, "application/json")
+            .await
+            .unwrap(),
+        400,
+        "required",
+    )
+    .await;
+    assert_error(
+        send(r#"{"username":5,"password":"x"}"#, "application/json")
+            .await
+            .unwrap(),
+        400,
+        "invalid",
+    )
+    .await;
+    assert_error(
+        send(r#"{"username":"u","password":null}"#, "application/json")
+            .await
+            .unwrap(),
+        400,
+        "invalid",
+    )
+    .await;
+    assert_error(
+        send("%%%=&&", "multipart/form-data; boundary=x")
+            .await
+            .unwrap(),
+        400,
+        "parse_error",
+    )
+    .await;
+    for path in [
+        "/auth/token/refresh/",
+        "/auth/token/verify/",
+        "/auth/token/blacklist/",
+    ] {
         let res = app.post_json(path, &json!({})).await;
         assert_error(res, 400, "required").await;
     }
@@ -26,7 +79,10 @@ async fn malformed_and_incomplete_bodies_get_400() {
 async fn wrong_content_type_gets_415() {
     let app = TestApp::spawn().await;
     for ctype in [None, Some("text/plain"), Some("application/xml")] {
-        let mut req = app.client.post(app.url("/auth/token/")).body("username=a&password=b");
+        let mut req = app
+            .client
+            .post(app.url("/auth/token/"))
+            .body("username=a&password=b");
         if let Some(c) = ctype {
             req = req.header("content-type", c);
         }
@@ -38,10 +94,20 @@ async fn wrong_content_type_gets_415() {
 async fn oversized_bodies_get_413() {
     let app = TestApp::spawn().await;
     let big = "x".repeat(70 * 1024);
-    let res = app.post_json("/auth/token/", &json!({"username": big, "password": "p"})).await;
+    let res = app
+        .post_json("/auth/token/", &json!({"username": big, "password": "p"}))
+        .await;
     assert_error(res, 413, "payload_too_large").await;
-    let form = reqwest::multipart::Form::new().text("username", big.clone()).text("password", "p");
-    let res = app.client.post(app.url("/auth/token/")).multipart(form).send().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("username", big.clone())
+        .text("password", "p");
+    let res = app
+        .client
+        .post(app.url("/auth/token/"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_error(res, 413, "payload_too_large").await;
 }
 
@@ -50,7 +116,12 @@ async fn overlong_passwords_are_refused_before_hashing() {
     let app = TestApp::spawn().await;
     app.create_user("user1", false).await;
     let long = format!("{PASSWORD}{}", "x".repeat(2000));
-    let res = app.post_json("/auth/token/", &json!({"username": "user1", "password": long})).await;
+    let res = app
+        .post_json(
+            "/auth/token/",
+            &json!({"username": "user1", "password": long}),
+        )
+        .await;
     let body = assert_error(res, 400, "invalid").await;
     assert!(body["detail"].as_str().unwrap().contains("password"));
 }

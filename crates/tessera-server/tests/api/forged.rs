@@ -38,7 +38,11 @@ fn forgeries(app: &TestApp, user_id: i64, genuine: &str) -> Vec<(&'static str, S
     let payload = serde_json::to_value(&base).unwrap();
     let mut out = vec![(
         "alg none",
-        format!("{}.{}.", b64(&json!({"alg": "none", "typ": "at+jwt", "kid": kid})), b64(&payload)),
+        format!(
+            "{}.{}.",
+            b64(&json!({"alg": "none", "typ": "at+jwt", "kid": kid})),
+            b64(&payload)
+        ),
     )];
     let public = serde_json::to_vec(key.public_key().jwk()).unwrap();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
@@ -46,7 +50,12 @@ fn forgeries(app: &TestApp, user_id: i64, genuine: &str) -> Vec<(&'static str, S
     header.kid = Some(kid.into());
     out.push((
         "HS256 with the public key",
-        jsonwebtoken::encode(&header, &base, &jsonwebtoken::EncodingKey::from_secret(&public)).unwrap(),
+        jsonwebtoken::encode(
+            &header,
+            &base,
+            &jsonwebtoken::EncodingKey::from_secret(&public),
+        )
+        .unwrap(),
     ));
     let stranger = SigningKey::generate(Algorithm::RS256).unwrap();
     out.push(("unknown kid", sign_access(&stranger, &base).unwrap()));
@@ -61,11 +70,28 @@ fn forgeries(app: &TestApp, user_id: i64, genuine: &str) -> Vec<(&'static str, S
     };
     out.push(("expired", resign(&|c| c.exp = c.iat - 3600)));
     out.push(("not yet valid", resign(&|c| c.nbf = c.iat + 3600)));
-    out.push(("wrong iss", resign(&|c| c.iss = "http://evil.example".into())));
-    out.push(("wrong aud", resign(&|c| c.aud = Audience::One("other".into()))));
-    out.push(("refresh claim type", resign(&|c| c.token_type = TokenType::Refresh)));
+    out.push((
+        "wrong iss",
+        resign(&|c| c.iss = "http://evil.example".into()),
+    ));
+    out.push((
+        "wrong aud",
+        resign(&|c| c.aud = Audience::One("other".into())),
+    ));
+    out.push((
+        "refresh claim type",
+        resign(&|c| c.token_type = TokenType::Refresh),
+    ));
     out.push(("garbage base64", "!!!.@@@.###".into()));
-    out.push(("huge", format!("{}.{}.{}", "a".repeat(20_000), "b".repeat(20_000), "c".repeat(20_000))));
+    out.push((
+        "huge",
+        format!(
+            "{}.{}.{}",
+            "a".repeat(20_000),
+            "b".repeat(20_000),
+            "c".repeat(20_000)
+        ),
+    ));
     out
 }
 
@@ -75,7 +101,9 @@ async fn forged_access_tokens_are_refused_by_verify_and_users() {
     let user = app.create_user("user1", false).await;
     let genuine = app.login("user1").await.access;
     for (what, token) in forgeries(&app, user.id, &genuine) {
-        let res = app.post_json("/auth/token/verify/", &json!({"token": token})).await;
+        let res = app
+            .post_json("/auth/token/verify/", &json!({"token": token}))
+            .await;
         assert_eq!(res.status(), 401, "verify accepted: {what}");
         assert_error(res, 401, "token_not_valid").await;
         let res = app.get_bearer("/auth/users/me/", &token).await;
@@ -94,11 +122,16 @@ async fn forged_refresh_tokens_are_refused() {
     refreshes.push(("an access token", pair.access.clone()));
     // Well-formed refresh claims MAC'd with a key that is not the server's.
     let genuine: serde_json::Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD.decode(pair.refresh.split('.').nth(1).unwrap()).unwrap(),
+        &URL_SAFE_NO_PAD
+            .decode(pair.refresh.split('.').nth(1).unwrap())
+            .unwrap(),
     )
     .unwrap();
     let claims: tessera_token::RefreshClaims = serde_json::from_value(genuine).unwrap();
-    refreshes.push(("foreign MAC key", sign_refresh(&MacKey::generate().unwrap(), &claims).unwrap()));
+    refreshes.push((
+        "foreign MAC key",
+        sign_refresh(&MacKey::generate().unwrap(), &claims).unwrap(),
+    ));
     for (what, token) in refreshes {
         let res = crate::refresh(&app, &token).await;
         assert_eq!(res.status(), 401, "refresh accepted: {what}");

@@ -23,6 +23,11 @@ async fn unknown_paths_and_methods_answer_json() {
     let app = TestApp::spawn().await;
     let res = app.client.get(app.url("/nope")).send().await.unwrap();
     assert_error(res, 404, "not_found").await;
-    let res = app.client.get(app.url("/auth/token/")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/auth/token/"))
+        .send()
+        .await
+        .unwrap();
     assert_error(res, 405, "method_not_allowed").await;
 }

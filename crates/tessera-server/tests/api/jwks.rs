@@ -8,7 +8,12 @@ async fn jwks_publishes_the_signing_key_without_private_parameters() {
         let res = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers()["content-type"], "application/json");
-        assert!(res.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+        assert!(
+            res.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("max-age")
+        );
         let body: Value = res.json().await.unwrap();
         let keys = body["keys"].as_array().unwrap();
         assert_eq!(keys.len(), 1, "the HS256 refresh key is never published");
@@ -30,11 +35,22 @@ async fn other_algorithms_are_selectable() {
         (tessera_token::Algorithm::EdDSA, "OKP"),
         (tessera_token::Algorithm::PS256, "RSA"),
     ] {
-        let app = TestApp::builder().settings(|s| s.tokens.algorithm = alg).spawn().await;
+        let app = TestApp::builder()
+            .settings(|s| s.tokens.algorithm = alg)
+            .spawn()
+            .await;
         app.create_user("user1", false).await;
         let pair = app.login("user1").await;
         assert_eq!(crate::verify_status(&app, &pair.access).await, 200, "{alg}");
-        let body: Value = app.client.get(app.url("/jwks")).send().await.unwrap().json().await.unwrap();
+        let body: Value = app
+            .client
+            .get(app.url("/jwks"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(body["keys"][0]["kty"], kty);
         assert_eq!(body["keys"][0]["alg"], alg.as_str());
     }

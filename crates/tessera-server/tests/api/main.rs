@@ -1,4 +1,10 @@
 //! HTTP integration tests: a real server on port 0 with its own SQLite file per test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 #![allow(missing_docs, reason = "integration tests")]
 
 mod bad_input;
@@ -20,20 +26,30 @@ pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Va
     assert_eq!(res.status(), status, "status");
     assert_eq!(res.headers()["content-type"], "application/json");
     if status == 401 {
-        assert!(res.headers().get("www-authenticate").is_some(), "401 without WWW-Authenticate");
+        assert!(
+            res.headers().get("www-authenticate").is_some(),
+            "401 without WWW-Authenticate"
+        );
     }
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], code, "{body}");
-    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
     body
 }
 
 /// `POST /auth/token/verify/` → status.
 pub async fn verify_status(app: &TestApp, token: &str) -> u16 {
-    app.post_json("/auth/token/verify/", &json!({ "token": token })).await.status().as_u16()
+    app.post_json("/auth/token/verify/", &json!({ "token": token }))
+        .await
+        .status()
+        .as_u16()
 }
 
 /// `POST /auth/token/refresh/`.
 pub async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
-    app.post_json("/auth/token/refresh/", &json!({ "refresh": token })).await
+    app.post_json("/auth/token/refresh/", &json!({ "refresh": token }))
+        .await
 }

@@ -18,7 +18,13 @@ async fn login_by_username_or_email_gives_a_valid_pair() {
         let pair: Value = res.json().await.unwrap();
         let access = pair["access"].as_str().unwrap();
         assert!(pair["refresh"].as_str().is_some());
-        let claims = verify_access(access, app.state.keyring.published(), &app.state.validation, app.clock_unix()).unwrap();
+        let claims = verify_access(
+            access,
+            app.state.keyring.published(),
+            &app.state.validation,
+            app.clock_unix(),
+        )
+        .unwrap();
         assert_eq!(claims.user_id, Some(user.id));
         assert_eq!(claims.sub, user.id.to_string());
         assert_eq!(claims.iss, app.address);
@@ -48,12 +54,29 @@ async fn form_and_multipart_bodies_work_like_curl() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let form = reqwest::multipart::Form::new().text("username", "user1").text("password", PASSWORD);
-    let res = app.client.post(app.url("/auth/token/")).multipart(form).send().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("username", "user1")
+        .text("password", PASSWORD);
+    let res = app
+        .client
+        .post(app.url("/auth/token/"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let pair: Value = res.json().await.unwrap();
-    let form = reqwest::multipart::Form::new().text("refresh_token", pair["refresh"].as_str().unwrap().to_owned());
-    let res = app.client.post(app.url("/auth/refresh/")).multipart(form).send().await.unwrap();
+    let form = reqwest::multipart::Form::new().text(
+        "refresh_token",
+        pair["refresh"].as_str().unwrap().to_owned(),
+    );
+    let res = app
+        .client
+        .post(app.url("/auth/refresh/"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 }
 

@@ -38,13 +38,23 @@ async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
             let url = app.url("/auth/token/refresh/");
             let token = pair.refresh.clone();
             tokio::spawn(async move {
-                client.post(url).json(&serde_json::json!({"refresh": token})).send().await.unwrap().status().as_u16()
+                client
+                    .post(url)
+                    .json(&serde_json::json!({"refresh": token}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
             })
         });
         let statuses: Vec<u16> = futures_join(attempts).await;
         let wins = statuses.iter().filter(|s| **s == 200).count();
         assert_eq!(wins, 1, "round {round}: {statuses:?}");
-        assert!(statuses.iter().all(|s| *s == 200 || *s == 401), "round {round}: {statuses:?}");
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 401),
+            "round {round}: {statuses:?}"
+        );
     }
 }
 
@@ -96,12 +106,22 @@ async fn blacklist_ends_the_family() {
     let app = TestApp::spawn().await;
     app.create_user("user1", false).await;
     let pair = app.login("user1").await;
-    let res = app.post_json("/auth/token/blacklist/", &serde_json::json!({"refresh": pair.refresh})).await;
+    let res = app
+        .post_json(
+            "/auth/token/blacklist/",
+            &serde_json::json!({"refresh": pair.refresh}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap(), serde_json::json!({}));
     assert_error(refresh(&app, &pair.refresh).await, 401, "token_not_valid").await;
     assert_eq!(verify_status(&app, &pair.access).await, 401);
     // Blacklisting twice is refused like any dead token.
-    let res = app.post_json("/auth/token/blacklist/", &serde_json::json!({"refresh": pair.refresh})).await;
+    let res = app
+        .post_json(
+            "/auth/token/blacklist/",
+            &serde_json::json!({"refresh": pair.refresh}),
+        )
+        .await;
     assert_error(res, 401, "token_not_valid").await;
 }

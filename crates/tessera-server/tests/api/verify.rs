@@ -8,7 +8,9 @@ async fn a_valid_access_token_verifies_with_an_empty_object() {
     let app = TestApp::spawn().await;
     app.create_user("user1", false).await;
     let pair = app.login("user1").await;
-    let res = app.post_json("/auth/token/verify/", &json!({"token": pair.access})).await;
+    let res = app
+        .post_json("/auth/token/verify/", &json!({"token": pair.access}))
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/json");
     assert_eq!(res.json::<Value>().await.unwrap(), json!({}));
@@ -20,10 +22,19 @@ async fn expiry_is_enforced_with_leeway() {
     app.create_user("user1", false).await;
     let pair = app.login("user1").await;
     app.clock.advance(Duration::from_secs(300 + 20));
-    assert_eq!(verify_status(&app, &pair.access).await, 200, "inside the 30 s leeway");
+    assert_eq!(
+        verify_status(&app, &pair.access).await,
+        200,
+        "inside the 30 s leeway"
+    );
     app.clock.advance(Duration::from_secs(20));
-    let res = app.post_json("/auth/token/verify/", &json!({"token": pair.access})).await;
-    let www = res.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    let res = app
+        .post_json("/auth/token/verify/", &json!({"token": pair.access}))
+        .await;
+    let www = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(www.contains("invalid_token"), "{www}");
     assert_error(res, 401, "token_not_valid").await;
 }
@@ -35,13 +46,20 @@ async fn refresh_tokens_verify_only_when_enabled() {
     let pair = app.login("user1").await;
     assert_eq!(verify_status(&app, &pair.refresh).await, 401);
 
-    let app = TestApp::builder().settings(|s| s.tokens.verify_accepts_refresh = true).spawn().await;
+    let app = TestApp::builder()
+        .settings(|s| s.tokens.verify_accepts_refresh = true)
+        .spawn()
+        .await;
     app.create_user("user1", false).await;
     let pair = app.login("user1").await;
     assert_eq!(verify_status(&app, &pair.refresh).await, 200);
     assert_eq!(verify_status(&app, &pair.access).await, 200);
     crate::refresh(&app, &pair.refresh).await;
-    assert_eq!(verify_status(&app, &pair.refresh).await, 401, "a rotated refresh token is dead");
+    assert_eq!(
+        verify_status(&app, &pair.refresh).await,
+        401,
+        "a rotated refresh token is dead"
+    );
 }
 
 #[tokio::test]

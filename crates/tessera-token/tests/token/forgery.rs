@@ -84,8 +84,14 @@ fn time_is_checked_with_leeway() {
     let keys = keyset(&key);
     let v = validation();
     assert!(verify_access(&token, &keys, &v, NOW + 300 + v.leeway).is_ok());
-    assert_eq!(verify_access(&token, &keys, &v, NOW + 301 + v.leeway), Err(VerifyError::Expired));
-    assert_eq!(verify_access(&token, &keys, &v, NOW - 31), Err(VerifyError::NotYetValid));
+    assert_eq!(
+        verify_access(&token, &keys, &v, NOW + 301 + v.leeway),
+        Err(VerifyError::Expired)
+    );
+    assert_eq!(
+        verify_access(&token, &keys, &v, NOW - 31),
+        Err(VerifyError::NotYetValid)
+    );
 }
 
 #[test]
@@ -95,11 +101,17 @@ fn wrong_issuer_and_audience_are_refused() {
     let mut claims = access_claims();
     claims.iss = "http://evil.example".into();
     let token = sign_access(&key, &claims).unwrap();
-    assert_eq!(verify_access(&token, &keys, &validation(), NOW), Err(VerifyError::WrongIssuer));
+    assert_eq!(
+        verify_access(&token, &keys, &validation(), NOW),
+        Err(VerifyError::WrongIssuer)
+    );
     let mut claims = access_claims();
     claims.aud = Audience::Many(vec!["other".into()]);
     let token = sign_access(&key, &claims).unwrap();
-    assert_eq!(verify_access(&token, &keys, &validation(), NOW), Err(VerifyError::WrongAudience));
+    assert_eq!(
+        verify_access(&token, &keys, &validation(), NOW),
+        Err(VerifyError::WrongAudience)
+    );
 }
 
 #[test]
@@ -115,33 +127,59 @@ fn token_kinds_cannot_be_swapped() {
     );
     // An access-shaped token with the wrong typ header.
     let wrong_typ = sign_with(&key, "JWT", &access_claims()).unwrap();
-    assert_eq!(verify_access(&wrong_typ, &keyset(&key), &validation(), NOW), Err(VerifyError::WrongType));
+    assert_eq!(
+        verify_access(&wrong_typ, &keyset(&key), &validation(), NOW),
+        Err(VerifyError::WrongType)
+    );
     // Refresh claims signed with the access key (right typ): the token_type claim decides.
     let mut claims = access_claims();
     claims.token_type = TokenType::Refresh;
     let token = sign_access(&key, &claims).unwrap();
-    assert_eq!(verify_access(&token, &keyset(&key), &validation(), NOW), Err(VerifyError::WrongType));
+    assert_eq!(
+        verify_access(&token, &keyset(&key), &validation(), NOW),
+        Err(VerifyError::WrongType)
+    );
 }
 
 #[test]
 fn refresh_tokens_need_the_internal_key() {
     let token = sign_refresh(&mac(), &refresh_claims()).unwrap();
-    assert_eq!(verify_refresh(&token, &mac(), &validation(), NOW), Err(VerifyError::UnknownKey));
+    assert_eq!(
+        verify_refresh(&token, &mac(), &validation(), NOW),
+        Err(VerifyError::UnknownKey)
+    );
     let key = mac();
     let token = sign_refresh(&key, &refresh_claims()).unwrap();
     assert!(verify_refresh(&token, &key, &validation(), NOW).is_ok());
-    assert_eq!(verify_refresh(&token, &key, &validation(), NOW + 90_000), Err(VerifyError::Expired));
+    assert_eq!(
+        verify_refresh(&token, &key, &validation(), NOW + 90_000),
+        Err(VerifyError::Expired)
+    );
 }
 
 #[test]
 fn garbage_and_huge_tokens_are_refused() {
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
     let keys = keyset(&key);
-    for junk in ["", ".", "..", "a.b.c", "!!!.???.***", "eyJhbGciOiJSUzI1NiJ9", "a.b.c.d"] {
-        assert!(verify_access(junk, &keys, &validation(), NOW).is_err(), "{junk}");
+    for junk in [
+        "",
+        ".",
+        "..",
+        "a.b.c",
+        "!!!.???.***",
+        "eyJhbGciOiJSUzI1NiJ9",
+        "a.b.c.d",
+    ] {
+        assert!(
+            verify_access(junk, &keys, &validation(), NOW).is_err(),
+            "{junk}"
+        );
     }
     let huge = "a".repeat(100_000);
-    assert_eq!(verify_access(&huge, &keys, &validation(), NOW), Err(VerifyError::TooLarge));
+    assert_eq!(
+        verify_access(&huge, &keys, &validation(), NOW),
+        Err(VerifyError::TooLarge)
+    );
 }
 
 #[test]

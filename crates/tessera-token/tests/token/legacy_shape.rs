@@ -9,7 +9,10 @@ use tessera_token::sign::{sign_access, sign_refresh};
 
 fn assert_legacy_decodable(token: &str) {
     for (i, part) in token.split('.').take(2).enumerate() {
-        assert!(!part.contains(['-', '_']), "part {i} of {token} uses the url-safe alphabet");
+        assert!(
+            !part.contains(['-', '_']),
+            "part {i} of {token} uses the url-safe alphabet"
+        );
         assert_eq!(part.len() % 4, 0, "part {i} of {token} would need padding");
         let bytes = STANDARD_NO_PAD.decode(part).unwrap();
         serde_json::from_slice::<serde_json::Value>(&bytes).unwrap();

@@ -1,11 +1,19 @@
 //! Sign-and-verify tests of tessera-token, including the forgeries an attacker would try.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 #![allow(missing_docs, reason = "test helpers")]
 
 mod forgery;
 mod legacy_shape;
 
 use tessera_token::claims::new_jti;
-use tessera_token::{AccessClaims, Audience, KeySet, MacKey, RefreshClaims, SigningKey, TokenType, Validation};
+use tessera_token::{
+    AccessClaims, Audience, KeySet, MacKey, RefreshClaims, SigningKey, TokenType, Validation,
+};
 
 pub const ISS: &str = "http://127.0.0.1:8000";
 pub const AUD: &str = "tessera";
