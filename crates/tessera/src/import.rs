@@ -41,10 +41,13 @@ fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     #[serde(untagged)]
     enum Flag {
         Bool(bool),
+        // CSV guesses types: `1` arrives as a number.
+        Number(i64),
         Text(String),
     }
     match Flag::deserialize(d)? {
         Flag::Bool(b) => Ok(b),
+        Flag::Number(n) => Ok(n != 0),
         Flag::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "y" | "t" => Ok(true),
             "false" | "0" | "no" | "n" | "f" | "" => Ok(false),

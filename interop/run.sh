@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Interoperability: third-party Python clients verify Tessera's tokens.
+# Usage: interop/run.sh [path/to/tessera]   (default: target/debug/tessera)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+bin=${1:-$root/target/debug/tessera}
+venv=$here/.venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+exec "$venv/bin/python" "$here/interop.py" "$bin"
