@@ -30,6 +30,9 @@ pub enum SignError {
     /// The JOSE library refused the key or claims.
     #[error("signing failed: {0}")]
     Jose(#[from] jsonwebtoken::errors::Error),
+    /// The crypto library failed to sign.
+    #[error("signing failed")]
+    Crypto,
     /// The claims could not be serialised.
     #[error("claims could not be serialised: {0}")]
     Claims(#[from] serde_json::Error),

@@ -11,7 +11,6 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::EncodingKey;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, EllipticCurve, EllipticCurveKeyParameters, EllipticCurveKeyType,
     OctetKeyPairParameters, OctetKeyPairType, RSAKeyParameters, RSAKeyType,
@@ -42,8 +41,16 @@ pub struct SigningKey {
     kid: String,
     alg: Algorithm,
     pkcs8: Zeroizing<Vec<u8>>,
-    encoding: EncodingKey,
+    signer: Signer,
     public: PublicKey,
+}
+
+/// The parsed private key, kept so that a signature does not re-parse it (re-parsing an
+/// RSA key costs as much as the signature itself).
+enum Signer {
+    Rsa(RsaKeyPair, &'static dyn aws_lc_rs::signature::RsaEncoding),
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
 }
 
 impl fmt::Debug for SigningKey {
@@ -123,19 +130,29 @@ impl SigningKey {
         kid: String,
         params: AlgorithmParameters,
     ) -> Result<Self, KeyError> {
-        let encoding = match alg {
-            Algorithm::RS256 | Algorithm::PS256 => {
-                EncodingKey::from_rsa_pem(to_pem(der).as_bytes()).map_err(|e| invalid(alg, e))?
-            }
-            Algorithm::ES256 => EncodingKey::from_ec_der(der),
-            Algorithm::EdDSA => EncodingKey::from_ed_der(der),
+        let signer = match alg {
+            Algorithm::RS256 => Signer::Rsa(
+                RsaKeyPair::from_pkcs8(der).map_err(|e| invalid(alg, e))?,
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            ),
+            Algorithm::PS256 => Signer::Rsa(
+                RsaKeyPair::from_pkcs8(der).map_err(|e| invalid(alg, e))?,
+                &aws_lc_rs::signature::RSA_PSS_SHA256,
+            ),
+            Algorithm::ES256 => Signer::Ec(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(|e| invalid(alg, e))?,
+            ),
+            Algorithm::EdDSA => Signer::Ed(
+                Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|e| invalid(alg, e))?,
+            ),
         };
         let public = PublicKey::from_parts(kid.clone(), alg, params)?;
         Ok(Self {
             kid,
             alg,
             pkcs8: Zeroizing::new(der.to_vec()),
-            encoding,
+            signer,
             public,
         })
     }
@@ -171,8 +188,29 @@ impl SigningKey {
         Zeroizing::new(to_pem(&self.pkcs8))
     }
 
-    pub(crate) fn encoding_key(&self) -> &EncodingKey {
-        &self.encoding
+    /// Signs `message` (the JWS signing input) with the key's algorithm; ECDSA signatures
+    /// come in the fixed `r ‖ s` form JWS requires.
+    pub(crate) fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, crate::error::SignError> {
+        let failed = |_| crate::error::SignError::Crypto;
+        match &self.signer {
+            Signer::Rsa(pair, encoding) => {
+                let mut sig = vec![0u8; pair.public_modulus_len()];
+                pair.sign(
+                    *encoding,
+                    &aws_lc_rs::rand::SystemRandom::new(),
+                    message,
+                    &mut sig,
+                )
+                .map_err(failed)?;
+                Ok(sig)
+            }
+            Signer::Ec(pair) => Ok(pair
+                .sign(&aws_lc_rs::rand::SystemRandom::new(), message)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()),
+            Signer::Ed(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+        }
     }
 }
 

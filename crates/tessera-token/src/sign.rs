@@ -10,6 +10,8 @@ use crate::claims::{AccessClaims, RefreshClaims};
 use crate::error::SignError;
 use crate::key::SigningKey;
 use crate::mac::MacKey;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Header, encode};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -39,7 +41,18 @@ pub fn sign_with<T: Serialize>(
     let mut header = Header::new(key.alg().to_jwt());
     header.typ = Some(typ.to_owned());
     header.kid = Some(key.kid().to_owned());
-    Ok(encode(&header, &padded(claims)?, key.encoding_key())?)
+    // Compact serialisation (RFC 7515 §7.1) by hand, so the parsed key signs directly;
+    // the signature itself is aws-lc-rs's.
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
+        URL_SAFE_NO_PAD.encode(padded(claims)?.get())
+    );
+    let signature = key.sign_message(signing_input.as_bytes())?;
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
 }
 
 /// MACs refresh token claims with the internal key; header `{"typ":"JWT","alg":"HS256","kid"}`.

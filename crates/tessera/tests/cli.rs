@@ -1,5 +1,11 @@
 //! The `tessera` binary: user management, imports, configuration errors, `--output json`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "tests"
+)]
 
 use serde_json::Value;
 use std::io::Write;
@@ -17,20 +23,42 @@ fn tessera(dir: &Path, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
 fn json(out: &Output) -> Value {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]
 fn users_are_created_listed_and_disabled() {
     let dir = tempfile::tempdir().unwrap();
-    let create = ["user", "create", "--username", "user1", "--email", "user1@example.com", "--password-stdin", "--staff"];
-    let out = tessera(dir.path(), &[&["--output", "json"], &create[..]].concat(), "password1\n");
+    let create = [
+        "user",
+        "create",
+        "--username",
+        "user1",
+        "--email",
+        "user1@example.com",
+        "--password-stdin",
+        "--staff",
+    ];
+    let out = tessera(
+        dir.path(),
+        &[&["--output", "json"], &create[..]].concat(),
+        "password1\n",
+    );
     let user = json(&out);
     assert_eq!(user["email"], "user1@example.com");
     assert_eq!(user["is_staff"], true);
@@ -39,18 +67,51 @@ fn users_are_created_listed_and_disabled() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 
-    let short = tessera(dir.path(), &["user", "create", "--username", "u2", "--email", "u2@example.com", "--password-stdin"], "short\n");
+    let short = tessera(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--username",
+            "u2",
+            "--email",
+            "u2@example.com",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
 
-    let out = tessera(dir.path(), &["user", "disable", "user1", "--output", "json"], "");
+    let out = tessera(
+        dir.path(),
+        &["user", "disable", "user1", "--output", "json"],
+        "",
+    );
     assert_eq!(json(&out)["is_active"], false);
-    let list = json(&tessera(dir.path(), &["user", "list", "--output", "json"], ""));
+    let list = json(&tessera(
+        dir.path(),
+        &["user", "list", "--output", "json"],
+        "",
+    ));
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["is_active"], false);
 
-    let out = tessera(dir.path(), &["user", "set-password", "user1@example.com", "--password-stdin"], "a new password\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tessera(
+        dir.path(),
+        &[
+            "user",
+            "set-password",
+            "user1@example.com",
+            "--password-stdin",
+        ],
+        "a new password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -69,8 +130,25 @@ fn imports_report_created_skipped_and_refused() {
         ]"#,
     )
     .unwrap();
-    let summary = json(&tessera(dir.path(), &["user", "import", json_file.to_str().unwrap(), "--output", "json"], ""));
-    assert_eq!((summary["created"].as_u64(), summary["skipped"].as_u64(), summary["refused"].as_u64()), (Some(2), Some(1), Some(3)));
+    let summary = json(&tessera(
+        dir.path(),
+        &[
+            "user",
+            "import",
+            json_file.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+        "",
+    ));
+    assert_eq!(
+        (
+            summary["created"].as_u64(),
+            summary["skipped"].as_u64(),
+            summary["refused"].as_u64()
+        ),
+        (Some(2), Some(1), Some(3))
+    );
 
     let csv_file = dir.path().join("users.csv");
     std::fs::write(
@@ -81,11 +159,40 @@ fn imports_report_created_skipped_and_refused() {
          g,g@example.com,password-g,,,maybe,\n",
     )
     .unwrap();
-    let summary = json(&tessera(dir.path(), &["user", "import", csv_file.to_str().unwrap(), "--output", "json"], ""));
-    assert_eq!((summary["created"].as_u64(), summary["skipped"].as_u64(), summary["refused"].as_u64()), (Some(1), Some(1), Some(1)));
-    let list = json(&tessera(dir.path(), &["user", "list", "--output", "json"], ""));
-    let f = list.as_array().unwrap().iter().find(|u| u["email"] == "f@example.com").unwrap();
-    assert_eq!((f["first_name"].as_str(), f["is_superuser"].as_bool()), (Some("Fay"), Some(true)));
+    let summary = json(&tessera(
+        dir.path(),
+        &[
+            "user",
+            "import",
+            csv_file.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+        "",
+    ));
+    assert_eq!(
+        (
+            summary["created"].as_u64(),
+            summary["skipped"].as_u64(),
+            summary["refused"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    let list = json(&tessera(
+        dir.path(),
+        &["user", "list", "--output", "json"],
+        "",
+    ));
+    let f = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "f@example.com")
+        .unwrap();
+    assert_eq!(
+        (f["first_name"].as_str(), f["is_superuser"].as_bool()),
+        (Some("Fay"), Some(true))
+    );
 }
 
 #[test]
@@ -93,7 +200,11 @@ fn unknown_configuration_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tessera.toml");
     std::fs::write(&config, "[tokens]\naccess_lifetim = \"5m\"\n").unwrap();
-    let out = tessera(dir.path(), &["--config", config.to_str().unwrap(), "user", "list"], "");
+    let out = tessera(
+        dir.path(),
+        &["--config", config.to_str().unwrap(), "user", "list"],
+        "",
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("access_lifetim"), "{err}");
@@ -109,9 +220,24 @@ fn unknown_configuration_is_refused_clearly() {
 
 #[test]
 fn serve_help_documents_every_key() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera")).args(["serve", "--help"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for key in ["issuer", "bind", "data_dir", "master_key", "log_format", "TESSERA_DATABASE__URL", "access_lifetime", "refresh_lifetime", "algorithm", "verify_accepts_refresh", "max_length"] {
+    for key in [
+        "issuer",
+        "bind",
+        "data_dir",
+        "master_key",
+        "log_format",
+        "TESSERA_DATABASE__URL",
+        "access_lifetime",
+        "refresh_lifetime",
+        "algorithm",
+        "verify_accepts_refresh",
+        "max_length",
+    ] {
         assert!(help.contains(key), "serve --help lacks {key}");
     }
 }

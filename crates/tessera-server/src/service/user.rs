@@ -6,7 +6,6 @@ use crate::store::{NewUser, Store, StoreError, User};
 use tessera_proto::{Secret, UserJson};
 use tessera_token::Clock;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// A user management operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -183,8 +182,14 @@ pub fn view(user: &User) -> UserJson {
     }
 }
 
+/// ISO 8601 in UTC with microseconds, as Django REST framework writes datetimes.
 fn iso8601(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
 }
 
 /// Which user a reader asks for.
