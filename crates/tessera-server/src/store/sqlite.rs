@@ -62,6 +62,29 @@ impl SqliteStore {
             .map_err(classify)
     }
 
+    /// Runs `update` on one user and, with `end_sessions`, revokes all their tokens, in one
+    /// transaction. Returns whether the user exists.
+    async fn update_user(
+        &self,
+        update: SqliteQuery<'_>,
+        id: i64,
+        end_sessions: bool,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let found = update
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?
+            .rows_affected()
+            == 1;
+        if found && end_sessions {
+            revoke_families(&mut tx, Scope::User(id), now).await?;
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(found)
+    }
+
     /// Starts a write transaction that takes the write lock at once, so concurrent writers
     /// queue on the busy timeout instead of failing on a lock upgrade.
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
@@ -210,37 +233,17 @@ impl Store for SqliteStore {
         end_sessions: bool,
         now: i64,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await?;
-        let found = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        let update = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(hash)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?
-            .rows_affected()
-            == 1;
-        if found && end_sessions {
-            revoke_families(&mut tx, Scope::User(id), now).await?;
-        }
-        tx.commit().await.map_err(classify)?;
-        Ok(found)
+            .bind(id);
+        self.update_user(update, id, end_sessions, now).await
     }
 
     async fn set_active(&self, id: i64, active: bool, now: i64) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await?;
-        let found = sqlx::query("UPDATE users SET is_active = ? WHERE id = ?")
+        let update = sqlx::query("UPDATE users SET is_active = ? WHERE id = ?")
             .bind(active)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?
-            .rows_affected()
-            == 1;
-        if found && !active {
-            revoke_families(&mut tx, Scope::User(id), now).await?;
-        }
-        tx.commit().await.map_err(classify)?;
-        Ok(found)
+            .bind(id);
+        self.update_user(update, id, !active, now).await
     }
 
     async fn record_login(&self, id: i64, at: OffsetDateTime) -> StoreResult<()> {

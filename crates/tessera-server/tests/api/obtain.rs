@@ -113,13 +113,29 @@ async fn login_records_last_login() {
 async fn hashes_are_upgraded_on_login_when_parameters_rise() {
     let first = TestApp::spawn().await;
     let user = first.create_user("user1", false).await;
-    assert!(user.password_hash.contains("m=19456"), "{}", user.password_hash);
-    let stronger = TestApp::builder().data_dir_of(&first).settings(|s| s.passwords.memory_kib = 24_576);
+    assert!(
+        user.password_hash.contains("m=19456"),
+        "{}",
+        user.password_hash
+    );
+    let stronger = TestApp::builder()
+        .data_dir_of(&first)
+        .settings(|s| s.passwords.memory_kib = 24_576);
     first.stop().await;
     let second = stronger.spawn().await;
     second.login("user1").await;
-    let stored = second.state.store.user_by_id(user.id).await.unwrap().unwrap();
-    assert!(stored.password_hash.contains("m=24576"), "{}", stored.password_hash);
+    let stored = second
+        .state
+        .store
+        .user_by_id(user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.password_hash.contains("m=24576"),
+        "{}",
+        stored.password_hash
+    );
     // The upgraded hash still verifies, and the upgrade did not end the session family.
     let pair = second.login("user1").await;
     assert_eq!(crate::refresh(&second, &pair.refresh).await.status(), 200);
