@@ -4,6 +4,7 @@ Django + djangorestframework-simplejwt resource server configured with JWK_URL.
 Started by interop/run.sh; exits non-zero on the first failure."""
 
 import base64
+import os
 import json
 import subprocess
 import sys
@@ -28,9 +29,11 @@ def start_server(data_dir):
          "--email", "user1@example.com", "--password-stdin"],
         input=PASSWORD + "\n", text=True, capture_output=True)
     check(create.returncode == 0, f"tessera user create ({create.stderr.strip()})")
+    log = open(f"{data_dir}/server.log", "w")
     proc = subprocess.Popen(
         [BIN, "--data-dir", data_dir, "--output", "json", "serve", "--bind", "127.0.0.1:0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.PIPE, stderr=log, text=True,
+        env={**os.environ, "TESSERA_LOG_FILTER": "debug"})
     line = proc.stdout.readline()
     url = json.loads(line)["listening"]
     return proc, url
@@ -148,9 +151,14 @@ def main():
             pyjwt_checks(url, pair["access"])
             jwcrypto_checks(url, pair["access"])
             simplejwt_checks(url, pair["access"])
+            requests.post(f"{url}/auth/token/refresh/", json={"refresh": pair["refresh"]}, timeout=10)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+        logged = open(f"{data_dir}/server.log").read()
+        check("request" in logged, "the server logged the requests (debug level)")
+        for secret in (PASSWORD, pair["access"], pair["refresh"], pair["access"].split(".")[2]):
+            check(secret not in logged, "no password or token in the debug log")
     print("interop: all checks passed")
 
 

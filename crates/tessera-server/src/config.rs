@@ -125,7 +125,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("tessera-data"),
             master_key: None,
             log_format: LogFormat::Pretty,
-            log_filter: "info".into(),
+            log_filter: "info,sqlx=warn".into(),
             database: DatabaseSettings::default(),
             tokens: TokenSettings::default(),
             users: UserSettings::default(),
@@ -336,7 +336,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   data_dir                         TESSERA_DATA_DIR                         ./tessera-data  SQLite file and master key file
   master_key                       TESSERA_MASTER_KEY                       (file)          32-byte key, base64 or hex, sealing private keys
   log_format                       TESSERA_LOG_FORMAT                       pretty          pretty | json
-  log_filter                       TESSERA_LOG_FILTER                       info            tracing filter directives
+  log_filter                       TESSERA_LOG_FILTER                       info,sqlx=warn  tracing filter directives
   [database] url                   TESSERA_DATABASE__URL                    sqlite://<data_dir>/tessera.db
   [database] max_connections       TESSERA_DATABASE__MAX_CONNECTIONS        8
   [database] acquire_timeout       TESSERA_DATABASE__ACQUIRE_TIMEOUT        5s              then 503
