@@ -71,7 +71,7 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartError> {
         settings.validate()?;
-        std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
+        ensure_data_dir(&settings.data_dir).map_err(|source| StartError::DataDir {
             path: settings.data_dir.clone(),
             source,
         })?;
@@ -158,6 +158,19 @@ impl Application {
             .with_graceful_shutdown(stop)
             .await
     }
+}
+
+/// Creates the data directory if needed, readable by its owner only (it holds password
+/// hashes, sealed keys and the master key file).
+///
+/// # Errors
+/// The I/O error.
+pub fn ensure_data_dir(path: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
 }
 
 async fn shutdown_signal() {

@@ -30,7 +30,7 @@ impl Tools {
 }
 
 pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&settings.data_dir)
+    tessera_server::startup::ensure_data_dir(&settings.data_dir)
         .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     let ctx = Tools {
         store: store::connect(&settings.database_url(), &settings.database).await?,
