@@ -7,7 +7,7 @@
 //!
 //! Set `TEST_LOG=1` to see the server's logs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tessera_proto::{Secret, TokenPair};
@@ -43,16 +43,11 @@ impl TestAppBuilder {
     }
 
     /// Builds the server without starting it; the error, if any, is the start-up error.
-    pub async fn try_spawn(self) -> Result<TestApp, tessera_server::startup::StartError> {
+    pub async fn try_spawn(self) -> Result<TestApp, Box<dyn std::error::Error + Send + Sync>> {
         init_logging();
         let dir = match self.dir {
             Some(d) => d,
-            None => Arc::new(tempfile::tempdir().map_err(|source| {
-                tessera_server::startup::StartError::DataDir {
-                    path: PathBuf::from("(temp)"),
-                    source,
-                }
-            })?),
+            None => Arc::new(tempfile::tempdir()?),
         };
         let mut settings = self.settings;
         if settings.data_dir == Settings::default().data_dir {
@@ -68,11 +63,7 @@ impl TestAppBuilder {
         }));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| tessera_server::startup::StartError::DataDir {
-                path: PathBuf::from("(client)"),
-                source: std::io::Error::other(e),
-            })?;
+            .build()?;
         Ok(TestApp {
             address,
             state,

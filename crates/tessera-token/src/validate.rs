@@ -4,7 +4,6 @@
 //! header's → `typ` → signature, `iss`, `aud` (by the JOSE library) → `token_type` →
 //! `exp`/`nbf`/`iat` against the injected time with the leeway.
 
-use crate::algorithm::Algorithm;
 use crate::claims::{AccessClaims, RefreshClaims, TokenType};
 use crate::error::VerifyError;
 use crate::jwks::KeySet;
@@ -177,9 +176,4 @@ fn check_times(
         return Err(VerifyError::NotYetValid);
     }
     Ok(())
-}
-
-/// Whether `alg` is one Tessera accepts for access tokens (never `none` or HMAC).
-pub fn is_allowed_access_alg(alg: &str) -> bool {
-    alg.parse::<Algorithm>().is_ok()
 }

@@ -114,6 +114,17 @@ fn users_are_created_listed_and_disabled() {
     );
 }
 
+/// `tessera user import FILE --output json` → (created, skipped, refused).
+fn import_counts(dir: &Path, file: &Path) -> (u64, u64, u64) {
+    let summary = json(&tessera(
+        dir,
+        &["user", "import", file.to_str().unwrap(), "--output", "json"],
+        "",
+    ));
+    let count = |k: &str| summary[k].as_u64().unwrap();
+    (count("created"), count("skipped"), count("refused"))
+}
+
 #[test]
 fn imports_report_created_skipped_and_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -130,25 +141,7 @@ fn imports_report_created_skipped_and_refused() {
         ]"#,
     )
     .unwrap();
-    let summary = json(&tessera(
-        dir.path(),
-        &[
-            "user",
-            "import",
-            json_file.to_str().unwrap(),
-            "--output",
-            "json",
-        ],
-        "",
-    ));
-    assert_eq!(
-        (
-            summary["created"].as_u64(),
-            summary["skipped"].as_u64(),
-            summary["refused"].as_u64()
-        ),
-        (Some(2), Some(1), Some(3))
-    );
+    assert_eq!(import_counts(dir.path(), &json_file), (2, 1, 3));
 
     let csv_file = dir.path().join("users.csv");
     std::fs::write(
@@ -159,25 +152,7 @@ fn imports_report_created_skipped_and_refused() {
          g,g@example.com,password-g,,,maybe,\n",
     )
     .unwrap();
-    let summary = json(&tessera(
-        dir.path(),
-        &[
-            "user",
-            "import",
-            csv_file.to_str().unwrap(),
-            "--output",
-            "json",
-        ],
-        "",
-    ));
-    assert_eq!(
-        (
-            summary["created"].as_u64(),
-            summary["skipped"].as_u64(),
-            summary["refused"].as_u64()
-        ),
-        (Some(1), Some(1), Some(1))
-    );
+    assert_eq!(import_counts(dir.path(), &csv_file), (1, 1, 1));
     let list = json(&tessera(
         dir.path(),
         &["user", "list", "--output", "json"],

@@ -3,6 +3,7 @@
 
 use super::master::{MasterKey, MasterKeyError};
 use crate::store::{KeyState, Store, StoreError, StoredKey};
+use bytes::Bytes;
 use tessera_token::{Algorithm, KeyError, KeySet, MacKey, RandomError, SigningKey};
 
 /// The stored name of the internal refresh MAC key's algorithm.
@@ -39,7 +40,7 @@ pub enum KeyringError {
 pub struct Keyring {
     signing: SigningKey,
     published: KeySet,
-    jwks_json: Vec<u8>,
+    jwks_json: Bytes,
     mac: MacKey,
 }
 
@@ -125,7 +126,7 @@ impl Keyring {
         Ok(Self {
             signing,
             published,
-            jwks_json,
+            jwks_json: Bytes::from(jwks_json),
             mac,
         })
     }
@@ -140,9 +141,9 @@ impl Keyring {
         &self.published
     }
 
-    /// The JWKS document, serialised once.
-    pub fn jwks_json(&self) -> &[u8] {
-        &self.jwks_json
+    /// The JWKS document, serialised once (cloning is a reference count, not a copy).
+    pub fn jwks_json(&self) -> Bytes {
+        self.jwks_json.clone()
     }
 
     /// The internal refresh-token MAC key.

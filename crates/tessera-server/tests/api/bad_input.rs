@@ -13,58 +13,26 @@ async fn malformed_and_incomplete_bodies_get_400() {
             .body(body)
             .send()
     };
-    assert_error(
-        send("{not json", "application/json").await.unwrap(),
-        400,
-        "parse_error",
-    )
-    .await;
-    assert_error(
-        send("[1,2]", "application/json").await.unwrap(),
-        400,
-        "parse_error",
-    )
-    .await;
-    assert_error(
-        send(r#"{"username":"user1"}"#, "application/json")
-            .await
-            .unwrap(),
-        400,
-        "required",
-    )
-    .await;
-    assert_error(
-        send(r#"{"password":"x"}"#, "application/json")
-            .await
-            .unwrap(),
-        400,
-        "required",
-    )
-    .await;
-    assert_error(
-        send(r#"{"username":5,"password":"x"}"#, "application/json")
-            .await
-            .unwrap(),
-        400,
-        "invalid",
-    )
-    .await;
-    assert_error(
-        send(r#"{"username":"u","password":null}"#, "application/json")
-            .await
-            .unwrap(),
-        400,
-        "invalid",
-    )
-    .await;
-    assert_error(
-        send("%%%=&&", "multipart/form-data; boundary=x")
-            .await
-            .unwrap(),
-        400,
-        "parse_error",
-    )
-    .await;
+    let cases = [
+        ("{not json", "application/json", "parse_error"),
+        ("[1,2]", "application/json", "parse_error"),
+        (r#"{"username":"user1"}"#, "application/json", "required"),
+        (r#"{"password":"x"}"#, "application/json", "required"),
+        (
+            r#"{"username":5,"password":"x"}"#,
+            "application/json",
+            "invalid",
+        ),
+        (
+            r#"{"username":"u","password":null}"#,
+            "application/json",
+            "invalid",
+        ),
+        ("%%%=&&", "multipart/form-data; boundary=x", "parse_error"),
+    ];
+    for (body, ctype, code) in cases {
+        assert_error(send(body, ctype).await.unwrap(), 400, code).await;
+    }
     for path in [
         "/auth/token/refresh/",
         "/auth/token/verify/",
