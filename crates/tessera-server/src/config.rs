@@ -58,13 +58,21 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
-    /// `sqlite://PATH`; defaults to `sqlite://<data_dir>/tessera.db`.
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`; defaults to
+    /// `sqlite://<data_dir>/tessera.db`.
     pub url: Option<String>,
     /// Connection pool size.
     pub max_connections: u32,
     /// How long a request waits for a connection before answering 503.
     #[serde(with = "humantime_serde")]
     pub acquire_timeout: Duration,
+    /// Longest a single statement may run on PostgreSQL before it is cancelled (503).
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
+    /// How often a running server re-reads the signing keys, so that a key rotated by
+    /// another replica (or the CLI) is published and used within this bound.
+    #[serde(with = "humantime_serde")]
+    pub key_reload_interval: Duration,
 }
 
 /// `[tokens]`
@@ -140,6 +148,8 @@ impl Default for DatabaseSettings {
             url: None,
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+            key_reload_interval: Duration::from_secs(10),
         }
     }
 }
@@ -269,12 +279,12 @@ impl Settings {
         if self
             .database
             .url
-            .as_ref()
-            .is_some_and(|url| !url.starts_with("sqlite:"))
+            .as_deref()
+            .is_some_and(|url| crate::store::Backend::of(url).is_none())
         {
             return invalid(
                 "database.url",
-                "only sqlite:// URLs are supported by this build",
+                "must start with sqlite:, postgres:// or postgresql://",
             );
         }
         let t = &self.tokens;
@@ -304,8 +314,17 @@ impl Settings {
                 "max_concurrent_hashes and min_length must be positive, max_length >= min_length",
             );
         }
-        if self.database.max_connections == 0 {
+        let d = &self.database;
+        if d.max_connections == 0 {
             return invalid("database.max_connections", "must be positive");
+        }
+        if d.statement_timeout < Duration::from_millis(10)
+            || d.key_reload_interval < Duration::from_millis(100)
+        {
+            return invalid(
+                "database",
+                "statement_timeout must be at least 10ms, key_reload_interval at least 100ms",
+            );
         }
         Ok(())
     }
@@ -337,9 +356,11 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   master_key                       TESSERA_MASTER_KEY                       (file)          32-byte key, base64 or hex, sealing private keys
   log_format                       TESSERA_LOG_FORMAT                       pretty          pretty | json
   log_filter                       TESSERA_LOG_FILTER                       info,sqlx=warn  tracing filter directives
-  [database] url                   TESSERA_DATABASE__URL                    sqlite://<data_dir>/tessera.db
+  [database] url                   TESSERA_DATABASE__URL                    sqlite://<data_dir>/tessera.db  or postgres://user@host/db
   [database] max_connections       TESSERA_DATABASE__MAX_CONNECTIONS        8
   [database] acquire_timeout       TESSERA_DATABASE__ACQUIRE_TIMEOUT        5s              then 503
+  [database] statement_timeout     TESSERA_DATABASE__STATEMENT_TIMEOUT      5s              PostgreSQL; then 503
+  [database] key_reload_interval   TESSERA_DATABASE__KEY_RELOAD_INTERVAL    10s             keys rotated elsewhere are seen within this
   [tokens] algorithm               TESSERA_TOKENS__ALGORITHM                RS256           RS256 | PS256 | ES256 | EdDSA
   [tokens] audience                TESSERA_TOKENS__AUDIENCE                 tessera         aud of access tokens
   [tokens] access_lifetime         TESSERA_TOKENS__ACCESS_LIFETIME          5m

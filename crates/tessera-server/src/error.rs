@@ -130,7 +130,8 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(_)
             | StoreError::Database(_)
             | StoreError::Migrate(_)
-            | StoreError::Corrupt(_) => Self::Internal(e.to_string()),
+            | StoreError::Corrupt(_)
+            | StoreError::NotEmpty => Self::Internal(e.to_string()),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! `run_until_stopped()`. Tests build it on port 0.
 
 use crate::config::{ConfigError, Settings};
-use crate::keys::{Keyring, KeyringError, MasterKey};
+use crate::http::jwks::JWKS_MAX_AGE;
+use crate::keys::{Keyring, KeyringError, LiveKeys, MasterKey};
 use crate::service::password::{HashError, PasswordHasher};
 use crate::state::{AppState, Inner};
 use crate::store::{self, StoreError};
@@ -83,14 +84,9 @@ impl Application {
             !stored.is_empty(),
         )
         .map_err(KeyringError::from)?;
-        let keyring = Keyring::load_or_init(
-            store.as_ref(),
-            &master,
-            stored,
-            settings.tokens.algorithm,
-            clock.unix(),
-        )
-        .await?;
+        let alg = settings.tokens.algorithm;
+        let keyring = Keyring::load_or_init(store.as_ref(), &master, alg, clock.unix()).await?;
+        let keys = LiveKeys::new(master, alg, keyring);
         let hasher = PasswordHasher::new(&settings.passwords)?;
         let listener =
             TcpListener::bind(settings.bind)
@@ -110,7 +106,7 @@ impl Application {
             settings,
             issuer,
             store,
-            keyring,
+            keys,
             hasher,
             clock,
             validation,
@@ -153,10 +149,43 @@ impl Application {
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let app = crate::http::router(self.state);
-        axum::serve(self.listener, app)
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(stop)
-            .await
+            .await;
+        reloader.abort();
+        served
+    }
+}
+
+/// Re-reads the signing keys every `database.key_reload_interval`, activating staged keys
+/// once every JWKS cache has had time to see them (the advertised max-age plus one reload
+/// interval). A store failure keeps the current keys and is retried at the next tick.
+async fn reload_keys(state: AppState) {
+    let interval = state.settings.database.key_reload_interval;
+    let publish_delay = i64::try_from(JWKS_MAX_AGE + interval.as_secs()).unwrap_or(i64::MAX);
+    let tokens = &state.settings.tokens;
+    let retire_after =
+        i64::try_from((tokens.access_lifetime + tokens.leeway).as_secs()).unwrap_or(i64::MAX);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let now = state.clock.unix();
+        let reloaded = state
+            .keys
+            .reload(
+                state.store.as_ref(),
+                publish_delay,
+                now.saturating_add(retire_after),
+                now,
+            )
+            .await;
+        if let Err(e) = reloaded {
+            tracing::warn!(error = %e, "could not reload signing keys; keeping the current ones");
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! with different keys can run in one process.
 
 use crate::config::Settings;
-use crate::keys::Keyring;
+use crate::keys::LiveKeys;
 use crate::service::password::PasswordHasher;
 use crate::store::DynStore;
 use std::ops::Deref;
@@ -22,8 +22,8 @@ pub struct Inner {
     pub issuer: String,
     /// Storage.
     pub store: DynStore,
-    /// Unsealed keys.
-    pub keyring: Keyring,
+    /// Unsealed keys, swapped when the stored keys change.
+    pub keys: LiveKeys,
     /// Argon2id with a bounded queue.
     pub hasher: PasswordHasher,
     /// The time.

@@ -4,8 +4,11 @@
 //! - [`TestApp`]: a real server on `127.0.0.1:0` with its own SQLite file in a temporary
 //!   directory, a [`FixedClock`] the test moves, and a `reqwest` client.
 //! - [`TestAppBuilder`]: settings tweaks, reusing a data directory (restarts).
+//! - [`postgres_url`], [`fresh_postgres_schema`]: a PostgreSQL database of its own for
+//!   each test, as a schema in the database `TESSERA_TEST_POSTGRES_URL` names.
 //!
-//! Set `TEST_LOG=1` to see the server's logs.
+//! Set `TEST_LOG=1` to see the server's logs. Set `TESSERA_TEST_BACKEND=postgres` (with
+//! `TESSERA_TEST_POSTGRES_URL`) to run every [`TestApp`] on PostgreSQL instead of SQLite.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,9 +38,10 @@ impl TestAppBuilder {
         self
     }
 
-    /// Reuses the data directory of an earlier app (a restart).
+    /// Reuses the data directory and database of an earlier app (a restart).
     pub fn data_dir_of(mut self, other: &TestApp) -> Self {
         self.settings.data_dir = other.data_dir().to_owned();
+        self.settings.database.url = other.state.settings.database.url.clone();
         self.dir = Some(other.dir.clone());
         self
     }
@@ -52,6 +56,9 @@ impl TestAppBuilder {
         let mut settings = self.settings;
         if settings.data_dir == Settings::default().data_dir {
             settings.data_dir = dir.path().to_owned();
+        }
+        if settings.database.url.is_none() && backend_is_postgres() {
+            settings.database.url = Some(fresh_postgres_schema().await?);
         }
         let clock = Arc::new(FixedClock::new(SystemTime::now()));
         let app = tessera_server::Application::build_with_clock(settings, clock.clone()).await?;
@@ -229,4 +236,36 @@ fn init_logging() {
             .with_test_writer()
             .try_init();
     }
+}
+
+/// `TESSERA_TEST_POSTGRES_URL`: a PostgreSQL database the tests may create schemas in.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TESSERA_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Whether `TESSERA_TEST_BACKEND=postgres` asks for every [`TestApp`] on PostgreSQL.
+pub fn backend_is_postgres() -> bool {
+    std::env::var("TESSERA_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// Creates an empty schema `t_<random>` in the database of [`postgres_url`] and returns a
+/// URL whose connections use it (`options[search_path]`), so each test has its own tables.
+/// The schemas go when the CI run drops its database.
+///
+/// # Errors
+/// When `TESSERA_TEST_POSTGRES_URL` is unset or the database unreachable.
+pub async fn fresh_postgres_schema() -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    use sqlx::Connection as _;
+    let base =
+        postgres_url().ok_or("TESSERA_TEST_BACKEND=postgres needs TESSERA_TEST_POSTGRES_URL")?;
+    let schema = format!("t_{}", tessera_token::claims::random_hex::<8>()?);
+    let mut conn = sqlx::PgConnection::connect(&base).await?;
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Ok(format!("{base}{sep}options[search_path]={schema}"))
 }

@@ -26,6 +26,6 @@ async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
                 format!("public, max-age={JWKS_MAX_AGE}"),
             ),
         ],
-        state.keyring.jwks_json(),
+        state.keys.current().jwks_json(),
     )
 }

@@ -1,9 +1,15 @@
 //! The keyring: the key that signs, the keys published in the JWKS, and the internal MAC
-//! key of refresh tokens, unsealed once at start-up.
+//! key of refresh tokens, unsealed from the store.
+//!
+//! A running server holds one [`Keyring`] behind [`LiveKeys`] and swaps in a new one when
+//! the stored keys change (a rotation by the CLI or by another replica), so every replica
+//! publishes and uses the same keys within `database.key_reload_interval`.
 
 use super::master::{MasterKey, MasterKeyError};
 use crate::store::{KeyState, Store, StoreError, StoredKey};
+use arc_swap::ArcSwap;
 use bytes::Bytes;
+use std::sync::Arc;
 use tessera_token::{Algorithm, KeyError, KeySet, MacKey, RandomError, SigningKey};
 
 /// The stored name of the internal refresh MAC key's algorithm.
@@ -33,6 +39,9 @@ pub enum KeyringError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The stored keys have no active key for the configured algorithm.
+    #[error("no active {0} signing key is stored")]
+    NoActiveKey(Algorithm),
 }
 
 /// The unsealed keys a running server uses.
@@ -42,93 +51,136 @@ pub struct Keyring {
     published: KeySet,
     jwks_json: Bytes,
     mac: MacKey,
+    /// `(kid, state)` of every stored key this keyring was built from.
+    fingerprint: Vec<(String, KeyState)>,
+}
+
+/// What the stored keys hold, unsealed.
+struct Unsealed {
+    signing: Option<SigningKey>,
+    published: KeySet,
+    mac: Option<MacKey>,
+    fingerprint: Vec<(String, KeyState)>,
+}
+
+impl Unsealed {
+    fn open(
+        master: &MasterKey,
+        stored: &[StoredKey],
+        alg: Algorithm,
+    ) -> Result<Self, KeyringError> {
+        let mut out = Self {
+            signing: None,
+            published: KeySet::new(),
+            mac: None,
+            fingerprint: fingerprint(stored),
+        };
+        for key in stored {
+            let secret = master.open(&key.sealed_private, &seal_context(&key.kid, &key.alg))?;
+            let bad = |source| KeyringError::Key {
+                kid: key.kid.clone(),
+                source,
+            };
+            if key.alg == MAC_ALG {
+                if key.state == KeyState::Active {
+                    out.mac = Some(MacKey::from_bytes(&key.kid, &secret).map_err(bad)?);
+                }
+                continue;
+            }
+            let key_alg: Algorithm = key.alg.parse().map_err(|_| {
+                bad(KeyError::Invalid {
+                    alg: "stored",
+                    reason: format!("unknown algorithm {}", key.alg),
+                })
+            })?;
+            let k = SigningKey::from_pkcs8_der_with_kid(key_alg, &secret, &key.kid).map_err(bad)?;
+            out.published.insert(k.public_key().clone());
+            if key.state == KeyState::Active && key_alg == alg {
+                out.signing = Some(k);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The keyring, or which of its two parts the store lacks.
+    fn complete(self) -> Result<Keyring, Missing> {
+        match (self.signing, self.mac) {
+            (Some(signing), Some(mac)) => {
+                let jwks = serde_json::to_vec(&self.published.to_jwks()).unwrap_or_default();
+                Ok(Keyring {
+                    signing,
+                    published: self.published,
+                    jwks_json: Bytes::from(jwks),
+                    mac,
+                    fingerprint: self.fingerprint,
+                })
+            }
+            (None, _) => Err(Missing::Signing),
+            (Some(_), None) => Err(Missing::Mac),
+        }
+    }
+}
+
+/// The part of a keyring that has no stored key yet.
+#[derive(Debug, Clone, Copy)]
+enum Missing {
+    Signing,
+    Mac,
 }
 
 impl Keyring {
     /// Unseals the stored keys; generates and stores (sealed) an active key for `alg` and a
-    /// refresh MAC key when there are none.
+    /// refresh MAC key when there are none. Replicas starting together on one database
+    /// may race here: the loser's insert hits the one-active-key index and it loads the
+    /// winner's key instead.
     ///
     /// # Errors
     /// [`KeyringError`]: a wrong master key, an unreadable key, or a store failure.
     pub async fn load_or_init(
         store: &dyn Store,
         master: &MasterKey,
-        stored: Vec<StoredKey>,
         alg: Algorithm,
         now: i64,
     ) -> Result<Self, KeyringError> {
-        let mut published = KeySet::new();
-        let mut signing = None;
-        let mut mac = None;
-        for key in stored {
-            let context = seal_context(&key.kid, &key.alg);
-            let secret = master.open(&key.sealed_private, &context)?;
-            if key.alg == MAC_ALG {
-                let k =
-                    MacKey::from_bytes(&key.kid, &secret).map_err(|source| KeyringError::Key {
-                        kid: key.kid.clone(),
-                        source,
-                    })?;
-                mac = Some(k);
-                continue;
-            }
-            let key_alg: Algorithm = key.alg.parse().map_err(|_| KeyringError::Key {
-                kid: key.kid.clone(),
-                source: KeyError::Invalid {
-                    alg: "stored",
-                    reason: format!("unknown algorithm {}", key.alg),
-                },
-            })?;
-            let k = SigningKey::from_pkcs8_der_with_kid(key_alg, &secret, &key.kid).map_err(
-                |source| KeyringError::Key {
-                    kid: key.kid.clone(),
-                    source,
-                },
-            )?;
-            published.insert(k.public_key().clone());
-            if key.state == KeyState::Active && key_alg == alg {
-                signing = Some(k);
+        for _ in 0..3 {
+            let stored = store.signing_keys().await?;
+            let missing = match Unsealed::open(master, &stored, alg)?.complete() {
+                Ok(ring) => return Ok(ring),
+                Err(missing) => missing,
+            };
+            let outcome = if matches!(missing, Missing::Signing) {
+                let k = SigningKey::generate(alg)?;
+                let sealed = sealed(master, k.kid(), alg.as_str(), k.expose_pkcs8_der(), now)?;
+                let r = store.insert_signing_key(&sealed).await;
+                if r.is_ok() {
+                    tracing::info!(kid = k.kid(), %alg, "generated a new signing key");
+                }
+                r
+            } else {
+                let m = MacKey::generate()?;
+                let sealed = sealed(master, m.kid(), MAC_ALG, m.expose_secret(), now)?;
+                store.insert_signing_key(&sealed).await
+            };
+            match outcome {
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
             }
         }
-        let signing = match signing {
-            Some(k) => k,
-            None => {
-                let k = SigningKey::generate(alg)?;
-                store
-                    .insert_signing_key(&sealed(
-                        master,
-                        k.kid(),
-                        alg.as_str(),
-                        k.expose_pkcs8_der(),
-                        now,
-                    )?)
-                    .await?;
-                tracing::info!(kid = k.kid(), %alg, "generated a new signing key");
-                published.insert(k.public_key().clone());
-                k
-            }
-        };
-        let mac = match mac {
-            Some(m) => m,
-            None => {
-                let m = MacKey::generate()?;
-                store
-                    .insert_signing_key(&sealed(master, m.kid(), MAC_ALG, m.expose_secret(), now)?)
-                    .await?;
-                m
-            }
-        };
-        let jwks_json =
-            serde_json::to_vec(&published.to_jwks()).map_err(|e| KeyError::Invalid {
-                alg: "JWKS",
-                reason: e.to_string(),
-            })?;
-        Ok(Self {
-            signing,
-            published,
-            jwks_json: Bytes::from(jwks_json),
-            mac,
-        })
+        Err(KeyringError::NoActiveKey(alg))
+    }
+
+    /// Builds a keyring from stored keys without writing any.
+    ///
+    /// # Errors
+    /// [`KeyringError::NoActiveKey`] when there is no active key of `alg` or MAC key.
+    pub fn from_stored(
+        master: &MasterKey,
+        stored: &[StoredKey],
+        alg: Algorithm,
+    ) -> Result<Self, KeyringError> {
+        Unsealed::open(master, stored, alg)?
+            .complete()
+            .map_err(|_| KeyringError::NoActiveKey(alg))
     }
 
     /// The key that signs access tokens.
@@ -150,6 +202,104 @@ impl Keyring {
     pub fn mac(&self) -> &MacKey {
         &self.mac
     }
+
+    /// Whether this keyring was built from exactly these stored keys and states.
+    pub fn matches(&self, stored: &[StoredKey]) -> bool {
+        self.fingerprint == fingerprint(stored)
+    }
+}
+
+/// The keyring a running server uses, swapped atomically when the stored keys change.
+#[derive(Debug)]
+pub struct LiveKeys {
+    master: MasterKey,
+    alg: Algorithm,
+    current: ArcSwap<Keyring>,
+}
+
+impl LiveKeys {
+    /// Starts from `ring`.
+    pub fn new(master: MasterKey, alg: Algorithm, ring: Keyring) -> Self {
+        Self {
+            master,
+            alg,
+            current: ArcSwap::from_pointee(ring),
+        }
+    }
+
+    /// The keyring now (a reference count; requests keep the one they started with).
+    pub fn current(&self) -> Arc<Keyring> {
+        self.current.load_full()
+    }
+
+    /// Re-reads the stored keys: activates `next` keys whose publication delay has passed
+    /// (`publish_delay` seconds after creation), then swaps in a new keyring if anything
+    /// changed. Returns whether it swapped.
+    ///
+    /// # Errors
+    /// [`KeyringError`]: the store is unreachable or a stored key unreadable; the current
+    /// keyring stays in use.
+    pub async fn reload(
+        &self,
+        store: &dyn Store,
+        publish_delay: i64,
+        retire_after: i64,
+        now: i64,
+    ) -> Result<bool, KeyringError> {
+        let mut stored = store.signing_keys().await?;
+        let due: Vec<String> = stored
+            .iter()
+            .filter(|k| k.state == KeyState::Next && k.created_at + publish_delay <= now)
+            .map(|k| k.kid.clone())
+            .collect();
+        for kid in &due {
+            if store.activate_key(kid, retire_after, now).await? {
+                tracing::info!(kid = kid.as_str(), "activated the next signing key");
+            }
+        }
+        if !due.is_empty() {
+            stored = store.signing_keys().await?;
+        }
+        if self.current.load().matches(&stored) {
+            return Ok(false);
+        }
+        let ring = Keyring::from_stored(&self.master, &stored, self.alg)?;
+        tracing::info!(
+            kid = ring.signing_key().kid(),
+            "loaded changed signing keys"
+        );
+        self.current.store(Arc::new(ring));
+        Ok(true)
+    }
+}
+
+/// Generates a key of `alg` and stores it sealed as `next`: published at the next reload
+/// of every replica, signing once the JWKS caches have seen it. With `now_active`, it
+/// signs at once (clients that cached the old JWKS refuse its tokens until they refetch).
+/// Returns the new kid.
+///
+/// # Errors
+/// [`KeyringError`].
+pub async fn stage_new_key(
+    store: &dyn Store,
+    master: &MasterKey,
+    alg: Algorithm,
+    now_active: Option<i64>,
+    now: i64,
+) -> Result<String, KeyringError> {
+    let k = SigningKey::generate(alg)?;
+    let mut stored = sealed(master, k.kid(), alg.as_str(), k.expose_pkcs8_der(), now)?;
+    stored.state = KeyState::Next;
+    stored.activated_at = None;
+    store.insert_signing_key(&stored).await?;
+    if let Some(retire_after) = now_active {
+        store.activate_key(k.kid(), retire_after, now).await?;
+    }
+    Ok(k.kid().to_owned())
+}
+
+fn fingerprint(stored: &[StoredKey]) -> Vec<(String, KeyState)> {
+    stored.iter().map(|k| (k.kid.clone(), k.state)).collect()
 }
 
 fn seal_context(kid: &str, alg: &str) -> String {
@@ -169,6 +319,7 @@ fn sealed(
         state: KeyState::Active,
         created_at: now,
         activated_at: Some(now),
+        retire_after: None,
         sealed_private: master.seal(secret, &seal_context(kid, alg))?,
     })
 }

@@ -52,7 +52,12 @@ pub async fn issue_pair(state: &AppState, user: &User) -> Result<TokenPair, Toke
 /// [`TokenError::NotValid`] for every refusal.
 pub async fn refresh(state: &AppState, token: &Secret) -> Result<TokenPair, TokenError> {
     let now = state.clock.unix();
-    let claims = verify_refresh(token.expose(), state.keyring.mac(), &state.validation, now)?;
+    let claims = verify_refresh(
+        token.expose(),
+        state.keys.current().mac(),
+        &state.validation,
+        now,
+    )?;
     let user = active_user(state, claims.user_id).await?;
     let (pair, next) = mint(state, &user, claims.fam.clone())?;
     match state.store.rotate_refresh(&claims.jti, &next, now).await? {
@@ -77,7 +82,7 @@ pub async fn verify(state: &AppState, token: &Secret) -> Result<(), TokenError> 
         Err(TokenError::NotValid(_)) if state.settings.tokens.verify_accepts_refresh => {
             let claims = verify_refresh(
                 token.expose(),
-                state.keyring.mac(),
+                state.keys.current().mac(),
                 &state.validation,
                 state.clock.unix(),
             )?;
@@ -94,7 +99,12 @@ pub async fn verify(state: &AppState, token: &Secret) -> Result<(), TokenError> 
 /// [`TokenError::NotValid`] for a token that is not a live refresh token of ours.
 pub async fn blacklist(state: &AppState, token: &Secret) -> Result<(), TokenError> {
     let now = state.clock.unix();
-    let claims = verify_refresh(token.expose(), state.keyring.mac(), &state.validation, now)?;
+    let claims = verify_refresh(
+        token.expose(),
+        state.keys.current().mac(),
+        &state.validation,
+        now,
+    )?;
     live_refresh(state, &claims).await?;
     state.store.revoke_family_of(&claims.jti, now).await?;
     Ok(())
@@ -110,7 +120,7 @@ pub async fn authenticate_bearer(
 ) -> Result<(AccessClaims, User), TokenError> {
     let claims = verify_access(
         token.expose(),
-        state.keyring.published(),
+        state.keys.current().published(),
         &state.validation,
         state.clock.unix(),
     )?;
@@ -176,8 +186,8 @@ fn mint(
         client_id: None,
     };
     let pair = TokenPair {
-        access: sign_access(state.keyring.signing_key(), &access)?,
-        refresh: sign_refresh(state.keyring.mac(), &refresh)?,
+        access: sign_access(state.keys.current().signing_key(), &access)?,
+        refresh: sign_refresh(state.keys.current().mac(), &refresh)?,
     };
     let record = RefreshRecord {
         jti: refresh.jti,

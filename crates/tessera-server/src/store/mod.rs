@@ -1,10 +1,16 @@
-//! Storage: one backend-neutral trait, implemented by [`sqlite::SqliteStore`].
+//! Storage: one backend-neutral trait, implemented by [`sqlite::SqliteStore`] (one file,
+//! one machine) and [`postgres::PgStore`] (many replicas on one database), both from the
+//! one SQL implementation in `sql.rs`.
 //!
 //! Everything that must be atomic (rotating a refresh token, revoking a family, disabling
-//! a user and ending their sessions) is one trait method, done in one transaction by the
-//! backend, so no caller can leave a half-written state.
+//! a user and ending their sessions, activating a key) is one trait method, done in one
+//! transaction by the backend, so no caller can leave a half-written state, and the
+//! uniqueness rules that concurrency could break (one live token per family, one active
+//! key per algorithm) are unique indexes in the schema, not checks in code.
 
 pub mod model;
+pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -31,6 +37,9 @@ pub enum StoreError {
     /// A stored value could not be read back.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// An import was aimed at a database that already holds users, keys or tokens.
+    #[error("the target database is not empty; import only into a new installation")]
+    NotEmpty,
 }
 
 /// Result of a storage operation.
@@ -74,7 +83,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every stored signing key (all states, all algorithms, including the internal MAC key).
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
     /// Stores a new key.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] with `"key"` when the kid exists, or when the key is
+    /// `active` and its algorithm already has an active key (another replica won a race).
     async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<()>;
+    /// Makes the `next` key `kid` the active key of its algorithm and retires the one it
+    /// replaces (published until `retire_after`), atomically. Returns `false` when `kid`
+    /// is not a `next` key (already activated by another replica, or unknown).
+    async fn activate_key(&self, kid: &str, retire_after: i64, now: i64) -> StoreResult<bool>;
 
     /// Stores the first token of a new family.
     async fn insert_refresh(&self, token: &RefreshRecord) -> StoreResult<()>;
@@ -94,6 +111,36 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Whether an access token was revoked before its expiry.
     async fn is_access_revoked(&self, jti: &str) -> StoreResult<bool>;
+
+    /// Everything still meaningful at `now`, read in one transaction.
+    async fn snapshot(&self, now: i64) -> StoreResult<Snapshot>;
+    /// Writes a snapshot into this empty store, all or nothing, keeping ids.
+    ///
+    /// # Errors
+    /// [`StoreError::NotEmpty`] when the store already holds users, keys or tokens.
+    async fn restore(&self, snapshot: &Snapshot) -> StoreResult<()>;
+}
+
+/// The database engines Tessera stores its state in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one machine.
+    Sqlite,
+    /// One server, many replicas.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, if any.
+    pub fn of(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
 }
 
 /// A shared store.
@@ -107,7 +154,16 @@ pub async fn connect(
     url: &str,
     settings: &crate::config::DatabaseSettings,
 ) -> StoreResult<DynStore> {
-    let store = sqlite::SqliteStore::connect(url, settings).await?;
-    store.migrate().await?;
-    Ok(Arc::new(store))
+    match Backend::of(url) {
+        Some(Backend::Postgres) => {
+            let store = postgres::PgStore::connect(url, settings).await?;
+            store.migrate().await?;
+            Ok(Arc::new(store))
+        }
+        _ => {
+            let store = sqlite::SqliteStore::connect(url, settings).await?;
+            store.migrate().await?;
+            Ok(Arc::new(store))
+        }
+    }
 }

@@ -1,9 +1,11 @@
-//! Records the store reads and writes.
+//! Records the store reads and writes. They serialise (for `tessera export`/`import`):
+//! times as RFC 3339, sealed keys as base64; private keys stay sealed in an export.
 
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// A stored user.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, Deserialize)]
 pub struct User {
     /// Integer id.
     pub id: i64,
@@ -24,8 +26,10 @@ pub struct User {
     /// Superuser flag.
     pub is_superuser: bool,
     /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
     pub date_joined: OffsetDateTime,
     /// Last successful login.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub last_login: Option<OffsetDateTime>,
 }
 
@@ -53,7 +57,8 @@ pub struct NewUser {
 }
 
 /// Lifecycle state of a signing key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum KeyState {
     /// Published, not yet signing.
     Next,
@@ -85,7 +90,7 @@ impl KeyState {
 }
 
 /// A signing key at rest: the private part sealed under the master key.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredKey {
     /// Key id.
     pub kid: String,
@@ -97,12 +102,16 @@ pub struct StoredKey {
     pub created_at: i64,
     /// When it started signing.
     pub activated_at: Option<i64>,
+    /// When a retired key may leave the JWKS (every token it signed has expired).
+    #[serde(default)]
+    pub retire_after: Option<i64>,
     /// Nonce ‖ AES-256-GCM ciphertext ‖ tag.
+    #[serde(with = "base64_bytes")]
     pub sealed_private: Vec<u8>,
 }
 
 /// A refresh token's server-side row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshRecord {
     /// Token id.
     pub jti: String,
@@ -148,4 +157,120 @@ pub enum RotateOutcome {
     Expired,
     /// No such token.
     NotFound,
+}
+
+/// Stored state of a refresh token row (expiry is a separate check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowState {
+    /// Not yet used.
+    Active,
+    /// Exchanged for `replaced_by`.
+    Rotated,
+    /// Ended.
+    Revoked,
+}
+
+impl RowState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Rotated => "rotated",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "rotated" => Some(Self::Rotated),
+            "revoked" => Some(Self::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// A refresh token row with its state, as exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRow {
+    /// The token.
+    #[serde(flatten)]
+    pub record: RefreshRecord,
+    /// Its state.
+    pub state: RowState,
+    /// Its successor, once rotated.
+    pub replaced_by: Option<String>,
+}
+
+/// An access token revoked before its expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedAccess {
+    /// Token id.
+    pub jti: String,
+    /// Its expiry, Unix seconds (the row is useless after it).
+    pub expires_at: i64,
+}
+
+/// A whole installation's state: what `tessera export` writes and `tessera import` reads.
+/// Expired refresh rows and revocations of expired access tokens are left out (they can
+/// never matter again); private keys stay sealed under the master key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Every user, with ids kept (tokens carry them).
+    pub users: Vec<User>,
+    /// Every signing key, sealed.
+    pub signing_keys: Vec<StoredKey>,
+    /// Every unexpired refresh token row, rotated ones included (reuse detection needs them).
+    pub refresh_tokens: Vec<RefreshRow>,
+    /// Every unexpired access token revocation.
+    pub revoked_access: Vec<RevokedAccess>,
+}
+
+/// How many rows of each kind a [`Snapshot`] holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SnapshotCounts {
+    /// Users.
+    pub users: usize,
+    /// Signing keys.
+    pub signing_keys: usize,
+    /// Refresh token rows.
+    pub refresh_tokens: usize,
+    /// Live refresh families (those with an active token).
+    pub live_families: usize,
+    /// Access token revocations.
+    pub revoked_access: usize,
+}
+
+impl Snapshot {
+    /// Its counts.
+    pub fn counts(&self) -> SnapshotCounts {
+        SnapshotCounts {
+            users: self.users.len(),
+            signing_keys: self.signing_keys.len(),
+            refresh_tokens: self.refresh_tokens.len(),
+            live_families: self
+                .refresh_tokens
+                .iter()
+                .filter(|r| r.state == RowState::Active)
+                .count(),
+            revoked_access: self.revoked_access.len(),
+        }
+    }
+}
+
+mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
 }

@@ -32,7 +32,8 @@ fn b64(v: &serde_json::Value) -> String {
 
 /// Every forgery of an access token for `user_id`.
 fn forgeries(app: &TestApp, user_id: i64, genuine: &str) -> Vec<(&'static str, String)> {
-    let key = app.state.keyring.signing_key();
+    let ring = app.state.keys.current();
+    let key = ring.signing_key();
     let kid = key.kid();
     let base = claims(app, user_id);
     let payload = serde_json::to_value(&base).unwrap();

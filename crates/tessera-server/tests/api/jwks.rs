@@ -18,7 +18,7 @@ async fn jwks_publishes_the_signing_key_without_private_parameters() {
         let keys = body["keys"].as_array().unwrap();
         assert_eq!(keys.len(), 1, "the HS256 refresh key is never published");
         let key = &keys[0];
-        assert_eq!(key["kid"], app.state.keyring.signing_key().kid());
+        assert_eq!(key["kid"], app.state.keys.current().signing_key().kid());
         assert_eq!(key["alg"], "RS256");
         assert_eq!(key["use"], "sig");
         assert_eq!(key["kty"], "RSA");

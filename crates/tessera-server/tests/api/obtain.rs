@@ -20,7 +20,7 @@ async fn login_by_username_or_email_gives_a_valid_pair() {
         assert!(pair["refresh"].as_str().is_some());
         let claims = verify_access(
             access,
-            app.state.keyring.published(),
+            app.state.keys.current().published(),
             &app.state.validation,
             app.clock_unix(),
         )

@@ -1,0 +1,113 @@
+//! The PostgreSQL backend: many replicas on one database.
+//!
+//! Isolation is PostgreSQL's default, READ COMMITTED: every multi-statement change is one
+//! transaction, the exactly-once points are conditional `UPDATE`s (a second writer waits
+//! for the first's row lock, then re-reads the row and matches nothing), and the
+//! invariants replicas could race on are unique indexes. Every connection carries a
+//! `statement_timeout`, and the pool an acquire timeout, so a slow or stopped database
+//! turns into [`StoreError::Unavailable`] (503) instead of a hang.
+
+use super::sql::impl_store;
+use crate::config::DatabaseSettings;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Matches the `lower(email)` unique index.
+const EMAIL_MATCH: &str = "lower(email) = lower($1)";
+/// Locks the key row being activated, so two replicas cannot both activate it.
+const FOR_UPDATE: &str = " FOR UPDATE";
+/// After ids were inserted explicitly, the identity continues after the largest.
+const RESET_USER_IDS: &str = "SELECT setval(pg_get_serial_sequence('users', 'id'), \
+     COALESCE((SELECT MAX(id) FROM users), 0) + 1, false)";
+
+/// Tessera's state in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database at `url`. The pool connects lazily, so a server can start
+    /// its listener and answer JWKS while the database is briefly away; the first query
+    /// (the migration) still has to reach it.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the URL is invalid.
+    pub async fn connect(url: &str, settings: &DatabaseSettings) -> StoreResult<Self> {
+        let timeout_ms = settings.statement_timeout.as_millis().to_string();
+        let options = PgConnectOptions::from_str(url)
+            .map_err(StoreError::Database)?
+            .application_name("tessera")
+            .options([
+                ("statement_timeout", timeout_ms.as_str()),
+                ("lock_timeout", timeout_ms.as_str()),
+                ("idle_in_transaction_session_timeout", timeout_ms.as_str()),
+            ]);
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
+    /// Applies pending migrations (under PostgreSQL's advisory lock, so replicas starting
+    /// together migrate once).
+    ///
+    /// # Errors
+    /// [`StoreError::Migrate`].
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.pool.begin().await.map_err(classify)
+    }
+}
+
+/// Maps sqlx errors. Unavailability (refused or dropped connections, pool timeouts,
+/// a terminated backend, a statement or lock timeout, a server shutting down or out of
+/// connections, a serialization failure) is retryable and becomes 503; unique violations
+/// name the field.
+fn classify(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            let constraint = db.constraint().unwrap_or_default();
+            if constraint.contains("username") {
+                StoreError::Conflict("username")
+            } else if constraint.contains("email") {
+                StoreError::Conflict("email")
+            } else if constraint.contains("refresh_tokens") {
+                StoreError::Conflict("refresh token")
+            } else {
+                StoreError::Conflict("key")
+            }
+        }
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| is_transient(&c)) => {
+            StoreError::Unavailable(e)
+        }
+        _ => StoreError::Database(e),
+    }
+}
+
+/// SQLSTATEs worth retrying: connection exceptions (08), insufficient resources (53),
+/// operator intervention (57: query_canceled by statement_timeout, admin_shutdown,
+/// crash_shutdown, cannot_connect_now), serialization failure and deadlock (40001,
+/// 40P01), lock_not_available (55P03, lock_timeout).
+fn is_transient(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57")
+        || matches!(code, "40001" | "40P01" | "55P03")
+}
+
+impl_store!(PgStore, sqlx::Postgres);

@@ -1,0 +1,546 @@
+//! The one implementation of [`super::Store`] in SQL, shared by both backends.
+//!
+//! Both SQLite and PostgreSQL take `$N` placeholders, `RETURNING` and
+//! `ON CONFLICT DO NOTHING`, so the statements are written once. What differs is small and
+//! lives in the backend module that invokes [`impl_store!`]: the pool type, how a write
+//! transaction starts (`BEGIN IMMEDIATE` on SQLite), how errors are classified
+//! (`classify`), the e-mail comparison, row locking and the identity sequence after an
+//! import. The macro expands in that module, so `classify` and the constants resolve there.
+
+/// Which families to revoke.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Scope<'a> {
+    /// The family of this refresh token.
+    FamilyOf(&'a str),
+    /// Every family of this user.
+    User(i64),
+}
+
+impl Scope<'_> {
+    /// The `WHERE` condition selecting the scope's rows; its one parameter is `$1`.
+    pub(super) fn filter(self) -> &'static str {
+        match self {
+            Self::FamilyOf(_) => "family = (SELECT family FROM refresh_tokens WHERE jti = $1)",
+            Self::User(_) => "user_id = $1",
+        }
+    }
+}
+
+/// The columns of [`super::User`], in `FromRow` order.
+pub(super) const USER_COLUMNS: &str = "id, username, email, password_hash, first_name, last_name, \
+     is_active, is_staff, is_superuser, date_joined, last_login";
+
+/// Refresh token columns, in [`super::RefreshRow`] order.
+pub(super) const REFRESH_COLUMNS: &str = "jti, family, user_id, client_id, issued_at, expires_at, \
+     access_jti, access_expires_at, state, replaced_by";
+
+/// Signing key columns, in [`super::StoredKey`] order.
+pub(super) const KEY_COLUMNS: &str =
+    "kid, alg, state, created_at, activated_at, retire_after, sealed_private";
+
+/// Implements `Store` for `$store`, a struct with a `pool: sqlx::Pool<$db>` field and the
+/// inherent `begin_write`; the invoking module provides `classify`, `EMAIL_MATCH`,
+/// `FOR_UPDATE` and `RESET_USER_IDS`.
+macro_rules! impl_store {
+    ($store:ty, $db:ty) => {
+        use $crate::store::sql::{KEY_COLUMNS, REFRESH_COLUMNS, Scope, USER_COLUMNS};
+        use $crate::store::{
+            KeyState, NewUser, RefreshRecord, RefreshRow, RefreshState, RevokedAccess,
+            RotateOutcome, RowState, Snapshot, Store, StoreError, StoreResult, StoredKey, User,
+        };
+        use sqlx::Row as _;
+
+        type Conn = <$db as sqlx::Database>::Connection;
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        /// Revokes every token of the families in `scope`, and blocks the unexpired access
+        /// tokens issued with them.
+        async fn revoke_families(conn: &mut Conn, scope: Scope<'_>, now: i64) -> StoreResult<()> {
+            let filter = scope.filter();
+            // Lock the rows first, in one order, so that concurrent revocations of one
+            // family (many replicas seeing the same reused token) queue instead of
+            // deadlocking. A no-op on SQLite, whose write transaction locks everything.
+            let lock = format!("SELECT jti FROM refresh_tokens WHERE {filter} ORDER BY jti{FOR_UPDATE}");
+            match scope {
+                Scope::FamilyOf(jti) => sqlx::query(&lock).bind(jti).fetch_all(&mut *conn).await,
+                Scope::User(id) => sqlx::query(&lock).bind(id).fetch_all(&mut *conn).await,
+            }
+            .map_err(classify)?;
+            let block = format!(
+                "INSERT INTO revoked_access (jti, expires_at) \
+                 SELECT access_jti, access_expires_at FROM refresh_tokens \
+                 WHERE {filter} AND access_expires_at > $2 ON CONFLICT DO NOTHING"
+            );
+            let revoke = format!(
+                "UPDATE refresh_tokens SET state = 'revoked' WHERE {filter} AND state <> 'revoked'"
+            );
+            match scope {
+                Scope::FamilyOf(jti) => {
+                    sqlx::query(&block).bind(jti).bind(now).execute(&mut *conn).await
+                }
+                Scope::User(id) => sqlx::query(&block).bind(id).bind(now).execute(&mut *conn).await,
+            }
+            .map_err(classify)?;
+            match scope {
+                Scope::FamilyOf(jti) => sqlx::query(&revoke).bind(jti).execute(&mut *conn).await,
+                Scope::User(id) => sqlx::query(&revoke).bind(id).execute(&mut *conn).await,
+            }
+            .map_err(classify)?;
+            Ok(())
+        }
+
+        async fn insert_refresh_row(
+            conn: &mut Conn,
+            t: &RefreshRecord,
+            state: RowState,
+            replaced_by: Option<&str>,
+        ) -> StoreResult<()> {
+            sqlx::query(&format!(
+                "INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ))
+            .bind(&t.jti)
+            .bind(&t.family)
+            .bind(t.user_id)
+            .bind(&t.client_id)
+            .bind(t.issued_at)
+            .bind(t.expires_at)
+            .bind(&t.access_jti)
+            .bind(t.access_expires_at)
+            .bind(state.as_str())
+            .bind(replaced_by)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+            Ok(())
+        }
+
+        async fn insert_key(conn: &mut Conn, k: &StoredKey) -> StoreResult<()> {
+            sqlx::query(&format!(
+                "INSERT INTO signing_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ))
+            .bind(&k.kid)
+            .bind(&k.alg)
+            .bind(k.state.as_str())
+            .bind(k.created_at)
+            .bind(k.activated_at)
+            .bind(k.retire_after)
+            .bind(&k.sealed_private)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+            Ok(())
+        }
+
+        fn key_from_row(r: &DbRow) -> StoreResult<StoredKey> {
+            let state: String = r.try_get("state").map_err(StoreError::Database)?;
+            Ok(StoredKey {
+                kid: r.try_get("kid").map_err(StoreError::Database)?,
+                alg: r.try_get("alg").map_err(StoreError::Database)?,
+                state: KeyState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("key state {state}")))?,
+                created_at: r.try_get("created_at").map_err(StoreError::Database)?,
+                activated_at: r.try_get("activated_at").map_err(StoreError::Database)?,
+                retire_after: r.try_get("retire_after").map_err(StoreError::Database)?,
+                sealed_private: r.try_get("sealed_private").map_err(StoreError::Database)?,
+            })
+        }
+
+        fn refresh_from_row(r: &DbRow) -> StoreResult<RefreshRow> {
+            let state: String = r.try_get("state").map_err(StoreError::Database)?;
+            let get = |e| StoreError::Database(e);
+            Ok(RefreshRow {
+                record: RefreshRecord {
+                    jti: r.try_get("jti").map_err(get)?,
+                    family: r.try_get("family").map_err(get)?,
+                    user_id: r.try_get("user_id").map_err(get)?,
+                    client_id: r.try_get("client_id").map_err(get)?,
+                    issued_at: r.try_get("issued_at").map_err(get)?,
+                    expires_at: r.try_get("expires_at").map_err(get)?,
+                    access_jti: r.try_get("access_jti").map_err(get)?,
+                    access_expires_at: r.try_get("access_expires_at").map_err(get)?,
+                },
+                state: RowState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("refresh state {state}")))?,
+                replaced_by: r.try_get("replaced_by").map_err(get)?,
+            })
+        }
+
+        /// Reads a refresh row's state and expiry.
+        async fn row_state(conn: &mut Conn, jti: &str) -> StoreResult<Option<(RowState, i64)>> {
+            let row = sqlx::query("SELECT state, expires_at FROM refresh_tokens WHERE jti = $1")
+                .bind(jti)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(classify)?;
+            row.map(|r| {
+                let state: String = r.try_get("state").map_err(StoreError::Database)?;
+                let expires: i64 = r.try_get("expires_at").map_err(StoreError::Database)?;
+                RowState::parse(&state)
+                    .map(|s| (s, expires))
+                    .ok_or_else(|| StoreError::Corrupt(format!("refresh state {state}")))
+            })
+            .transpose()
+        }
+
+        impl $store {
+            async fn user_where(&self, clause: &str, value: &str) -> StoreResult<Option<User>> {
+                sqlx::query_as::<_, User>(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE {clause}"
+                ))
+                .bind(value)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)
+            }
+
+            /// Runs `update` (parameters `$1` = value, `$2` = id) on one user and, with
+            /// `end_sessions`, revokes all their tokens, in one transaction.
+            async fn update_user<T>(
+                &self,
+                update: &str,
+                value: T,
+                id: i64,
+                end_sessions: bool,
+                now: i64,
+            ) -> StoreResult<bool>
+            where
+                T: for<'q> sqlx::Encode<'q, $db> + sqlx::Type<$db> + Send,
+            {
+                let mut tx = self.begin_write().await?;
+                let found = sqlx::query(update)
+                    .bind(value)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?
+                    .rows_affected()
+                    == 1;
+                if found && end_sessions {
+                    revoke_families(&mut tx, Scope::User(id), now).await?;
+                }
+                tx.commit().await.map_err(classify)?;
+                Ok(found)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1")
+                    .execute(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                Ok(())
+            }
+
+            async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
+                sqlx::query_as::<_, User>(&format!(
+                    "INSERT INTO users (username, email, password_hash, first_name, last_name, \
+                     is_active, is_staff, is_superuser, date_joined) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {USER_COLUMNS}"
+                ))
+                .bind(&u.username)
+                .bind(&u.email)
+                .bind(&u.password_hash)
+                .bind(&u.first_name)
+                .bind(&u.last_name)
+                .bind(u.is_active)
+                .bind(u.is_staff)
+                .bind(u.is_superuser)
+                .bind(u.date_joined)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(classify)
+            }
+
+            async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+                sqlx::query_as::<_, User>(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)
+            }
+
+            async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+                self.user_where("username = $1", username).await
+            }
+
+            async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+                self.user_where(EMAIL_MATCH, email).await
+            }
+
+            async fn list_users(&self) -> StoreResult<Vec<User>> {
+                sqlx::query_as::<_, User>(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(classify)
+            }
+
+            async fn set_password_hash(
+                &self,
+                id: i64,
+                hash: &str,
+                end_sessions: bool,
+                now: i64,
+            ) -> StoreResult<bool> {
+                let update = "UPDATE users SET password_hash = $1 WHERE id = $2";
+                self.update_user(update, hash.to_owned(), id, end_sessions, now)
+                    .await
+            }
+
+            async fn set_active(&self, id: i64, active: bool, now: i64) -> StoreResult<bool> {
+                let update = "UPDATE users SET is_active = $1 WHERE id = $2";
+                self.update_user(update, active, id, !active, now).await
+            }
+
+            async fn record_login(&self, id: i64, at: time::OffsetDateTime) -> StoreResult<()> {
+                sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
+                    .bind(at)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                Ok(())
+            }
+
+            async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY created_at, kid"
+                ))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(classify)?;
+                rows.iter().map(key_from_row).collect()
+            }
+
+            async fn insert_signing_key(&self, k: &StoredKey) -> StoreResult<()> {
+                let mut conn = self.pool.acquire().await.map_err(classify)?;
+                insert_key(&mut conn, k).await
+            }
+
+            async fn activate_key(
+                &self,
+                kid: &str,
+                retire_after: i64,
+                now: i64,
+            ) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let alg: Option<String> = sqlx::query_scalar(&format!(
+                    "SELECT alg FROM signing_keys WHERE kid = $1 AND state = 'next'{FOR_UPDATE}"
+                ))
+                .bind(kid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+                let Some(alg) = alg else {
+                    return Ok(false);
+                };
+                sqlx::query(
+                    "UPDATE signing_keys SET state = 'retired', retire_after = $1 \
+                     WHERE alg = $2 AND state = 'active'",
+                )
+                .bind(retire_after)
+                .bind(&alg)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+                sqlx::query(
+                    "UPDATE signing_keys SET state = 'active', activated_at = $1 WHERE kid = $2",
+                )
+                .bind(now)
+                .bind(kid)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+                tx.commit().await.map_err(classify)?;
+                Ok(true)
+            }
+
+            async fn insert_refresh(&self, t: &RefreshRecord) -> StoreResult<()> {
+                let mut conn = self.pool.acquire().await.map_err(classify)?;
+                insert_refresh_row(&mut conn, t, RowState::Active, None).await
+            }
+
+            async fn rotate_refresh(
+                &self,
+                old_jti: &str,
+                next: &RefreshRecord,
+                now: i64,
+            ) -> StoreResult<RotateOutcome> {
+                let mut tx = self.begin_write().await?;
+                // The conditional update is the exactly-once point: of concurrent callers,
+                // one changes the row; the others (on PostgreSQL, after waiting for its
+                // lock) see it rotated and change nothing.
+                let consumed = sqlx::query(
+                    "UPDATE refresh_tokens SET state = 'rotated', replaced_by = $1 \
+                     WHERE jti = $2 AND state = 'active' AND expires_at > $3 AND family = $4",
+                )
+                .bind(&next.jti)
+                .bind(old_jti)
+                .bind(now)
+                .bind(&next.family)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+                if consumed == 1 {
+                    insert_refresh_row(&mut tx, next, RowState::Active, None).await?;
+                    tx.commit().await.map_err(classify)?;
+                    return Ok(RotateOutcome::Rotated);
+                }
+                let outcome = match row_state(&mut tx, old_jti).await? {
+                    None => RotateOutcome::NotFound,
+                    Some((RowState::Rotated, _)) => {
+                        revoke_families(&mut tx, Scope::FamilyOf(old_jti), now).await?;
+                        RotateOutcome::Reused
+                    }
+                    Some((RowState::Revoked, _)) => RotateOutcome::Revoked,
+                    Some((RowState::Active, expires)) if expires <= now => RotateOutcome::Expired,
+                    // Active and unexpired but another family: a forged claim; unknown.
+                    Some((RowState::Active, _)) => RotateOutcome::NotFound,
+                };
+                tx.commit().await.map_err(classify)?;
+                Ok(outcome)
+            }
+
+            async fn refresh_state(&self, jti: &str, now: i64) -> StoreResult<Option<RefreshState>> {
+                let mut conn = self.pool.acquire().await.map_err(classify)?;
+                Ok(row_state(&mut conn, jti).await?.map(|(state, expires)| match state {
+                    RowState::Rotated => RefreshState::Rotated,
+                    RowState::Revoked => RefreshState::Revoked,
+                    RowState::Active if expires <= now => RefreshState::Expired,
+                    RowState::Active => RefreshState::Active,
+                }))
+            }
+
+            async fn revoke_family_of(&self, jti: &str, now: i64) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let known = row_state(&mut tx, jti).await?.is_some();
+                if known {
+                    revoke_families(&mut tx, Scope::FamilyOf(jti), now).await?;
+                }
+                tx.commit().await.map_err(classify)?;
+                Ok(known)
+            }
+
+            async fn is_access_revoked(&self, jti: &str) -> StoreResult<bool> {
+                let row = sqlx::query("SELECT 1 FROM revoked_access WHERE jti = $1")
+                    .bind(jti)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                Ok(row.is_some())
+            }
+
+            async fn snapshot(&self, now: i64) -> StoreResult<Snapshot> {
+                // One read transaction, so the parts agree with each other.
+                let mut tx = self.pool.begin().await.map_err(classify)?;
+                let users = sqlx::query_as::<_, User>(&format!(
+                    "SELECT {USER_COLUMNS} FROM users ORDER BY id"
+                ))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(classify)?;
+                let keys = sqlx::query(&format!(
+                    "SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY created_at, kid"
+                ))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(classify)?;
+                let refresh = sqlx::query(&format!(
+                    "SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE expires_at > $1 \
+                     ORDER BY family, issued_at, jti"
+                ))
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(classify)?;
+                let revoked = sqlx::query(
+                    "SELECT jti, expires_at FROM revoked_access WHERE expires_at > $1 ORDER BY jti",
+                )
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(classify)?;
+                tx.commit().await.map_err(classify)?;
+                Ok(Snapshot {
+                    users,
+                    signing_keys: keys.iter().map(key_from_row).collect::<StoreResult<_>>()?,
+                    refresh_tokens: refresh
+                        .iter()
+                        .map(refresh_from_row)
+                        .collect::<StoreResult<_>>()?,
+                    revoked_access: revoked
+                        .iter()
+                        .map(|r| {
+                            Ok(RevokedAccess {
+                                jti: r.try_get("jti").map_err(StoreError::Database)?,
+                                expires_at: r.try_get("expires_at").map_err(StoreError::Database)?,
+                            })
+                        })
+                        .collect::<StoreResult<_>>()?,
+                })
+            }
+
+            async fn restore(&self, s: &Snapshot) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let occupied: Option<i32> = sqlx::query_scalar(
+                    "SELECT 1 WHERE EXISTS (SELECT 1 FROM users) \
+                     OR EXISTS (SELECT 1 FROM signing_keys) OR EXISTS (SELECT 1 FROM refresh_tokens)",
+                )
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+                if occupied.is_some() {
+                    return Err(StoreError::NotEmpty);
+                }
+                for u in &s.users {
+                    sqlx::query(&format!(
+                        "INSERT INTO users ({USER_COLUMNS}) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                    ))
+                    .bind(u.id)
+                    .bind(&u.username)
+                    .bind(&u.email)
+                    .bind(&u.password_hash)
+                    .bind(&u.first_name)
+                    .bind(&u.last_name)
+                    .bind(u.is_active)
+                    .bind(u.is_staff)
+                    .bind(u.is_superuser)
+                    .bind(u.date_joined)
+                    .bind(u.last_login)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                }
+                sqlx::query(RESET_USER_IDS)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                for k in &s.signing_keys {
+                    insert_key(&mut tx, k).await?;
+                }
+                for r in &s.refresh_tokens {
+                    insert_refresh_row(&mut tx, &r.record, r.state, r.replaced_by.as_deref())
+                        .await?;
+                }
+                for r in &s.revoked_access {
+                    sqlx::query("INSERT INTO revoked_access (jti, expires_at) VALUES ($1, $2)")
+                        .bind(&r.jti)
+                        .bind(r.expires_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
+                tx.commit().await.map_err(classify)?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(super) use impl_store;
