@@ -7,7 +7,6 @@ use super::password::HashError;
 use crate::state::AppState;
 use crate::store::{StoreError, User};
 use tessera_proto::Secret;
-use time::OffsetDateTime;
 
 /// Who is logging in.
 #[derive(Debug, Clone)]
@@ -54,7 +53,7 @@ pub async fn authenticate(
     if verdict.needs_rehash {
         upgrade_hash(state, &user, password).await;
     }
-    let now = OffsetDateTime::from(state.clock.now());
+    let now = crate::store::stored_time(state.clock.now());
     state.store.record_login(user.id, now).await?;
     Ok(User {
         last_login: Some(now),

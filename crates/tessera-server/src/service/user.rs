@@ -105,7 +105,7 @@ impl Users<'_> {
             is_active: input.is_active,
             is_staff: input.is_staff,
             is_superuser: input.is_superuser,
-            date_joined: OffsetDateTime::from(self.clock.now()),
+            date_joined: crate::store::stored_time(self.clock.now()),
         };
         Ok(self.store.create_user(&user).await?)
     }

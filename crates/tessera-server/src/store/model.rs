@@ -4,6 +4,14 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+/// `t` at microsecond precision: what both engines store (PostgreSQL's `timestamptz` keeps
+/// microseconds), so a value reads back, exports and imports unchanged.
+pub fn stored_time(t: std::time::SystemTime) -> OffsetDateTime {
+    let t = OffsetDateTime::from(t);
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
+}
+
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, Deserialize)]
 pub struct User {

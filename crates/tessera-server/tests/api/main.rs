@@ -1,4 +1,5 @@
-//! HTTP integration tests: a real server on port 0 with its own SQLite file per test.
+//! HTTP integration tests: a real server on port 0 with its own database per test (SQLite,
+//! or a PostgreSQL schema with `TESSERA_TEST_BACKEND=postgres`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,0 +1,432 @@
+//! The checks of the conformance suite, each given a fresh store.
+
+use crate::Fixture;
+use tessera_server::store::{
+    DynStore, KeyState, NewUser, RefreshRecord, RefreshState, RotateOutcome, RowState, StoreError,
+    StoredKey,
+};
+use time::OffsetDateTime;
+
+/// The time the checks run at, Unix seconds.
+pub const NOW: i64 = 1_900_000_000;
+
+fn new_user(name: &str) -> NewUser {
+    NewUser {
+        username: name.into(),
+        email: format!("{name}@Example.com"),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+        first_name: "F".into(),
+        last_name: "L".into(),
+        is_active: true,
+        is_staff: false,
+        is_superuser: false,
+        date_joined: OffsetDateTime::from_unix_timestamp(NOW).unwrap(),
+    }
+}
+
+fn token(jti: &str, family: &str, user_id: i64, expires_at: i64) -> RefreshRecord {
+    RefreshRecord {
+        jti: jti.into(),
+        family: family.into(),
+        user_id,
+        client_id: None,
+        issued_at: NOW,
+        expires_at,
+        access_jti: format!("a-{jti}"),
+        access_expires_at: NOW + 300,
+    }
+}
+
+fn key(kid: &str, alg: &str, state: KeyState) -> StoredKey {
+    StoredKey {
+        kid: kid.into(),
+        alg: alg.into(),
+        state,
+        created_at: NOW,
+        activated_at: (state == KeyState::Active).then_some(NOW),
+        retire_after: None,
+        sealed_private: vec![1, 2, 3, kid.len() as u8],
+    }
+}
+
+pub async fn users_are_unique_by_username_and_case_insensitive_email(f: Fixture) {
+    let s = f.store;
+    let alice = s.create_user(&new_user("alice")).await.unwrap();
+    assert!(alice.id > 0);
+    assert_eq!(alice.email, "alice@Example.com");
+    let mut dup = new_user("alice");
+    dup.email = "other@example.com".into();
+    assert!(matches!(
+        s.create_user(&dup).await,
+        Err(StoreError::Conflict("username"))
+    ));
+    let mut dup = new_user("bob");
+    dup.email = "ALICE@example.COM".into();
+    assert!(matches!(
+        s.create_user(&dup).await,
+        Err(StoreError::Conflict("email"))
+    ));
+    let found = s.user_by_email("alice@EXAMPLE.com").await.unwrap().unwrap();
+    assert_eq!(found, alice);
+    assert_eq!(s.user_by_username("alice").await.unwrap().unwrap(), alice);
+    assert!(s.user_by_username("ALICE").await.unwrap().is_none());
+    let bob = s.create_user(&new_user("bob")).await.unwrap();
+    let all = s.list_users().await.unwrap();
+    assert_eq!(all, vec![alice, bob]);
+}
+
+pub async fn a_missing_user_reads_as_none_and_updates_report_it(f: Fixture) {
+    let s = f.store;
+    assert!(s.user_by_id(404).await.unwrap().is_none());
+    assert!(!s.set_active(404, false, NOW).await.unwrap());
+    assert!(!s.set_password_hash(404, "x", true, NOW).await.unwrap());
+    let u = s.create_user(&new_user("carol")).await.unwrap();
+    let at = OffsetDateTime::from_unix_timestamp(NOW + 5).unwrap();
+    s.record_login(u.id, at).await.unwrap();
+    assert_eq!(
+        s.user_by_id(u.id).await.unwrap().unwrap().last_login,
+        Some(at)
+    );
+}
+
+pub async fn rotation_is_exactly_once_under_concurrency(f: Fixture) {
+    let s = f.store;
+    let u = s.create_user(&new_user("dave")).await.unwrap();
+    s.insert_refresh(&token("r0", "fam", u.id, NOW + 100))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let s = s.clone();
+            let next = token(&format!("r1-{i}"), "fam", u.id, NOW + 100);
+            tokio::spawn(async move { s.rotate_refresh("r0", &next, NOW).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    let rotated = outcomes
+        .iter()
+        .filter(|o| **o == RotateOutcome::Rotated)
+        .count();
+    assert_eq!(rotated, 1, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| matches!(
+            o,
+            RotateOutcome::Rotated | RotateOutcome::Reused | RotateOutcome::Revoked
+        )),
+        "{outcomes:?}"
+    );
+    // The losers were reuses: the family is over, nothing in it is live.
+    assert_live_tokens(&s, "fam", 0).await;
+}
+
+async fn assert_live_tokens(s: &DynStore, family: &str, expected: usize) {
+    let snapshot = s.snapshot(NOW).await.unwrap();
+    let live = snapshot
+        .refresh_tokens
+        .iter()
+        .filter(|r| r.record.family == family && r.state == RowState::Active)
+        .count();
+    assert_eq!(live, expected, "live tokens of {family}");
+}
+
+pub async fn a_reused_token_revokes_its_family_and_access_tokens(f: Fixture) {
+    let s = f.store;
+    let u = s.create_user(&new_user("erin")).await.unwrap();
+    s.insert_refresh(&token("t0", "f1", u.id, NOW + 100))
+        .await
+        .unwrap();
+    s.insert_refresh(&token("other", "f2", u.id, NOW + 100))
+        .await
+        .unwrap();
+    let t1 = token("t1", "f1", u.id, NOW + 100);
+    assert_eq!(
+        s.rotate_refresh("t0", &t1, NOW).await.unwrap(),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(
+        s.refresh_state("t0", NOW).await.unwrap(),
+        Some(RefreshState::Rotated)
+    );
+    assert_eq!(
+        s.refresh_state("t1", NOW).await.unwrap(),
+        Some(RefreshState::Active)
+    );
+    assert_live_tokens(&s, "f1", 1).await;
+
+    let t2 = token("t2", "f1", u.id, NOW + 100);
+    assert_eq!(
+        s.rotate_refresh("t0", &t2, NOW).await.unwrap(),
+        RotateOutcome::Reused
+    );
+    assert_eq!(
+        s.refresh_state("t1", NOW).await.unwrap(),
+        Some(RefreshState::Revoked)
+    );
+    assert!(s.is_access_revoked("a-t0").await.unwrap());
+    assert!(s.is_access_revoked("a-t1").await.unwrap());
+    assert_eq!(
+        s.rotate_refresh("t1", &t2, NOW).await.unwrap(),
+        RotateOutcome::Revoked
+    );
+    assert_live_tokens(&s, "f1", 0).await;
+    // Other families are untouched.
+    assert_eq!(
+        s.refresh_state("other", NOW).await.unwrap(),
+        Some(RefreshState::Active)
+    );
+    assert!(!s.is_access_revoked("a-other").await.unwrap());
+
+    // Logout of an unknown token says so; of a known one revokes its family.
+    assert!(!s.revoke_family_of("nope", NOW).await.unwrap());
+    assert!(s.revoke_family_of("other", NOW).await.unwrap());
+    assert_eq!(
+        s.refresh_state("other", NOW).await.unwrap(),
+        Some(RefreshState::Revoked)
+    );
+    assert!(s.is_access_revoked("a-other").await.unwrap());
+}
+
+pub async fn expired_and_unknown_tokens_are_reported_as_such(f: Fixture) {
+    let s = f.store;
+    let u = s.create_user(&new_user("frank")).await.unwrap();
+    s.insert_refresh(&token("old", "fx", u.id, NOW - 1))
+        .await
+        .unwrap();
+    let next = token("new", "fx", u.id, NOW + 100);
+    assert_eq!(
+        s.rotate_refresh("old", &next, NOW).await.unwrap(),
+        RotateOutcome::Expired
+    );
+    assert_eq!(
+        s.refresh_state("old", NOW).await.unwrap(),
+        Some(RefreshState::Expired)
+    );
+    assert_eq!(
+        s.rotate_refresh("ghost", &next, NOW).await.unwrap(),
+        RotateOutcome::NotFound
+    );
+    assert_eq!(s.refresh_state("ghost", NOW).await.unwrap(), None);
+    // A successor claiming another family does not consume the token.
+    s.insert_refresh(&token("live", "fy", u.id, NOW + 100))
+        .await
+        .unwrap();
+    let forged = token("n2", "fz", u.id, NOW + 100);
+    assert_eq!(
+        s.rotate_refresh("live", &forged, NOW).await.unwrap(),
+        RotateOutcome::NotFound
+    );
+    assert_eq!(
+        s.refresh_state("live", NOW).await.unwrap(),
+        Some(RefreshState::Active)
+    );
+}
+
+pub async fn disabling_a_user_ends_every_family(f: Fixture) {
+    let s = f.store;
+    let u = s.create_user(&new_user("gina")).await.unwrap();
+    let v = s.create_user(&new_user("hank")).await.unwrap();
+    for (jti, fam, id) in [("g1", "ga", u.id), ("g2", "gb", u.id), ("h1", "ha", v.id)] {
+        s.insert_refresh(&token(jti, fam, id, NOW + 100))
+            .await
+            .unwrap();
+    }
+    assert!(s.set_active(u.id, false, NOW).await.unwrap());
+    assert!(!s.user_by_id(u.id).await.unwrap().unwrap().is_active);
+    for jti in ["g1", "g2"] {
+        assert_eq!(
+            s.refresh_state(jti, NOW).await.unwrap(),
+            Some(RefreshState::Revoked)
+        );
+        assert!(s.is_access_revoked(&format!("a-{jti}")).await.unwrap());
+    }
+    assert_eq!(
+        s.refresh_state("h1", NOW).await.unwrap(),
+        Some(RefreshState::Active)
+    );
+    assert!(s.set_active(u.id, true, NOW).await.unwrap());
+    assert!(s.user_by_id(u.id).await.unwrap().unwrap().is_active);
+}
+
+pub async fn a_password_change_can_end_sessions(f: Fixture) {
+    let s = f.store;
+    let u = s.create_user(&new_user("ivy")).await.unwrap();
+    s.insert_refresh(&token("i1", "ia", u.id, NOW + 100))
+        .await
+        .unwrap();
+    assert!(
+        s.set_password_hash(u.id, "rehash", false, NOW)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.refresh_state("i1", NOW).await.unwrap(),
+        Some(RefreshState::Active)
+    );
+    assert!(
+        s.set_password_hash(u.id, "changed", true, NOW)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.refresh_state("i1", NOW).await.unwrap(),
+        Some(RefreshState::Revoked)
+    );
+    assert_eq!(
+        s.user_by_id(u.id).await.unwrap().unwrap().password_hash,
+        "changed"
+    );
+}
+
+pub async fn one_active_key_per_algorithm(f: Fixture) {
+    let s = f.store;
+    s.insert_signing_key(&key("k1", "RS256", KeyState::Active))
+        .await
+        .unwrap();
+    s.insert_signing_key(&key("m1", "HS256", KeyState::Active))
+        .await
+        .unwrap();
+    s.insert_signing_key(&key("e1", "ES256", KeyState::Active))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.insert_signing_key(&key("k2", "RS256", KeyState::Active))
+            .await,
+        Err(StoreError::Conflict("key"))
+    ));
+    assert!(matches!(
+        s.insert_signing_key(&key("k1", "RS256", KeyState::Next))
+            .await,
+        Err(StoreError::Conflict("key"))
+    ));
+    s.insert_signing_key(&key("k3", "RS256", KeyState::Next))
+        .await
+        .unwrap();
+    let kids: Vec<_> = s
+        .signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.kid, k.state))
+        .collect();
+    assert_eq!(kids.len(), 4, "{kids:?}");
+    assert!(kids.contains(&("k3".into(), KeyState::Next)));
+}
+
+pub async fn activation_retires_the_previous_key_once(f: Fixture) {
+    let s = f.store;
+    s.insert_signing_key(&key("k1", "RS256", KeyState::Active))
+        .await
+        .unwrap();
+    s.insert_signing_key(&key("e1", "ES256", KeyState::Active))
+        .await
+        .unwrap();
+    s.insert_signing_key(&key("k2", "RS256", KeyState::Next))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.activate_key("k2", NOW + 330, NOW + 10).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    let keys = s.signing_keys().await.unwrap();
+    let get = |kid: &str| keys.iter().find(|k| k.kid == kid).unwrap().clone();
+    assert_eq!(get("k1").state, KeyState::Retired);
+    assert_eq!(get("k1").retire_after, Some(NOW + 330));
+    assert_eq!(get("k2").state, KeyState::Active);
+    assert_eq!(get("k2").activated_at, Some(NOW + 10));
+    assert_eq!(
+        get("e1").state,
+        KeyState::Active,
+        "other algorithms untouched"
+    );
+    assert!(!s.activate_key("unknown", NOW, NOW).await.unwrap());
+    assert!(
+        !s.activate_key("k1", NOW, NOW).await.unwrap(),
+        "retired keys stay retired"
+    );
+}
+
+/// Users, keys, a live family with a rotated ancestor, a revoked family, an expired token.
+pub async fn seed_installation(s: &DynStore) {
+    let mut ids = Vec::new();
+    for name in ["u1", "u2", "u3"] {
+        ids.push(s.create_user(&new_user(name)).await.unwrap().id);
+    }
+    s.record_login(
+        ids[0],
+        OffsetDateTime::from_unix_timestamp(NOW + 1).unwrap(),
+    )
+    .await
+    .unwrap();
+    s.insert_signing_key(&key("k1", "RS256", KeyState::Active))
+        .await
+        .unwrap();
+    s.insert_signing_key(&key("m1", "HS256", KeyState::Active))
+        .await
+        .unwrap();
+    s.insert_signing_key(&key("k2", "RS256", KeyState::Next))
+        .await
+        .unwrap();
+    s.insert_refresh(&token("a0", "live", ids[0], NOW + 100))
+        .await
+        .unwrap();
+    let a1 = token("a1", "live", ids[0], NOW + 100);
+    s.rotate_refresh("a0", &a1, NOW).await.unwrap();
+    s.insert_refresh(&token("b0", "dead", ids[1], NOW + 100))
+        .await
+        .unwrap();
+    s.revoke_family_of("b0", NOW).await.unwrap();
+    s.insert_refresh(&token("c0", "gone", ids[2], NOW - 10))
+        .await
+        .unwrap();
+}
+
+pub async fn snapshot_restores_into_an_empty_store_only(f: Fixture) {
+    let s = f.store.clone();
+    seed_installation(&s).await;
+    let snapshot = s.snapshot(NOW).await.unwrap();
+    let counts = snapshot.counts();
+    assert_eq!(counts.users, 3);
+    assert_eq!(counts.signing_keys, 3);
+    assert_eq!(counts.refresh_tokens, 3, "the expired row is left out");
+    assert_eq!(counts.live_families, 1);
+    assert_eq!(counts.revoked_access, 1, "b0's access token");
+    assert!(matches!(
+        s.restore(&snapshot).await,
+        Err(StoreError::NotEmpty)
+    ));
+
+    // Round trip through JSON, as `tessera export`/`import` do, into a fresh store of the
+    // same backend (its own fixture), then compare everything.
+    let json = serde_json::to_string(&snapshot).unwrap();
+    let read: tessera_server::store::Snapshot = serde_json::from_str(&json).unwrap();
+    assert_eq!(read, snapshot);
+    let fresh = f.another().await;
+    fresh.store.restore(&read).await.unwrap();
+    assert_eq!(fresh.store.snapshot(NOW).await.unwrap(), snapshot);
+    // Ids continue after the imported ones, and the imported family still rotates once.
+    let next = fresh.store.create_user(&new_user("u4")).await.unwrap();
+    assert_eq!(
+        next.id,
+        snapshot.users.iter().map(|u| u.id).max().unwrap() + 1
+    );
+    let a2 = token("a2", "live", 1, NOW + 100);
+    assert_eq!(
+        fresh.store.rotate_refresh("a1", &a2, NOW).await.unwrap(),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(
+        fresh.store.rotate_refresh("a0", &a2, NOW).await.unwrap(),
+        RotateOutcome::Reused,
+        "reuse detection survives the move"
+    );
+}

@@ -1,0 +1,111 @@
+//! The store conformance suite: every check runs against SQLite (always) and PostgreSQL
+//! (when `TESSERA_TEST_POSTGRES_URL` is set; each check in a fresh schema), through the
+//! `Store` trait only, so both backends are held to one contract.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+#![allow(missing_docs, reason = "integration tests")]
+
+mod checks;
+
+use tessera_server::config::DatabaseSettings;
+use tessera_server::store::{self, DynStore};
+
+/// A store and whatever must outlive it.
+pub struct Fixture {
+    pub store: DynStore,
+    postgres: bool,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Fixture {
+    /// Another empty store of the same backend.
+    pub async fn another(&self) -> Fixture {
+        if self.postgres {
+            postgres().await.unwrap()
+        } else {
+            sqlite().await
+        }
+    }
+}
+
+async fn sqlite() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = store::connect(&url, &DatabaseSettings::default())
+        .await
+        .unwrap();
+    Fixture {
+        store,
+        postgres: false,
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres() -> Option<Fixture> {
+    tessera_test_support::postgres_url()?;
+    let url = tessera_test_support::fresh_postgres_schema().await.unwrap();
+    let store = store::connect(&url, &DatabaseSettings::default())
+        .await
+        .unwrap();
+    Some(Fixture {
+        store,
+        postgres: true,
+        _dir: None,
+    })
+}
+
+/// For each named check in `checks`, a `sqlite::NAME` and a `postgres::NAME` test.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::checks::$name(crate::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    match crate::postgres().await {
+                        Some(f) => crate::checks::$name(f).await,
+                        None => eprintln!("skipped: TESSERA_TEST_POSTGRES_URL is not set"),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    users_are_unique_by_username_and_case_insensitive_email,
+    a_missing_user_reads_as_none_and_updates_report_it,
+    rotation_is_exactly_once_under_concurrency,
+    a_reused_token_revokes_its_family_and_access_tokens,
+    expired_and_unknown_tokens_are_reported_as_such,
+    disabling_a_user_ends_every_family,
+    a_password_change_can_end_sessions,
+    one_active_key_per_algorithm,
+    activation_retires_the_previous_key_once,
+    snapshot_restores_into_an_empty_store_only,
+);
+
+#[tokio::test]
+async fn sqlite_exports_into_postgres_unchanged() {
+    let Some(target) = postgres().await else {
+        eprintln!("skipped: TESSERA_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let source = sqlite().await;
+    checks::seed_installation(&source.store).await;
+    let now = checks::NOW;
+    let snapshot = source.store.snapshot(now).await.unwrap();
+    target.store.restore(&snapshot).await.unwrap();
+    assert_eq!(target.store.snapshot(now).await.unwrap(), snapshot);
+}
