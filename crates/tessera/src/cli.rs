@@ -46,6 +46,41 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Write the whole installation (users, keys still sealed, live refresh families,
+    /// revocations) to a JSON file, created with mode 0600; never overwrites.
+    Export {
+        /// The file to create.
+        file: PathBuf,
+    },
+    /// Load an export into an empty database (for example SQLite → PostgreSQL), all or
+    /// nothing. The master key must be the source's: it is checked against every key
+    /// before anything is written.
+    Import {
+        /// The file `tessera export` wrote.
+        file: PathBuf,
+    },
+}
+
+/// `tessera keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the stored keys (public facts only).
+    List,
+    /// Generate a new signing key. It is published at once and starts signing once every
+    /// JWKS cache has had time to see it (the advertised max-age plus one reload
+    /// interval), done by the running servers.
+    Rotate {
+        /// Algorithm of the new key [default: tokens.algorithm].
+        #[arg(long)]
+        alg: Option<tessera_token::Algorithm>,
+        /// Sign with it at once. Verifiers that cached the JWKS refuse its tokens until
+        /// they refetch (unknown kid): for emergencies.
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 /// `tessera serve`

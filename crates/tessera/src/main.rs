@@ -2,7 +2,9 @@
 
 mod cli;
 mod import;
+mod keys;
 mod output;
+mod transfer;
 mod user;
 
 use anyhow::Context;
@@ -37,6 +39,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => user::run(cmd, &settings, cli.global.output).await,
+        Command::Keys(cmd) => keys::run(cmd, &settings, cli.global.output).await,
+        Command::Export { file } => transfer::export(&file, &settings, cli.global.output).await,
+        Command::Import { file } => transfer::import(&file, &settings, cli.global.output).await,
     }
 }
 

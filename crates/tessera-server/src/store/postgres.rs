@@ -38,14 +38,15 @@ impl PgStore {
     /// [`StoreError`] if the URL is invalid.
     pub async fn connect(url: &str, settings: &DatabaseSettings) -> StoreResult<Self> {
         let timeout_ms = settings.statement_timeout.as_millis().to_string();
-        let options = PgConnectOptions::from_str(url)
-            .map_err(StoreError::Database)?
-            .application_name("tessera")
-            .options([
-                ("statement_timeout", timeout_ms.as_str()),
-                ("lock_timeout", timeout_ms.as_str()),
-                ("idle_in_transaction_session_timeout", timeout_ms.as_str()),
-            ]);
+        let mut options = PgConnectOptions::from_str(url).map_err(StoreError::Database)?;
+        if options.get_application_name().is_none() {
+            options = options.application_name("tessera");
+        }
+        let options = options.options([
+            ("statement_timeout", timeout_ms.as_str()),
+            ("lock_timeout", timeout_ms.as_str()),
+            ("idle_in_transaction_session_timeout", timeout_ms.as_str()),
+        ]);
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)

@@ -1,0 +1,136 @@
+//! PostgreSQL faults, with a real server: a database that is too slow answers 503
+//! `temporarily_unavailable` with `Retry-After`, never a 500 or a hang; the JWKS keeps
+//! answering from memory; a failed request leaves nothing half-written; the server
+//! recovers by itself. Needs `TESSERA_TEST_POSTGRES_URL`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "tests"
+)]
+
+use serde_json::{Value, json};
+use sqlx::Connection as _;
+use std::time::{Duration, Instant};
+use tessera_test_support::{TestApp, fresh_postgres_schema, postgres_url};
+
+async fn app_on_fresh_schema(statement_timeout: Duration) -> Option<(TestApp, String)> {
+    if postgres_url().is_none() {
+        eprintln!("skipped: TESSERA_TEST_POSTGRES_URL is not set");
+        return None;
+    }
+    let url = fresh_postgres_schema().await.unwrap();
+    // The schema's name as the server's application_name, so a test can find (and kill)
+    // exactly this server's connections.
+    let schema = url.rsplit('=').next().unwrap().to_owned();
+    let url = format!("{url}&application_name={schema}");
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.database.url = Some(url.clone());
+            s.database.statement_timeout = statement_timeout;
+            s.database.acquire_timeout = Duration::from_secs(2);
+        })
+        .spawn()
+        .await;
+    Some((app, url))
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_json("/auth/token/refresh/", &json!({"refresh": token}))
+        .await
+}
+
+#[tokio::test]
+async fn a_locked_database_answers_503_then_recovers_with_nothing_half_written() {
+    let Some((app, url)) = app_on_fresh_schema(Duration::from_millis(300)).await else {
+        return;
+    };
+    app.create_user("user1", false).await;
+    let pair = app.login("user1").await;
+
+    // Another session holds every token table: the server's statements hit their timeout.
+    let mut blocker = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut tx = blocker.begin().await.unwrap();
+    sqlx::query("LOCK TABLE refresh_tokens, revoked_access IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let res = refresh(&app, &pair.refresh).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "no hang");
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "5");
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "temporarily_unavailable", "{body}");
+
+    let verify = app
+        .post_json("/auth/token/verify/", &json!({"token": pair.access}))
+        .await;
+    assert_eq!(
+        verify.status(),
+        503,
+        "revocation cannot be checked: refuse to vouch"
+    );
+
+    // The JWKS answers from memory meanwhile.
+    let jwks = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwks.status(), 200);
+
+    tx.rollback().await.unwrap();
+    // The failed rotation changed nothing: the same token still rotates, once.
+    let res = refresh(&app, &pair.refresh).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        refresh(&app, &pair.refresh).await.status(),
+        401,
+        "and only once"
+    );
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[tokio::test]
+async fn terminated_connections_are_replaced_without_a_restart() {
+    let Some((app, url)) = app_on_fresh_schema(Duration::from_secs(5)).await else {
+        return;
+    };
+    app.create_user("user1", false).await;
+    let admin_url = url.rsplit_once('&').unwrap().0.to_owned();
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    let pair = app.login("user1").await;
+    let name = url.rsplit('=').next().unwrap().to_owned();
+    // Kill every connection of this server, and no other test's.
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE pid <> pg_backend_pid() AND application_name = $1",
+    )
+    .bind(&name)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!killed.is_empty(), "the server had connections to kill");
+    // The pool notices dead connections and opens new ones: at most a 503, never a 500.
+    let mut statuses = Vec::new();
+    let mut token = pair.refresh.clone();
+    for _ in 0..5 {
+        let res = refresh(&app, &token).await;
+        statuses.push(res.status().as_u16());
+        if res.status() == 200 {
+            let body: Value = res.json().await.unwrap();
+            token = body["refresh"].as_str().unwrap().to_owned();
+        }
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&200), "recovered: {statuses:?}");
+}
