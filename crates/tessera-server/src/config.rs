@@ -249,7 +249,7 @@ impl Settings {
             .merge(
                 Env::prefixed("TESSERA_")
                     // Test harness variables share the prefix but are not configuration.
-                    .filter(|key| !key.as_str().starts_with("test_"))
+                    .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
                     .split("__"),
             )
             .merge(Serialized::defaults(overrides))
