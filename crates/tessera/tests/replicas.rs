@@ -305,7 +305,7 @@ async fn three_replicas_on_one_database_keep_the_invariants() {
     .unwrap();
     assert_eq!(active_keys, 1);
 
-    let statuses = &cluster.seen.lock().unwrap().statuses;
+    let statuses = cluster.seen.lock().unwrap().statuses.clone();
     assert!(
         statuses.iter().all(|s| *s < 500),
         "a 5xx was answered: {statuses:?}"
