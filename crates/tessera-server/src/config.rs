@@ -337,6 +337,18 @@ impl Settings {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("tessera.db").display()))
     }
 
+    /// The database URL with any password replaced by `***`, for printing and logs.
+    pub fn database_url_redacted(&self) -> String {
+        let url = self.database_url();
+        match Url::parse(&url) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            _ => url,
+        }
+    }
+
     /// The issuer: configured, or `http://<address the server is bound to>`.
     pub fn issuer_for(&self, bound: SocketAddr) -> String {
         match &self.issuer {
@@ -376,3 +388,42 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [passwords] max_length           TESSERA_PASSWORDS__MAX_LENGTH            1024            bytes; longer is refused before hashing
   [passwords] min_length           TESSERA_PASSWORDS__MIN_LENGTH            8               for new passwords
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_url(url: &str) -> Settings {
+        let mut s = Settings::default();
+        s.database.url = Some(url.into());
+        s
+    }
+
+    #[test]
+    fn database_urls_name_a_supported_engine() {
+        for ok in [
+            "sqlite://x.db",
+            "sqlite::memory:",
+            "postgres://u@h/db",
+            "postgresql://u@h:5432/db",
+        ] {
+            assert!(with_url(ok).validate().is_ok(), "{ok}");
+        }
+        for bad in ["mysql://u@h/db", "x.db", "http://h/db"] {
+            let err = with_url(bad).validate().unwrap_err().to_string();
+            assert!(err.contains("database.url"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn printed_database_urls_hide_the_password() {
+        let s = with_url("postgres://tessera:s3cret@db.internal:5432/tessera");
+        let shown = s.database_url_redacted();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("tessera:***@db.internal"), "{shown}");
+        assert_eq!(
+            with_url("postgres://u@h/db").database_url_redacted(),
+            "postgres://u@h/db"
+        );
+    }
+}

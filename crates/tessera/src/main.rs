@@ -48,7 +48,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(settings: Settings, out: output::Format) -> anyhow::Result<()> {
     init_logging(&settings);
     let data_dir = settings.data_dir.clone();
-    let database = settings.database_url();
+    let database = settings.database_url_redacted();
     let app = tessera_server::Application::build(settings)
         .await
         .context("starting the server")?;

@@ -1,17 +1,8 @@
 //! Moving an installation from SQLite to PostgreSQL with `tessera export` / `import`,
 //! between real servers: tokens issued before the move keep working after it, revoked
 //! ones stay revoked, reuse detection still fires. Needs `TESSERA_TEST_POSTGRES_URL`.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    missing_docs,
-    reason = "tests"
-)]
 
-mod common;
-
-use common::{Server, create_users, login, post, run, tessera};
+use crate::common::{Server, create_users, login, post, run, tessera};
 use serde_json::{Value, json};
 
 fn snapshot_of(path: &std::path::Path) -> Value {

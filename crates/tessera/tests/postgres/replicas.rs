@@ -4,19 +4,10 @@
 //! invariants: every family has at most one live token, every revoked token is refused by
 //! every replica, all replicas publish and use the new key, nothing answered 5xx.
 //! Needs `TESSERA_TEST_POSTGRES_URL`.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    missing_docs,
-    reason = "tests"
-)]
 
-mod common;
-
+use crate::common::{MASTER_KEY, Server, create_users, login, post, tessera};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{MASTER_KEY, Server, create_users, login, post, tessera};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
