@@ -55,3 +55,89 @@ async fn other_algorithms_are_selectable() {
         assert_eq!(body["keys"][0]["alg"], alg.as_str());
     }
 }
+
+/// Polls `check` every 50 ms for up to 5 s.
+async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+async fn published_kids(app: &TestApp) -> Vec<String> {
+    let body: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_staged_key_is_published_first_and_signs_only_after_the_jwks_max_age() {
+    use tessera_server::http::jwks::JWKS_MAX_AGE;
+    use tessera_server::keys::{MasterKey, stage_new_key};
+    use tessera_token::Clock as _;
+
+    let app = TestApp::builder()
+        .settings(|s| s.database.key_reload_interval = std::time::Duration::from_millis(100))
+        .spawn()
+        .await;
+    app.create_user("user1", false).await;
+    let old_kid = app.state.keys.current().signing_key().kid().to_owned();
+    let before = app.login("user1").await;
+
+    // What `tessera keys rotate` does, from outside the server.
+    let master = MasterKey::obtain(None, app.data_dir(), true).unwrap();
+    let new_kid = stage_new_key(
+        app.state.store.as_ref(),
+        &master,
+        tessera_token::Algorithm::RS256,
+        None,
+        app.clock.unix(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        eventually(async || published_kids(&app).await.contains(&new_kid)).await,
+        "published at the next reload"
+    );
+    // Published is not signing: caches that fetched the JWKS before it must see it first.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.state.keys.current().signing_key().kid(), old_kid);
+
+    app.clock
+        .advance(std::time::Duration::from_secs(JWKS_MAX_AGE + 1));
+    assert!(
+        eventually(async || app.state.keys.current().signing_key().kid() == new_kid).await,
+        "activated once the max-age has passed"
+    );
+    let after = app.login("user1").await;
+    let header = after.access.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["kid"], new_kid.as_str());
+    // The retired key stays published: tokens it signed still verify.
+    assert_eq!(published_kids(&app).await.len(), 2);
+    let res = app
+        .post_json(
+            "/auth/token/verify/",
+            &serde_json::json!({"token": before.access}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}
