@@ -7,7 +7,7 @@
 //! `statement_timeout`, and the pool an acquire timeout, so a slow or stopped database
 //! turns into [`StoreError::Unavailable`] (503) instead of a hang.
 
-use super::sql::impl_store;
+use super::sql::{WriteConn, WriteTx, impl_store};
 use crate::config::DatabaseSettings;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -64,8 +64,16 @@ impl PgStore {
         Ok(())
     }
 
-    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
-        self.pool.begin().await.map_err(classify)
+    /// A transaction; PostgreSQL's row locks order the writers, no turn is needed.
+    async fn begin_write(&self) -> StoreResult<WriteTx<sqlx::Postgres>> {
+        let tx = self.pool.begin().await.map_err(classify)?;
+        Ok(WriteTx::new(tx, None))
+    }
+
+    /// A connection for one autocommitted write.
+    async fn write_conn(&self) -> StoreResult<WriteConn<sqlx::Postgres>> {
+        let conn = self.pool.acquire().await.map_err(classify)?;
+        Ok(WriteConn::new(conn, None))
     }
 }
 

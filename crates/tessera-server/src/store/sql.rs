@@ -7,6 +7,48 @@
 //! (`classify`), the e-mail comparison, row locking and the identity sequence after an
 //! import. The macro expands in that module, so `classify` and the constants resolve there.
 
+/// A connection or transaction for writing, and on SQLite the turn of this process's
+/// writers: SQLite admits one writer at a time, and its busy handler makes waiting writers
+/// sleep and poll (tens of milliseconds at the tail), so writers queue on an async mutex
+/// instead, in order. Derefs to the connection, so statements run on it directly.
+pub(super) struct Turn<C> {
+    conn: C,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+/// A write transaction with its turn.
+pub(super) type WriteTx<DB> = Turn<sqlx::Transaction<'static, DB>>;
+/// A pooled connection for a single-statement write, with its turn.
+pub(super) type WriteConn<DB> = Turn<sqlx::pool::PoolConnection<DB>>;
+
+impl<C> Turn<C> {
+    /// Wraps `conn`, holding `turn` until it is dropped.
+    pub(super) fn new(conn: C, turn: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
+        Self { conn, _turn: turn }
+    }
+}
+
+impl<DB: sqlx::Database> Turn<sqlx::Transaction<'static, DB>> {
+    /// Commits (and then gives up the turn).
+    pub(super) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.conn.commit().await
+    }
+}
+
+impl<C: std::ops::Deref> std::ops::Deref for Turn<C> {
+    type Target = C::Target;
+
+    fn deref(&self) -> &C::Target {
+        &self.conn
+    }
+}
+
+impl<C: std::ops::DerefMut> std::ops::DerefMut for Turn<C> {
+    fn deref_mut(&mut self) -> &mut C::Target {
+        &mut self.conn
+    }
+}
+
 /// Which families to revoke.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Scope<'a> {
@@ -39,7 +81,7 @@ pub(super) const KEY_COLUMNS: &str =
     "kid, alg, state, created_at, activated_at, retire_after, sealed_private";
 
 /// Implements `Store` for `$store`, a struct with a `pool: sqlx::Pool<$db>` field and the
-/// inherent `begin_write`; the invoking module provides `classify`, `EMAIL_MATCH`,
+/// inherent `begin_write` and `write_conn`; the invoking module provides `classify`, `EMAIL_MATCH`,
 /// `FOR_UPDATE` and `RESET_USER_IDS`.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
@@ -249,7 +291,7 @@ macro_rules! impl_store {
                 .bind(u.is_staff)
                 .bind(u.is_superuser)
                 .bind(u.date_joined)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.write_conn().await?)
                 .await
                 .map_err(classify)
             }
@@ -300,7 +342,7 @@ macro_rules! impl_store {
                 sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
                     .bind(at)
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await
                     .map_err(classify)?;
                 Ok(())
@@ -317,8 +359,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_signing_key(&self, k: &StoredKey) -> StoreResult<()> {
-                let mut conn = self.pool.acquire().await.map_err(classify)?;
-                insert_key(&mut conn, k).await
+                insert_key(&mut *self.write_conn().await?, k).await
             }
 
             async fn activate_key(
@@ -360,8 +401,8 @@ macro_rules! impl_store {
             }
 
             async fn insert_refresh(&self, t: &RefreshRecord) -> StoreResult<()> {
-                let mut conn = self.pool.acquire().await.map_err(classify)?;
-                insert_refresh_row(&mut conn, t, RowState::Active, None).await
+                insert_refresh_row(&mut *self.write_conn().await?, t, RowState::Active, None)
+                    .await
             }
 
             async fn rotate_refresh(

@@ -1,6 +1,6 @@
 //! The SQLite backend: one file, WAL mode, `synchronous=FULL` (an answered request is durable).
 
-use super::sql::impl_store;
+use super::sql::{WriteConn, WriteTx, impl_store};
 use crate::config::DatabaseSettings;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -20,6 +20,10 @@ const RESET_USER_IDS: &str = "SELECT 1";
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Writers take turns here rather than in SQLite's sleeping busy handler.
+    writers: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// How long a writer waits for its turn before answering 503 (`acquire_timeout`).
+    turn_timeout: Duration,
 }
 
 impl SqliteStore {
@@ -41,7 +45,11 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(classify)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writers: std::sync::Arc::default(),
+            turn_timeout: settings.acquire_timeout,
+        })
     }
 
     /// Applies pending migrations.
@@ -53,13 +61,31 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Starts a write transaction that takes the write lock at once, so concurrent writers
-    /// queue on the busy timeout instead of failing on a lock upgrade.
-    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.pool
+    /// Waits for this process's writers' turn, then starts a transaction that takes the
+    /// write lock at once (`BEGIN IMMEDIATE`: no failing lock upgrade; another process,
+    /// such as the CLI, is still waited for by the busy timeout).
+    async fn begin_write(&self) -> StoreResult<WriteTx<sqlx::Sqlite>> {
+        let turn = self.turn().await?;
+        let tx = self
+            .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
-            .map_err(classify)
+            .map_err(classify)?;
+        Ok(WriteTx::new(tx, Some(turn)))
+    }
+
+    /// Waits for this process's writers' turn, for at most `acquire_timeout`.
+    async fn turn(&self) -> StoreResult<tokio::sync::OwnedMutexGuard<()>> {
+        tokio::time::timeout(self.turn_timeout, self.writers.clone().lock_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))
+    }
+
+    /// A connection for one autocommitted write, in the writers' turn.
+    async fn write_conn(&self) -> StoreResult<WriteConn<sqlx::Sqlite>> {
+        let turn = self.turn().await?;
+        let conn = self.pool.acquire().await.map_err(classify)?;
+        Ok(WriteConn::new(conn, Some(turn)))
     }
 }
 
