@@ -30,7 +30,7 @@ cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-    rm -rf "$WORK"
+    [ -n "${KEEP:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -105,6 +105,7 @@ load() {
         pids+=($!)
     done
     wait "${pids[@]}"
+    cat "${outs[@]}" >>"$WORK/raw-$scenario.txt"
     python3 - "${outs[@]}" <<'PY'
 import re, sys
 rps = errors = 0.0
@@ -114,6 +115,8 @@ for path in sys.argv[1:]:
     rps += float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     errors += int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    errors += sum(int(g) for g in m.groups()) if m else 0
     m = re.search(r"\s99%\s+([\d.]+)(us|ms|s)", text)
     v = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
     p99 = max(p99, v)
@@ -121,7 +124,7 @@ print(f"{rps:.1f} {p99:.1f} {int(errors)}")
 PY
 }
 
-CONFIGS=("sqlite 1" "postgres 1" "postgres 2" "postgres 3")
+IFS=, read -ra CONFIGS <<<"${CONFIGS:-sqlite 1,postgres 1,postgres 2,postgres 3}"
 RESULTS="$WORK/results.txt"
 : >"$RESULTS"
 for round in $(seq 1 "$ROUNDS"); do
@@ -142,7 +145,7 @@ data = {}
 for _, kind, n, scenario, rps, p99, errors in rows:
     data.setdefault((scenario, kind, n), []).append((float(rps), float(p99), int(errors)))
 print(f"rounds={sys.argv[2]} duration={sys.argv[3]} connections={sys.argv[4]} (split across replicas)\n")
-print("| scenario | backend | replicas | req/s (median) | ratio to SQLite ×1 | p99 ms (median) | non-2xx |")
+print("| scenario | backend | replicas | req/s (median) | ratio to SQLite ×1 | p99 ms (median) | errors (non-2xx, socket) |")
 print("|---|---|---|---|---|---|---|")
 for scenario in ("refresh", "login"):
     ref = statistics.median(r for r, _, _ in data[(scenario, "sqlite", "1")])
