@@ -66,7 +66,10 @@ impl PgStore {
 
     /// A transaction; PostgreSQL's row locks order the writers, no turn is needed.
     async fn begin_write(&self) -> StoreResult<WriteTx<sqlx::Postgres>> {
-        let tx = self.pool.begin().await.map_err(classify)?;
+        let pool = self.pool.clone();
+        let tx = super::sql::begin_detached(async move { pool.begin().await })
+            .await
+            .map_err(classify)?;
         Ok(WriteTx::new(tx, None))
     }
 

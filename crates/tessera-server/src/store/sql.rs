@@ -49,6 +49,30 @@ impl<C: std::ops::DerefMut> std::ops::DerefMut for Turn<C> {
     }
 }
 
+/// Runs `begin` (acquiring a connection and starting a transaction) as its own task, so it
+/// always finishes: sqlx 0.8 cannot cancel `BEGIN` safely. A caller dropped while `BEGIN`
+/// is in flight (a client hanging up, a timeout) leaves the session inside a transaction
+/// that sqlx does not track, and the pool hands that connection to the next caller, whose
+/// writes then run in it and are never committed (sqlx issues #4385 and #4393; on SQLite
+/// the orphan also holds the write lock). Finished here, an abandoned `Transaction` is
+/// dropped by the task and rolled back as usual.
+pub(super) async fn begin_detached<DB, F>(
+    begin: F,
+) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error>
+where
+    DB: sqlx::Database,
+    F: std::future::Future<Output = Result<sqlx::Transaction<'static, DB>, sqlx::Error>>
+        + Send
+        + 'static,
+{
+    match tokio::spawn(begin).await {
+        Ok(result) => result,
+        Err(e) => Err(sqlx::Error::WorkerCrashed).inspect_err(|_| {
+            tracing::error!(error = %e, "the task starting a transaction failed");
+        }),
+    }
+}
+
 /// Which families to revoke.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Scope<'a> {

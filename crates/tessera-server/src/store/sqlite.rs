@@ -66,11 +66,11 @@ impl SqliteStore {
     /// such as the CLI, is still waited for by the busy timeout).
     async fn begin_write(&self) -> StoreResult<WriteTx<sqlx::Sqlite>> {
         let turn = self.turn().await?;
-        let tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(classify)?;
+        let pool = self.pool.clone();
+        let tx =
+            super::sql::begin_detached(async move { pool.begin_with("BEGIN IMMEDIATE").await })
+                .await
+                .map_err(classify)?;
         Ok(WriteTx::new(tx, Some(turn)))
     }
 

@@ -430,3 +430,68 @@ pub async fn snapshot_restores_into_an_empty_store_only(f: Fixture) {
         "reuse detection survives the move"
     );
 }
+
+/// Polls `fut` `polls` times, letting the runtime run in between, then drops it: a caller
+/// that gave up (a client hanging up, a timeout) at every possible point.
+async fn abandon_after<F: std::future::Future>(fut: F, polls: usize) {
+    let mut fut = std::pin::pin!(fut);
+    for _ in 0..polls {
+        let step = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+        if step.is_ready() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+pub async fn cancelled_operations_leave_no_transaction_open(f: Fixture) {
+    let s = f.store.clone();
+    let u = s.create_user(&new_user("kim")).await.unwrap();
+    s.insert_refresh(&token("k0", "kf", u.id, NOW + 100))
+        .await
+        .unwrap();
+    // One connection, so the next caller gets exactly the connection the abandoned call
+    // used; abandoned after every possible number of polls.
+    let settings = tessera_server::config::DatabaseSettings {
+        max_connections: 1,
+        ..Default::default()
+    };
+    for polls in 0..48 {
+        let single = tessera_server::store::connect(&f.url, &settings)
+            .await
+            .unwrap();
+        abandon_after(single.revoke_family_of("k0", NOW), polls).await;
+        // The write that follows is committed: another pool sees it.
+        let jti = format!("after-{polls}");
+        single
+            .insert_refresh(&token(&jti, &format!("af-{polls}"), u.id, NOW + 100))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.refresh_state(&jti, NOW).await.unwrap(),
+            Some(RefreshState::Active),
+            "the write after a call abandoned at poll {polls} was lost"
+        );
+    }
+    // A full pool, abandoned calls of every kind: the orphaned transactions neither hold
+    // a lock (SQLite's write lock would fail every later writer) nor swallow later writes.
+    for polls in 0..400 {
+        abandon_after(s.revoke_family_of("k0", NOW), polls % 40).await;
+        let next = token(&format!("k-next-{polls}"), "kf", u.id, NOW + 100);
+        abandon_after(s.rotate_refresh("k0", &next, NOW), polls % 40).await;
+    }
+    for i in 0..32 {
+        let jti = format!("later-{i}");
+        s.insert_refresh(&token(&jti, &format!("lf-{i}"), u.id, NOW + 100))
+            .await
+            .unwrap();
+        let fresh = tessera_server::store::connect(&f.url, &settings)
+            .await
+            .unwrap();
+        assert_eq!(
+            fresh.refresh_state(&jti, NOW).await.unwrap(),
+            Some(RefreshState::Active),
+            "write {i} was lost"
+        );
+    }
+}

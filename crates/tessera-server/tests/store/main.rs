@@ -17,6 +17,8 @@ use tessera_server::store::{self, DynStore};
 /// A store and whatever must outlive it.
 pub struct Fixture {
     pub store: DynStore,
+    /// The database URL (for a second pool on the same data).
+    pub url: String,
     postgres: bool,
     _dir: Option<tempfile::TempDir>,
 }
@@ -40,6 +42,7 @@ async fn sqlite() -> Fixture {
         .unwrap();
     Fixture {
         store,
+        url,
         postgres: false,
         _dir: Some(dir),
     }
@@ -53,6 +56,7 @@ async fn postgres() -> Option<Fixture> {
         .unwrap();
     Some(Fixture {
         store,
+        url,
         postgres: true,
         _dir: None,
     })
@@ -63,7 +67,7 @@ macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     crate::checks::$name(crate::sqlite().await).await;
                 }
@@ -71,7 +75,7 @@ macro_rules! conformance {
         }
         mod postgres {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     match crate::postgres().await {
                         Some(f) => crate::checks::$name(f).await,
@@ -94,6 +98,7 @@ conformance!(
     one_active_key_per_algorithm,
     activation_retires_the_previous_key_once,
     snapshot_restores_into_an_empty_store_only,
+    cancelled_operations_leave_no_transaction_open,
 );
 
 #[tokio::test]
