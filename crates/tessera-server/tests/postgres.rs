@@ -181,23 +181,7 @@ async fn connections_killed_during_load_leave_no_half_rotated_family() {
     assert!(all.iter().filter(|s| **s == 200).count() > 10, "{all:?}");
 
     // Nothing half-written.
-    let db = sqlx::PgPool::connect(&url).await.unwrap();
-    let doubled: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT family FROM refresh_tokens WHERE state = 'active' \
-         GROUP BY family HAVING COUNT(*) > 1) d",
-    )
-    .fetch_one(&db)
-    .await
-    .unwrap();
-    assert_eq!(doubled, 0);
-    let dangling: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM refresh_tokens r WHERE r.state = 'rotated' \
-         AND NOT EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.jti = r.replaced_by)",
-    )
-    .fetch_one(&db)
-    .await
-    .unwrap();
-    assert_eq!(dangling, 0, "every consumed token has its successor");
+    tessera_test_support::assert_postgres_invariants(&url).await;
 
     // Recovered without a restart.
     let pair = app.login("user1").await;

@@ -269,3 +269,39 @@ pub async fn fresh_postgres_schema() -> Result<String, Box<dyn std::error::Error
     let sep = if base.contains('?') { '&' } else { '?' };
     Ok(format!("{base}{sep}options[search_path]={schema}"))
 }
+
+/// Asserts the store invariants that concurrency or faults could break, on the PostgreSQL
+/// database at `url`: no refresh family has two live tokens, every consumed (rotated)
+/// token's successor was stored, and each algorithm has at most one active key.
+///
+/// # Panics
+/// When an invariant is broken or the database is unreachable.
+#[expect(clippy::expect_used, reason = "test harness")]
+pub async fn assert_postgres_invariants(url: &str) {
+    let db = sqlx::PgPool::connect(url).await.expect("connect");
+    let checks = [
+        (
+            "families with two live tokens",
+            "SELECT COUNT(*) FROM (SELECT family FROM refresh_tokens WHERE state = 'active' \
+             GROUP BY family HAVING COUNT(*) > 1) d",
+        ),
+        (
+            "rotated tokens without a stored successor",
+            "SELECT COUNT(*) FROM refresh_tokens r WHERE r.state = 'rotated' \
+             AND NOT EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.jti = r.replaced_by)",
+        ),
+        (
+            "algorithms with two active keys",
+            "SELECT COUNT(*) FROM (SELECT alg FROM signing_keys WHERE state = 'active' \
+             GROUP BY alg HAVING COUNT(*) > 1) d",
+        ),
+    ];
+    for (what, sql) in checks {
+        let broken: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&db)
+            .await
+            .expect("invariant query");
+        assert_eq!(broken, 0, "{what}");
+    }
+    db.close().await;
+}

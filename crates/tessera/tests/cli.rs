@@ -7,29 +7,17 @@
     reason = "tests"
 )]
 
+#[path = "postgres/common.rs"]
+#[allow(dead_code, reason = "the server helpers serve the PostgreSQL tests")]
+mod common;
+
 use serde_json::Value;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn tessera(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("TESSERA_DATABASE__URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let dir = dir.to_str().unwrap();
+    common::run(&[&["--data-dir", dir], args].concat(), &[], stdin)
 }
 
 fn json(out: &Output) -> Value {

@@ -52,12 +52,7 @@ pub async fn issue_pair(state: &AppState, user: &User) -> Result<TokenPair, Toke
 /// [`TokenError::NotValid`] for every refusal.
 pub async fn refresh(state: &AppState, token: &Secret) -> Result<TokenPair, TokenError> {
     let now = state.clock.unix();
-    let claims = verify_refresh(
-        token.expose(),
-        state.keys.current().mac(),
-        &state.validation,
-        now,
-    )?;
+    let claims = refresh_claims(state, token, now)?;
     let user = active_user(state, claims.user_id).await?;
     let (pair, next) = mint(state, &user, claims.fam.clone())?;
     match state.store.rotate_refresh(&claims.jti, &next, now).await? {
@@ -72,6 +67,21 @@ pub async fn refresh(state: &AppState, token: &Secret) -> Result<TokenPair, Toke
     }
 }
 
+/// The claims of a refresh token whose MAC, issuer, audience and times check out (its
+/// state in the store is checked separately).
+fn refresh_claims(
+    state: &AppState,
+    token: &Secret,
+    now: i64,
+) -> Result<tessera_token::RefreshClaims, TokenError> {
+    Ok(verify_refresh(
+        token.expose(),
+        state.keys.current().mac(),
+        &state.validation,
+        now,
+    )?)
+}
+
 /// Checks an access token (signature, claims, not revoked, user still active); with
 /// `verify_accepts_refresh`, a live refresh token passes too.
 ///
@@ -80,12 +90,7 @@ pub async fn refresh(state: &AppState, token: &Secret) -> Result<TokenPair, Toke
 pub async fn verify(state: &AppState, token: &Secret) -> Result<(), TokenError> {
     match authenticate_bearer(state, token).await {
         Err(TokenError::NotValid(_)) if state.settings.tokens.verify_accepts_refresh => {
-            let claims = verify_refresh(
-                token.expose(),
-                state.keys.current().mac(),
-                &state.validation,
-                state.clock.unix(),
-            )?;
+            let claims = refresh_claims(state, token, state.clock.unix())?;
             live_refresh(state, &claims).await?;
             active_user(state, claims.user_id).await.map(|_| ())
         }
@@ -99,12 +104,7 @@ pub async fn verify(state: &AppState, token: &Secret) -> Result<(), TokenError> 
 /// [`TokenError::NotValid`] for a token that is not a live refresh token of ours.
 pub async fn blacklist(state: &AppState, token: &Secret) -> Result<(), TokenError> {
     let now = state.clock.unix();
-    let claims = verify_refresh(
-        token.expose(),
-        state.keys.current().mac(),
-        &state.validation,
-        now,
-    )?;
+    let claims = refresh_claims(state, token, now)?;
     live_refresh(state, &claims).await?;
     state.store.revoke_family_of(&claims.jti, now).await?;
     Ok(())

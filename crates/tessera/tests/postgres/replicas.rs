@@ -278,29 +278,11 @@ async fn three_replicas_on_one_database_keep_the_invariants() {
     }
 
     // The database agrees.
-    let db = sqlx::PgPool::connect(&pg).await.unwrap();
-    let doubled: Vec<String> = sqlx::query_scalar(
-        "SELECT family FROM refresh_tokens WHERE state = 'active' GROUP BY family HAVING COUNT(*) > 1",
-    )
-    .fetch_all(&db)
-    .await
-    .unwrap();
-    assert!(
-        doubled.is_empty(),
-        "families with two live tokens: {doubled:?}"
-    );
-    let dangling: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM refresh_tokens r WHERE r.state = 'rotated' \
-         AND NOT EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.jti = r.replaced_by)",
-    )
-    .fetch_one(&db)
-    .await
-    .unwrap();
-    assert_eq!(dangling, 0, "every rotation stored its successor");
-    let active_keys: i64 = sqlx::query_scalar(
+    tessera_test_support::assert_postgres_invariants(&pg).await;
+    let active_keys = sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM signing_keys WHERE alg = 'RS256' AND state = 'active'",
     )
-    .fetch_one(&db)
+    .fetch_one(&sqlx::PgPool::connect(&pg).await.unwrap())
     .await
     .unwrap();
     assert_eq!(active_keys, 1);
