@@ -305,3 +305,19 @@ pub async fn assert_postgres_invariants(url: &str) {
     }
     db.close().await;
 }
+
+/// GETs `url` and returns its JSON body.
+///
+/// # Panics
+/// When the request fails or the body is not JSON.
+#[expect(clippy::expect_used, reason = "test harness")]
+pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("a JSON body")
+}

@@ -42,15 +42,7 @@ async fn other_algorithms_are_selectable() {
         app.create_user("user1", false).await;
         let pair = app.login("user1").await;
         assert_eq!(crate::verify_status(&app, &pair.access).await, 200, "{alg}");
-        let body: Value = app
-            .client
-            .get(app.url("/jwks"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body: Value = tessera_test_support::get_json(&app.client, &app.url("/jwks")).await;
         assert_eq!(body["keys"][0]["kty"], kty);
         assert_eq!(body["keys"][0]["alg"], alg.as_str());
     }
@@ -68,15 +60,8 @@ async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
 }
 
 async fn published_kids(app: &TestApp) -> Vec<String> {
-    let body: Value = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value =
+        tessera_test_support::get_json(&app.client, &app.url("/.well-known/jwks.json")).await;
     body["keys"]
         .as_array()
         .unwrap()

@@ -43,14 +43,9 @@ async fn an_sqlite_installation_moves_to_postgres_with_its_sessions() {
     )
     .await;
     assert_eq!(status, 200);
-    let jwks_before: Value = client
-        .get(format!("{}/.well-known/jwks.json", sqlite.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_before: Value =
+        tessera_test_support::get_json(&client, &format!("{}/.well-known/jwks.json", sqlite.url))
+            .await;
     sqlite.stop().await;
 
     let export = dir.path().join("export.json");
@@ -149,14 +144,9 @@ async fn an_sqlite_installation_moves_to_postgres_with_its_sessions() {
 
     // And the sessions carry over.
     let server = Server::start(&data, Some(&pg), &[]).await;
-    let jwks_after: Value = client
-        .get(format!("{}/.well-known/jwks.json", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_after: Value =
+        tessera_test_support::get_json(&client, &format!("{}/.well-known/jwks.json", server.url))
+            .await;
     assert_eq!(jwks_after, jwks_before, "the same keys sign and verify");
     let verify = |token: &Value| json!({"token": token});
     let (status, _) = post(

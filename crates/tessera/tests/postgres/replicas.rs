@@ -45,15 +45,11 @@ impl Cluster {
     }
 
     async fn jwks_kids(&self, replica: usize) -> Vec<String> {
-        let jwks: Value = self
-            .client
-            .get(format!("{}/.well-known/jwks.json", self.urls[replica]))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwks: Value = tessera_test_support::get_json(
+            &self.client,
+            &format!("{}/.well-known/jwks.json", self.urls[replica]),
+        )
+        .await;
         let mut kids: Vec<String> = jwks["keys"]
             .as_array()
             .unwrap()
@@ -219,15 +215,11 @@ async fn three_replicas_on_one_database_keep_the_invariants() {
     for r in 0..3 {
         loop {
             let kids = cluster.jwks_kids(r).await;
-            let ready: Value = cluster
-                .client
-                .get(format!("{}/readyz", cluster.urls[r]))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let ready: Value = tessera_test_support::get_json(
+                &cluster.client,
+                &format!("{}/readyz", cluster.urls[r]),
+            )
+            .await;
             if kids.contains(&new_kid) && kids.len() == 2 && ready["signing_key"] == *new_kid {
                 break;
             }
