@@ -176,6 +176,45 @@ impl TestApp {
             .expect("create user")
     }
 
+    /// Registers an OAuth client through the client service; returns its secret (none for
+    /// a public client).
+    ///
+    /// # Panics
+    /// When registration fails.
+    #[expect(clippy::expect_used, reason = "test harness")]
+    pub async fn create_client(
+        &self,
+        input: tessera_server::service::client::NewClient,
+    ) -> Option<String> {
+        let created = tessera_server::service::client::create(
+            self.state.store.as_ref(),
+            input,
+            tessera_token::Clock::unix(self.state.clock.as_ref()),
+        )
+        .await
+        .expect("create client");
+        created.secret.map(|s| s.expose().to_owned())
+    }
+
+    /// POSTs a form (`application/x-www-form-urlencoded`), optionally with HTTP Basic
+    /// client credentials.
+    ///
+    /// # Panics
+    /// When the request cannot be sent.
+    #[expect(clippy::expect_used, reason = "test harness")]
+    pub async fn post_form(
+        &self,
+        path: &str,
+        basic: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).form(form);
+        if let Some((id, secret)) = basic {
+            req = req.basic_auth(id, Some(secret));
+        }
+        req.send().await.expect("request")
+    }
+
     /// POSTs a JSON body.
     ///
     /// # Panics

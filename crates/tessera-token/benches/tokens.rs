@@ -69,6 +69,7 @@ fn issue_pair(c: &mut Criterion) {
                 token_type: TokenType::Refresh,
                 user_id: 42,
                 client_id: None,
+                scope: None,
             };
             (access, sign_refresh(&mac, &refresh).unwrap())
         })

@@ -86,6 +86,9 @@ pub struct RefreshClaims {
     /// The OAuth client the token was issued to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Space-separated scopes granted; a refresh may only narrow them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// A new random token id: 32 lowercase hex characters (128 bits).

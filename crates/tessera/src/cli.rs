@@ -46,6 +46,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -61,6 +64,59 @@ pub enum Command {
     Import {
         /// The file `tessera export` wrote.
         file: PathBuf,
+    },
+}
+
+/// `tessera client …`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client. A confidential client's secret is printed once, never again.
+    Create {
+        /// Client id (letters, digits, `._-`).
+        #[arg(long)]
+        id: String,
+        /// Name shown on login and consent pages [default: the id].
+        #[arg(long)]
+        name: Option<String>,
+        /// A public client (browser or native app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// An exact redirect URI (repeatable).
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// A grant type it may use (repeatable): authorization_code, refresh_token,
+        /// client_credentials, password [default: authorization_code refresh_token].
+        #[arg(long = "grant", value_name = "GRANT")]
+        grants: Vec<String>,
+        /// A scope it may ask for (repeatable) [default: openid profile email].
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Trusted first-party app: skips the consent page.
+        #[arg(long)]
+        first_party: bool,
+        /// Access token lifetime for this client, e.g. 10m [default: tokens.access_lifetime].
+        #[arg(long, value_parser = humantime::parse_duration)]
+        access_lifetime: Option<std::time::Duration>,
+        /// Refresh token lifetime for this client [default: tokens.refresh_lifetime].
+        #[arg(long, value_parser = humantime::parse_duration)]
+        refresh_lifetime: Option<std::time::Duration>,
+    },
+    /// List clients.
+    List,
+    /// Show one client.
+    Show {
+        /// Client id.
+        id: String,
+    },
+    /// Delete a client and end every session issued to it.
+    Delete {
+        /// Client id.
+        id: String,
+    },
+    /// Give a confidential client a new secret (printed once); the old one stops working.
+    RotateSecret {
+        /// Client id.
+        id: String,
     },
 }
 

@@ -1,6 +1,7 @@
 //! The `tessera` binary: parses the command line and hands over to the library.
 
 mod cli;
+mod client;
 mod import;
 mod keys;
 mod output;
@@ -39,6 +40,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => user::run(cmd, &settings, cli.global.output).await,
+        Command::Client(cmd) => client::run(cmd, &settings, cli.global.output).await,
         Command::Keys(cmd) => keys::run(cmd, &settings, cli.global.output).await,
         Command::Export { file } => transfer::export(&file, &settings, cli.global.output).await,
         Command::Import { file } => transfer::import(&file, &settings, cli.global.output).await,

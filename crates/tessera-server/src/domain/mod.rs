@@ -1,5 +1,7 @@
 //! Validated domain values: a value of these types has passed its checks.
 
+pub mod client;
 pub mod user;
 
+pub use client::{ClientError, GrantType};
 pub use user::{Email, UserError, Username};

@@ -6,6 +6,7 @@ pub mod bearer;
 pub mod body;
 pub mod health;
 pub mod jwks;
+pub mod oauth;
 pub mod token;
 pub mod users;
 
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(token::routes())
         .merge(users::routes())
         .merge(jwks::routes())
+        .merge(oauth::routes())
         .merge(health::routes())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -1,7 +1,7 @@
 //! Issuing, rotating, verifying and revoking tokens.
 
 use crate::state::AppState;
-use crate::store::{RefreshRecord, RefreshState, RotateOutcome, StoreError, User};
+use crate::store::{Client, RefreshRecord, RefreshState, RotateOutcome, StoreError, User};
 use tessera_proto::{Secret, TokenPair};
 use tessera_token::claims::new_jti;
 use tessera_token::sign::{sign_access, sign_refresh};
@@ -35,26 +35,162 @@ impl From<VerifyError> for TokenError {
     }
 }
 
-/// Issues an access token and the first refresh token of a new family.
+/// Through which OAuth client, and with which scopes, tokens are issued. The Django API
+/// issues with no client and no scope ([`Grant::DIRECT`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    /// The client, whose lifetimes override the defaults.
+    pub client: Option<&'a Client>,
+    /// Space-separated scopes.
+    pub scope: Option<&'a str>,
+}
+
+impl Grant<'_> {
+    /// The Django-compatible API: no client, no scope.
+    pub const DIRECT: Grant<'static> = Grant {
+        client: None,
+        scope: None,
+    };
+
+    fn client_id(&self) -> Option<String> {
+        self.client.map(|c| c.client_id.clone())
+    }
+
+    fn access_lifetime(&self, state: &AppState) -> i64 {
+        self.client
+            .and_then(|c| c.access_lifetime)
+            .unwrap_or_else(|| secs(state.settings.tokens.access_lifetime))
+    }
+
+    fn refresh_lifetime(&self, state: &AppState) -> i64 {
+        self.client
+            .and_then(|c| c.refresh_lifetime)
+            .unwrap_or_else(|| secs(state.settings.tokens.refresh_lifetime))
+    }
+}
+
+/// Issues an access token and the first refresh token of a new family (Django API).
 ///
 /// # Errors
 /// [`TokenError`] if signing or storing fails.
 pub async fn issue_pair(state: &AppState, user: &User) -> Result<TokenPair, TokenError> {
-    let (pair, record) = mint(state, user, new_jti()?)?;
+    issue_pair_for(state, user, Grant::DIRECT).await
+}
+
+/// Issues a pair for `user` through `grant`.
+///
+/// # Errors
+/// [`TokenError`] if signing or storing fails.
+pub async fn issue_pair_for(
+    state: &AppState,
+    user: &User,
+    grant: Grant<'_>,
+) -> Result<TokenPair, TokenError> {
+    let (pair, record) = mint(state, user, new_jti()?, grant)?;
     state.store.insert_refresh(&record).await?;
     Ok(pair)
 }
 
-/// Exchanges a refresh token for a new pair, consuming it exactly once. Presenting an
-/// already-rotated token revokes its family.
+/// Signs an access token for a client itself (`client_credentials`: `sub` is the client
+/// id, no user, no refresh token). Returns the token and its lifetime in seconds.
+///
+/// # Errors
+/// [`TokenError`] if signing fails.
+pub fn issue_client_token(
+    state: &AppState,
+    client: &Client,
+    scope: &str,
+) -> Result<(String, i64), TokenError> {
+    let now = state.clock.unix();
+    let grant = Grant {
+        client: Some(client),
+        scope: Some(scope),
+    };
+    let lifetime = grant.access_lifetime(state);
+    let claims = AccessClaims {
+        iss: state.issuer.clone(),
+        sub: client.client_id.clone(),
+        aud: Audience::One(state.settings.tokens.audience.clone()),
+        exp: now + lifetime,
+        iat: now,
+        nbf: now,
+        jti: new_jti()?,
+        token_type: TokenType::Access,
+        user_id: None,
+        client_id: Some(client.client_id.clone()),
+        scope: (!scope.is_empty()).then(|| scope.to_owned()),
+    };
+    Ok((
+        sign_access(state.keys.current().signing_key(), &claims)?,
+        lifetime,
+    ))
+}
+
+/// Exchanges a refresh token of the Django API (one issued to no client) for a new pair,
+/// consuming it exactly once. Presenting an already-rotated token revokes its family.
 ///
 /// # Errors
 /// [`TokenError::NotValid`] for every refusal.
 pub async fn refresh(state: &AppState, token: &Secret) -> Result<TokenPair, TokenError> {
     let now = state.clock.unix();
     let claims = refresh_claims(state, token, now)?;
+    if claims.client_id.is_some() {
+        return Err(TokenError::NotValid(
+            "refresh token bound to an OAuth client",
+        ));
+    }
+    rotate(state, &claims, Grant::DIRECT, now).await
+}
+
+/// Exchanges a refresh token issued to `client` (RFC 6749 §6), narrowing its scope to
+/// `scope` when given. Returns the pair and the scope it carries.
+///
+/// # Errors
+/// [`TokenError::NotValid`] for every refusal (wrong client, wider scope, reuse, …).
+pub async fn refresh_for_client(
+    state: &AppState,
+    token: &Secret,
+    client: &Client,
+    scope: Option<&str>,
+) -> Result<(TokenPair, String), TokenError> {
+    let now = state.clock.unix();
+    let claims = refresh_claims(state, token, now)?;
+    if claims.client_id.as_deref() != Some(client.client_id.as_str()) {
+        return Err(TokenError::NotValid(
+            "refresh token issued to another client",
+        ));
+    }
+    let granted = claims.scope.as_deref().unwrap_or("");
+    let scope = match scope {
+        Some(asked) if !is_subset(asked, granted) => {
+            return Err(TokenError::NotValid("scope wider than granted"));
+        }
+        Some(asked) => asked.to_owned(),
+        None => granted.to_owned(),
+    };
+    let grant = Grant {
+        client: Some(client),
+        scope: Some(scope.as_str()),
+    };
+    let pair = rotate(state, &claims, grant, now).await?;
+    Ok((pair, scope))
+}
+
+/// Whether every space-separated scope of `asked` is in `granted`.
+pub fn is_subset(asked: &str, granted: &str) -> bool {
+    asked
+        .split_whitespace()
+        .all(|s| granted.split_whitespace().any(|g| g == s))
+}
+
+async fn rotate(
+    state: &AppState,
+    claims: &RefreshClaims,
+    grant: Grant<'_>,
+    now: i64,
+) -> Result<TokenPair, TokenError> {
     let user = active_user(state, claims.user_id).await?;
-    let (pair, next) = mint(state, &user, claims.fam.clone())?;
+    let (pair, next) = mint(state, &user, claims.fam.clone(), grant)?;
     match state.store.rotate_refresh(&claims.jti, &next, now).await? {
         RotateOutcome::Rotated => Ok(pair),
         RotateOutcome::Reused => {
@@ -157,10 +293,11 @@ fn mint(
     state: &AppState,
     user: &User,
     family: String,
+    grant: Grant<'_>,
 ) -> Result<(TokenPair, RefreshRecord), TokenError> {
     let now = state.clock.unix();
     let tokens = &state.settings.tokens;
-    let access_exp = now + secs(tokens.access_lifetime);
+    let access_exp = now + grant.access_lifetime(state);
     let access = AccessClaims {
         iss: state.issuer.clone(),
         sub: user.id.to_string(),
@@ -171,19 +308,20 @@ fn mint(
         jti: new_jti()?,
         token_type: TokenType::Access,
         user_id: Some(user.id),
-        client_id: None,
-        scope: None,
+        client_id: grant.client_id(),
+        scope: grant.scope.map(str::to_owned),
     };
     let refresh = RefreshClaims {
         iss: state.issuer.clone(),
         sub: user.id.to_string(),
-        exp: now + secs(tokens.refresh_lifetime),
+        exp: now + grant.refresh_lifetime(state),
         iat: now,
         jti: new_jti()?,
         fam: family,
         token_type: TokenType::Refresh,
         user_id: user.id,
-        client_id: None,
+        client_id: grant.client_id(),
+        scope: grant.scope.map(str::to_owned),
     };
     let pair = TokenPair {
         access: sign_access(state.keys.current().signing_key(), &access)?,
@@ -193,11 +331,12 @@ fn mint(
         jti: refresh.jti,
         family: refresh.fam,
         user_id: user.id,
-        client_id: None,
+        client_id: refresh.client_id,
         issued_at: now,
         expires_at: refresh.exp,
         access_jti: access.jti,
         access_expires_at: access_exp,
+        scope: refresh.scope,
     };
     Ok((pair, record))
 }

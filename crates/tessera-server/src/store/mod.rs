@@ -111,6 +111,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Whether an access token was revoked before its expiry.
     async fn is_access_revoked(&self, jti: &str) -> StoreResult<bool>;
+    /// Revokes one access token until its expiry (RFC 7009 revocation).
+    async fn revoke_access(&self, jti: &str, expires_at: i64) -> StoreResult<()>;
+
+    /// Stores a new OAuth client.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] with `"client"` when the id is taken.
+    async fn create_client(&self, client: &Client) -> StoreResult<()>;
+    /// The client with this id.
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    /// All clients, by id.
+    async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    /// Replaces a confidential client's secret hash. Returns whether the client exists.
+    async fn set_client_secret(&self, client_id: &str, secret_hash: &str) -> StoreResult<bool>;
+    /// Deletes a client and revokes every refresh family issued to it, atomically.
+    /// Returns whether it existed.
+    async fn delete_client(&self, client_id: &str, now: i64) -> StoreResult<bool>;
 
     /// Everything still meaningful at `now`, read in one transaction.
     async fn snapshot(&self, now: i64) -> StoreResult<Snapshot>;

@@ -137,6 +137,9 @@ pub struct RefreshRecord {
     pub access_jti: String,
     /// That access token's expiry.
     pub access_expires_at: i64,
+    /// Space-separated scopes granted (OAuth); a refresh may only narrow them.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 /// State of a refresh token.
@@ -165,6 +168,31 @@ pub enum RotateOutcome {
     Expired,
     /// No such token.
     NotFound,
+}
+
+/// An OAuth client as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    /// Public identifier.
+    pub client_id: String,
+    /// Name shown to users.
+    pub name: String,
+    /// Hex SHA-256 of the secret (a confidential client), or none (a public client).
+    pub secret_hash: Option<String>,
+    /// Redirect URIs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// Grant types it may use.
+    pub grants: Vec<String>,
+    /// Scopes it may ask for.
+    pub scopes: Vec<String>,
+    /// Trusted (skips consent; may use the password grant when allowed).
+    pub first_party: bool,
+    /// Access token lifetime override, seconds.
+    pub access_lifetime: Option<i64>,
+    /// Refresh token lifetime override, seconds.
+    pub refresh_lifetime: Option<i64>,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
 }
 
 /// Stored state of a refresh token row (expiry is a separate check).
@@ -228,6 +256,9 @@ pub struct RevokedAccess {
 pub struct Snapshot {
     /// Every user, with ids kept (tokens carry them).
     pub users: Vec<User>,
+    /// Every OAuth client (secrets as their hashes).
+    #[serde(default)]
+    pub clients: Vec<Client>,
     /// Every signing key, sealed.
     pub signing_keys: Vec<StoredKey>,
     /// Every unexpired refresh token row, rotated ones included (reuse detection needs them).
@@ -241,6 +272,8 @@ pub struct Snapshot {
 pub struct SnapshotCounts {
     /// Users.
     pub users: usize,
+    /// OAuth clients.
+    pub clients: usize,
     /// Signing keys.
     pub signing_keys: usize,
     /// Refresh token rows.
@@ -256,6 +289,7 @@ impl Snapshot {
     pub fn counts(&self) -> SnapshotCounts {
         SnapshotCounts {
             users: self.users.len(),
+            clients: self.clients.len(),
             signing_keys: self.signing_keys.len(),
             refresh_tokens: self.refresh_tokens.len(),
             live_families: self

@@ -98,6 +98,8 @@ fn classify(e: sqlx::Error) -> StoreError {
                 StoreError::Conflict("username")
             } else if constraint.contains("email") {
                 StoreError::Conflict("email")
+            } else if constraint.starts_with("clients") {
+                StoreError::Conflict("client")
             } else if constraint.contains("refresh_tokens") {
                 StoreError::Conflict("refresh token")
             } else {

@@ -80,6 +80,8 @@ pub(super) enum Scope<'a> {
     FamilyOf(&'a str),
     /// Every family of this user.
     User(i64),
+    /// Every family issued to this OAuth client.
+    Client(&'a str),
 }
 
 impl Scope<'_> {
@@ -88,6 +90,7 @@ impl Scope<'_> {
         match self {
             Self::FamilyOf(_) => "family = (SELECT family FROM refresh_tokens WHERE jti = $1)",
             Self::User(_) => "user_id = $1",
+            Self::Client(_) => "client_id = $1",
         }
     }
 }
@@ -98,7 +101,11 @@ pub(super) const USER_COLUMNS: &str = "id, username, email, password_hash, first
 
 /// Refresh token columns, in [`super::RefreshRow`] order.
 pub(super) const REFRESH_COLUMNS: &str = "jti, family, user_id, client_id, issued_at, expires_at, \
-     access_jti, access_expires_at, state, replaced_by";
+     access_jti, access_expires_at, scope, state, replaced_by";
+
+/// Client columns, in [`super::Client`] order.
+pub(super) const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, grants, \
+     scopes, first_party, access_lifetime, refresh_lifetime, created_at";
 
 /// Signing key columns, in [`super::StoredKey`] order.
 pub(super) const KEY_COLUMNS: &str =
@@ -109,9 +116,9 @@ pub(super) const KEY_COLUMNS: &str =
 /// `FOR_UPDATE` and `RESET_USER_IDS`.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
-        use $crate::store::sql::{KEY_COLUMNS, REFRESH_COLUMNS, Scope, USER_COLUMNS};
+        use $crate::store::sql::{CLIENT_COLUMNS, KEY_COLUMNS, REFRESH_COLUMNS, Scope, USER_COLUMNS};
         use $crate::store::{
-            KeyState, NewUser, RefreshRecord, RefreshRow, RefreshState, RevokedAccess,
+            Client, KeyState, NewUser, RefreshRecord, RefreshRow, RefreshState, RevokedAccess,
             RotateOutcome, RowState, Snapshot, Store, StoreError, StoreResult, StoredKey, User,
         };
         use sqlx::Row as _;
@@ -128,7 +135,9 @@ macro_rules! impl_store {
             // deadlocking. A no-op on SQLite, whose write transaction locks everything.
             let lock = format!("SELECT jti FROM refresh_tokens WHERE {filter} ORDER BY jti{FOR_UPDATE}");
             match scope {
-                Scope::FamilyOf(jti) => sqlx::query(&lock).bind(jti).fetch_all(&mut *conn).await,
+                Scope::FamilyOf(jti) | Scope::Client(jti) => {
+                    sqlx::query(&lock).bind(jti).fetch_all(&mut *conn).await
+                }
                 Scope::User(id) => sqlx::query(&lock).bind(id).fetch_all(&mut *conn).await,
             }
             .map_err(classify)?;
@@ -141,14 +150,16 @@ macro_rules! impl_store {
                 "UPDATE refresh_tokens SET state = 'revoked' WHERE {filter} AND state <> 'revoked'"
             );
             match scope {
-                Scope::FamilyOf(jti) => {
+                Scope::FamilyOf(jti) | Scope::Client(jti) => {
                     sqlx::query(&block).bind(jti).bind(now).execute(&mut *conn).await
                 }
                 Scope::User(id) => sqlx::query(&block).bind(id).bind(now).execute(&mut *conn).await,
             }
             .map_err(classify)?;
             match scope {
-                Scope::FamilyOf(jti) => sqlx::query(&revoke).bind(jti).execute(&mut *conn).await,
+                Scope::FamilyOf(jti) | Scope::Client(jti) => {
+                    sqlx::query(&revoke).bind(jti).execute(&mut *conn).await
+                }
                 Scope::User(id) => sqlx::query(&revoke).bind(id).execute(&mut *conn).await,
             }
             .map_err(classify)?;
@@ -163,7 +174,7 @@ macro_rules! impl_store {
         ) -> StoreResult<()> {
             sqlx::query(&format!(
                 "INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             ))
             .bind(&t.jti)
             .bind(&t.family)
@@ -173,6 +184,7 @@ macro_rules! impl_store {
             .bind(t.expires_at)
             .bind(&t.access_jti)
             .bind(t.access_expires_at)
+            .bind(&t.scope)
             .bind(state.as_str())
             .bind(replaced_by)
             .execute(&mut *conn)
@@ -212,6 +224,48 @@ macro_rules! impl_store {
             })
         }
 
+        fn client_from_row(r: &DbRow) -> StoreResult<Client> {
+            let get = |e| StoreError::Database(e);
+            let list = |column: &str| -> StoreResult<Vec<String>> {
+                let text: String = r.try_get(column).map_err(get)?;
+                serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("client {column}: {e}")))
+            };
+            Ok(Client {
+                client_id: r.try_get("client_id").map_err(get)?,
+                name: r.try_get("name").map_err(get)?,
+                secret_hash: r.try_get("secret_hash").map_err(get)?,
+                redirect_uris: list("redirect_uris")?,
+                grants: list("grants")?,
+                scopes: list("scopes")?,
+                first_party: r.try_get("first_party").map_err(get)?,
+                access_lifetime: r.try_get("access_lifetime").map_err(get)?,
+                refresh_lifetime: r.try_get("refresh_lifetime").map_err(get)?,
+                created_at: r.try_get("created_at").map_err(get)?,
+            })
+        }
+
+        async fn insert_client(conn: &mut Conn, c: &Client) -> StoreResult<()> {
+            let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+            sqlx::query(&format!(
+                "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ))
+            .bind(&c.client_id)
+            .bind(&c.name)
+            .bind(&c.secret_hash)
+            .bind(json(&c.redirect_uris))
+            .bind(json(&c.grants))
+            .bind(json(&c.scopes))
+            .bind(c.first_party)
+            .bind(c.access_lifetime)
+            .bind(c.refresh_lifetime)
+            .bind(c.created_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+            Ok(())
+        }
+
         fn refresh_from_row(r: &DbRow) -> StoreResult<RefreshRow> {
             let state: String = r.try_get("state").map_err(StoreError::Database)?;
             let get = |e| StoreError::Database(e);
@@ -225,6 +279,7 @@ macro_rules! impl_store {
                     expires_at: r.try_get("expires_at").map_err(get)?,
                     access_jti: r.try_get("access_jti").map_err(get)?,
                     access_expires_at: r.try_get("access_expires_at").map_err(get)?,
+                    scope: r.try_get("scope").map_err(get)?,
                 },
                 state: RowState::parse(&state)
                     .ok_or_else(|| StoreError::Corrupt(format!("refresh state {state}")))?,
@@ -500,6 +555,69 @@ macro_rules! impl_store {
                 Ok(row.is_some())
             }
 
+            async fn revoke_access(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO revoked_access (jti, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(jti)
+                .bind(expires_at)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(())
+            }
+
+            async fn create_client(&self, c: &Client) -> StoreResult<()> {
+                insert_client(&mut *self.write_conn().await?, c).await
+            }
+
+            async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1"
+                ))
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)?;
+                row.as_ref().map(client_from_row).transpose()
+            }
+
+            async fn list_clients(&self) -> StoreResult<Vec<Client>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients ORDER BY client_id"
+                ))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(classify)?;
+                rows.iter().map(client_from_row).collect()
+            }
+
+            async fn set_client_secret(&self, client_id: &str, secret_hash: &str) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE clients SET secret_hash = $1 WHERE client_id = $2 AND secret_hash IS NOT NULL",
+                )
+                .bind(secret_hash)
+                .bind(client_id)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_client(&self, client_id: &str, now: i64) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                revoke_families(&mut tx, Scope::Client(client_id), now).await?;
+                let gone = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?
+                    .rows_affected()
+                    == 1;
+                tx.commit().await.map_err(classify)?;
+                Ok(gone)
+            }
+
             async fn snapshot(&self, now: i64) -> StoreResult<Snapshot> {
                 // One read transaction, so the parts agree with each other.
                 let mut tx = self.pool.begin().await.map_err(classify)?;
@@ -511,6 +629,12 @@ macro_rules! impl_store {
                 .map_err(classify)?;
                 let keys = sqlx::query(&format!(
                     "SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY created_at, kid"
+                ))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(classify)?;
+                let clients = sqlx::query(&format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients ORDER BY client_id"
                 ))
                 .fetch_all(&mut *tx)
                 .await
@@ -533,6 +657,7 @@ macro_rules! impl_store {
                 tx.commit().await.map_err(classify)?;
                 Ok(Snapshot {
                     users,
+                    clients: clients.iter().map(client_from_row).collect::<StoreResult<_>>()?,
                     signing_keys: keys.iter().map(key_from_row).collect::<StoreResult<_>>()?,
                     refresh_tokens: refresh
                         .iter()
@@ -553,7 +678,7 @@ macro_rules! impl_store {
             async fn restore(&self, s: &Snapshot) -> StoreResult<()> {
                 let mut tx = self.begin_write().await?;
                 let occupied: Option<i32> = sqlx::query_scalar(
-                    "SELECT 1 WHERE EXISTS (SELECT 1 FROM users) \
+                    "SELECT 1 WHERE EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM clients) \
                      OR EXISTS (SELECT 1 FROM signing_keys) OR EXISTS (SELECT 1 FROM refresh_tokens)",
                 )
                 .fetch_optional(&mut *tx)
@@ -586,6 +711,9 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(classify)?;
+                for c in &s.clients {
+                    insert_client(&mut tx, c).await?;
+                }
                 for k in &s.signing_keys {
                     insert_key(&mut tx, k).await?;
                 }

@@ -101,6 +101,8 @@ fn classify(e: sqlx::Error) -> StoreError {
                 StoreError::Conflict("username")
             } else if msg.contains("users.email") {
                 StoreError::Conflict("email")
+            } else if msg.contains("clients.client_id") {
+                StoreError::Conflict("client")
             } else if msg.contains("refresh_tokens") {
                 StoreError::Conflict("refresh token")
             } else {

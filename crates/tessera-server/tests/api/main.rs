@@ -12,6 +12,7 @@ mod bad_input;
 mod forged;
 mod health;
 mod jwks;
+mod oauth;
 mod obtain;
 mod refresh;
 mod restart;

@@ -2,8 +2,8 @@
 
 use crate::Fixture;
 use tessera_server::store::{
-    DynStore, KeyState, NewUser, RefreshRecord, RefreshState, RotateOutcome, RowState, StoreError,
-    StoredKey,
+    Client, DynStore, KeyState, NewUser, RefreshRecord, RefreshState, RotateOutcome, RowState,
+    StoreError, StoredKey,
 };
 use time::OffsetDateTime;
 
@@ -34,6 +34,22 @@ fn token(jti: &str, family: &str, user_id: i64, expires_at: i64) -> RefreshRecor
         expires_at,
         access_jti: format!("a-{jti}"),
         access_expires_at: NOW + 300,
+        scope: None,
+    }
+}
+
+fn client(id: &str, secret_hash: Option<&str>) -> Client {
+    Client {
+        client_id: id.into(),
+        name: format!("The {id} app"),
+        secret_hash: secret_hash.map(str::to_owned),
+        redirect_uris: vec!["https://app.example.com/cb".into()],
+        grants: vec!["authorization_code".into(), "refresh_token".into()],
+        scopes: vec!["openid".into(), "read:orders".into()],
+        first_party: true,
+        access_lifetime: Some(60),
+        refresh_lifetime: None,
+        created_at: NOW,
     }
 }
 
@@ -388,6 +404,12 @@ pub async fn seed_installation(s: &DynStore) {
     s.insert_refresh(&token("c0", "gone", ids[2], NOW - 10))
         .await
         .unwrap();
+    s.create_client(&client("web", Some("ab12"))).await.unwrap();
+    s.create_client(&client("spa", None)).await.unwrap();
+    let mut oauth = token("o0", "oauth", ids[1], NOW + 100);
+    oauth.client_id = Some("web".into());
+    oauth.scope = Some("openid read:orders".into());
+    s.insert_refresh(&oauth).await.unwrap();
 }
 
 pub async fn snapshot_restores_into_an_empty_store_only(f: Fixture) {
@@ -396,9 +418,10 @@ pub async fn snapshot_restores_into_an_empty_store_only(f: Fixture) {
     let snapshot = s.snapshot(NOW).await.unwrap();
     let counts = snapshot.counts();
     assert_eq!(counts.users, 3);
+    assert_eq!(counts.clients, 2);
     assert_eq!(counts.signing_keys, 3);
-    assert_eq!(counts.refresh_tokens, 3, "the expired row is left out");
-    assert_eq!(counts.live_families, 1);
+    assert_eq!(counts.refresh_tokens, 4, "the expired row is left out");
+    assert_eq!(counts.live_families, 2);
     assert_eq!(counts.revoked_access, 1, "b0's access token");
     assert!(matches!(
         s.restore(&snapshot).await,
@@ -494,4 +517,67 @@ pub async fn cancelled_operations_leave_no_transaction_open(f: Fixture) {
             "write {i} was lost"
         );
     }
+}
+
+pub async fn clients_are_stored_and_deleting_one_ends_its_sessions(f: Fixture) {
+    let s = f.store;
+    let u = s.create_user(&new_user("lee")).await.unwrap();
+    let web = client("web", Some("00ff"));
+    s.create_client(&web).await.unwrap();
+    s.create_client(&client("spa", None)).await.unwrap();
+    assert!(matches!(
+        s.create_client(&client("web", None)).await,
+        Err(StoreError::Conflict("client"))
+    ));
+    assert_eq!(s.client("web").await.unwrap(), Some(web.clone()));
+    assert_eq!(s.client("nope").await.unwrap(), None);
+    let ids: Vec<_> = s
+        .list_clients()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(ids, ["spa", "web"]);
+
+    assert!(s.set_client_secret("web", "1234").await.unwrap());
+    assert_eq!(
+        s.client("web")
+            .await
+            .unwrap()
+            .unwrap()
+            .secret_hash
+            .as_deref(),
+        Some("1234")
+    );
+    assert!(
+        !s.set_client_secret("spa", "1234").await.unwrap(),
+        "public clients have no secret"
+    );
+    assert!(!s.set_client_secret("nope", "1234").await.unwrap());
+
+    let mut bound = token("w1", "wf", u.id, NOW + 100);
+    bound.client_id = Some("web".into());
+    bound.scope = Some("openid".into());
+    s.insert_refresh(&bound).await.unwrap();
+    s.insert_refresh(&token("d1", "df", u.id, NOW + 100))
+        .await
+        .unwrap();
+    s.revoke_access("lone-access", NOW + 60).await.unwrap();
+    s.revoke_access("lone-access", NOW + 60).await.unwrap();
+    assert!(s.is_access_revoked("lone-access").await.unwrap());
+
+    assert!(s.delete_client("web", NOW).await.unwrap());
+    assert!(!s.delete_client("web", NOW).await.unwrap());
+    assert_eq!(s.client("web").await.unwrap(), None);
+    assert_eq!(
+        s.refresh_state("w1", NOW).await.unwrap(),
+        Some(RefreshState::Revoked)
+    );
+    assert!(s.is_access_revoked("a-w1").await.unwrap());
+    assert_eq!(
+        s.refresh_state("d1", NOW).await.unwrap(),
+        Some(RefreshState::Active),
+        "not its token"
+    );
 }

@@ -99,6 +99,7 @@ conformance!(
     activation_retires_the_previous_key_once,
     snapshot_restores_into_an_empty_store_only,
     cancelled_operations_leave_no_transaction_open,
+    clients_are_stored_and_deleting_one_ends_its_sessions,
 );
 
 #[tokio::test]

@@ -46,6 +46,7 @@ pub fn refresh_claims() -> RefreshClaims {
         token_type: TokenType::Refresh,
         user_id: 42,
         client_id: None,
+        scope: None,
     }
 }
 

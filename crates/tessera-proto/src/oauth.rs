@@ -1,0 +1,146 @@
+//! OAuth 2.0 wire types: the token endpoint (RFC 6749), introspection (RFC 7662),
+//! revocation (RFC 7009) and the error body.
+
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+
+/// `POST /oauth/token` (form-encoded; every field optional here, each grant checks its own).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct TokenRequest {
+    /// `authorization_code`, `refresh_token`, `client_credentials` or `password`.
+    #[serde(default)]
+    pub grant_type: Option<String>,
+    /// Space-separated scopes asked for.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// For `refresh_token`.
+    #[serde(default)]
+    pub refresh_token: Option<Secret>,
+    /// For `password`.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// For `password`.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// For `authorization_code`.
+    #[serde(default)]
+    pub code: Option<Secret>,
+    /// For `authorization_code`.
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// For `authorization_code` (PKCE).
+    #[serde(default)]
+    pub code_verifier: Option<Secret>,
+    /// `client_secret_post`, or a public client's id.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// `client_secret_post`.
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TokenResponse {
+    /// The access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// A refresh token, for grants that give one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The scopes granted, space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// `POST /oauth/introspect` and `POST /oauth/revoke`: the token and an optional hint.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct TokenHintRequest {
+    /// The token.
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// `access_token` or `refresh_token`: where to look first.
+    #[serde(default)]
+    pub token_type_hint: Option<String>,
+    /// `client_secret_post`.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// `client_secret_post`.
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+}
+
+/// An introspection answer (RFC 7662 §2.2); only `active` when the token is not.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct Introspection {
+    /// Whether the token is valid now.
+    pub active: bool,
+    /// Scopes, space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The client the token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The user's username, for user tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// `access_token` or `refresh_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// Expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Issue time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Not before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// Subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Audience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// Issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Token id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+/// RFC 6749 §5.2 error codes (and RFC 7009's `unsupported_token_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthErrorCode {
+    /// Malformed request.
+    InvalidRequest,
+    /// Client authentication failed.
+    InvalidClient,
+    /// The grant (code, refresh token, credentials) is invalid.
+    InvalidGrant,
+    /// The client may not use this grant.
+    UnauthorizedClient,
+    /// The grant type is not supported.
+    UnsupportedGrantType,
+    /// The scope is invalid or wider than allowed.
+    InvalidScope,
+    /// The server failed.
+    ServerError,
+    /// The server is overloaded or its database unavailable; retry later.
+    TemporarilyUnavailable,
+}
+
+/// The error body of the OAuth endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct OAuthErrorBody {
+    /// The code.
+    pub error: OAuthErrorCode,
+    /// A human-readable explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}

@@ -1,0 +1,197 @@
+//! The OAuth 2.0 endpoints: `POST /oauth/token`, `POST /oauth/introspect`,
+//! `POST /oauth/revoke`. Client authentication by `client_secret_basic` or
+//! `client_secret_post` (never both); errors as RFC 6749 `{"error", "error_description"}`.
+
+use crate::error::ApiError;
+use crate::http::body::Body;
+use crate::service::client::ClientCredentials;
+use crate::service::oauth::{self, OAuthError};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
+use tessera_proto::oauth::{TokenHintRequest, TokenRequest};
+use tessera_proto::{OAuthErrorBody, Secret};
+
+/// `/oauth/token`, `/oauth/introspect`, `/oauth/revoke`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/oauth/token", post(token))
+        .route("/oauth/introspect", post(introspect))
+        .route("/oauth/revoke", post(revoke))
+}
+
+async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Body<TokenRequest>, ApiError>,
+) -> Result<Response, OAuthError> {
+    let Body(mut req) = body.map_err(invalid_request)?;
+    let creds = credentials(&headers, req.client_id.take(), req.client_secret.take())?;
+    let issued = oauth::token(&state, &creds, req).await?;
+    Ok(no_store(Json(issued).into_response()))
+}
+
+async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Body<TokenHintRequest>, ApiError>,
+) -> Result<Response, OAuthError> {
+    let Body(mut req) = body.map_err(invalid_request)?;
+    let creds = credentials(&headers, req.client_id.take(), req.client_secret.take())?;
+    let answer = oauth::introspect(&state, &creds, req).await?;
+    Ok(no_store(Json(answer).into_response()))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Body<TokenHintRequest>, ApiError>,
+) -> Result<Response, OAuthError> {
+    let Body(mut req) = body.map_err(invalid_request)?;
+    let creds = credentials(&headers, req.client_id.take(), req.client_secret.take())?;
+    oauth::revoke(&state, &creds, req).await?;
+    Ok(no_store(Json(json!({})).into_response()))
+}
+
+fn invalid_request(e: ApiError) -> OAuthError {
+    OAuthError::InvalidRequest(e.to_string())
+}
+
+/// The client's credentials: HTTP Basic (RFC 6749 §2.3.1: id and secret form-encoded,
+/// then base64) or `client_id`/`client_secret` in the body, not both; a public client
+/// sends only its `client_id`.
+fn credentials(
+    headers: &HeaderMap,
+    body_id: Option<String>,
+    body_secret: Option<Secret>,
+) -> Result<ClientCredentials, OAuthError> {
+    let basic = match headers.get(header::AUTHORIZATION) {
+        Some(value) => Some(parse_basic(value).ok_or(OAuthError::InvalidClient)?),
+        None => None,
+    };
+    match (basic, body_id, body_secret) {
+        (Some(_), _, Some(_)) => Err(OAuthError::InvalidRequest(
+            "use one client authentication method, not two".into(),
+        )),
+        (Some((id, _)), Some(other), None) if other != id => Err(OAuthError::InvalidRequest(
+            "client_id differs from the authenticated client".into(),
+        )),
+        (Some((id, secret)), _, None) => Ok(ClientCredentials {
+            id,
+            secret: Some(Secret::new(secret)),
+        }),
+        (None, Some(id), secret) => Ok(ClientCredentials { id, secret }),
+        (None, None, _) => Err(OAuthError::InvalidClient),
+    }
+}
+
+fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
+    let text = value.to_str().ok()?;
+    let (scheme, encoded) = text.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((form_decode(id)?, form_decode(secret)?))
+}
+
+/// `application/x-www-form-urlencoded` decoding of one component.
+fn form_decode(s: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}
+
+/// RFC 6749 §5.1: token responses (and errors) must not be cached.
+fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Self::InvalidClient => StatusCode::UNAUTHORIZED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let description = match &self {
+            Self::Unavailable(detail) | Self::Internal(detail) => {
+                tracing::error!(error = %detail, "OAuth request failed");
+                self.to_string()
+            }
+            other => other.to_string(),
+        };
+        let body = OAuthErrorBody {
+            error: self.code(),
+            error_description: Some(description),
+        };
+        let mut response = no_store((status, Json(body)).into_response());
+        let headers = response.headers_mut();
+        match self {
+            Self::InvalidClient => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Basic realm="tessera", charset="UTF-8""#),
+                );
+            }
+            Self::Unavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(raw: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let value = format!("Basic {}", STANDARD.encode(raw));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("")),
+        );
+        h
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let creds = credentials(&basic("svc%3Aa:s%2Bc+r%25t"), None, None).ok();
+        let creds = creds.map(|c| (c.id, c.secret.map(|s| s.expose().to_owned())));
+        assert_eq!(creds, Some(("svc:a".into(), Some("s+c r%t".into()))));
+    }
+
+    #[test]
+    fn two_methods_or_none_are_refused() {
+        let both = credentials(&basic("a:b"), None, Some(Secret::new("b")));
+        assert!(matches!(both, Err(OAuthError::InvalidRequest(_))));
+        let none = credentials(&HeaderMap::new(), None, None);
+        assert!(matches!(none, Err(OAuthError::InvalidClient)));
+        let mut bearer = HeaderMap::new();
+        bearer.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer x"));
+        assert!(matches!(
+            credentials(&bearer, None, None),
+            Err(OAuthError::InvalidClient)
+        ));
+        let public = credentials(&HeaderMap::new(), Some("spa".into()), None).ok();
+        assert_eq!(
+            public.map(|c| (c.id, c.secret.is_none())),
+            Some(("spa".into(), true))
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! OAuth clients: registration (the secret is shown once and stored as its SHA-256, as it
+//! is 256 random bits), secret rotation, deletion, and client authentication.
+
+use crate::domain::client::{
+    ClientError, GrantType, check_client_id, check_redirect_uri, check_scope,
+};
+use crate::store::{Client, Store, StoreError};
+use aws_lc_rs::digest;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use subtle::ConstantTimeEq as _;
+use tessera_proto::Secret;
+use tessera_token::RandomError;
+
+/// Scopes a client gets when none are named.
+pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
+
+/// A client operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientServiceError {
+    /// A registration value was refused.
+    #[error(transparent)]
+    Invalid(#[from] ClientError),
+    /// The id is taken.
+    #[error("client {0} already exists")]
+    Exists(String),
+    /// No such client (or it has no secret to rotate).
+    #[error("no confidential client {0}")]
+    NotFound(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+    /// The random generator failed.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// What `tessera client create` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct NewClient {
+    /// Client id.
+    pub id: String,
+    /// Display name (defaults to the id).
+    pub name: Option<String>,
+    /// A public client (no secret; PKCE required).
+    pub public: bool,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Grant types (defaults: authorization_code and refresh_token).
+    pub grants: Vec<String>,
+    /// Scopes (defaults: openid profile email).
+    pub scopes: Vec<String>,
+    /// Skips consent.
+    pub first_party: bool,
+    /// Access token lifetime override, seconds.
+    pub access_lifetime: Option<i64>,
+    /// Refresh token lifetime override, seconds.
+    pub refresh_lifetime: Option<i64>,
+}
+
+/// A created client and, for a confidential one, its secret (shown once, never stored).
+#[derive(Debug)]
+pub struct Created {
+    /// The stored client.
+    pub client: Client,
+    /// The secret.
+    pub secret: Option<Secret>,
+}
+
+/// Validates and stores a client.
+///
+/// # Errors
+/// [`ClientServiceError`].
+pub async fn create(
+    store: &dyn Store,
+    input: NewClient,
+    now: i64,
+) -> Result<Created, ClientServiceError> {
+    check_client_id(&input.id)?;
+    let grants = if input.grants.is_empty() {
+        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+    } else {
+        input
+            .grants
+            .iter()
+            .map(|g| GrantType::parse(g))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    if input.public && grants.contains(&GrantType::ClientCredentials) {
+        return Err(ClientError::Invalid("a public client cannot use client_credentials").into());
+    }
+    if input.public && grants.contains(&GrantType::Password) {
+        return Err(ClientError::Invalid("a public client cannot use the password grant").into());
+    }
+    if grants.contains(&GrantType::AuthorizationCode) && input.redirect_uris.is_empty() {
+        return Err(
+            ClientError::Invalid("authorization_code needs at least one redirect URI").into(),
+        );
+    }
+    for uri in &input.redirect_uris {
+        check_redirect_uri(uri)?;
+    }
+    let scopes = if input.scopes.is_empty() {
+        DEFAULT_SCOPES.map(str::to_owned).to_vec()
+    } else {
+        input.scopes.clone()
+    };
+    for scope in &scopes {
+        check_scope(scope)?;
+    }
+    for lifetime in [input.access_lifetime, input.refresh_lifetime]
+        .into_iter()
+        .flatten()
+    {
+        if lifetime < 1 {
+            return Err(ClientError::Invalid("lifetimes must be at least one second").into());
+        }
+    }
+    let secret = if input.public {
+        None
+    } else {
+        Some(new_secret()?)
+    };
+    let client = Client {
+        name: input.name.unwrap_or_else(|| input.id.clone()),
+        client_id: input.id,
+        secret_hash: secret.as_ref().map(|s| hash_secret(s.expose())),
+        redirect_uris: input.redirect_uris,
+        grants: dedup(grants.iter().map(|g| g.as_str().to_owned())),
+        scopes: dedup(scopes.into_iter()),
+        first_party: input.first_party,
+        access_lifetime: input.access_lifetime,
+        refresh_lifetime: input.refresh_lifetime,
+        created_at: now,
+    };
+    match store.create_client(&client).await {
+        Ok(()) => Ok(Created { client, secret }),
+        Err(StoreError::Conflict(_)) => Err(ClientServiceError::Exists(client.client_id)),
+        Err(e) => Err(ClientServiceError::Store(e)),
+    }
+}
+
+/// Gives a confidential client a new secret; the old one stops working at once.
+///
+/// # Errors
+/// [`ClientServiceError::NotFound`] for an unknown or public client.
+pub async fn rotate_secret(store: &dyn Store, id: &str) -> Result<Secret, ClientServiceError> {
+    let secret = new_secret()?;
+    let found = store
+        .set_client_secret(id, &hash_secret(secret.expose()))
+        .await
+        .map_err(ClientServiceError::Store)?;
+    if found {
+        Ok(secret)
+    } else {
+        Err(ClientServiceError::NotFound(id.to_owned()))
+    }
+}
+
+/// Credentials a client presented (HTTP Basic or the request body).
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    /// `client_id`.
+    pub id: String,
+    /// `client_secret`, absent for a public client.
+    pub secret: Option<Secret>,
+}
+
+/// Client authentication failed (RFC 6749 `invalid_client`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientAuthError {
+    /// Unknown client, wrong or missing secret, or a secret sent by a public client.
+    #[error("client authentication failed")]
+    Failed,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Authenticates a client: a confidential client must present its secret, a public one
+/// must not present any. The comparison is of SHA-256 digests, in constant time; an
+/// unknown client costs the same hash.
+///
+/// # Errors
+/// [`ClientAuthError::Failed`].
+pub async fn authenticate(
+    store: &dyn Store,
+    creds: &ClientCredentials,
+) -> Result<Client, ClientAuthError> {
+    let client = store.client(&creds.id).await?;
+    let presented = creds.secret.as_ref().map(|s| hash_secret(s.expose()));
+    let Some(client) = client else {
+        let _ = hash_secret("timing: as much work as a known client");
+        return Err(ClientAuthError::Failed);
+    };
+    match (&client.secret_hash, presented) {
+        (Some(stored), Some(given)) if bool::from(stored.as_bytes().ct_eq(given.as_bytes())) => {
+            Ok(client)
+        }
+        (None, None) => Ok(client),
+        _ => Err(ClientAuthError::Failed),
+    }
+}
+
+/// Hex SHA-256 of a client secret.
+pub fn hash_secret(secret: &str) -> String {
+    digest::digest(&digest::SHA256, secret.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// 256 random bits, base64url.
+fn new_secret() -> Result<Secret, RandomError> {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| RandomError)?;
+    Ok(Secret::new(URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// What a client may do, read from its stored registration.
+pub trait ClientExt {
+    /// Whether the client may use `grant`.
+    fn allows(&self, grant: GrantType) -> bool;
+    /// Whether the client has no secret.
+    fn is_public(&self) -> bool;
+    /// The client's scopes, space-separated.
+    fn scope_string(&self) -> String;
+}
+
+impl ClientExt for Client {
+    fn allows(&self, grant: GrantType) -> bool {
+        self.grants.iter().any(|g| g == grant.as_str())
+    }
+
+    fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    fn scope_string(&self) -> String {
+        self.scopes.join(" ")
+    }
+}

@@ -1,0 +1,362 @@
+//! The OAuth 2.0 endpoints' rules: the token endpoint's grants (RFC 6749), introspection
+//! (RFC 7662) and revocation (RFC 7009). Every function authenticates the client first.
+
+use crate::domain::GrantType;
+use crate::service::client::{self, ClientAuthError, ClientCredentials, ClientExt as _};
+use crate::service::login::{self, LoginError, LoginId};
+use crate::service::password::HashError;
+use crate::service::token::{self, Grant, TokenError};
+use crate::state::AppState;
+use crate::store::{Client, RefreshState, StoreError};
+use tessera_proto::oauth::{TokenHintRequest, TokenRequest};
+use tessera_proto::{Introspection, OAuthErrorCode, Secret, TokenResponse};
+use tessera_token::validate::{verify_access, verify_refresh};
+
+/// An OAuth request failed; each case is one RFC 6749 error code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OAuthError {
+    /// Malformed or missing parameter.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Client authentication failed (401 with `WWW-Authenticate`).
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// The credentials, code or refresh token are invalid, expired, revoked or another
+    /// client's.
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    /// The client may not use this grant, or revoke this token.
+    #[error("{0}")]
+    UnauthorizedClient(&'static str),
+    /// Unknown or unsupported grant type.
+    #[error("unsupported grant type {0:?}")]
+    UnsupportedGrantType(String),
+    /// A scope the client may not ask for.
+    #[error("scope {0:?} is not allowed for this client")]
+    InvalidScope(String),
+    /// Overloaded, or the database is unavailable (503).
+    #[error("temporarily unavailable, retry later")]
+    Unavailable(String),
+    /// A failure of ours (500); the text is logged, never sent.
+    #[error("internal server error")]
+    Internal(String),
+}
+
+impl OAuthError {
+    /// The RFC code.
+    pub fn code(&self) -> OAuthErrorCode {
+        match self {
+            Self::InvalidRequest(_) => OAuthErrorCode::InvalidRequest,
+            Self::InvalidClient => OAuthErrorCode::InvalidClient,
+            Self::InvalidGrant(_) => OAuthErrorCode::InvalidGrant,
+            Self::UnauthorizedClient(_) => OAuthErrorCode::UnauthorizedClient,
+            Self::UnsupportedGrantType(_) => OAuthErrorCode::UnsupportedGrantType,
+            Self::InvalidScope(_) => OAuthErrorCode::InvalidScope,
+            Self::Unavailable(_) => OAuthErrorCode::TemporarilyUnavailable,
+            Self::Internal(_) => OAuthErrorCode::ServerError,
+        }
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Self::Unavailable(e.to_string()),
+            _ => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ClientAuthError> for OAuthError {
+    fn from(e: ClientAuthError) -> Self {
+        match e {
+            ClientAuthError::Failed => Self::InvalidClient,
+            ClientAuthError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<TokenError> for OAuthError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::NotValid(why) => Self::InvalidGrant(why),
+            TokenError::Store(s) => s.into(),
+            TokenError::Sign(_) | TokenError::Random(_) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<HashError> for OAuthError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => Self::Unavailable(e.to_string()),
+            HashError::TooLong(_) => Self::InvalidGrant("invalid resource owner credentials"),
+            HashError::Internal(_) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<LoginError> for OAuthError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::NoActiveAccount => Self::InvalidGrant("invalid resource owner credentials"),
+            LoginError::Hash(h) => h.into(),
+            LoginError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// `POST /oauth/token`: authenticates the client, checks it may use the grant, runs it.
+///
+/// # Errors
+/// [`OAuthError`].
+pub async fn token(
+    state: &AppState,
+    creds: &ClientCredentials,
+    req: TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let client = client::authenticate(state.store.as_ref(), creds).await?;
+    let name = req
+        .grant_type
+        .as_deref()
+        .ok_or_else(|| OAuthError::InvalidRequest("grant_type: this field is required".into()))?;
+    let grant =
+        GrantType::parse(name).map_err(|_| OAuthError::UnsupportedGrantType(name.to_owned()))?;
+    if !client.allows(grant) {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client is not registered for this grant type",
+        ));
+    }
+    match grant {
+        GrantType::ClientCredentials => client_credentials(state, &client, req.scope.as_deref()),
+        GrantType::Password => password(state, &client, req).await,
+        GrantType::RefreshToken => {
+            let token = required(req.refresh_token, "refresh_token")?;
+            let scope = req.scope.as_deref();
+            if let Some(asked) = scope {
+                allowed_scope(&client, Some(asked))?;
+            }
+            let (pair, granted) = token::refresh_for_client(state, &token, &client, scope).await?;
+            Ok(pair_response(state, &client, pair, scope_of(&granted)))
+        }
+        GrantType::AuthorizationCode => Err(OAuthError::UnsupportedGrantType(
+            "authorization_code (not served by this version)".into(),
+        )),
+    }
+}
+
+fn required<T>(value: Option<T>, field: &str) -> Result<T, OAuthError> {
+    value.ok_or_else(|| OAuthError::InvalidRequest(format!("{field}: this field is required")))
+}
+
+/// The scopes granted: those asked for, which must all be the client's, or all of the
+/// client's when none are asked for.
+fn allowed_scope(client: &Client, asked: Option<&str>) -> Result<String, OAuthError> {
+    match asked {
+        None => Ok(client.scope_string()),
+        Some(asked) => {
+            let granted = client.scope_string();
+            match asked
+                .split_whitespace()
+                .find(|s| !token::is_subset(s, &granted))
+            {
+                Some(bad) => Err(OAuthError::InvalidScope(bad.to_owned())),
+                None => Ok(asked.split_whitespace().collect::<Vec<_>>().join(" ")),
+            }
+        }
+    }
+}
+
+fn client_credentials(
+    state: &AppState,
+    client: &Client,
+    asked: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let scope = allowed_scope(client, asked)?;
+    let (access_token, expires_in) = token::issue_client_token(state, client, &scope)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in,
+        refresh_token: None,
+        scope: scope_of(&scope),
+    })
+}
+
+async fn password(
+    state: &AppState,
+    client: &Client,
+    req: TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let username = required(req.username, "username")?;
+    let password = required(req.password, "password")?;
+    let scope = allowed_scope(client, req.scope.as_deref())?;
+    let user = login::authenticate(state, &LoginId::Username(username), &password).await?;
+    let grant = Grant {
+        client: Some(client),
+        scope: Some(scope.as_str()),
+    };
+    let pair = token::issue_pair_for(state, &user, grant).await?;
+    Ok(pair_response(state, client, pair, scope_of(&scope)))
+}
+
+fn scope_of(scope: &str) -> Option<String> {
+    (!scope.is_empty()).then(|| scope.to_owned())
+}
+
+fn pair_response(
+    state: &AppState,
+    client: &Client,
+    pair: tessera_proto::TokenPair,
+    scope: Option<String>,
+) -> TokenResponse {
+    TokenResponse {
+        access_token: pair.access,
+        token_type: "Bearer".into(),
+        expires_in: client.access_lifetime.unwrap_or_else(|| {
+            i64::try_from(state.settings.tokens.access_lifetime.as_secs()).unwrap_or(i64::MAX)
+        }),
+        refresh_token: Some(pair.refresh),
+        scope,
+    }
+}
+
+/// `POST /oauth/introspect` (RFC 7662): `{"active": false}` for anything not valid now,
+/// whatever the reason.
+///
+/// # Errors
+/// [`OAuthError::InvalidClient`], or the store being unavailable.
+pub async fn introspect(
+    state: &AppState,
+    creds: &ClientCredentials,
+    req: TokenHintRequest,
+) -> Result<Introspection, OAuthError> {
+    client::authenticate(state.store.as_ref(), creds).await?;
+    let token = required(req.token, "token")?;
+    let refresh_first = req.token_type_hint.as_deref() == Some("refresh_token");
+    let (first, second) = if refresh_first {
+        (Kind::Refresh, Kind::Access)
+    } else {
+        (Kind::Access, Kind::Refresh)
+    };
+    if let Some(found) = describe(state, &token, first).await? {
+        return Ok(found);
+    }
+    Ok(describe(state, &token, second).await?.unwrap_or_default())
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Access,
+    Refresh,
+}
+
+/// The introspection of `token` read as `kind`, if it is a live token of that kind.
+async fn describe(
+    state: &AppState,
+    token: &Secret,
+    kind: Kind,
+) -> Result<Option<Introspection>, OAuthError> {
+    let now = state.clock.unix();
+    let ring = state.keys.current();
+    match kind {
+        Kind::Access => {
+            let Ok(c) = verify_access(token.expose(), ring.published(), &state.validation, now)
+            else {
+                return Ok(None);
+            };
+            if state.store.is_access_revoked(&c.jti).await? {
+                return Ok(None);
+            }
+            let username = match c.user_id {
+                Some(id) => match state.store.user_by_id(id).await? {
+                    Some(u) if u.is_active => Some(u.username),
+                    _ => return Ok(None),
+                },
+                None => None,
+            };
+            if let Some(client_id) = &c.client_id
+                && state.store.client(client_id).await?.is_none()
+            {
+                return Ok(None);
+            }
+            Ok(Some(Introspection {
+                active: true,
+                scope: c.scope,
+                client_id: c.client_id,
+                username,
+                token_type: Some("access_token".into()),
+                exp: Some(c.exp),
+                iat: Some(c.iat),
+                nbf: Some(c.nbf),
+                sub: Some(c.sub),
+                aud: Some(state.settings.tokens.audience.clone()),
+                iss: Some(c.iss),
+                jti: Some(c.jti),
+            }))
+        }
+        Kind::Refresh => {
+            let Ok(c) = verify_refresh(token.expose(), ring.mac(), &state.validation, now) else {
+                return Ok(None);
+            };
+            if state.store.refresh_state(&c.jti, now).await? != Some(RefreshState::Active) {
+                return Ok(None);
+            }
+            let user = match state.store.user_by_id(c.user_id).await? {
+                Some(u) if u.is_active => u,
+                _ => return Ok(None),
+            };
+            Ok(Some(Introspection {
+                active: true,
+                scope: c.scope,
+                client_id: c.client_id,
+                username: Some(user.username),
+                token_type: Some("refresh_token".into()),
+                exp: Some(c.exp),
+                iat: Some(c.iat),
+                nbf: None,
+                sub: Some(c.sub),
+                aud: None,
+                iss: Some(c.iss),
+                jti: Some(c.jti),
+            }))
+        }
+    }
+}
+
+/// `POST /oauth/revoke` (RFC 7009): revokes an access token until its expiry, or a
+/// refresh token's whole family. Unknown or invalid tokens are not an error.
+///
+/// # Errors
+/// [`OAuthError::InvalidClient`]; [`OAuthError::UnauthorizedClient`] for a valid token
+/// issued to another client.
+pub async fn revoke(
+    state: &AppState,
+    creds: &ClientCredentials,
+    req: TokenHintRequest,
+) -> Result<(), OAuthError> {
+    let client = client::authenticate(state.store.as_ref(), creds).await?;
+    let token = required(req.token, "token")?;
+    let now = state.clock.unix();
+    let ring = state.keys.current();
+    let mine = |owner: &Option<String>| owner.as_deref() == Some(client.client_id.as_str());
+    if let Ok(c) = verify_refresh(token.expose(), ring.mac(), &state.validation, now) {
+        if !mine(&c.client_id) {
+            return Err(OAuthError::UnauthorizedClient(
+                "the token was issued to another client",
+            ));
+        }
+        state.store.revoke_family_of(&c.jti, now).await?;
+        return Ok(());
+    }
+    if let Ok(c) = verify_access(token.expose(), ring.published(), &state.validation, now) {
+        if !mine(&c.client_id) {
+            return Err(OAuthError::UnauthorizedClient(
+                "the token was issued to another client",
+            ));
+        }
+        state.store.revoke_access(&c.jti, c.exp).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! `tessera client …`
+
+use crate::cli::ClientCommand;
+use crate::output::{self, Format};
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use tessera_server::config::Settings;
+use tessera_server::service::client::{self, NewClient};
+use tessera_server::store::{self, Client};
+use tessera_token::{Clock, SystemClock};
+
+pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow::Result<()> {
+    let store = store::connect(&settings.database_url(), &settings.database).await?;
+    match cmd {
+        ClientCommand::Create {
+            id,
+            name,
+            public,
+            redirect_uris,
+            grants,
+            scopes,
+            first_party,
+            access_lifetime,
+            refresh_lifetime,
+        } => {
+            let seconds = |d: Option<std::time::Duration>| {
+                d.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            };
+            let input = NewClient {
+                id,
+                name,
+                public,
+                redirect_uris,
+                grants,
+                scopes,
+                first_party,
+                access_lifetime: seconds(access_lifetime),
+                refresh_lifetime: seconds(refresh_lifetime),
+            };
+            let created = client::create(store.as_ref(), input, SystemClock.unix()).await?;
+            let secret = created.secret.as_ref().map(|s| s.expose().to_owned());
+            let text = match &secret {
+                Some(s) => format!(
+                    "created confidential client {}\nclient_secret: {s}\n(shown once: store it now; `tessera client rotate-secret` makes a new one)",
+                    created.client.client_id
+                ),
+                None => format!("created public client {}", created.client.client_id),
+            };
+            output::message(
+                out,
+                &text,
+                &json!({"client_id": created.client.client_id, "client_secret": secret}),
+            );
+        }
+        ClientCommand::List => {
+            let clients = store.list_clients().await?;
+            let text = clients
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}  {}  {}  grants: {}",
+                        c.client_id,
+                        kind(c),
+                        c.name,
+                        c.grants.join(",")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let json: Vec<Value> = clients.iter().map(view).collect();
+            output::message(out, &text, &json);
+        }
+        ClientCommand::Show { id } => {
+            let c = store
+                .client(&id)
+                .await?
+                .with_context(|| format!("no client {id}"))?;
+            let v = view(&c);
+            output::message(out, &serde_json::to_string_pretty(&v)?, &v);
+        }
+        ClientCommand::Delete { id } => {
+            if !store.delete_client(&id, SystemClock.unix()).await? {
+                bail!("no client {id}");
+            }
+            output::message(
+                out,
+                &format!("deleted client {id}; its refresh tokens are revoked"),
+                &json!({"deleted": id}),
+            );
+        }
+        ClientCommand::RotateSecret { id } => {
+            let secret = client::rotate_secret(store.as_ref(), &id).await?;
+            output::message(
+                out,
+                &format!("client_secret: {}\n(shown once)", secret.expose()),
+                &json!({"client_id": id, "client_secret": secret.expose()}),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn kind(c: &Client) -> &'static str {
+    if c.secret_hash.is_some() {
+        "confidential"
+    } else {
+        "public"
+    }
+}
+
+/// A client without its secret hash.
+fn view(c: &Client) -> Value {
+    json!({
+        "client_id": c.client_id,
+        "name": c.name,
+        "type": kind(c),
+        "redirect_uris": c.redirect_uris,
+        "grants": c.grants,
+        "scopes": c.scopes,
+        "first_party": c.first_party,
+        "access_lifetime": c.access_lifetime,
+        "refresh_lifetime": c.refresh_lifetime,
+        "created_at": c.created_at,
+    })
+}
