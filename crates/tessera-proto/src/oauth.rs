@@ -54,6 +54,9 @@ pub struct TokenResponse {
     /// The scopes granted, space-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The ID token, for the `openid` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// `POST /oauth/introspect` and `POST /oauth/revoke`: the token and an optional hint.

@@ -41,6 +41,8 @@ pub struct Settings {
     pub users: UserSettings,
     /// Password hashing settings.
     pub passwords: PasswordSettings,
+    /// Browser single sign-on.
+    pub sso: SsoSettings,
 }
 
 /// Log output format.
@@ -138,6 +140,7 @@ impl Default for Settings {
             tokens: TokenSettings::default(),
             users: UserSettings::default(),
             passwords: PasswordSettings::default(),
+            sso: SsoSettings::default(),
         }
     }
 }
@@ -171,6 +174,23 @@ impl Default for UserSettings {
     fn default() -> Self {
         Self {
             fields: UserField::DRF_REMOTEJWT.to_vec(),
+        }
+    }
+}
+
+/// `[sso]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SsoSettings {
+    /// How long a browser stays logged in at Tessera (the SSO session cookie).
+    #[serde(with = "humantime_serde")]
+    pub session_lifetime: Duration,
+}
+
+impl Default for SsoSettings {
+    fn default() -> Self {
+        Self {
+            session_lifetime: Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -314,6 +334,9 @@ impl Settings {
                 "max_concurrent_hashes and min_length must be positive, max_length >= min_length",
             );
         }
+        if self.sso.session_lifetime < Duration::from_secs(60) {
+            return invalid("sso.session_lifetime", "must be at least one minute");
+        }
         let d = &self.database;
         if d.max_connections == 0 {
             return invalid("database.max_connections", "must be positive");
@@ -387,6 +410,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [passwords] queue_timeout        TESSERA_PASSWORDS__QUEUE_TIMEOUT         5s              then 503
   [passwords] max_length           TESSERA_PASSWORDS__MAX_LENGTH            1024            bytes; longer is refused before hashing
   [passwords] min_length           TESSERA_PASSWORDS__MIN_LENGTH            8               for new passwords
+  [sso] session_lifetime           TESSERA_SSO__SESSION_LIFETIME            12h             browser stays logged in at Tessera
 ";
 
 #[cfg(test)]

@@ -190,6 +190,11 @@ impl KeySet {
         self.keys.insert(key.kid.clone(), key);
     }
 
+    /// The keys, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = &PublicKey> {
+        self.order.iter().filter_map(|kid| self.keys.get(kid))
+    }
+
     /// The key with this id.
     pub fn get(&self, kid: &str) -> Option<&PublicKey> {
         self.keys.get(kid)

@@ -27,6 +27,7 @@ pub mod error;
 pub mod jwks;
 pub mod key;
 pub mod mac;
+pub mod oidc;
 pub mod sign;
 pub mod validate;
 

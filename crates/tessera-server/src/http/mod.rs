@@ -2,11 +2,14 @@
 //!
 //! Handlers extract typed input, call one service function and map its result.
 
+pub mod authorize;
 pub mod bearer;
 pub mod body;
 pub mod health;
 pub mod jwks;
 pub mod oauth;
+pub mod oidc;
+pub mod pages;
 pub mod token;
 pub mod users;
 
@@ -30,6 +33,9 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(jwks::routes())
         .merge(oauth::routes())
+        .merge(oidc::routes())
+        .merge(authorize::routes())
+        .merge(pages::routes())
         .merge(health::routes())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

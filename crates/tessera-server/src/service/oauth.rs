@@ -2,12 +2,13 @@
 //! (RFC 7662) and revocation (RFC 7009). Every function authenticates the client first.
 
 use crate::domain::GrantType;
+use crate::service::authorize;
 use crate::service::client::{self, ClientAuthError, ClientCredentials, ClientExt as _};
 use crate::service::login::{self, LoginError, LoginId};
 use crate::service::password::HashError;
 use crate::service::token::{self, Grant, TokenError};
 use crate::state::AppState;
-use crate::store::{Client, RefreshState, StoreError};
+use crate::store::{Client, Redemption, RefreshState, StoreError};
 use tessera_proto::oauth::{TokenHintRequest, TokenRequest};
 use tessera_proto::{Introspection, OAuthErrorCode, Secret, TokenResponse};
 use tessera_token::validate::{verify_access, verify_refresh};
@@ -140,10 +141,120 @@ pub async fn token(
             let (pair, granted) = token::refresh_for_client(state, &token, &client, scope).await?;
             Ok(pair_response(state, &client, pair, scope_of(&granted)))
         }
-        GrantType::AuthorizationCode => Err(OAuthError::UnsupportedGrantType(
-            "authorization_code (not served by this version)".into(),
-        )),
+        GrantType::AuthorizationCode => code(state, &client, req).await,
     }
+}
+
+/// The authorization code grant: the code is consumed once, must be this client's, for
+/// this redirect URI, with the PKCE verifier of its challenge. A replayed code revokes
+/// the tokens its first redemption gave.
+async fn code(
+    state: &AppState,
+    client: &Client,
+    req: TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let code = required(req.code, "code")?;
+    let now = state.clock.unix();
+    let code_hash = authorize::sha256_hex(code.expose());
+    let found = match state.store.redeem_code(&code_hash, now).await? {
+        Redemption::Valid(found) => found,
+        Redemption::Reused => {
+            tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
+            return Err(OAuthError::InvalidGrant("authorization code already used"));
+        }
+        Redemption::Expired => return Err(OAuthError::InvalidGrant("authorization code expired")),
+        Redemption::Unknown => return Err(OAuthError::InvalidGrant("unknown authorization code")),
+    };
+    if found.client_id != client.client_id {
+        return Err(OAuthError::InvalidGrant(
+            "authorization code issued to another client",
+        ));
+    }
+    let redirect_ok = match req.redirect_uri.as_deref() {
+        Some(uri) => uri == found.redirect_uri,
+        None => client.redirect_uris.len() == 1,
+    };
+    if !redirect_ok {
+        return Err(OAuthError::InvalidGrant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&found.code_challenge, &req.code_verifier) {
+        (Some(challenge), Some(verifier))
+            if authorize::pkce_matches(verifier.expose(), challenge) => {}
+        (Some(_), _) => return Err(OAuthError::InvalidGrant("PKCE verification failed")),
+        (None, Some(_)) => {
+            return Err(OAuthError::InvalidGrant(
+                "code_verifier sent for a code issued without PKCE",
+            ));
+        }
+        (None, None) => {}
+    }
+    let user = match state.store.user_by_id(found.user_id).await? {
+        Some(u) if u.is_active => u,
+        _ => return Err(OAuthError::InvalidGrant("the user is disabled")),
+    };
+    let grant = Grant {
+        client: Some(client),
+        scope: Some(found.scope.as_str()),
+    };
+    let issued =
+        token::issue_for(state, &user, grant, client.allows(GrantType::RefreshToken)).await?;
+    state
+        .store
+        .record_code_tokens(
+            &code_hash,
+            issued.family.as_deref(),
+            &issued.access_jti,
+            issued.access_expires_at,
+        )
+        .await?;
+    let id_token = if found.scope.split_whitespace().any(|s| s == "openid") {
+        let alg = token::signing_alg(state);
+        let mut claims = identity(&user, &found.scope);
+        claims.iss = state.issuer.clone();
+        claims.sub = user.id.to_string();
+        claims.aud = client.client_id.clone();
+        claims.iat = now;
+        claims.exp = now + token::access_lifetime(state, grant);
+        claims.auth_time = found.auth_time;
+        claims.nonce = found.nonce.clone();
+        claims.at_hash = Some(tessera_token::oidc::half_hash(alg, &issued.access));
+        claims.sid = Some(found.sid.clone());
+        Some(token::sign_id_token(state, &claims)?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token: issued.access,
+        token_type: "Bearer".into(),
+        expires_in: token::access_lifetime(state, grant),
+        refresh_token: issued.refresh,
+        scope: scope_of(&found.scope),
+        id_token,
+    })
+}
+
+/// The standard claims `scope` releases about `user` (OpenID Connect Core §5.4).
+pub fn identity(user: &crate::store::User, scope: &str) -> tessera_token::oidc::IdClaims {
+    let has = |s: &str| scope.split_whitespace().any(|x| x == s);
+    let mut c = tessera_token::oidc::IdClaims {
+        sub: user.id.to_string(),
+        ..Default::default()
+    };
+    if has("profile") {
+        let full = format!("{} {}", user.first_name, user.last_name);
+        c.name = Some(full.trim().to_owned()).filter(|n| !n.is_empty());
+        c.given_name = Some(user.first_name.clone()).filter(|n| !n.is_empty());
+        c.family_name = Some(user.last_name.clone()).filter(|n| !n.is_empty());
+        c.preferred_username = Some(user.username.clone());
+    }
+    if has("email") {
+        c.email = Some(user.email.clone());
+        // Tessera does not verify addresses yet (the user-lifecycle issue will).
+        c.email_verified = Some(false);
+    }
+    c
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, OAuthError> {
@@ -181,6 +292,7 @@ fn client_credentials(
         expires_in,
         refresh_token: None,
         scope: scope_of(&scope),
+        id_token: None,
     })
 }
 
@@ -219,6 +331,7 @@ fn pair_response(
         }),
         refresh_token: Some(pair.refresh),
         scope,
+        id_token: None,
     }
 }
 

@@ -91,6 +91,70 @@ pub async fn issue_pair_for(
     Ok(pair)
 }
 
+/// Tokens issued for an authorization code.
+#[derive(Debug)]
+pub struct Issued {
+    /// The access token.
+    pub access: String,
+    /// Its id.
+    pub access_jti: String,
+    /// Its expiry.
+    pub access_expires_at: i64,
+    /// A refresh token, when the client may refresh.
+    pub refresh: Option<String>,
+    /// The refresh token's family.
+    pub family: Option<String>,
+}
+
+/// Issues an access token (and, with `with_refresh`, the first refresh token of a new
+/// family) for `user` through `grant`.
+///
+/// # Errors
+/// [`TokenError`] if signing or storing fails.
+pub async fn issue_for(
+    state: &AppState,
+    user: &User,
+    grant: Grant<'_>,
+    with_refresh: bool,
+) -> Result<Issued, TokenError> {
+    let (pair, record) = mint(state, user, new_jti()?, grant)?;
+    if with_refresh {
+        state.store.insert_refresh(&record).await?;
+    }
+    Ok(Issued {
+        access: pair.access,
+        access_jti: record.access_jti,
+        access_expires_at: record.access_expires_at,
+        refresh: with_refresh.then_some(pair.refresh),
+        family: with_refresh.then_some(record.family),
+    })
+}
+
+/// Signs an OpenID Connect ID token with the access-token key (`typ` `JWT`).
+///
+/// # Errors
+/// [`TokenError`] if signing fails.
+pub fn sign_id_token(
+    state: &AppState,
+    claims: &tessera_token::oidc::IdClaims,
+) -> Result<String, TokenError> {
+    Ok(tessera_token::sign::sign_with(
+        state.keys.current().signing_key(),
+        tessera_token::sign::JWT_TYP,
+        claims,
+    )?)
+}
+
+/// The algorithm ID tokens are signed with now.
+pub fn signing_alg(state: &AppState) -> tessera_token::Algorithm {
+    state.keys.current().signing_key().alg()
+}
+
+/// Seconds an access token issued through `grant` lives.
+pub fn access_lifetime(state: &AppState, grant: Grant<'_>) -> i64 {
+    grant.access_lifetime(state)
+}
+
 /// Signs an access token for a client itself (`client_credentials`: `sub` is the client
 /// id, no user, no refresh token). Returns the token and its lifetime in seconds.
 ///

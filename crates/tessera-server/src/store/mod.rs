@@ -129,6 +129,38 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Returns whether it existed.
     async fn delete_client(&self, client_id: &str, now: i64) -> StoreResult<bool>;
 
+    /// Starts a browser SSO session.
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    /// The live session whose cookie hashes to `token_hash`.
+    async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>>;
+    /// Ends a session (logout). Returns whether it was live.
+    async fn end_session(&self, token_hash: &str) -> StoreResult<bool>;
+
+    /// The scopes `user_id` has consented to for `client_id`.
+    async fn consent(&self, user_id: i64, client_id: &str) -> StoreResult<Option<String>>;
+    /// Records (or replaces) a consent.
+    async fn grant_consent(
+        &self,
+        user_id: i64,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+
+    /// Stores a new authorization code.
+    async fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
+    /// Consumes a code exactly once. A second redemption revokes the refresh family and
+    /// the access token the first one gave, in the same transaction.
+    async fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<Redemption>;
+    /// Links a redeemed code to the tokens it gave (revoked if the code is replayed).
+    async fn record_code_tokens(
+        &self,
+        code_hash: &str,
+        family: Option<&str>,
+        access_jti: &str,
+        access_expires_at: i64,
+    ) -> StoreResult<()>;
+
     /// Everything still meaningful at `now`, read in one transaction.
     async fn snapshot(&self, now: i64) -> StoreResult<Snapshot>;
     /// Writes a snapshot into this empty store, all or nothing, keeping ids.

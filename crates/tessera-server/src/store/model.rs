@@ -195,6 +195,59 @@ pub struct Client {
     pub created_at: i64,
 }
 
+/// A browser SSO session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 (hex) of the cookie value; the cookie itself is never stored.
+    pub token_hash: String,
+    /// Public session id (`sid` in ID tokens).
+    pub sid: String,
+    /// The user.
+    pub user_id: i64,
+    /// When the user authenticated, Unix seconds.
+    pub auth_time: i64,
+    /// When the session ends by itself.
+    pub expires_at: i64,
+}
+
+/// An authorization code's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCode {
+    /// SHA-256 (hex) of the code.
+    pub code_hash: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user.
+    pub user_id: i64,
+    /// The redirect URI of the request (must be repeated exactly).
+    pub redirect_uri: String,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    /// The request's `nonce`.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// The session it came from.
+    pub sid: String,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// Expiry (at most 60 s after issue).
+    pub expires_at: i64,
+}
+
+/// What redeeming a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// First use: the code, now consumed.
+    Valid(AuthCode),
+    /// Used before: the tokens it gave are now revoked.
+    Reused,
+    /// Past its expiry.
+    Expired,
+    /// No such code.
+    Unknown,
+}
+
 /// Stored state of a refresh token row (expiry is a separate check).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -82,6 +82,8 @@ pub(super) enum Scope<'a> {
     User(i64),
     /// Every family issued to this OAuth client.
     Client(&'a str),
+    /// This family.
+    Family(&'a str),
 }
 
 impl Scope<'_> {
@@ -91,6 +93,7 @@ impl Scope<'_> {
             Self::FamilyOf(_) => "family = (SELECT family FROM refresh_tokens WHERE jti = $1)",
             Self::User(_) => "user_id = $1",
             Self::Client(_) => "client_id = $1",
+            Self::Family(_) => "family = $1",
         }
     }
 }
@@ -118,7 +121,7 @@ macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         use $crate::store::sql::{CLIENT_COLUMNS, KEY_COLUMNS, REFRESH_COLUMNS, Scope, USER_COLUMNS};
         use $crate::store::{
-            Client, KeyState, NewUser, RefreshRecord, RefreshRow, RefreshState, RevokedAccess,
+            AuthCode, Client, KeyState, Redemption, Session, NewUser, RefreshRecord, RefreshRow, RefreshState, RevokedAccess,
             RotateOutcome, RowState, Snapshot, Store, StoreError, StoreResult, StoredKey, User,
         };
         use sqlx::Row as _;
@@ -135,7 +138,7 @@ macro_rules! impl_store {
             // deadlocking. A no-op on SQLite, whose write transaction locks everything.
             let lock = format!("SELECT jti FROM refresh_tokens WHERE {filter} ORDER BY jti{FOR_UPDATE}");
             match scope {
-                Scope::FamilyOf(jti) | Scope::Client(jti) => {
+                Scope::FamilyOf(jti) | Scope::Client(jti) | Scope::Family(jti) => {
                     sqlx::query(&lock).bind(jti).fetch_all(&mut *conn).await
                 }
                 Scope::User(id) => sqlx::query(&lock).bind(id).fetch_all(&mut *conn).await,
@@ -150,14 +153,14 @@ macro_rules! impl_store {
                 "UPDATE refresh_tokens SET state = 'revoked' WHERE {filter} AND state <> 'revoked'"
             );
             match scope {
-                Scope::FamilyOf(jti) | Scope::Client(jti) => {
+                Scope::FamilyOf(jti) | Scope::Client(jti) | Scope::Family(jti) => {
                     sqlx::query(&block).bind(jti).bind(now).execute(&mut *conn).await
                 }
                 Scope::User(id) => sqlx::query(&block).bind(id).bind(now).execute(&mut *conn).await,
             }
             .map_err(classify)?;
             match scope {
-                Scope::FamilyOf(jti) | Scope::Client(jti) => {
+                Scope::FamilyOf(jti) | Scope::Client(jti) | Scope::Family(jti) => {
                     sqlx::query(&revoke).bind(jti).execute(&mut *conn).await
                 }
                 Scope::User(id) => sqlx::query(&revoke).bind(id).execute(&mut *conn).await,
@@ -616,6 +619,200 @@ macro_rules! impl_store {
                     == 1;
                 tx.commit().await.map_err(classify)?;
                 Ok(gone)
+            }
+
+            async fn create_session(&self, x: &Session) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, sid, user_id, auth_time, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&x.token_hash)
+                .bind(&x.sid)
+                .bind(x.user_id)
+                .bind(x.auth_time)
+                .bind(x.expires_at)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(())
+            }
+
+            async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>> {
+                let row = sqlx::query(
+                    "SELECT token_hash, sid, user_id, auth_time, expires_at FROM sessions \
+                     WHERE token_hash = $1 AND NOT ended AND expires_at > $2",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)?;
+                row.map(|r| {
+                    let get = |e| StoreError::Database(e);
+                    Ok(Session {
+                        token_hash: r.try_get("token_hash").map_err(get)?,
+                        sid: r.try_get("sid").map_err(get)?,
+                        user_id: r.try_get("user_id").map_err(get)?,
+                        auth_time: r.try_get("auth_time").map_err(get)?,
+                        expires_at: r.try_get("expires_at").map_err(get)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn end_session(&self, token_hash: &str) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE sessions SET ended = TRUE WHERE token_hash = $1 AND NOT ended",
+                )
+                .bind(token_hash)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn consent(&self, user_id: i64, client_id: &str) -> StoreResult<Option<String>> {
+                sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user_id)
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(classify)
+            }
+
+            async fn grant_consent(
+                &self,
+                user_id: i64,
+                client_id: &str,
+                scope: &str,
+                now: i64,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, \
+                     granted_at = excluded.granted_at",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .bind(scope)
+                .bind(now)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(())
+            }
+
+            async fn insert_code(&self, c: &AuthCode) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO auth_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
+                     code_challenge, sid, auth_time, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&c.code_hash)
+                .bind(&c.client_id)
+                .bind(c.user_id)
+                .bind(&c.redirect_uri)
+                .bind(&c.scope)
+                .bind(&c.nonce)
+                .bind(&c.code_challenge)
+                .bind(&c.sid)
+                .bind(c.auth_time)
+                .bind(c.expires_at)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(())
+            }
+
+            async fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<Redemption> {
+                let mut tx = self.begin_write().await?;
+                // The exactly-once point, as for refresh tokens.
+                let row = sqlx::query(
+                    "UPDATE auth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
+                     AND expires_at > $1 RETURNING client_id, user_id, redirect_uri, scope, nonce, \
+                     code_challenge, sid, auth_time, expires_at",
+                )
+                .bind(now)
+                .bind(code_hash)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+                if let Some(r) = row {
+                    let get = |e| StoreError::Database(e);
+                    let code = AuthCode {
+                        code_hash: code_hash.to_owned(),
+                        client_id: r.try_get("client_id").map_err(get)?,
+                        user_id: r.try_get("user_id").map_err(get)?,
+                        redirect_uri: r.try_get("redirect_uri").map_err(get)?,
+                        scope: r.try_get("scope").map_err(get)?,
+                        nonce: r.try_get("nonce").map_err(get)?,
+                        code_challenge: r.try_get("code_challenge").map_err(get)?,
+                        sid: r.try_get("sid").map_err(get)?,
+                        auth_time: r.try_get("auth_time").map_err(get)?,
+                        expires_at: r.try_get("expires_at").map_err(get)?,
+                    };
+                    tx.commit().await.map_err(classify)?;
+                    return Ok(Redemption::Valid(code));
+                }
+                let row = sqlx::query(
+                    "SELECT used_at, family, access_jti, access_expires_at FROM auth_codes WHERE code_hash = $1",
+                )
+                .bind(code_hash)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+                let get = |e| StoreError::Database(e);
+                let outcome = match row {
+                    None => Redemption::Unknown,
+                    Some(r) => {
+                        let used: Option<i64> = r.try_get("used_at").map_err(get)?;
+                        if used.is_none() {
+                            Redemption::Expired
+                        } else {
+                            let family: Option<String> = r.try_get("family").map_err(get)?;
+                            let jti: Option<String> = r.try_get("access_jti").map_err(get)?;
+                            let exp: Option<i64> = r.try_get("access_expires_at").map_err(get)?;
+                            if let Some(family) = family.as_deref() {
+                                revoke_families(&mut tx, Scope::Family(family), now).await?;
+                            }
+                            if let (Some(jti), Some(exp)) = (jti, exp) {
+                                sqlx::query(
+                                    "INSERT INTO revoked_access (jti, expires_at) VALUES ($1, $2) \
+                                     ON CONFLICT DO NOTHING",
+                                )
+                                .bind(jti)
+                                .bind(exp)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(classify)?;
+                            }
+                            Redemption::Reused
+                        }
+                    }
+                };
+                tx.commit().await.map_err(classify)?;
+                Ok(outcome)
+            }
+
+            async fn record_code_tokens(
+                &self,
+                code_hash: &str,
+                family: Option<&str>,
+                access_jti: &str,
+                access_expires_at: i64,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "UPDATE auth_codes SET family = $1, access_jti = $2, access_expires_at = $3 \
+                     WHERE code_hash = $4",
+                )
+                .bind(family)
+                .bind(access_jti)
+                .bind(access_expires_at)
+                .bind(code_hash)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(())
             }
 
             async fn snapshot(&self, now: i64) -> StoreResult<Snapshot> {

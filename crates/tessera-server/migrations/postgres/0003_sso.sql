@@ -1,0 +1,37 @@
+-- Browser SSO: sessions (the cookie's SHA-256 is the key, never the cookie), remembered
+-- consents, and authorization codes (SHA-256 as key; single use; bound to client,
+-- redirect URI and PKCE challenge; linked to the tokens they gave, to revoke them on reuse).
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    sid        TEXT NOT NULL UNIQUE,
+    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    auth_time  BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    ended      BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+CREATE TABLE consents (
+    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    client_id  TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+    scope      TEXT NOT NULL,
+    granted_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, client_id)
+);
+
+CREATE TABLE auth_codes (
+    code_hash      TEXT PRIMARY KEY,
+    client_id      TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+    user_id        BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    redirect_uri   TEXT NOT NULL,
+    scope          TEXT NOT NULL,
+    nonce          TEXT,
+    code_challenge TEXT,
+    sid            TEXT NOT NULL,
+    auth_time      BIGINT NOT NULL,
+    expires_at     BIGINT NOT NULL,
+    used_at        BIGINT,
+    family         TEXT,
+    access_jti     TEXT,
+    access_expires_at BIGINT
+);

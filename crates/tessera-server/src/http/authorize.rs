@@ -1,0 +1,476 @@
+//! The browser side of SSO: `GET /oauth/authorize`, the login and consent forms it shows
+//! (`POST /oauth/authorize/login`, `POST /oauth/authorize/consent`), and
+//! `GET /oauth/logout`. Forms carry the authorization request in hidden fields and a
+//! CSRF token that must equal the `tessera_csrf` cookie (double submit).
+
+use crate::error::ApiError;
+use crate::http::body::Body;
+use crate::http::pages::{self, ConsentPage, LoginPage};
+use crate::service::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Next};
+use crate::service::login::{self, LoginError, LoginId};
+use crate::service::session;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Deserialize;
+use subtle::ConstantTimeEq as _;
+use tessera_proto::Secret;
+
+/// The SSO session cookie.
+pub const SESSION_COOKIE: &str = "tessera_session";
+/// The CSRF cookie of the login and consent forms.
+pub const CSRF_COOKIE: &str = "tessera_csrf";
+
+/// The authorization endpoint and its forms, and logout.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/oauth/authorize", get(authorize))
+        .route("/oauth/authorize/login", post(login_form))
+        .route("/oauth/authorize/consent", post(consent_form))
+        .route("/oauth/logout", get(logout))
+}
+
+async fn authorize(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    query: Result<Query<AuthorizeParams>, QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = query else {
+        return bad_request(
+            "The authorization request is malformed (a parameter repeated or unreadable).",
+        );
+    };
+    let req = match authorize::validate(&state, &params).await {
+        Ok(req) => req,
+        Err(e) => return failure(e, StatusCode::FOUND),
+    };
+    let current = match session::current(&state, jar.get(SESSION_COOKIE).map(Cookie::value)).await {
+        Ok(s) => s,
+        Err(e) => return failure(e.into(), StatusCode::FOUND),
+    };
+    match authorize::decide(&state, &req, current, false).await {
+        Ok(next) => {
+            show(
+                &state,
+                jar,
+                &req,
+                &params,
+                next,
+                None,
+                "",
+                StatusCode::FOUND,
+            )
+            .await
+        }
+        Err(e) => failure(e, StatusCode::FOUND),
+    }
+}
+
+/// The login form's fields.
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    #[serde(flatten)]
+    params: AuthorizeParams,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    password: Option<Secret>,
+}
+
+async fn login_form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    body: Result<Body<LoginForm>, ApiError>,
+) -> Response {
+    let Ok(Body(form)) = body else {
+        return bad_request("The sign-in form could not be read.");
+    };
+    let req = match authorize::validate(&state, &form.params).await {
+        Ok(req) => req,
+        Err(e) => return failure(e, StatusCode::SEE_OTHER),
+    };
+    if !csrf_ok(&jar, &form.csrf) {
+        let msg = "This form expired. Please sign in again.";
+        return show(
+            &state,
+            jar,
+            &req,
+            &form.params,
+            Next::Login,
+            Some(msg),
+            &form.username,
+            StatusCode::SEE_OTHER,
+        )
+        .await;
+    }
+    let password = form.password.unwrap_or_else(|| Secret::new(""));
+    let user =
+        match login::authenticate(&state, &LoginId::Username(form.username.clone()), &password)
+            .await
+        {
+            Ok(user) => user,
+            Err(LoginError::NoActiveAccount) => {
+                let msg = "The username or password is not correct.";
+                let mut page = show(
+                    &state,
+                    jar,
+                    &req,
+                    &form.params,
+                    Next::Login,
+                    Some(msg),
+                    &form.username,
+                    StatusCode::SEE_OTHER,
+                )
+                .await;
+                *page.status_mut() = StatusCode::UNAUTHORIZED;
+                return page;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "login page could not check a password");
+                return pages::message(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Try again in a moment",
+                    "Tessera is busy and could not check your password. Please try again.",
+                    true,
+                );
+            }
+        };
+    let (cookie, started) = match session::start(&state, &user).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "could not start a session");
+            return unavailable();
+        }
+    };
+    let jar = jar.add(session_cookie(&state, cookie));
+    match authorize::decide(&state, &req, Some(started), true).await {
+        Ok(next) => {
+            show(
+                &state,
+                jar,
+                &req,
+                &form.params,
+                next,
+                None,
+                "",
+                StatusCode::SEE_OTHER,
+            )
+            .await
+        }
+        Err(e) => failure(e, StatusCode::SEE_OTHER),
+    }
+}
+
+/// The consent form's fields.
+#[derive(Debug, Deserialize)]
+struct ConsentForm {
+    #[serde(flatten)]
+    params: AuthorizeParams,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    decision: String,
+}
+
+async fn consent_form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    body: Result<Body<ConsentForm>, ApiError>,
+) -> Response {
+    let Ok(Body(form)) = body else {
+        return bad_request("The consent form could not be read.");
+    };
+    let req = match authorize::validate(&state, &form.params).await {
+        Ok(req) => req,
+        Err(e) => return failure(e, StatusCode::SEE_OTHER),
+    };
+    let current = match session::current(&state, jar.get(SESSION_COOKIE).map(Cookie::value)).await {
+        Ok(s) => s,
+        Err(e) => return failure(e.into(), StatusCode::SEE_OTHER),
+    };
+    let Some(current) = current else {
+        let msg = "Your session ended. Please sign in again.";
+        return show(
+            &state,
+            jar,
+            &req,
+            &form.params,
+            Next::Login,
+            Some(msg),
+            "",
+            StatusCode::SEE_OTHER,
+        )
+        .await;
+    };
+    if !csrf_ok(&jar, &form.csrf) {
+        return show(
+            &state,
+            jar,
+            &req,
+            &form.params,
+            Next::Consent(current),
+            None,
+            "",
+            StatusCode::SEE_OTHER,
+        )
+        .await;
+    }
+    match form.decision.as_str() {
+        "approve" => match authorize::approve(&state, &req, &current).await {
+            Ok(url) => redirect(&url, StatusCode::SEE_OTHER),
+            Err(e) => failure(e, StatusCode::SEE_OTHER),
+        },
+        _ => redirect(&authorize::deny(&req), StatusCode::SEE_OTHER),
+    }
+}
+
+/// Renders what comes next: the login page, the consent page, or the redirect.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call per page state; a struct would only rename them"
+)]
+async fn show(
+    state: &AppState,
+    jar: CookieJar,
+    req: &AuthorizeRequest,
+    params: &AuthorizeParams,
+    next: Next,
+    error: Option<&str>,
+    username: &str,
+    redirect_status: StatusCode,
+) -> Response {
+    let (jar, csrf) = csrf_token(state, jar);
+    let hidden = hidden_fields(params);
+    let target = origin_of(&req.redirect_uri);
+    let page = match next {
+        Next::Redirect(url) => return (jar, redirect(&url, redirect_status)).into_response(),
+        Next::Login => pages::render(
+            &LoginPage {
+                client_name: req.client.name.clone(),
+                error: error.map(str::to_owned),
+                username: username.to_owned(),
+                hidden,
+                csrf,
+            },
+            StatusCode::OK,
+            target.as_deref(),
+        ),
+        Next::Consent(current) => {
+            let username = match state.store.user_by_id(current.user_id).await {
+                Ok(Some(u)) => u.username,
+                _ => return unavailable(),
+            };
+            pages::render(
+                &ConsentPage {
+                    client_name: req.client.name.clone(),
+                    username,
+                    scopes: req
+                        .scope
+                        .split_whitespace()
+                        .map(pages::describe_scope)
+                        .collect(),
+                    hidden,
+                    csrf,
+                },
+                StatusCode::OK,
+                target.as_deref(),
+            )
+        }
+    };
+    (jar, page).into_response()
+}
+
+/// The request's parameters as hidden form fields.
+fn hidden_fields(params: &AuthorizeParams) -> Vec<(String, String)> {
+    match serde_json::to_value(params) {
+        Ok(serde_json::Value::Object(map)) => map
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The CSRF token: the cookie's, or a new one set now.
+fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    if let Some(existing) = jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43)
+    {
+        return (jar, existing);
+    }
+    let Ok(token) = authorize::random_token() else {
+        return (jar, String::new());
+    };
+    let cookie = Cookie::build((CSRF_COOKIE, token.clone()))
+        .path("/oauth/authorize")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.issuer.starts_with("https://"))
+        .build();
+    (jar.add(cookie), token)
+}
+
+fn csrf_ok(jar: &CookieJar, field: &str) -> bool {
+    match jar.get(CSRF_COOKIE) {
+        Some(c) if !field.is_empty() => bool::from(c.value().as_bytes().ct_eq(field.as_bytes())),
+        _ => false,
+    }
+}
+
+fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    let max_age = i64::try_from(state.settings.sso.session_lifetime.as_secs()).unwrap_or(i64::MAX);
+    Cookie::build((SESSION_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.issuer.starts_with("https://"))
+        .max_age(time::Duration::seconds(max_age))
+        .build()
+}
+
+/// The origin a redirect URI's form submission ends at, for CSP `form-action`.
+fn origin_of(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    match url.origin() {
+        url::Origin::Tuple(..) => Some(url.origin().ascii_serialization()),
+        url::Origin::Opaque(_) => Some(format!("{}:", url.scheme())),
+    }
+}
+
+fn redirect(url: &str, status: StatusCode) -> Response {
+    let mut response = status.into_response();
+    match HeaderValue::from_str(url) {
+        Ok(v) => {
+            response.headers_mut().insert(header::LOCATION, v);
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(_) => bad_request("The redirect URI cannot be used."),
+    }
+}
+
+fn failure(e: AuthorizeError, status: StatusCode) -> Response {
+    match e {
+        AuthorizeError::Page(message) => bad_request(&message),
+        AuthorizeError::Redirect {
+            redirect_uri,
+            state,
+            error,
+            description,
+        } => redirect(
+            &authorize::redirect_url(
+                &redirect_uri,
+                &[
+                    ("error", Some(error)),
+                    ("error_description", Some(description.as_str())),
+                    ("state", state.as_deref()),
+                ],
+            ),
+            status,
+        ),
+        AuthorizeError::Store(e) => {
+            tracing::warn!(error = %e, "authorization failed on the store");
+            unavailable()
+        }
+        AuthorizeError::Random(e) => {
+            tracing::error!(error = %e, "random generator failed");
+            pages::message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Please try again.",
+                true,
+            )
+        }
+    }
+}
+
+fn bad_request(message: &str) -> Response {
+    pages::message(
+        StatusCode::BAD_REQUEST,
+        "This sign-in link cannot be used",
+        message,
+        true,
+    )
+}
+
+fn unavailable() -> Response {
+    let mut r = pages::message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again in a moment",
+        "Tessera cannot reach its database right now. Please try again.",
+        true,
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    r
+}
+
+/// `GET /oauth/logout` parameters (RP-initiated logout).
+#[derive(Debug, Default, Deserialize)]
+struct LogoutParams {
+    #[serde(default)]
+    id_token_hint: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    post_logout_redirect_uri: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// Ends the SSO session and clears its cookie; redirects to `post_logout_redirect_uri`
+/// only when it is one of the client's registered redirect URIs (the client named by
+/// `client_id` or by the `aud` of `id_token_hint`), else shows a "signed out" page.
+async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    query: Result<Query<LogoutParams>, QueryRejection>,
+) -> Response {
+    let params = query.map(|Query(p)| p).unwrap_or_default();
+    if let Err(e) = session::end(&state, jar.get(SESSION_COOKIE).map(Cookie::value)).await {
+        tracing::warn!(error = %e, "could not end a session");
+        return unavailable();
+    }
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    let client_id = params
+        .client_id
+        .clone()
+        .or_else(|| params.id_token_hint.as_deref().and_then(audience_of));
+    if let (Some(uri), Some(client_id)) = (&params.post_logout_redirect_uri, client_id) {
+        if let Ok(Some(client)) = state.store.client(&client_id).await {
+            if client.redirect_uris.iter().any(|r| r == uri) {
+                let url = authorize::redirect_url(uri, &[("state", params.state.as_deref())]);
+                return (jar, redirect(&url, StatusCode::FOUND)).into_response();
+            }
+        }
+    }
+    let page = pages::message(
+        StatusCode::OK,
+        "Signed out",
+        "You are signed out of Tessera.",
+        false,
+    );
+    (jar, page).into_response()
+}
+
+/// The `aud` of an ID token, read without checking it: it only picks which client's
+/// registered URIs a logout may return to, so a forged hint can reach no other URI.
+fn audience_of(id_token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = id_token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("aud")?.as_str().map(str::to_owned)
+}

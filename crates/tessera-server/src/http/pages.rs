@@ -1,0 +1,140 @@
+//! Server-rendered pages (askama templates under `templates/`): login, consent and
+//! messages, each sent with headers against framing, sniffing, caching and referrer leaks.
+//! The stylesheet is compiled into the binary; pages load nothing else.
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+/// The login page.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    /// The client's display name.
+    pub client_name: String,
+    /// A failed attempt's message.
+    pub error: Option<String>,
+    /// The username typed before (kept after a failure).
+    pub username: String,
+    /// The authorization request, carried through the form.
+    pub hidden: Vec<(String, String)>,
+    /// The CSRF token (also in a cookie).
+    pub csrf: String,
+}
+
+/// The consent page.
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage {
+    /// The client's display name.
+    pub client_name: String,
+    /// Who is signed in.
+    pub username: String,
+    /// One line per scope asked for.
+    pub scopes: Vec<String>,
+    /// The authorization request, carried through the form.
+    pub hidden: Vec<(String, String)>,
+    /// The CSRF token.
+    pub csrf: String,
+}
+
+/// A page with a title and one message (errors, "signed out").
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    /// Heading.
+    pub title: String,
+    /// Text.
+    pub message: String,
+    /// Shown as an error.
+    pub error: bool,
+}
+
+const STYLESHEET: &str = include_str!("../../assets/tessera.css");
+
+/// `/oauth/assets/tessera.css`.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route(
+        "/oauth/assets/tessera.css",
+        get(|| async {
+            (
+                [
+                    (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                    (header::CACHE_CONTROL, "public, max-age=3600"),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                ],
+                STYLESHEET,
+            )
+        }),
+    )
+}
+
+/// Renders `page` with `status` and the security headers. `form_target` is an origin the
+/// page's form may end up at (the client, after a redirect), added to CSP `form-action`.
+pub fn render(page: &impl Template, status: StatusCode, form_target: Option<&str>) -> Response {
+    let body = match page.render() {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let mut response = (status, body).into_response();
+    secure(&mut response, form_target);
+    response
+}
+
+/// The headers every page carries.
+pub fn secure(response: &mut Response, form_target: Option<&str>) {
+    let form_action = match form_target {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// A message page.
+pub fn message(status: StatusCode, title: &str, message: &str, error: bool) -> Response {
+    render(
+        &MessagePage {
+            title: title.to_owned(),
+            message: message.to_owned(),
+            error,
+        },
+        status,
+        None,
+    )
+}
+
+/// What a scope lets a client do, for the consent page.
+pub fn describe_scope(scope: &str) -> String {
+    match scope {
+        "openid" => "Know who you are (your account id)".into(),
+        "profile" => "See your name and username".into(),
+        "email" => "See your e-mail address".into(),
+        other => format!("Use the permission “{other}”"),
+    }
+}

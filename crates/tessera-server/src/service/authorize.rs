@@ -1,0 +1,494 @@
+//! The authorization endpoint's rules (RFC 6749 §4.1, OpenID Connect Core §3.1.2): which
+//! requests are valid, and whether the browser must log in, consent, or gets a code.
+//!
+//! An error is redirected to the client only once the client and redirect URI are known
+//! to be valid; before that it is shown on Tessera's own page (never an open redirect).
+
+use crate::domain::GrantType;
+use crate::service::client::ClientExt as _;
+use crate::service::token::is_subset;
+use crate::state::AppState;
+use crate::store::{AuthCode, Client, Session, StoreError};
+use aws_lc_rs::digest;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use tessera_token::RandomError;
+use url::Url;
+
+/// How long a code may wait to be redeemed.
+pub const CODE_LIFETIME: i64 = 60;
+
+/// The authorization request's parameters, as they arrive (query or form).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct AuthorizeParams {
+    /// `code`.
+    #[serde(default)]
+    pub response_type: Option<String>,
+    /// The client.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// One of the client's redirect URIs.
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// Space-separated scopes.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Returned unchanged.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Copied into the ID token.
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// PKCE challenge.
+    #[serde(default)]
+    pub code_challenge: Option<String>,
+    /// PKCE method: only `S256`.
+    #[serde(default)]
+    pub code_challenge_method: Option<String>,
+    /// `none`, `login`, `consent` (space-separated).
+    #[serde(default)]
+    pub prompt: Option<String>,
+    /// Maximum age of the authentication, seconds.
+    #[serde(default)]
+    pub max_age: Option<String>,
+    /// `query` only.
+    #[serde(default)]
+    pub response_mode: Option<String>,
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone)]
+pub struct AuthorizeRequest {
+    /// The client.
+    pub client: Client,
+    /// The redirect URI (one of the client's).
+    pub redirect_uri: String,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    /// `state`.
+    pub state: Option<String>,
+    /// `nonce`.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// `prompt=none`.
+    pub prompt_none: bool,
+    /// `prompt=login`.
+    pub prompt_login: bool,
+    /// `prompt=consent`.
+    pub prompt_consent: bool,
+    /// `max_age`.
+    pub max_age: Option<i64>,
+}
+
+/// A request that cannot go on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorizeError {
+    /// Shown on Tessera's error page: the client or redirect URI is not trustworthy.
+    #[error("{0}")]
+    Page(String),
+    /// Sent back to the client's redirect URI.
+    #[error("{error}: {description}")]
+    Redirect {
+        /// Where.
+        redirect_uri: String,
+        /// `state` to echo.
+        state: Option<String>,
+        /// RFC 6749 §4.1.2.1 / OIDC §3.1.2.6 code.
+        error: &'static str,
+        /// Explanation.
+        description: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The random generator failed.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// What the browser sees next.
+#[derive(Debug)]
+pub enum Next {
+    /// The login page.
+    Login,
+    /// The consent page, for this session's user.
+    Consent(Session),
+    /// A redirect to the client with a code.
+    Redirect(String),
+}
+
+/// Validates a request: client and redirect URI first (errors on the page), then the rest
+/// (errors redirected).
+///
+/// # Errors
+/// [`AuthorizeError`].
+pub async fn validate(
+    state: &AppState,
+    p: &AuthorizeParams,
+) -> Result<AuthorizeRequest, AuthorizeError> {
+    let client_id = p
+        .client_id
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| AuthorizeError::Page("The request names no client (client_id).".into()))?;
+    let client = state
+        .store
+        .client(client_id)
+        .await?
+        .ok_or_else(|| AuthorizeError::Page(format!("Unknown client “{client_id}”.")))?;
+    let redirect_uri = match p.redirect_uri.as_deref() {
+        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
+        None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
+        Some(_) => {
+            return Err(AuthorizeError::Page(format!(
+                "The redirect URI is not one registered for “{}”.",
+                client.name
+            )));
+        }
+        None => {
+            return Err(AuthorizeError::Page(
+                "The request must name a redirect_uri.".into(),
+            ));
+        }
+    };
+    let fail = |error: &'static str, description: String| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        state: p.state.clone(),
+        error,
+        description,
+    };
+    if p.response_type.as_deref() != Some("code") {
+        return Err(fail(
+            "unsupported_response_type",
+            "only response_type=code is supported".into(),
+        ));
+    }
+    if p.response_mode.as_deref().is_some_and(|m| m != "query") {
+        return Err(fail(
+            "invalid_request",
+            "only response_mode=query is supported".into(),
+        ));
+    }
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(fail(
+            "unauthorized_client",
+            "this client is not registered for the authorization code grant".into(),
+        ));
+    }
+    let scope = p
+        .scope
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if let Some(bad) = scope
+        .split_whitespace()
+        .find(|s| !is_subset(s, &client.scope_string()))
+    {
+        return Err(fail(
+            "invalid_scope",
+            format!("scope {bad:?} is not allowed for this client"),
+        ));
+    }
+    match (
+        p.code_challenge.as_deref(),
+        p.code_challenge_method.as_deref(),
+    ) {
+        (Some(c), Some("S256")) if is_pkce_value(c) => {}
+        (Some(_), Some("S256")) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge must be 43 to 128 characters of base64url".into(),
+            ));
+        }
+        (Some(_), None | Some("plain")) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method must be S256 (plain is refused)".into(),
+            ));
+        }
+        (Some(_), Some(_)) | (None, Some(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method must be S256, with a code_challenge".into(),
+            ));
+        }
+        (None, None) if client.is_public() => {
+            return Err(fail(
+                "invalid_request",
+                "a public client must use PKCE (code_challenge, S256)".into(),
+            ));
+        }
+        (None, None) => {}
+    }
+    let prompts: Vec<&str> = p
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return Err(fail(
+            "invalid_request",
+            "prompt=none cannot be combined".into(),
+        ));
+    }
+    let max_age = match p.max_age.as_deref() {
+        None | Some("") => None,
+        Some(v) => Some(v.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+            fail(
+                "invalid_request",
+                "max_age must be a non-negative integer".into(),
+            )
+        })?),
+    };
+    Ok(AuthorizeRequest {
+        redirect_uri: redirect_uri.clone(),
+        scope,
+        state: p.state.clone(),
+        nonce: p.nonce.clone(),
+        code_challenge: p.code_challenge.clone(),
+        prompt_none,
+        prompt_login: prompts.contains(&"login"),
+        prompt_consent: prompts.contains(&"consent"),
+        max_age,
+        client,
+    })
+}
+
+fn is_pkce_value(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+/// Decides what happens for `req` given the browser's session. `fresh` says the user
+/// logged in during this very request (so `prompt=login` and `max_age` are satisfied).
+///
+/// # Errors
+/// [`AuthorizeError::Redirect`] with `login_required`/`consent_required` for
+/// `prompt=none`; store failures.
+pub async fn decide(
+    state: &AppState,
+    req: &AuthorizeRequest,
+    session: Option<Session>,
+    fresh: bool,
+) -> Result<Next, AuthorizeError> {
+    let now = state.clock.unix();
+    let session = session.filter(|s| {
+        fresh || (!req.prompt_login && req.max_age.is_none_or(|max| now - s.auth_time <= max))
+    });
+    let Some(session) = session else {
+        return if req.prompt_none {
+            Err(redirect_error(
+                req,
+                "login_required",
+                "the user must log in",
+            ))
+        } else {
+            Ok(Next::Login)
+        };
+    };
+    if needs_consent(state, req, &session).await? {
+        return if req.prompt_none {
+            Err(redirect_error(
+                req,
+                "consent_required",
+                "the user must consent",
+            ))
+        } else {
+            Ok(Next::Consent(session))
+        };
+    }
+    Ok(Next::Redirect(issue_code(state, req, &session).await?))
+}
+
+async fn needs_consent(
+    state: &AppState,
+    req: &AuthorizeRequest,
+    session: &Session,
+) -> Result<bool, AuthorizeError> {
+    if req.client.first_party {
+        return Ok(false);
+    }
+    if req.prompt_consent {
+        return Ok(true);
+    }
+    let granted = state
+        .store
+        .consent(session.user_id, &req.client.client_id)
+        .await?;
+    Ok(!granted.is_some_and(|g| is_subset(&req.scope, &g)))
+}
+
+/// The user approved the consent page: remembers it and issues the code.
+///
+/// # Errors
+/// Store failures.
+pub async fn approve(
+    state: &AppState,
+    req: &AuthorizeRequest,
+    session: &Session,
+) -> Result<String, AuthorizeError> {
+    let granted = state
+        .store
+        .consent(session.user_id, &req.client.client_id)
+        .await?
+        .unwrap_or_default();
+    let mut all: Vec<&str> = granted.split_whitespace().collect();
+    for s in req.scope.split_whitespace() {
+        if !all.contains(&s) {
+            all.push(s);
+        }
+    }
+    state
+        .store
+        .grant_consent(
+            session.user_id,
+            &req.client.client_id,
+            &all.join(" "),
+            state.clock.unix(),
+        )
+        .await?;
+    issue_code(state, req, session).await
+}
+
+/// The user denied consent.
+pub fn deny(req: &AuthorizeRequest) -> String {
+    redirect_url(
+        &req.redirect_uri,
+        &[
+            ("error", Some("access_denied")),
+            ("error_description", Some("the user denied the request")),
+            ("state", req.state.as_deref()),
+        ],
+    )
+}
+
+/// Stores a code for this request and returns the redirect carrying it (with `state` and
+/// `iss`, RFC 9207).
+async fn issue_code(
+    state: &AppState,
+    req: &AuthorizeRequest,
+    session: &Session,
+) -> Result<String, AuthorizeError> {
+    let code = random_token()?;
+    let now = state.clock.unix();
+    state
+        .store
+        .insert_code(&AuthCode {
+            code_hash: sha256_hex(&code),
+            client_id: req.client.client_id.clone(),
+            user_id: session.user_id,
+            redirect_uri: req.redirect_uri.clone(),
+            scope: req.scope.clone(),
+            nonce: req.nonce.clone(),
+            code_challenge: req.code_challenge.clone(),
+            sid: session.sid.clone(),
+            auth_time: session.auth_time,
+            expires_at: now + CODE_LIFETIME,
+        })
+        .await?;
+    Ok(redirect_url(
+        &req.redirect_uri,
+        &[
+            ("code", Some(code.as_str())),
+            ("state", req.state.as_deref()),
+            ("iss", Some(state.issuer.as_str())),
+        ],
+    ))
+}
+
+/// The error redirect for a validated request.
+pub fn redirect_error(
+    req: &AuthorizeRequest,
+    error: &'static str,
+    description: &str,
+) -> AuthorizeError {
+    AuthorizeError::Redirect {
+        redirect_uri: req.redirect_uri.clone(),
+        state: req.state.clone(),
+        error,
+        description: description.to_owned(),
+    }
+}
+
+/// `uri` with `params` appended to its query (keeping the query it has).
+pub fn redirect_url(uri: &str, params: &[(&str, Option<&str>)]) -> String {
+    match Url::parse(uri) {
+        Ok(mut url) => {
+            {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in params {
+                    if let Some(v) = v {
+                        q.append_pair(k, v);
+                    }
+                }
+            }
+            url.to_string()
+        }
+        Err(_) => uri.to_owned(),
+    }
+}
+
+/// 256 random bits, base64url (codes and session cookies).
+///
+/// # Errors
+/// [`RandomError`].
+pub fn random_token() -> Result<String, RandomError> {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| RandomError)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Hex SHA-256: how codes and session cookies are stored.
+pub fn sha256_hex(value: &str) -> String {
+    crate::service::client::hash_secret(value)
+}
+
+/// The PKCE check (RFC 7636 §4.6): `BASE64URL(SHA256(verifier)) == challenge`.
+pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    if !is_pkce_value(verifier) {
+        return false;
+    }
+    let computed = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
+    bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_matches_rfc_7636_appendix_b() {
+        assert!(pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches(
+            "short",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+    }
+
+    #[test]
+    fn redirects_keep_the_registered_query() {
+        assert_eq!(
+            redirect_url(
+                "https://app.example/cb?tenant=1",
+                &[("code", Some("a b")), ("state", None)]
+            ),
+            "https://app.example/cb?tenant=1&code=a+b"
+        );
+    }
+}

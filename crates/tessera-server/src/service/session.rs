@@ -1,0 +1,74 @@
+//! Browser SSO sessions: a random cookie whose SHA-256 is the only thing stored.
+
+use crate::service::authorize::{random_token, sha256_hex};
+use crate::state::AppState;
+use crate::store::{Session, StoreError, User};
+use tessera_token::RandomError;
+use tessera_token::claims::random_hex;
+
+/// A session could not be started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The random generator failed.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// Starts a session for `user`, authenticated now. Returns the cookie value (to set once,
+/// never stored) and the session.
+///
+/// # Errors
+/// [`SessionError`].
+pub async fn start(state: &AppState, user: &User) -> Result<(String, Session), SessionError> {
+    let cookie = random_token()?;
+    let now = state.clock.unix();
+    let lifetime = i64::try_from(state.settings.sso.session_lifetime.as_secs()).unwrap_or(i64::MAX);
+    let session = Session {
+        token_hash: sha256_hex(&cookie),
+        sid: random_hex::<16>()?,
+        user_id: user.id,
+        auth_time: now,
+        expires_at: now.saturating_add(lifetime),
+    };
+    state.store.create_session(&session).await?;
+    Ok((cookie, session))
+}
+
+/// The live session the cookie names, if any (its user must still be active).
+///
+/// # Errors
+/// Store failures.
+pub async fn current(
+    state: &AppState,
+    cookie: Option<&str>,
+) -> Result<Option<Session>, StoreError> {
+    let Some(cookie) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
+        return Ok(None);
+    };
+    let Some(session) = state
+        .store
+        .session(&sha256_hex(cookie), state.clock.unix())
+        .await?
+    else {
+        return Ok(None);
+    };
+    match state.store.user_by_id(session.user_id).await? {
+        Some(u) if u.is_active => Ok(Some(session)),
+        _ => Ok(None),
+    }
+}
+
+/// Ends the session the cookie names. Returns whether one was live.
+///
+/// # Errors
+/// Store failures.
+pub async fn end(state: &AppState, cookie: Option<&str>) -> Result<bool, StoreError> {
+    match cookie.filter(|c| !c.is_empty() && c.len() <= 128) {
+        Some(c) => state.store.end_session(&sha256_hex(c)).await,
+        None => Ok(false),
+    }
+}

@@ -1,0 +1,85 @@
+//! OpenID Connect ID tokens: claims and `at_hash`.
+
+use crate::algorithm::Algorithm;
+use aws_lc_rs::digest;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+/// Claims of an ID token (OpenID Connect Core §2), with standard claims by scope.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IdClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject: the user id.
+    pub sub: String,
+    /// The client id.
+    pub aud: String,
+    /// Expiry.
+    pub exp: i64,
+    /// Issue time.
+    pub iat: i64,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// The `nonce` of the authorization request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Half of the access token's hash (§3.1.3.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    /// The SSO session id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Authorized party (the client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azp: Option<String>,
+    /// `profile` scope: the full name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `profile`: given name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// `profile`: family name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// `profile`: the username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// `email` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// `email` scope: whether the address was verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+}
+
+/// `at_hash` (and `c_hash`): the left half of the hash of the token's ASCII, base64url,
+/// with the hash of the signing algorithm (SHA-256 for RS256/PS256/ES256, SHA-512 for
+/// EdDSA with Ed25519, as OpenID Connect and its EdDSA profile say).
+pub fn half_hash(alg: Algorithm, token: &str) -> String {
+    let algorithm = match alg {
+        Algorithm::EdDSA => &digest::SHA512,
+        _ => &digest::SHA256,
+    };
+    let hash = digest::digest(algorithm, token.as_bytes());
+    let bytes = hash.as_ref();
+    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_matches_the_openid_connect_example() {
+        // OpenID Connect Core, appendix A.3/A.4 (RS256): access token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+        assert_eq!(
+            half_hash(
+                Algorithm::RS256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+            ),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+        assert_eq!(half_hash(Algorithm::EdDSA, "x").len(), 43);
+    }
+}
