@@ -446,13 +446,12 @@ async fn logout(
         .client_id
         .clone()
         .or_else(|| params.id_token_hint.as_deref().and_then(audience_of));
-    if let (Some(uri), Some(client_id)) = (&params.post_logout_redirect_uri, client_id) {
-        if let Ok(Some(client)) = state.store.client(&client_id).await {
-            if client.redirect_uris.iter().any(|r| r == uri) {
-                let url = authorize::redirect_url(uri, &[("state", params.state.as_deref())]);
-                return (jar, redirect(&url, StatusCode::FOUND)).into_response();
-            }
-        }
+    if let (Some(uri), Some(client_id)) = (&params.post_logout_redirect_uri, client_id)
+        && let Ok(Some(client)) = state.store.client(&client_id).await
+        && client.redirect_uris.iter().any(|r| r == uri)
+    {
+        let url = authorize::redirect_url(uri, &[("state", params.state.as_deref())]);
+        return (jar, redirect(&url, StatusCode::FOUND)).into_response();
     }
     let page = pages::message(
         StatusCode::OK,
