@@ -16,6 +16,7 @@ mod oauth;
 mod obtain;
 mod refresh;
 mod restart;
+mod sso;
 mod users;
 mod verify;
 

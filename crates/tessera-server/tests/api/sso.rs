@@ -1,0 +1,795 @@
+//! Browser SSO over real HTTP with a cookie-keeping client: authorize → login page →
+//! code → token (PKCE) → ID token; consent; a second client through the SSO session;
+//! prompt, max_age, code replay, userinfo, discovery, logout, and the refusals.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+use std::time::Duration;
+use tessera_server::service::client::NewClient;
+use tessera_test_support::{PASSWORD, TestApp};
+
+const CB: &str = "https://app.example.com/cb";
+const OTHER_CB: &str = "https://other.example.com/return";
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn pkce() -> (String, String) {
+    let verifier = URL_SAFE_NO_PAD.encode([7u8; 40]);
+    let challenge = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        verifier.as_bytes(),
+    ));
+    (verifier, challenge)
+}
+
+async fn setup() -> (TestApp, String) {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    let secret = app
+        .create_client(NewClient {
+            id: "web".into(),
+            name: Some("Orders".into()),
+            redirect_uris: vec![CB.into()],
+            first_party: true,
+            ..NewClient::default()
+        })
+        .await
+        .unwrap();
+    (app, secret)
+}
+
+fn authorize_url(
+    app: &TestApp,
+    client_id: &str,
+    redirect: &str,
+    challenge: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect)
+        .append_pair("scope", "openid profile")
+        .append_pair("state", "st-1")
+        .append_pair("nonce", "n-1")
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256");
+    for (k, v) in extra {
+        url.query_pairs_mut().append_pair(k, v);
+    }
+    url.to_string()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The hidden inputs of the page's form.
+fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|rest| {
+            let name = rest
+                .split("name=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            let value = rest
+                .split("value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            (unescape(name), unescape(value))
+        })
+        .collect()
+}
+
+fn location(res: &reqwest::Response) -> url::Url {
+    url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+fn param(url: &url::Url, key: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Posts the login form of `page` with `password`.
+async fn sign_in(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    page: &str,
+    password: &str,
+) -> reqwest::Response {
+    let mut form = hidden_inputs(page);
+    form.push(("username".into(), "alice".into()));
+    form.push(("password".into(), password.into()));
+    browser
+        .post(app.url("/oauth/authorize/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn claims(jwt: &str) -> Value {
+    serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+async fn redeem(
+    app: &TestApp,
+    client: (&str, &str),
+    code: &str,
+    redirect: &str,
+    verifier: &str,
+) -> reqwest::Response {
+    app.post_form(
+        "/oauth/token",
+        Some(client),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_code_flow_signs_in_once_and_issues_verified_tokens() {
+    let (app, secret) = setup().await;
+    let b = browser();
+    let (verifier, challenge) = pkce();
+
+    let page = b
+        .get(authorize_url(&app, "web", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let h = page.headers();
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    let csp = h["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'none'")
+            && csp.contains("form-action 'self' https://app.example.com"),
+        "{csp}"
+    );
+    assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Orders"), "the client's name is shown");
+    assert!(!html.contains("<script"), "no JavaScript");
+
+    let wrong = sign_in(&app, &b, &html, "not the password").await;
+    assert_eq!(wrong.status(), 401);
+    let wrong_html = wrong.text().await.unwrap();
+    assert!(wrong_html.contains("username or password is not correct"));
+    assert!(
+        wrong_html.contains("value=\"alice\""),
+        "the username is kept"
+    );
+
+    let done = sign_in(&app, &b, &wrong_html, PASSWORD).await;
+    assert_eq!(done.status(), 303);
+    let cookie = done
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tessera_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "http issuer: no Secure flag");
+    let back = location(&done);
+    assert_eq!(
+        format!(
+            "{}://{}{}",
+            back.scheme(),
+            back.host_str().unwrap(),
+            back.path()
+        ),
+        CB
+    );
+    assert_eq!(param(&back, "state").as_deref(), Some("st-1"));
+    assert_eq!(param(&back, "iss").as_deref(), Some(app.address.as_str()));
+    let code = param(&back, "code").unwrap();
+
+    let res = redeem(&app, ("web", &secret), &code, CB, &verifier).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let tokens: Value = res.json().await.unwrap();
+    assert_eq!(tokens["scope"], "openid profile");
+    let access = tokens["access_token"].as_str().unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    assert!(tokens["refresh_token"].is_string());
+
+    // The ID token verifies against the JWKS, with every claim OpenID Connect asks for.
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        tessera_test_support::get_json(&app.client, &app.url("/.well-known/jwks.json"))
+            .await
+            .pipe(serde_json::from_value)
+            .unwrap();
+    let header = jsonwebtoken::decode_header(id_token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("JWT"));
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&["web"]);
+    validation.set_issuer(&[app.address.as_str()]);
+    let verified = jsonwebtoken::decode::<Value>(
+        id_token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(verified["sub"], "1");
+    assert_eq!(verified["nonce"], "n-1");
+    assert_eq!(verified["preferred_username"], "alice");
+    assert_eq!(verified["name"], "First Last");
+    assert!(verified.get("email").is_none(), "no email scope, no email");
+    assert!(verified["auth_time"].is_i64() && verified["sid"].is_string());
+    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access.as_bytes());
+    assert_eq!(
+        verified["at_hash"],
+        URL_SAFE_NO_PAD.encode(&hash.as_ref()[..16])
+    );
+    assert_eq!(claims(access)["client_id"], "web");
+
+    // UserInfo, by GET and by POST.
+    for post in [false, true] {
+        let req = if post {
+            app.client.post(app.url("/oauth/userinfo"))
+        } else {
+            app.client.get(app.url("/oauth/userinfo"))
+        };
+        let info: Value = req
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(info["sub"], "1");
+        assert_eq!(info["preferred_username"], "alice");
+    }
+
+    // The same browser, again: no login page, straight back with a code (SSO).
+    let again = b
+        .get(authorize_url(&app, "web", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 302);
+    assert!(param(&location(&again), "code").is_some());
+
+    // Replaying the first code fails and revokes what it gave.
+    let replay = redeem(&app, ("web", &secret), &code, CB, &verifier).await;
+    assert_eq!(replay.status(), 400);
+    assert_eq!(
+        replay.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+    let verify = app
+        .post_json("/auth/token/verify/", &serde_json::json!({"token": access}))
+        .await;
+    assert_eq!(
+        verify.status(),
+        401,
+        "the replayed code's access token is revoked"
+    );
+    let refresh = app
+        .post_form(
+            "/oauth/token",
+            Some(("web", &secret)),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(refresh.status(), 400, "and its refresh family");
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl<T> Pipe for T {}
+
+#[tokio::test]
+async fn a_third_party_client_asks_for_consent_once_through_the_same_session() {
+    let (app, _) = setup().await;
+    app.create_client(NewClient {
+        id: "partner".into(),
+        name: Some("Partner App".into()),
+        redirect_uris: vec![OTHER_CB.into()],
+        scopes: vec!["openid".into(), "email".into()],
+        ..NewClient::default()
+    })
+    .await;
+    let b = browser();
+    let (_, challenge) = pkce();
+    // Sign in through the first-party client.
+    let page = b
+        .get(authorize_url(&app, "web", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(sign_in(&app, &b, &page, PASSWORD).await.status(), 303);
+
+    let ask = |extra: &'static [(&'static str, &'static str)]| {
+        let mut url =
+            url::Url::parse(&authorize_url(&app, "partner", OTHER_CB, &challenge, extra)).unwrap();
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "scope" {
+                    "openid email".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        url.to_string()
+    };
+    let consent = b.get(ask(&[])).send().await.unwrap();
+    assert_eq!(consent.status(), 200, "no second login, but a consent page");
+    let html = consent.text().await.unwrap();
+    assert!(
+        html.contains("Partner App")
+            && html.contains("e-mail address")
+            && html.contains("Signed in as alice")
+    );
+
+    // Deny → access_denied at the client.
+    let mut deny = hidden_inputs(&html);
+    deny.push(("decision".into(), "deny".into()));
+    let denied = b
+        .post(app.url("/oauth/authorize/consent"))
+        .form(&deny)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 303);
+    assert_eq!(
+        param(&location(&denied), "error").as_deref(),
+        Some("access_denied")
+    );
+
+    // A forged form (no matching CSRF token) decides nothing.
+    let mut forged = hidden_inputs(&html);
+    forged.retain(|(k, _)| k != "csrf");
+    forged.push(("csrf".into(), "x".repeat(43)));
+    forged.push(("decision".into(), "approve".into()));
+    let refused = b
+        .post(app.url("/oauth/authorize/consent"))
+        .form(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 200, "the consent page again");
+
+    let mut approve = hidden_inputs(&html);
+    approve.push(("decision".into(), "approve".into()));
+    let approved = b
+        .post(app.url("/oauth/authorize/consent"))
+        .form(&approve)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 303);
+    assert!(param(&location(&approved), "code").is_some());
+    // Remembered: the next request goes straight through, even with prompt=none.
+    let next = b.get(ask(&[("prompt", "none")])).send().await.unwrap();
+    assert_eq!(next.status(), 302);
+    assert!(param(&location(&next), "code").is_some());
+    // prompt=consent asks again.
+    assert_eq!(
+        b.get(ask(&[("prompt", "consent")]))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn prompt_and_max_age_decide_when_to_log_in_again() {
+    let (app, _) = setup().await;
+    let (_, challenge) = pkce();
+    let fresh = browser();
+    let none = fresh
+        .get(authorize_url(
+            &app,
+            "web",
+            CB,
+            &challenge,
+            &[("prompt", "none")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 302);
+    let back = location(&none);
+    assert_eq!(param(&back, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&back, "state").as_deref(), Some("st-1"));
+
+    let b = browser();
+    let page = b
+        .get(authorize_url(&app, "web", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    sign_in(&app, &b, &page, PASSWORD).await;
+    let login_again = b
+        .get(authorize_url(
+            &app,
+            "web",
+            CB,
+            &challenge,
+            &[("prompt", "login")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        login_again.status(),
+        200,
+        "prompt=login shows the login page"
+    );
+    app.clock.advance(Duration::from_secs(120));
+    let old = b
+        .get(authorize_url(
+            &app,
+            "web",
+            CB,
+            &challenge,
+            &[("max_age", "60")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        old.status(),
+        200,
+        "an authentication older than max_age logs in again"
+    );
+    let recent = b
+        .get(authorize_url(
+            &app,
+            "web",
+            CB,
+            &challenge,
+            &[("max_age", "600")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(recent.status(), 302);
+}
+
+#[tokio::test]
+async fn bad_authorization_requests_never_redirect_to_an_unregistered_uri() {
+    let (app, secret) = setup().await;
+    app.create_client(NewClient {
+        id: "spa".into(),
+        public: true,
+        redirect_uris: vec!["http://localhost:3000/cb".into()],
+        ..NewClient::default()
+    })
+    .await;
+    let b = browser();
+    let (verifier, challenge) = pkce();
+
+    for (client, redirect) in [
+        ("ghost", CB),
+        ("web", "https://evil.example.com/cb"),
+        ("web", "https://app.example.com/cb/extra"),
+        ("web", "https://app.example.com/cb?x=1"),
+    ] {
+        let res = b
+            .get(authorize_url(&app, client, redirect, &challenge, &[]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{client} {redirect}");
+        assert!(res.headers().get("location").is_none());
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+    }
+    let redirected = |res: &reqwest::Response| param(&location(res), "error");
+    let plain = b
+        .get(authorize_url(&app, "web", CB, &challenge, &[]).replace("S256", "plain"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirected(&plain).as_deref(), Some("invalid_request"));
+    let no_pkce = url::Url::parse(&authorize_url(
+        &app,
+        "spa",
+        "http://localhost:3000/cb",
+        &challenge,
+        &[],
+    ))
+    .unwrap();
+    let pairs: Vec<(String, String)> = no_pkce
+        .query_pairs()
+        .filter(|(k, _)| !k.starts_with("code_challenge"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut no_pkce = no_pkce.clone();
+    no_pkce.query_pairs_mut().clear().extend_pairs(pairs);
+    let res = b.get(no_pkce.to_string()).send().await.unwrap();
+    assert_eq!(
+        redirected(&res).as_deref(),
+        Some("invalid_request"),
+        "public clients must use PKCE"
+    );
+    let scope = b
+        .get(
+            authorize_url(&app, "web", CB, &challenge, &[])
+                .replace("openid+profile", "openid+admin"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirected(&scope).as_deref(), Some("invalid_scope"));
+    let token = b
+        .get(
+            authorize_url(&app, "web", CB, &challenge, &[])
+                .replace("response_type=code", "response_type=token"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        redirected(&token).as_deref(),
+        Some("unsupported_response_type")
+    );
+
+    // Codes: wrong verifier, wrong redirect, another client, expired.
+    let page = b
+        .get(authorize_url(&app, "web", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let code_of = |res: reqwest::Response| param(&location(&res), "code").unwrap();
+    let code = code_of(sign_in(&app, &b, &page, PASSWORD).await);
+    let bad = redeem(
+        &app,
+        ("web", &secret),
+        &code,
+        CB,
+        &URL_SAFE_NO_PAD.encode([9u8; 40]),
+    )
+    .await;
+    assert_eq!(bad.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    let code = code_of(
+        b.get(authorize_url(&app, "web", CB, &challenge, &[]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let bad = redeem(
+        &app,
+        ("web", &secret),
+        &code,
+        "https://app.example.com/other",
+        &verifier,
+    )
+    .await;
+    assert_eq!(bad.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    let code = code_of(
+        b.get(authorize_url(&app, "web", CB, &challenge, &[]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let public = app
+        .post_form(
+            "/oauth/token",
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", "spa"),
+                ("code", &code),
+                ("redirect_uri", CB),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(
+        public.json::<Value>().await.unwrap()["error"],
+        "invalid_grant",
+        "another client's code"
+    );
+    let code = code_of(
+        b.get(authorize_url(&app, "web", CB, &challenge, &[]))
+            .send()
+            .await
+            .unwrap(),
+    );
+    app.clock.advance(Duration::from_secs(61));
+    let late = redeem(&app, ("web", &secret), &code, CB, &verifier).await;
+    assert_eq!(
+        late.json::<Value>().await.unwrap()["error"],
+        "invalid_grant",
+        "codes live 60 s"
+    );
+}
+
+#[tokio::test]
+async fn userinfo_refuses_what_it_should() {
+    let (app, _) = setup().await;
+    let none = app
+        .client
+        .get(app.url("/oauth/userinfo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 401);
+    assert!(
+        none.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let bad = app
+        .client
+        .get(app.url("/oauth/userinfo"))
+        .bearer_auth("nonsense")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    assert!(
+        bad.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    // A token without the openid scope (the Django API issues none).
+    let django = app.login("alice").await;
+    let res = app
+        .client
+        .get(app.url("/oauth/userinfo"))
+        .bearer_auth(&django.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(
+        res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+}
+
+#[tokio::test]
+async fn discovery_describes_what_the_server_does() {
+    let (app, _) = setup().await;
+    let doc =
+        tessera_test_support::get_json(&app.client, &app.url("/.well-known/openid-configuration"))
+            .await;
+    assert_eq!(doc["issuer"], app.address);
+    for key in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "end_session_endpoint",
+        "introspection_endpoint",
+        "revocation_endpoint",
+    ] {
+        let url = doc[key].as_str().unwrap();
+        assert!(url.starts_with(&app.address), "{key}");
+        let res = app.client.get(url).send().await.unwrap();
+        assert_ne!(res.status(), 404, "{key} is served");
+    }
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(doc["id_token_signing_alg_values_supported"][0], "RS256");
+    assert!(
+        doc["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g == "client_credentials")
+    );
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
+    let (app, _) = setup().await;
+    let b = browser();
+    let (_, challenge) = pkce();
+    let page = b
+        .get(authorize_url(&app, "web", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    sign_in(&app, &b, &page, PASSWORD).await;
+
+    let evil = b.get(app.url("/oauth/logout?client_id=web&post_logout_redirect_uri=https%3A%2F%2Fevil.example.com%2F")).send().await.unwrap();
+    assert_eq!(
+        evil.status(),
+        200,
+        "an unregistered URI gets the signed-out page, not a redirect"
+    );
+    // Signed out already; sign in again, then log out with a registered URI.
+    let page = b
+        .get(authorize_url(&app, "web", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "the session ended");
+    sign_in(&app, &b, &page.text().await.unwrap(), PASSWORD).await;
+    let out = b
+        .get(app.url(&format!(
+            "/oauth/logout?client_id=web&state=bye&post_logout_redirect_uri={}",
+            url::form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 302);
+    assert_eq!(param(&location(&out), "state").as_deref(), Some("bye"));
+    let after = b
+        .get(authorize_url(&app, "web", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 200, "logged out: the login page again");
+}
