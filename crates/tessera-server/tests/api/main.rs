@@ -15,6 +15,7 @@ mod jwks;
 mod oauth;
 mod obtain;
 mod refresh;
+mod relying_party;
 mod restart;
 mod sso;
 mod users;
