@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# panva's openid-client and jose against a live Tessera. Installs them with npm into
+# interop/node/node_modules (from package-lock.json), starts a server on a random port
+# with its own data directory, registers a user and two clients, runs oidc.mjs.
+# Usage: interop/node/run.sh [path/to/tessera]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bin=${1:-$root/target/debug/tessera}
+(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+data=$(mktemp -d)
+server=""
+cleanup() {
+    [ -n "$server" ] && kill "$server" 2>/dev/null || true
+    rm -rf "$data"
+}
+trap cleanup EXIT
+password="node-interop-password"
+echo "$password" | "$bin" --data-dir "$data" user create --username alice --email alice@example.com --password-stdin >/dev/null
+web=$("$bin" --data-dir "$data" --output json client create --id web --first-party \
+    --redirect-uri http://127.0.0.1:9/callback | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
+svc=$("$bin" --data-dir "$data" --output json client create --id billing --grant client_credentials \
+    --scope read:orders | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
+exec 3< <("$bin" --data-dir "$data" --output json serve --bind 127.0.0.1:0 2>"$data/server.log")
+read -r line <&3
+server=$(pgrep -f "tessera --data-dir $data --output json serve" | head -n1 || true)
+issuer=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["listening"])' "$line")
+node "$here/oidc.mjs" "$issuer" "$web" "$svc" alice "$password"
