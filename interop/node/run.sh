@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# panva's openid-client and jose against a live Tessera. Installs them with npm into
-# interop/node/node_modules (from package-lock.json), starts a server on a random port
-# with its own data directory, registers a user and two clients, runs oidc.mjs.
+# panva's openid-client and jose, then headless Chromium, against a live Tessera.
+# Installs them with npm into interop/node/node_modules (from package-lock.json), starts a
+# server on a random port with its own data directory, registers a user and three
+# clients, runs oidc.mjs and browser.mjs. Chromium is Debian's (/usr/bin/chromium, or
+# $CHROMIUM); screenshots go to $SCREENSHOTS (default: a temporary directory).
 # Usage: interop/node/run.sh [path/to/tessera]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,12 +19,18 @@ cleanup() {
 trap cleanup EXIT
 password="node-interop-password"
 echo "$password" | "$bin" --data-dir "$data" user create --username alice --email alice@example.com --password-stdin >/dev/null
-web=$("$bin" --data-dir "$data" --output json client create --id web --first-party \
-    --redirect-uri http://127.0.0.1:9/callback | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
+secret_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])'; }
+web=$("$bin" --data-dir "$data" --output json client create --id web --name Orders --first-party \
+    --redirect-uri http://127.0.0.1:9/callback --redirect-uri http://127.0.0.1:9/web | secret_of)
+"$bin" --data-dir "$data" client create --id partner --name "Partner Reports" \
+    --redirect-uri http://127.0.0.1:9/partner >/dev/null
 svc=$("$bin" --data-dir "$data" --output json client create --id billing --grant client_credentials \
-    --scope read:orders | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
+    --scope read:orders | secret_of)
 exec 3< <("$bin" --data-dir "$data" --output json serve --bind 127.0.0.1:0 2>"$data/server.log")
 read -r line <&3
 server=$(pgrep -f "tessera --data-dir $data --output json serve" | head -n1 || true)
 issuer=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["listening"])' "$line")
 node "$here/oidc.mjs" "$issuer" "$web" "$svc" alice "$password"
+shots=${SCREENSHOTS:-$data/screenshots}
+mkdir -p "$shots"
+node "$here/browser.mjs" "$issuer" alice "$password" "$shots"

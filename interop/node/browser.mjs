@@ -1,0 +1,98 @@
+// A real browser through SSO: headless Chromium (Debian's, driven by playwright-core; no
+// browser download) opens a first-party client's authorize URL, signs in on Tessera's
+// page, lands on the client's redirect with a code; then a third-party client's authorize
+// URL goes straight to consent (no second login: SSO), and Allow lands with a code.
+// Screenshots of every page go to SCREENSHOTS (a directory).
+// Usage: node browser.mjs ISSUER USERNAME PASSWORD SCREENSHOTS
+import { chromium } from 'playwright-core';
+import { createHash, randomBytes } from 'node:crypto';
+
+const [issuer, username, password, shots] = process.argv.slice(2);
+const callback = 'http://127.0.0.1:9/';
+
+function check(cond, what) {
+  if (!cond) {
+    console.error(`FAIL: ${what}`);
+    process.exit(1);
+  }
+  console.log(`ok: ${what}`);
+}
+
+function authorizeUrl(clientId, scope) {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const url = new URL('/oauth/authorize', issuer);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: `${callback}${clientId}`,
+    scope,
+    state: `state-${clientId}`,
+    nonce: randomBytes(8).toString('hex'),
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  }).toString();
+  return url.toString();
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1024, height: 720 } });
+  const page = await context.newPage();
+  const landed = [];
+  // The clients' redirect URIs: answered here, recording where the browser arrived.
+  await page.route(`${callback}**`, (route) => {
+    landed.push(new URL(route.request().url()));
+    return route.fulfill({ status: 200, contentType: 'text/html', body: '<p>back at the client</p>' });
+  });
+
+  const response = await page.goto(authorizeUrl('web', 'openid profile'));
+  check(response.headers()['x-frame-options'] === 'DENY', 'the login page refuses framing');
+  check(await page.getByRole('heading', { name: 'Sign in' }).isVisible(), 'Chromium shows the login page');
+  check((await page.textContent('body')).includes('Orders'), "the login page names the client");
+  await page.screenshot({ path: `${shots}/login.png`, fullPage: true });
+
+  await page.getByLabel('Username or e-mail').fill(username);
+  await page.getByLabel('Password').fill('wrong password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const alert = page.getByRole('alert');
+  check((await alert.textContent()).includes('not correct'), 'a wrong password is reported on the page');
+  check(await page.getByLabel('Password').getAttribute('aria-describedby') === 'login-error', 'the error is tied to the fields');
+  await page.screenshot({ path: `${shots}/login-error.png`, fullPage: true });
+
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${callback}**`);
+  const first = landed.at(-1);
+  check(first.pathname === '/web' && first.searchParams.get('code') && first.searchParams.get('state') === 'state-web',
+    'after sign-in the browser lands on the client with a code and its state');
+
+  // SSO: the second client does not ask for a password, only for consent.
+  await page.goto(authorizeUrl('partner', 'openid email'));
+  check(await page.getByRole('heading', { name: /Allow/ }).isVisible(), 'a third-party client gets the consent page, no login');
+  check((await page.textContent('body')).includes(`Signed in as ${username}`), 'consent says who is signed in');
+  await page.screenshot({ path: `${shots}/consent.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(`${callback}partner**`);
+  const second = landed.at(-1);
+  check(second.searchParams.get('code') && second.searchParams.get('state') === 'state-partner',
+    'Allow lands on the second client with a code');
+
+  // Phone width, and the error page.
+  const phone = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true });
+  const small = await phone.newPage();
+  await small.goto(authorizeUrl('web', 'openid'));
+  const overflow = await small.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  check(!overflow, 'the login page fits a phone width');
+  await small.screenshot({ path: `${shots}/login-phone.png`, fullPage: true });
+  const bad = await small.goto(authorizeUrl('ghost', 'openid'));
+  check(bad.status() === 400 && (await small.textContent('body')).includes('Unknown client'), 'an unknown client gets an error page, no redirect');
+  await small.screenshot({ path: `${shots}/error.png`, fullPage: true });
+} finally {
+  await browser.close();
+}
+console.log('browser interop passed');
