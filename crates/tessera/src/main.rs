@@ -28,6 +28,9 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.global.config.as_deref(), &cli.overrides())
         .context("loading configuration")?;
+    // Every command may open the default SQLite file, which lives in the data directory.
+    tessera_server::startup::ensure_data_dir(&settings.data_dir)
+        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     match cli.command {
         Command::Serve(_) => serve(settings, cli.global.output).await,
         Command::Migrate => {

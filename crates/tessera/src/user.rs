@@ -30,8 +30,6 @@ impl Tools {
 }
 
 pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::Result<()> {
-    tessera_server::startup::ensure_data_dir(&settings.data_dir)
-        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     let ctx = Tools {
         store: store::connect(&settings.database_url(), &settings.database).await?,
         hasher: PasswordHasher::new(&settings.passwords)?,

@@ -204,3 +204,116 @@ fn serve_help_documents_every_key() {
         assert!(help.contains(key), "serve --help lacks {key}");
     }
 }
+
+#[test]
+fn clients_are_registered_shown_rotated_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = json(&tessera(
+        dir.path(),
+        &[
+            "--output",
+            "json",
+            "client",
+            "create",
+            "--id",
+            "web",
+            "--name",
+            "Web App",
+            "--redirect-uri",
+            "https://app.example.com/cb",
+            "--scope",
+            "openid",
+            "--first-party",
+        ],
+        "",
+    ));
+    assert_eq!(created["client_id"], "web");
+    let first = created["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(first.len(), 43, "256 bits, base64url");
+    let public = json(&tessera(
+        dir.path(),
+        &[
+            "--output",
+            "json",
+            "client",
+            "create",
+            "--id",
+            "spa",
+            "--public",
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+        ],
+        "",
+    ));
+    assert!(public["client_secret"].is_null());
+
+    let shown = json(&tessera(
+        dir.path(),
+        &["--output", "json", "client", "show", "web"],
+        "",
+    ));
+    assert_eq!(shown["name"], "Web App");
+    assert_eq!(shown["type"], "confidential");
+    assert_eq!(shown["scopes"], serde_json::json!(["openid"]));
+    assert!(
+        shown.get("secret_hash").is_none(),
+        "the hash is never printed"
+    );
+    let listed = json(&tessera(
+        dir.path(),
+        &["--output", "json", "client", "list"],
+        "",
+    ));
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+
+    let rotated = json(&tessera(
+        dir.path(),
+        &["--output", "json", "client", "rotate-secret", "web"],
+        "",
+    ));
+    assert_ne!(rotated["client_secret"], first.as_str());
+    let refused = tessera(dir.path(), &["client", "rotate-secret", "spa"], "");
+    assert!(!refused.status.success(), "a public client has no secret");
+
+    for bad in [
+        &["client", "create", "--id", "x y"][..],
+        &[
+            "client",
+            "create",
+            "--id",
+            "evil",
+            "--redirect-uri",
+            "http://evil.example.com/cb",
+        ],
+        &["client", "create", "--id", "nocb"],
+        &[
+            "client",
+            "create",
+            "--id",
+            "svc",
+            "--public",
+            "--grant",
+            "client_credentials",
+        ],
+        &[
+            "client",
+            "create",
+            "--id",
+            "web",
+            "--redirect-uri",
+            "https://a.example/cb",
+        ],
+    ] {
+        let out = tessera(dir.path(), bad, "");
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    }
+
+    json(&tessera(
+        dir.path(),
+        &["--output", "json", "client", "delete", "web"],
+        "",
+    ));
+    let gone = tessera(dir.path(), &["client", "show", "web"], "");
+    assert!(!gone.status.success());
+}
