@@ -615,6 +615,28 @@ async fn bad_authorization_requests_never_redirect_to_an_unregistered_uri() {
             .await
             .unwrap(),
     );
+    let missing = app
+        .post_form(
+            "/oauth/token",
+            Some(("web", &secret)),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    assert_eq!(
+        missing.json::<Value>().await.unwrap()["error"],
+        "invalid_grant",
+        "a PKCE code without its verifier"
+    );
+    let code = code_of(
+        b.get(authorize_url(&app, "web", CB, &challenge, &[]))
+            .send()
+            .await
+            .unwrap(),
+    );
     let bad = redeem(
         &app,
         ("web", &secret),
