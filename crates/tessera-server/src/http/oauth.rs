@@ -31,8 +31,7 @@ async fn token(
     headers: HeaderMap,
     body: Result<Body<TokenRequest>, ApiError>,
 ) -> Result<Response, OAuthError> {
-    let Body(mut req) = body.map_err(invalid_request)?;
-    let creds = credentials(&headers, req.client_id.take(), req.client_secret.take())?;
+    let (req, creds) = read(&headers, body)?;
     let issued = oauth::token(&state, &creds, req).await?;
     Ok(no_store(Json(issued).into_response()))
 }
@@ -42,8 +41,7 @@ async fn introspect(
     headers: HeaderMap,
     body: Result<Body<TokenHintRequest>, ApiError>,
 ) -> Result<Response, OAuthError> {
-    let Body(mut req) = body.map_err(invalid_request)?;
-    let creds = credentials(&headers, req.client_id.take(), req.client_secret.take())?;
+    let (req, creds) = read(&headers, body)?;
     let answer = oauth::introspect(&state, &creds, req).await?;
     Ok(no_store(Json(answer).into_response()))
 }
@@ -53,10 +51,38 @@ async fn revoke(
     headers: HeaderMap,
     body: Result<Body<TokenHintRequest>, ApiError>,
 ) -> Result<Response, OAuthError> {
-    let Body(mut req) = body.map_err(invalid_request)?;
-    let creds = credentials(&headers, req.client_id.take(), req.client_secret.take())?;
+    let (req, creds) = read(&headers, body)?;
     oauth::revoke(&state, &creds, req).await?;
     Ok(no_store(Json(json!({})).into_response()))
+}
+
+/// A request body that may carry `client_secret_post` credentials.
+trait WithClient {
+    /// Takes `client_id` and `client_secret` out of the body.
+    fn take_client(&mut self) -> (Option<String>, Option<Secret>);
+}
+
+impl WithClient for TokenRequest {
+    fn take_client(&mut self) -> (Option<String>, Option<Secret>) {
+        (self.client_id.take(), self.client_secret.take())
+    }
+}
+
+impl WithClient for TokenHintRequest {
+    fn take_client(&mut self) -> (Option<String>, Option<Secret>) {
+        (self.client_id.take(), self.client_secret.take())
+    }
+}
+
+/// The parsed body and the client's credentials from it or the `Authorization` header.
+fn read<T: WithClient>(
+    headers: &HeaderMap,
+    body: Result<Body<T>, ApiError>,
+) -> Result<(T, ClientCredentials), OAuthError> {
+    let Body(mut req) = body.map_err(invalid_request)?;
+    let (id, secret) = req.take_client();
+    let creds = credentials(headers, id, secret)?;
+    Ok((req, creds))
 }
 
 fn invalid_request(e: ApiError) -> OAuthError {

@@ -196,7 +196,7 @@ pub struct Client {
 }
 
 /// A browser SSO session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Session {
     /// SHA-256 (hex) of the cookie value; the cookie itself is never stored.
     pub token_hash: String,
@@ -211,7 +211,7 @@ pub struct Session {
 }
 
 /// An authorization code's row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuthCode {
     /// SHA-256 (hex) of the code.
     pub code_hash: String,

@@ -638,7 +638,7 @@ macro_rules! impl_store {
             }
 
             async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>> {
-                let row = sqlx::query(
+                sqlx::query_as::<_, Session>(
                     "SELECT token_hash, sid, user_id, auth_time, expires_at FROM sessions \
                      WHERE token_hash = $1 AND NOT ended AND expires_at > $2",
                 )
@@ -646,18 +646,7 @@ macro_rules! impl_store {
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(classify)?;
-                row.map(|r| {
-                    let get = |e| StoreError::Database(e);
-                    Ok(Session {
-                        token_hash: r.try_get("token_hash").map_err(get)?,
-                        sid: r.try_get("sid").map_err(get)?,
-                        user_id: r.try_get("user_id").map_err(get)?,
-                        auth_time: r.try_get("auth_time").map_err(get)?,
-                        expires_at: r.try_get("expires_at").map_err(get)?,
-                    })
-                })
-                .transpose()
+                .map_err(classify)
             }
 
             async fn end_session(&self, token_hash: &str) -> StoreResult<bool> {
@@ -727,30 +716,17 @@ macro_rules! impl_store {
             async fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<Redemption> {
                 let mut tx = self.begin_write().await?;
                 // The exactly-once point, as for refresh tokens.
-                let row = sqlx::query(
+                let consumed = sqlx::query_as::<_, AuthCode>(
                     "UPDATE auth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
-                     AND expires_at > $1 RETURNING client_id, user_id, redirect_uri, scope, nonce, \
-                     code_challenge, sid, auth_time, expires_at",
+                     AND expires_at > $1 RETURNING code_hash, client_id, user_id, redirect_uri, scope, \
+                     nonce, code_challenge, sid, auth_time, expires_at",
                 )
                 .bind(now)
                 .bind(code_hash)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(classify)?;
-                if let Some(r) = row {
-                    let get = |e| StoreError::Database(e);
-                    let code = AuthCode {
-                        code_hash: code_hash.to_owned(),
-                        client_id: r.try_get("client_id").map_err(get)?,
-                        user_id: r.try_get("user_id").map_err(get)?,
-                        redirect_uri: r.try_get("redirect_uri").map_err(get)?,
-                        scope: r.try_get("scope").map_err(get)?,
-                        nonce: r.try_get("nonce").map_err(get)?,
-                        code_challenge: r.try_get("code_challenge").map_err(get)?,
-                        sid: r.try_get("sid").map_err(get)?,
-                        auth_time: r.try_get("auth_time").map_err(get)?,
-                        expires_at: r.try_get("expires_at").map_err(get)?,
-                    };
+                if let Some(code) = consumed {
                     tx.commit().await.map_err(classify)?;
                     return Ok(Redemption::Valid(code));
                 }
