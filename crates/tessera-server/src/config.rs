@@ -43,6 +43,8 @@ pub struct Settings {
     pub passwords: PasswordSettings,
     /// Browser single sign-on.
     pub sso: SsoSettings,
+    /// Signing keys.
+    pub keys: KeySettings,
 }
 
 /// Log output format.
@@ -141,6 +143,7 @@ impl Default for Settings {
             users: UserSettings::default(),
             passwords: PasswordSettings::default(),
             sso: SsoSettings::default(),
+            keys: KeySettings::default(),
         }
     }
 }
@@ -174,6 +177,37 @@ impl Default for UserSettings {
     fn default() -> Self {
         Self {
             fields: UserField::DRF_REMOTEJWT.to_vec(),
+        }
+    }
+}
+
+/// `[keys]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeySettings {
+    /// Size of generated RSA keys (RS256, PS256): 2048, 3072 or 4096.
+    pub rsa_bits: u32,
+    /// Rotate the signing key automatically when it has signed this long (`0s`: never).
+    #[serde(with = "humantime_serde")]
+    pub rotate_every: Duration,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self {
+            rsa_bits: 2048,
+            rotate_every: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+impl KeySettings {
+    /// The RSA size as the token crate names it.
+    pub fn rsa_size(&self) -> tessera_token::key::RsaBits {
+        match self.rsa_bits {
+            3072 => tessera_token::key::RsaBits::B3072,
+            4096 => tessera_token::key::RsaBits::B4096,
+            _ => tessera_token::key::RsaBits::B2048,
         }
     }
 }
@@ -334,6 +368,15 @@ impl Settings {
                 "max_concurrent_hashes and min_length must be positive, max_length >= min_length",
             );
         }
+        if !matches!(self.keys.rsa_bits, 2048 | 3072 | 4096) {
+            return invalid("keys.rsa_bits", "must be 2048, 3072 or 4096");
+        }
+        if !self.keys.rotate_every.is_zero() && self.keys.rotate_every < Duration::from_secs(3600) {
+            return invalid(
+                "keys.rotate_every",
+                "must be 0s (never) or at least one hour",
+            );
+        }
         if self.sso.session_lifetime < Duration::from_secs(60) {
             return invalid("sso.session_lifetime", "must be at least one minute");
         }
@@ -411,6 +454,8 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [passwords] max_length           TESSERA_PASSWORDS__MAX_LENGTH            1024            bytes; longer is refused before hashing
   [passwords] min_length           TESSERA_PASSWORDS__MIN_LENGTH            8               for new passwords
   [sso] session_lifetime           TESSERA_SSO__SESSION_LIFETIME            12h             browser stays logged in at Tessera
+  [keys] rsa_bits                  TESSERA_KEYS__RSA_BITS                   2048            2048 | 3072 | 4096 for new RSA keys
+  [keys] rotate_every              TESSERA_KEYS__ROTATE_EVERY               30d             automatic rotation; 0s = never
 ";
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use crate::config::{ConfigError, Settings};
 use crate::http::jwks::JWKS_MAX_AGE;
-use crate::keys::{Keyring, KeyringError, LiveKeys, MasterKey};
+use crate::keys::{Keyring, KeyringError, LiveKeys, MasterKey, Schedule};
 use crate::service::password::{HashError, PasswordHasher};
 use crate::state::{AppState, Inner};
 use crate::store::{self, StoreError};
@@ -85,8 +85,10 @@ impl Application {
         )
         .map_err(KeyringError::from)?;
         let alg = settings.tokens.algorithm;
-        let keyring = Keyring::load_or_init(store.as_ref(), &master, alg, clock.unix()).await?;
-        let keys = LiveKeys::new(master, alg, keyring);
+        let bits = settings.keys.rsa_size();
+        let keyring =
+            Keyring::load_or_init(store.as_ref(), &master, alg, bits, clock.unix()).await?;
+        let keys = LiveKeys::new(master, alg, bits, keyring);
         let hasher = PasswordHasher::new(&settings.passwords)?;
         let listener =
             TcpListener::bind(settings.bind)
@@ -159,15 +161,20 @@ impl Application {
     }
 }
 
-/// Re-reads the signing keys every `database.key_reload_interval`, activating staged keys
-/// once every JWKS cache has had time to see them (the advertised max-age plus one reload
-/// interval). A store failure keeps the current keys and is retried at the next tick.
+/// Re-reads the signing keys every `database.key_reload_interval` and runs the key
+/// schedule: prunes expired retired keys, stages a key when `keys.rotate_every` is due,
+/// activates staged keys once every JWKS cache has had time to see them (the advertised
+/// max-age plus one reload interval). A store failure keeps the current keys and is
+/// retried at the next tick.
 async fn reload_keys(state: AppState) {
     let interval = state.settings.database.key_reload_interval;
     let publish_delay = i64::try_from(JWKS_MAX_AGE + interval.as_secs()).unwrap_or(i64::MAX);
     let tokens = &state.settings.tokens;
     let retire_after =
         i64::try_from((tokens.access_lifetime + tokens.leeway).as_secs()).unwrap_or(i64::MAX);
+    let rotate_every = Some(state.settings.keys.rotate_every)
+        .filter(|d| !d.is_zero())
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
@@ -178,8 +185,11 @@ async fn reload_keys(state: AppState) {
             .keys
             .reload(
                 state.store.as_ref(),
-                publish_delay,
-                now.saturating_add(retire_after),
+                Schedule {
+                    publish_delay,
+                    retire_after: now.saturating_add(retire_after),
+                    rotate_every,
+                },
                 now,
             )
             .await;

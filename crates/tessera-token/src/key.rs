@@ -124,6 +124,35 @@ impl SigningKey {
         Self::from_pkcs8_der(alg, parsed.contents())
     }
 
+    /// Reads a PEM private key as `openssl` writes them: PKCS#8 (`PRIVATE KEY`) for every
+    /// algorithm, or PKCS#1 (`RSA PRIVATE KEY`, `openssl genrsa` before OpenSSL 3) for
+    /// RS256/PS256, converted to PKCS#8. RSA keys below 2048 bits are refused.
+    ///
+    /// # Errors
+    /// [`KeyError`] for another PEM type, a key of another algorithm, or a short key.
+    pub fn from_pem(alg: Algorithm, pem_text: &str) -> Result<Self, KeyError> {
+        let parsed = pem::parse(pem_text).map_err(|e| invalid(alg, e))?;
+        match (parsed.tag(), alg) {
+            ("PRIVATE KEY", _) => Self::from_pkcs8_der(alg, parsed.contents()),
+            ("RSA PRIVATE KEY", Algorithm::RS256 | Algorithm::PS256) => {
+                let pair = aws_lc_rs::rsa::KeyPair::from_der(parsed.contents())
+                    .map_err(|e| invalid(alg, e))?;
+                let bits = pair.public_modulus_len() * 8;
+                if bits < MIN_RSA_BITS {
+                    return Err(KeyError::TooShort { bits });
+                }
+                let der: Pkcs8V1Der<'static> = pair.as_der().map_err(|e| invalid(alg, e))?;
+                Self::from_pkcs8_der(alg, der.as_ref())
+            }
+            (tag, _) => Err(invalid(
+                alg,
+                format!(
+                    "expected \"PRIVATE KEY\" (or \"RSA PRIVATE KEY\" for RSA), found \"{tag}\""
+                ),
+            )),
+        }
+    }
+
     fn assemble(
         alg: Algorithm,
         der: &[u8],

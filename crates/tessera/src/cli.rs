@@ -132,11 +132,37 @@ pub enum KeysCommand {
         /// Algorithm of the new key [default: tokens.algorithm].
         #[arg(long)]
         alg: Option<tessera_token::Algorithm>,
-        /// Sign with it at once. Verifiers that cached the JWKS refuse its tokens until
-        /// they refetch (unknown kid): for emergencies.
+        /// Sign with it at once (or activate the key already staged). Verifiers that
+        /// cached the JWKS refuse its tokens until they refetch (unknown kid).
         #[arg(long)]
         now: bool,
     },
+    /// Stop signing with a key but keep it published until its tokens expire (an active
+    /// key is replaced at once); a staged key is withdrawn.
+    Retire {
+        /// Key id.
+        kid: String,
+    },
+    /// Emergency: remove a (compromised) key from the JWKS now; an active key is replaced
+    /// first. Its tokens fail everywhere once servers reload and verifiers refetch.
+    Revoke {
+        /// Key id.
+        kid: String,
+    },
+    /// Import a PEM private key (PKCS#8, or PKCS#1 `RSA PRIVATE KEY` from `openssl
+    /// genrsa`), so tokens it already signed keep verifying; staged like a rotation.
+    Import {
+        /// The PEM file.
+        file: PathBuf,
+        /// Its algorithm [default: tokens.algorithm].
+        #[arg(long)]
+        alg: Option<tessera_token::Algorithm>,
+        /// Sign with it at once.
+        #[arg(long)]
+        now: bool,
+    },
+    /// Print the published public keys as a JWKS.
+    ExportPublic,
 }
 
 /// `tessera serve`

@@ -317,3 +317,120 @@ fn clients_are_registered_shown_rotated_and_deleted() {
     let gone = tessera(dir.path(), &["client", "show", "web"], "");
     assert!(!gone.status.success());
 }
+
+fn openssl(args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn keys_are_imported_rotated_retired_revoked_and_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    // Create the installation's first key, as a first start would.
+    json(&tessera(
+        dir.path(),
+        &["--output", "json", "keys", "rotate", "--now"],
+        "",
+    ));
+    let list = |d: &Path| json(&tessera(d, &["--output", "json", "keys", "list"], ""));
+    let first = list(dir.path());
+    assert_eq!(first.as_array().unwrap().len(), 1);
+    let first_kid = first[0]["kid"].as_str().unwrap().to_owned();
+    assert_eq!(first[0]["state"], "active");
+
+    // The original design's key: `openssl genrsa` (PKCS#1), imported as the next key.
+    let pem = dir.path().join("django.pem");
+    openssl(&[
+        "genrsa",
+        "-traditional",
+        "-out",
+        pem.to_str().unwrap(),
+        "2048",
+    ]);
+    assert!(
+        std::fs::read_to_string(&pem)
+            .unwrap()
+            .starts_with("-----BEGIN RSA PRIVATE KEY")
+    );
+    let imported = json(&tessera(
+        dir.path(),
+        &["--output", "json", "keys", "import", pem.to_str().unwrap()],
+        "",
+    ));
+    assert_eq!(imported["state"], "next");
+    let imported_kid = imported["kid"].as_str().unwrap().to_owned();
+    // A second staged key of the same algorithm is refused.
+    let twice = tessera(dir.path(), &["keys", "rotate"], "");
+    assert!(!twice.status.success());
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("already staged"));
+
+    // Short RSA keys are refused.
+    let short = dir.path().join("short.pem");
+    openssl(&["genrsa", "-out", short.to_str().unwrap(), "1024"]);
+    let refused = tessera(dir.path(), &["keys", "import", short.to_str().unwrap()], "");
+    assert!(!refused.status.success());
+
+    // The JWKS export lists both, public parts only.
+    let jwks = tessera(dir.path(), &["keys", "export-public"], "");
+    let jwks: Value = serde_json::from_slice(&jwks.stdout).unwrap();
+    let kids: Vec<_> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(kids.contains(&first_kid) && kids.contains(&imported_kid));
+    assert!(jwks["keys"][0].get("d").is_none());
+
+    // Retiring the active key activates the staged one.
+    json(&tessera(
+        dir.path(),
+        &["--output", "json", "keys", "retire", &first_kid],
+        "",
+    ));
+    let states: Vec<(String, String)> = list(dir.path())
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["kid"].as_str().unwrap().to_owned(),
+                k["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(states.contains(&(first_kid.clone(), "retired".into())));
+    assert!(states.contains(&(imported_kid.clone(), "active".into())));
+
+    // Revoking the active key replaces it at once and removes it.
+    let revoked = json(&tessera(
+        dir.path(),
+        &["--output", "json", "keys", "revoke", &imported_kid],
+        "",
+    ));
+    let replacement = revoked["active"].as_str().unwrap().to_owned();
+    let after = list(dir.path());
+    let kids: Vec<_> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(!kids.contains(&imported_kid.as_str()));
+    assert!(
+        after
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == replacement.as_str() && k["state"] == "active")
+    );
+    let unknown = tessera(dir.path(), &["keys", "revoke", "nope"], "");
+    assert!(!unknown.status.success());
+}

@@ -10,6 +10,7 @@ use crate::store::{KeyState, Store, StoreError, StoredKey};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use std::sync::Arc;
+use tessera_token::key::RsaBits;
 use tessera_token::{Algorithm, KeyError, KeySet, MacKey, RandomError, SigningKey};
 
 /// The stored name of the internal refresh MAC key's algorithm.
@@ -140,6 +141,7 @@ impl Keyring {
         store: &dyn Store,
         master: &MasterKey,
         alg: Algorithm,
+        bits: RsaBits,
         now: i64,
     ) -> Result<Self, KeyringError> {
         for _ in 0..3 {
@@ -149,7 +151,7 @@ impl Keyring {
                 Err(missing) => missing,
             };
             let outcome = if matches!(missing, Missing::Signing) {
-                let k = SigningKey::generate(alg)?;
+                let k = SigningKey::generate_with(alg, bits)?;
                 let sealed = sealed(master, k.kid(), alg.as_str(), k.expose_pkcs8_der(), now)?;
                 let r = store.insert_signing_key(&sealed).await;
                 if r.is_ok() {
@@ -183,6 +185,19 @@ impl Keyring {
             .map_err(|_| KeyringError::NoActiveKey(alg))
     }
 
+    /// The public keys of the stored signing keys (what the JWKS publishes), whether or
+    /// not the set is complete enough to sign.
+    ///
+    /// # Errors
+    /// [`KeyringError`]: a wrong master key or an unreadable key.
+    pub fn public_keys(
+        master: &MasterKey,
+        stored: &[StoredKey],
+        alg: Algorithm,
+    ) -> Result<KeySet, KeyringError> {
+        Ok(Unsealed::open(master, stored, alg)?.published)
+    }
+
     /// The key that signs access tokens.
     pub fn signing_key(&self) -> &SigningKey {
         &self.signing
@@ -209,20 +224,34 @@ impl Keyring {
     }
 }
 
+/// When a running server rotates and prunes keys by itself (all Unix seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// A `next` key signs once it has been published this long (the JWKS max-age plus one
+    /// reload interval).
+    pub publish_delay: i64,
+    /// A key activated now retires the one it replaces until this time.
+    pub retire_after: i64,
+    /// Stage a new key when the active one has signed this long; `None`: never.
+    pub rotate_every: Option<i64>,
+}
+
 /// The keyring a running server uses, swapped atomically when the stored keys change.
 #[derive(Debug)]
 pub struct LiveKeys {
     master: MasterKey,
     alg: Algorithm,
+    bits: RsaBits,
     current: ArcSwap<Keyring>,
 }
 
 impl LiveKeys {
     /// Starts from `ring`.
-    pub fn new(master: MasterKey, alg: Algorithm, ring: Keyring) -> Self {
+    pub fn new(master: MasterKey, alg: Algorithm, bits: RsaBits, ring: Keyring) -> Self {
         Self {
             master,
             alg,
+            bits,
             current: ArcSwap::from_pointee(ring),
         }
     }
@@ -232,9 +261,11 @@ impl LiveKeys {
         self.current.load_full()
     }
 
-    /// Re-reads the stored keys: activates `next` keys whose publication delay has passed
-    /// (`publish_delay` seconds after creation), then swaps in a new keyring if anything
-    /// changed. Returns whether it swapped.
+    /// Re-reads the stored keys and runs the schedule: removes retired keys whose tokens
+    /// have all expired, stages a new key when the active one is due for rotation,
+    /// activates `next` keys whose publication delay has passed, then swaps in a new
+    /// keyring if anything changed. Every step is a conditional write, so replicas doing
+    /// the same at once change things once. Returns whether it swapped.
     ///
     /// # Errors
     /// [`KeyringError`]: the store is unreachable or a stored key unreadable; the current
@@ -242,22 +273,52 @@ impl LiveKeys {
     pub async fn reload(
         &self,
         store: &dyn Store,
-        publish_delay: i64,
-        retire_after: i64,
+        schedule: Schedule,
         now: i64,
     ) -> Result<bool, KeyringError> {
+        let pruned = store.prune_retired_keys(now).await?;
+        if pruned > 0 {
+            tracing::info!(
+                count = pruned,
+                "removed retired keys whose tokens have expired"
+            );
+        }
         let mut stored = store.signing_keys().await?;
-        let due: Vec<String> = stored
-            .iter()
-            .filter(|k| k.state == KeyState::Next && k.created_at + publish_delay <= now)
-            .map(|k| k.kid.clone())
-            .collect();
-        for kid in &due {
-            if store.activate_key(kid, retire_after, now).await? {
-                tracing::info!(kid = kid.as_str(), "activated the next signing key");
+        let mut changed = false;
+        if let Some(every) = schedule.rotate_every {
+            let alg = self.alg.as_str();
+            let due = stored.iter().any(|k| {
+                k.alg == alg
+                    && k.state == KeyState::Active
+                    && k.activated_at.unwrap_or(k.created_at) + every <= now
+            });
+            let staged = stored
+                .iter()
+                .any(|k| k.alg == alg && k.state == KeyState::Next);
+            if due && !staged {
+                match stage_new_key(store, &self.master, self.alg, self.bits, None, now).await {
+                    Ok(kid) => {
+                        tracing::info!(kid = kid.as_str(), "scheduled rotation: staged a new key");
+                        changed = true;
+                    }
+                    // Another replica staged one first.
+                    Err(KeyringError::Store(StoreError::Conflict(_))) => changed = true,
+                    Err(e) => return Err(e),
+                }
             }
         }
-        if !due.is_empty() {
+        for key in &stored {
+            if key.state == KeyState::Next
+                && key.created_at + schedule.publish_delay <= now
+                && store
+                    .activate_key(&key.kid, schedule.retire_after, now)
+                    .await?
+            {
+                tracing::info!(kid = key.kid.as_str(), "activated the next signing key");
+                changed = true;
+            }
+        }
+        if changed {
             stored = store.signing_keys().await?;
         }
         if self.current.load().matches(&stored) {
@@ -284,10 +345,27 @@ pub async fn stage_new_key(
     store: &dyn Store,
     master: &MasterKey,
     alg: Algorithm,
+    bits: RsaBits,
     now_active: Option<i64>,
     now: i64,
 ) -> Result<String, KeyringError> {
-    let k = SigningKey::generate(alg)?;
+    let k = SigningKey::generate_with(alg, bits)?;
+    stage_key(store, master, &k, now_active, now).await
+}
+
+/// Stores `k` sealed as `next` (and, with `now_active`, activates it at once). Returns
+/// its kid.
+///
+/// # Errors
+/// [`KeyringError`]; [`StoreError::Conflict`] when a `next` key of its algorithm exists.
+pub async fn stage_key(
+    store: &dyn Store,
+    master: &MasterKey,
+    k: &SigningKey,
+    now_active: Option<i64>,
+    now: i64,
+) -> Result<String, KeyringError> {
+    let alg = k.alg();
     let mut stored = sealed(master, k.kid(), alg.as_str(), k.expose_pkcs8_der(), now)?;
     stored.state = KeyState::Next;
     stored.activated_at = None;

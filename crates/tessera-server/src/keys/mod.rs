@@ -3,5 +3,5 @@
 pub mod keyring;
 pub mod master;
 
-pub use keyring::{Keyring, KeyringError, LiveKeys, stage_new_key};
+pub use keyring::{Keyring, KeyringError, LiveKeys, Schedule, stage_key, stage_new_key};
 pub use master::{MasterKey, MasterKeyError};

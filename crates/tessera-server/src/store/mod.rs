@@ -82,6 +82,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Every stored signing key (all states, all algorithms, including the internal MAC key).
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// Removes a key at once (emergency revocation, or a staged key withdrawn). Returns
+    /// whether it existed.
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool>;
+    /// Removes retired keys whose `retire_after` has passed (every token they signed has
+    /// expired). Returns how many.
+    async fn prune_retired_keys(&self, now: i64) -> StoreResult<u64>;
     /// Stores a new key.
     ///
     /// # Errors

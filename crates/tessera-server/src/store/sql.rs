@@ -440,6 +440,26 @@ macro_rules! impl_store {
                 rows.iter().map(key_from_row).collect()
             }
 
+            async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+                    .bind(kid)
+                    .execute(&mut *self.write_conn().await?)
+                    .await
+                    .map_err(classify)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn prune_retired_keys(&self, now: i64) -> StoreResult<u64> {
+                let done = sqlx::query(
+                    "DELETE FROM signing_keys WHERE state = 'retired' AND retire_after <= $1",
+                )
+                .bind(now)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(done.rows_affected())
+            }
+
             async fn insert_signing_key(&self, k: &StoredKey) -> StoreResult<()> {
                 insert_key(&mut *self.write_conn().await?, k).await
             }

@@ -90,6 +90,7 @@ async fn a_staged_key_is_published_first_and_signs_only_after_the_jwks_max_age()
         app.state.store.as_ref(),
         &master,
         tessera_token::Algorithm::RS256,
+        tessera_token::key::RsaBits::B2048,
         None,
         app.clock.unix(),
     )
@@ -125,4 +126,70 @@ async fn a_staged_key_is_published_first_and_signs_only_after_the_jwks_max_age()
         )
         .await;
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn scheduled_rotation_stages_activates_and_finally_prunes_the_old_key() {
+    use std::time::Duration;
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.database.key_reload_interval = Duration::from_millis(100);
+            s.keys.rotate_every = Duration::from_secs(3600);
+            s.tokens.access_lifetime = Duration::from_secs(3600);
+        })
+        .spawn()
+        .await;
+    app.create_user("user1", false).await;
+    let old_kid = app.state.keys.current().signing_key().kid().to_owned();
+    let verify = |token: String| {
+        let app = &app;
+        async move {
+            app.post_json("/auth/token/verify/", &serde_json::json!({"token": token}))
+                .await
+                .status()
+        }
+    };
+
+    // Not due yet: nothing happens.
+    app.clock.advance(Duration::from_secs(3000));
+    let before = app.login("user1").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(published_kids(&app).await, vec![old_kid.clone()]);
+
+    // Due (an hour of signing): a key is staged and published; the old one still signs.
+    app.clock.advance(Duration::from_secs(600));
+    assert!(
+        eventually(async || published_kids(&app).await.len() == 2).await,
+        "staged"
+    );
+    assert_eq!(app.state.keys.current().signing_key().kid(), old_kid);
+    let during = app.login("user1").await;
+
+    // After the JWKS max-age it signs; the old key stays published for its tokens.
+    app.clock.advance(Duration::from_secs(
+        tessera_server::http::jwks::JWKS_MAX_AGE + 1,
+    ));
+    assert!(
+        eventually(async || app.state.keys.current().signing_key().kid() != old_kid).await,
+        "activated"
+    );
+    let after = app.login("user1").await;
+    for token in [&before.access, &during.access, &after.access] {
+        assert_eq!(
+            verify(token.clone()).await,
+            200,
+            "every token verifies until its expiry"
+        );
+    }
+
+    // Once every token of the old key has expired (access lifetime + leeway after the
+    // switch), the key leaves the JWKS; the new key's tokens live on.
+    app.clock.advance(Duration::from_secs(3600 + 30 + 1));
+    assert!(
+        eventually(async || !published_kids(&app).await.contains(&old_kid)).await,
+        "pruned"
+    );
+    assert_eq!(verify(during.access.clone()).await, 401);
+    let fresh = app.login("user1").await;
+    assert_eq!(verify(fresh.access).await, 200);
 }
