@@ -31,6 +31,7 @@ read -r line <&3
 server=$(pgrep -f "tessera --data-dir $data --output json serve" | head -n1 || true)
 issuer=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["listening"])' "$line")
 node "$here/oidc.mjs" "$issuer" "$web" "$svc" alice "$password"
+node "$here/algorithms.mjs" "$bin"
 shots=${SCREENSHOTS:-$data/screenshots}
 mkdir -p "$shots"
 node "$here/browser.mjs" "$issuer" alice "$password" "$shots"
