@@ -375,25 +375,12 @@ async fn describe(
     let ring = state.keys.current();
     match kind {
         Kind::Access => {
-            let Ok(c) = verify_access(token.expose(), ring.published(), &state.validation, now)
-            else {
-                return Ok(None);
+            let (c, user) = match token::live_access(state, token).await {
+                Ok(found) => found,
+                Err(TokenError::NotValid(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
             };
-            if state.store.is_access_revoked(&c.jti).await? {
-                return Ok(None);
-            }
-            let username = match c.user_id {
-                Some(id) => match state.store.user_by_id(id).await? {
-                    Some(u) if u.is_active => Some(u.username),
-                    _ => return Ok(None),
-                },
-                None => None,
-            };
-            if let Some(client_id) = &c.client_id
-                && state.store.client(client_id).await?.is_none()
-            {
-                return Ok(None);
-            }
+            let username = user.map(|u| u.username);
             Ok(Some(Introspection {
                 active: true,
                 scope: c.scope,

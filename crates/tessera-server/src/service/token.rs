@@ -282,13 +282,13 @@ fn refresh_claims(
     )?)
 }
 
-/// Checks an access token (signature, claims, not revoked, user still active); with
-/// `verify_accepts_refresh`, a live refresh token passes too.
+/// Checks an access token (signature, claims, not revoked, its user still active or its
+/// client still registered); with `verify_accepts_refresh`, a live refresh token passes too.
 ///
 /// # Errors
 /// [`TokenError::NotValid`].
 pub async fn verify(state: &AppState, token: &Secret) -> Result<(), TokenError> {
-    match authenticate_bearer(state, token).await {
+    match live_access(state, token).await {
         Err(TokenError::NotValid(_)) if state.settings.tokens.verify_accepts_refresh => {
             let claims = refresh_claims(state, token, state.clock.unix())?;
             live_refresh(state, &claims).await?;
@@ -310,14 +310,15 @@ pub async fn blacklist(state: &AppState, token: &Secret) -> Result<(), TokenErro
     Ok(())
 }
 
-/// Authenticates a bearer access token and returns its claims and (active) user.
+/// A live access token: signature and claims valid, not revoked, its user (if any) active
+/// and its client (if any) still registered. Returns the claims and the user.
 ///
 /// # Errors
-/// [`TokenError::NotValid`].
-pub async fn authenticate_bearer(
+/// [`TokenError::NotValid`]; store failures.
+pub async fn live_access(
     state: &AppState,
     token: &Secret,
-) -> Result<(AccessClaims, User), TokenError> {
+) -> Result<(AccessClaims, Option<User>), TokenError> {
     let claims = verify_access(
         token.expose(),
         state.keys.current().published(),
@@ -327,10 +328,28 @@ pub async fn authenticate_bearer(
     if state.store.is_access_revoked(&claims.jti).await? {
         return Err(TokenError::NotValid("access token revoked"));
     }
-    let user_id = claims
-        .user_id
-        .ok_or(TokenError::NotValid("not a user token"))?;
-    let user = active_user(state, user_id).await?;
+    let user = match claims.user_id {
+        Some(id) => Some(active_user(state, id).await?),
+        None => None,
+    };
+    if let Some(client_id) = &claims.client_id
+        && state.store.client(client_id).await?.is_none()
+    {
+        return Err(TokenError::NotValid("the client was deleted"));
+    }
+    Ok((claims, user))
+}
+
+/// Authenticates a bearer access token of a user and returns its claims and (active) user.
+///
+/// # Errors
+/// [`TokenError::NotValid`], also for a service (client credentials) token.
+pub async fn authenticate_bearer(
+    state: &AppState,
+    token: &Secret,
+) -> Result<(AccessClaims, User), TokenError> {
+    let (claims, user) = live_access(state, token).await?;
+    let user = user.ok_or(TokenError::NotValid("not a user token"))?;
     Ok((claims, user))
 }
 

@@ -486,3 +486,36 @@ async fn revocation_ends_a_token_or_a_family_and_only_for_its_client() {
     let res = app.post_form(REVOKE, Some(("web", &web)), &[]).await;
     assert_oauth_error(res, 400, "invalid_request").await;
 }
+
+#[tokio::test]
+async fn a_service_token_verifies_until_its_client_is_deleted_but_is_no_user() {
+    let app = TestApp::spawn().await;
+    let secret = service_client(&app, "svc", &["client_credentials"], &["read"]).await;
+    let res = app
+        .post_form(
+            TOKEN,
+            Some(("svc", &secret)),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    let token = res.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = serde_json::json!({"token": token});
+    let verify = || app.post_json("/auth/token/verify/", &body);
+    assert_eq!(
+        verify().await.status(),
+        200,
+        "/auth/token/verify/ accepts a service token"
+    );
+    let me = app.get_bearer("/auth/users/me/", &token).await;
+    assert_eq!(me.status(), 401, "but it is nobody's user token");
+    let now = tessera_token::Clock::unix(app.state.clock.as_ref());
+    assert!(app.state.store.delete_client("svc", now).await.unwrap());
+    assert_eq!(
+        verify().await.status(),
+        401,
+        "the deleted client's tokens die with it"
+    );
+}
