@@ -73,6 +73,14 @@ where
     }
 }
 
+/// Whether a failed transaction may simply be run again: PostgreSQL chose it as a
+/// deadlock victim or a serialization failure (SQLSTATE 40P01, 40001). Concurrent reuse
+/// detections on one family can still meet that way under load; nothing was written.
+pub(super) fn retryable(e: &super::StoreError) -> bool {
+    matches!(e, super::StoreError::Unavailable(sqlx::Error::Database(db))
+        if matches!(db.code().as_deref(), Some("40P01" | "40001")))
+}
+
 /// Which families to revoke.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Scope<'a> {
@@ -318,6 +326,60 @@ macro_rules! impl_store {
                 .map_err(classify)
             }
 
+            /// One attempt of [`Store::rotate_refresh`].
+            async fn rotate_once(
+                &self,
+                old_jti: &str,
+                next: &RefreshRecord,
+                now: i64,
+            ) -> StoreResult<RotateOutcome> {
+                let mut tx = self.begin_write().await?;
+                // The conditional update is the exactly-once point: of concurrent callers,
+                // one changes the row; the others (on PostgreSQL, after waiting for its
+                // lock) see it rotated and change nothing.
+                let consumed = sqlx::query(
+                    "UPDATE refresh_tokens SET state = 'rotated', replaced_by = $1 \
+                     WHERE jti = $2 AND state = 'active' AND expires_at > $3 AND family = $4",
+                )
+                .bind(&next.jti)
+                .bind(old_jti)
+                .bind(now)
+                .bind(&next.family)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+                if consumed == 1 {
+                    insert_refresh_row(&mut tx, next, RowState::Active, None).await?;
+                    tx.commit().await.map_err(classify)?;
+                    return Ok(RotateOutcome::Rotated);
+                }
+                let outcome = match row_state(&mut tx, old_jti).await? {
+                    None => RotateOutcome::NotFound,
+                    Some((RowState::Rotated, _)) => {
+                        revoke_families(&mut tx, Scope::FamilyOf(old_jti), now).await?;
+                        RotateOutcome::Reused
+                    }
+                    Some((RowState::Revoked, _)) => RotateOutcome::Revoked,
+                    Some((RowState::Active, expires)) if expires <= now => RotateOutcome::Expired,
+                    // Active and unexpired but another family: a forged claim; unknown.
+                    Some((RowState::Active, _)) => RotateOutcome::NotFound,
+                };
+                tx.commit().await.map_err(classify)?;
+                Ok(outcome)
+            }
+
+            /// One attempt of [`Store::revoke_family_of`].
+            async fn revoke_once(&self, jti: &str, now: i64) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let known = row_state(&mut tx, jti).await?.is_some();
+                if known {
+                    revoke_families(&mut tx, Scope::FamilyOf(jti), now).await?;
+                }
+                tx.commit().await.map_err(classify)?;
+                Ok(known)
+            }
+
             /// Runs `update` (parameters `$1` = value, `$2` = id) on one user and, with
             /// `end_sessions`, revokes all their tokens, in one transaction.
             async fn update_user<T>(
@@ -513,40 +575,13 @@ macro_rules! impl_store {
                 next: &RefreshRecord,
                 now: i64,
             ) -> StoreResult<RotateOutcome> {
-                let mut tx = self.begin_write().await?;
-                // The conditional update is the exactly-once point: of concurrent callers,
-                // one changes the row; the others (on PostgreSQL, after waiting for its
-                // lock) see it rotated and change nothing.
-                let consumed = sqlx::query(
-                    "UPDATE refresh_tokens SET state = 'rotated', replaced_by = $1 \
-                     WHERE jti = $2 AND state = 'active' AND expires_at > $3 AND family = $4",
-                )
-                .bind(&next.jti)
-                .bind(old_jti)
-                .bind(now)
-                .bind(&next.family)
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?
-                .rows_affected();
-                if consumed == 1 {
-                    insert_refresh_row(&mut tx, next, RowState::Active, None).await?;
-                    tx.commit().await.map_err(classify)?;
-                    return Ok(RotateOutcome::Rotated);
-                }
-                let outcome = match row_state(&mut tx, old_jti).await? {
-                    None => RotateOutcome::NotFound,
-                    Some((RowState::Rotated, _)) => {
-                        revoke_families(&mut tx, Scope::FamilyOf(old_jti), now).await?;
-                        RotateOutcome::Reused
+                let mut attempt = 0;
+                loop {
+                    match self.rotate_once(old_jti, next, now).await {
+                        Err(e) if attempt < 3 && $crate::store::sql::retryable(&e) => attempt += 1,
+                        other => return other,
                     }
-                    Some((RowState::Revoked, _)) => RotateOutcome::Revoked,
-                    Some((RowState::Active, expires)) if expires <= now => RotateOutcome::Expired,
-                    // Active and unexpired but another family: a forged claim; unknown.
-                    Some((RowState::Active, _)) => RotateOutcome::NotFound,
-                };
-                tx.commit().await.map_err(classify)?;
-                Ok(outcome)
+                }
             }
 
             async fn refresh_state(&self, jti: &str, now: i64) -> StoreResult<Option<RefreshState>> {
@@ -560,13 +595,13 @@ macro_rules! impl_store {
             }
 
             async fn revoke_family_of(&self, jti: &str, now: i64) -> StoreResult<bool> {
-                let mut tx = self.begin_write().await?;
-                let known = row_state(&mut tx, jti).await?.is_some();
-                if known {
-                    revoke_families(&mut tx, Scope::FamilyOf(jti), now).await?;
+                let mut attempt = 0;
+                loop {
+                    match self.revoke_once(jti, now).await {
+                        Err(e) if attempt < 3 && $crate::store::sql::retryable(&e) => attempt += 1,
+                        other => return other,
+                    }
                 }
-                tx.commit().await.map_err(classify)?;
-                Ok(known)
             }
 
             async fn is_access_revoked(&self, jti: &str) -> StoreResult<bool> {
