@@ -1,0 +1,272 @@
+//! Verify Tessera access tokens in a microservice, locally, from a cached JWKS.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), tessera_client::SetupError> {
+//! use tessera_client::Verifier;
+//!
+//! let verifier = Verifier::builder("https://auth.example.com", "orders-api")
+//!     .discover()
+//!     .await?;
+//! match verifier.verify("eyJ…").await {
+//!     Ok(claims) => println!("user {:?}, scopes {:?}", claims.user_id, claims.scope),
+//!     Err(e) => println!("refused: {e}"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Secure defaults, none of which can be turned off: `exp`, `iss` and `aud` are required;
+//! the key named by `kid` decides the algorithm (`none` and HMAC never verify), and the
+//! algorithm must also be on the allow-list; only access tokens (`typ: at+jwt`,
+//! `token_type: access`) pass.
+//!
+//! The JWKS is fetched when the verifier is built, refreshed in the background before its
+//! `Cache-Control` max-age runs out, refetched when a token names an unknown `kid` (at
+//! most once per cooldown, so a flood of random kids is not a flood of fetches), served
+//! stale for a bounded time while the authority is unreachable, and never guessed: with
+//! no usable key the token is refused.
+#![warn(missing_docs)]
+
+mod jwks;
+
+pub use jwks::FetchStats;
+pub use tessera_token::{AccessClaims, Algorithm};
+
+use jwks::JwksCache;
+use std::sync::Arc;
+use std::time::Duration;
+use tessera_token::Validation;
+use tessera_token::validate::verify_access;
+
+/// Building a [`Verifier`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The issuer or JWKS URL is not a URL.
+    #[error("invalid URL: {0}")]
+    Url(#[from] url::ParseError),
+    /// Discovery or the first JWKS fetch failed.
+    #[error("cannot reach the authority: {0}")]
+    Fetch(String),
+    /// The authority's answer is not what was expected.
+    #[error("unexpected answer from the authority: {0}")]
+    Invalid(String),
+}
+
+/// Why a token was refused. Callers can branch on it; all of them mean 401.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// Not a JWT, or too large.
+    #[error("malformed token")]
+    Malformed,
+    /// No published key has the token's `kid` (after a refetch, if the cooldown allowed).
+    #[error("unknown signing key")]
+    UnknownKey,
+    /// The header's algorithm is not the key's, or not on the allow-list.
+    #[error("algorithm not allowed")]
+    AlgorithmNotAllowed,
+    /// The signature does not verify.
+    #[error("invalid signature")]
+    InvalidSignature,
+    /// Past `exp`.
+    #[error("token expired")]
+    Expired,
+    /// Before `nbf`/`iat`.
+    #[error("token not yet valid")]
+    NotYetValid,
+    /// Another issuer's token.
+    #[error("wrong issuer")]
+    WrongIssuer,
+    /// Not for this audience.
+    #[error("wrong audience")]
+    WrongAudience,
+    /// Not an access token.
+    #[error("wrong token type")]
+    WrongType,
+    /// A required claim is missing or malformed.
+    #[error("missing or invalid claim {0}")]
+    InvalidClaim(&'static str),
+    /// The keys could not be fetched and the cached ones are too old to trust.
+    #[error("signing keys unavailable")]
+    KeysUnavailable,
+}
+
+impl From<tessera_token::VerifyError> for VerifyError {
+    fn from(e: tessera_token::VerifyError) -> Self {
+        use tessera_token::VerifyError as E;
+        match e {
+            E::Malformed | E::TooLarge => Self::Malformed,
+            E::UnknownKey => Self::UnknownKey,
+            E::AlgorithmNotAllowed => Self::AlgorithmNotAllowed,
+            E::InvalidSignature => Self::InvalidSignature,
+            E::Expired => Self::Expired,
+            E::NotYetValid => Self::NotYetValid,
+            E::WrongIssuer => Self::WrongIssuer,
+            E::WrongAudience => Self::WrongAudience,
+            E::WrongType => Self::WrongType,
+            E::InvalidClaim(c) => Self::InvalidClaim(c),
+            _ => Self::Malformed,
+        }
+    }
+}
+
+/// Configures a [`Verifier`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    issuer: String,
+    audience: String,
+    jwks_url: Option<String>,
+    algorithms: Vec<Algorithm>,
+    leeway: Duration,
+    refetch_cooldown: Duration,
+    max_stale: Duration,
+    http: Option<reqwest::Client>,
+}
+
+impl Builder {
+    /// The JWKS URL, instead of discovering it from the issuer.
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks_url = Some(url.into());
+        self
+    }
+
+    /// Algorithms accepted [default: RS256, PS256, ES256, EdDSA]. HMAC and `none` are
+    /// never accepted, whatever is listed.
+    pub fn algorithms(mut self, algorithms: &[Algorithm]) -> Self {
+        self.algorithms = algorithms.to_vec();
+        self
+    }
+
+    /// Clock skew tolerated on `exp`/`nbf` [default: 30 s].
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Least time between two refetches caused by unknown kids [default: 30 s].
+    pub fn refetch_cooldown(mut self, cooldown: Duration) -> Self {
+        self.refetch_cooldown = cooldown;
+        self
+    }
+
+    /// How long past its max-age a JWKS is still used while the authority cannot be
+    /// reached [default: 1 h]; after that, tokens are refused.
+    pub fn max_stale(mut self, max_stale: Duration) -> Self {
+        self.max_stale = max_stale;
+        self
+    }
+
+    /// The HTTP client (timeouts, proxies, TLS roots). It should not follow redirects.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Finds the JWKS URL by OpenID Connect discovery (unless one was set), fetches the
+    /// keys, and starts the background refresh.
+    ///
+    /// # Errors
+    /// [`SetupError`] when the authority cannot be reached or answers nonsense.
+    pub async fn discover(self) -> Result<Verifier, SetupError> {
+        let http = match self.http.clone() {
+            Some(h) => h,
+            None => reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| SetupError::Fetch(e.to_string()))?,
+        };
+        let issuer = self.issuer.trim_end_matches('/').to_owned();
+        let jwks_url = match &self.jwks_url {
+            Some(u) => url::Url::parse(u)?,
+            None => jwks::discover(&http, &issuer).await?,
+        };
+        let cache = JwksCache::start(http, jwks_url, self.refetch_cooldown, self.max_stale).await?;
+        let mut validation = Validation::new(issuer, self.audience);
+        validation.leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                cache,
+                validation,
+                algorithms: self.algorithms,
+            }),
+        })
+    }
+}
+
+/// Verifies access tokens locally. Cheap to clone (shared state).
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    cache: JwksCache,
+    validation: Validation,
+    algorithms: Vec<Algorithm>,
+}
+
+impl Verifier {
+    /// A builder for tokens of `issuer` meant for `audience`.
+    pub fn builder(issuer: impl Into<String>, audience: impl Into<String>) -> Builder {
+        Builder {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            jwks_url: None,
+            algorithms: vec![
+                Algorithm::RS256,
+                Algorithm::PS256,
+                Algorithm::ES256,
+                Algorithm::EdDSA,
+            ],
+            leeway: Duration::from_secs(30),
+            refetch_cooldown: Duration::from_secs(30),
+            max_stale: Duration::from_secs(3600),
+            http: None,
+        }
+    }
+
+    /// Verifies `token` and returns its claims.
+    ///
+    /// # Errors
+    /// [`VerifyError`] naming the first check that failed.
+    pub async fn verify(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+        let inner = &self.inner;
+        let keys = inner.cache.keys().ok_or(VerifyError::KeysUnavailable)?;
+        let first = self.check(token, &keys);
+        if first != Err(VerifyError::UnknownKey) {
+            return first;
+        }
+        // A kid we have not seen: perhaps a new key. Refetch, at most once per cooldown.
+        match inner.cache.refetch_for_unknown_kid().await {
+            Some(fresh) => self.check(token, &fresh),
+            None => first,
+        }
+    }
+
+    fn check(
+        &self,
+        token: &str,
+        keys: &tessera_token::KeySet,
+    ) -> Result<AccessClaims, VerifyError> {
+        let alg = jwks::header_alg(token).ok_or(VerifyError::Malformed)?;
+        if !self.inner.algorithms.iter().any(|a| a.as_str() == alg) {
+            return Err(VerifyError::AlgorithmNotAllowed);
+        }
+        Ok(verify_access(token, keys, &self.inner.validation, now())?)
+    }
+
+    /// How often the JWKS was fetched, and why (for tests and metrics).
+    pub fn fetch_stats(&self) -> FetchStats {
+        self.inner.cache.stats()
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
