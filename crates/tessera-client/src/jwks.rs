@@ -232,6 +232,11 @@ pub(crate) async fn discover(http: &reqwest::Client, issuer: &str) -> Result<url
     Ok(url::Url::parse(jwks)?)
 }
 
+/// A base64url JWS segment, decoded.
+pub(crate) fn decode_segment(segment: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(segment).ok()
+}
+
 /// The `alg` of a compact JWS header, without verifying anything.
 pub(crate) fn header_alg(token: &str) -> Option<String> {
     let header = token.split('.').next()?;

@@ -27,6 +27,8 @@
 //! no usable key the token is refused.
 #![warn(missing_docs)]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod jwks;
 
 pub use jwks::FetchStats;
@@ -244,6 +246,21 @@ impl Verifier {
             Some(fresh) => self.check(token, &fresh),
             None => first,
         }
+    }
+
+    /// Verifies `token`, then reads its claims as `C` (your own claims type, with the
+    /// custom claims your tokens carry).
+    ///
+    /// # Errors
+    /// [`VerifyError`]; [`VerifyError::InvalidClaim`] when the claims do not fit `C`.
+    pub async fn verify_as<C: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<C, VerifyError> {
+        self.verify(token).await?;
+        let payload = token.split('.').nth(1).ok_or(VerifyError::Malformed)?;
+        let bytes = jwks::decode_segment(payload).ok_or(VerifyError::Malformed)?;
+        serde_json::from_slice(&bytes).map_err(|_| VerifyError::InvalidClaim("custom claims"))
     }
 
     fn check(

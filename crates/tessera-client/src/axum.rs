@@ -1,0 +1,142 @@
+//! axum integration (feature `axum`): the [`Authenticated`] extractor, the
+//! [`require_token`] middleware, and [`require_scope`].
+//!
+//! ```no_run
+//! use axum::{Router, routing::get, extract::FromRef};
+//! use tessera_client::{AccessClaims, Verifier};
+//! use tessera_client::axum::Authenticated;
+//!
+//! #[derive(Clone)]
+//! struct AppState { verifier: Verifier }
+//! impl FromRef<AppState> for Verifier {
+//!     fn from_ref(s: &AppState) -> Verifier { s.verifier.clone() }
+//! }
+//!
+//! async fn me(Authenticated(claims): Authenticated<AccessClaims>) -> String {
+//!     format!("hello {}", claims.sub)
+//! }
+//!
+//! fn app(verifier: Verifier) -> Router {
+//!     Router::new().route("/me", get(me)).with_state(AppState { verifier })
+//! }
+//! ```
+//!
+//! A missing or invalid token answers 401 with `WWW-Authenticate: Bearer
+//! error="invalid_token"` and a JSON body; a token without a required scope answers 403
+//! `insufficient_scope` (RFC 6750 §3.1).
+
+use crate::{AccessClaims, Verifier, VerifyError};
+use axum::extract::{FromRef, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+/// The verified claims of the request's bearer token, as `C` (default: [`AccessClaims`]).
+#[derive(Debug, Clone)]
+pub struct Authenticated<C = AccessClaims>(pub C);
+
+/// Why a request was refused.
+#[derive(Debug, Clone)]
+pub enum AuthRejection {
+    /// No bearer token (401, no error code, per RFC 6750 §3.1).
+    Missing,
+    /// The token did not verify (401 `invalid_token`).
+    Invalid(VerifyError),
+    /// The token lacks a scope (403 `insufficient_scope`).
+    InsufficientScope(String),
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        let (status, challenge, body) = match &self {
+            Self::Missing => (
+                StatusCode::UNAUTHORIZED,
+                r#"Bearer realm="api""#.to_owned(),
+                serde_json::json!({"error": "invalid_request", "error_description": "no bearer token"}),
+            ),
+            Self::Invalid(e) => (
+                StatusCode::UNAUTHORIZED,
+                format!(r#"Bearer realm="api", error="invalid_token", error_description="{e}""#),
+                serde_json::json!({"error": "invalid_token", "error_description": e.to_string()}),
+            ),
+            Self::InsufficientScope(scope) => (
+                StatusCode::FORBIDDEN,
+                format!(r#"Bearer realm="api", error="insufficient_scope", scope="{scope}""#),
+                serde_json::json!({"error": "insufficient_scope", "scope": scope}),
+            ),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        response
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}
+
+impl<S, C> FromRequestParts<S> for Authenticated<C>
+where
+    Verifier: FromRef<S>,
+    S: Send + Sync,
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
+        if let Some(claims) = parts.extensions.get::<AccessClaims>() {
+            // Verified by `require_token` already.
+            let value = serde_json::to_value(claims).map_err(|_| AuthRejection::Missing)?;
+            return serde_json::from_value(value)
+                .map(Authenticated)
+                .map_err(|_| AuthRejection::Invalid(VerifyError::InvalidClaim("custom claims")));
+        }
+        let token = bearer(parts).ok_or(AuthRejection::Missing)?;
+        let verifier = Verifier::from_ref(state);
+        verifier
+            .verify_as::<C>(token)
+            .await
+            .map(Authenticated)
+            .map_err(AuthRejection::Invalid)
+    }
+}
+
+/// Middleware for a whole router (`axum::middleware::from_fn_with_state(verifier,
+/// require_token)`): refuses requests without a valid token, and puts the
+/// [`AccessClaims`] in the request's extensions for handlers.
+pub async fn require_token(
+    State(verifier): State<Verifier>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Some(token) = bearer(&parts) else {
+        return AuthRejection::Missing.into_response();
+    };
+    match verifier.verify(token).await {
+        Ok(claims) => {
+            parts.extensions.insert(claims);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(e) => AuthRejection::Invalid(e).into_response(),
+    }
+}
+
+/// Checks that `claims` carry `scope`.
+///
+/// # Errors
+/// [`AuthRejection::InsufficientScope`].
+pub fn require_scope(claims: &AccessClaims, scope: &str) -> Result<(), AuthRejection> {
+    let granted = claims.scope.as_deref().unwrap_or("");
+    if granted.split_whitespace().any(|s| s == scope) {
+        Ok(())
+    } else {
+        Err(AuthRejection::InsufficientScope(scope.to_owned()))
+    }
+}
