@@ -32,6 +32,9 @@ pub mod axum;
 mod jwks;
 
 pub use jwks::FetchStats;
+/// Why a token was refused (`tessera-token`'s own type). Callers can branch on it; every
+/// variant means 401.
+pub use tessera_token::VerifyError;
 pub use tessera_token::{AccessClaims, Algorithm};
 
 use jwks::JwksCache;
@@ -53,64 +56,6 @@ pub enum SetupError {
     /// The authority's answer is not what was expected.
     #[error("unexpected answer from the authority: {0}")]
     Invalid(String),
-}
-
-/// Why a token was refused. Callers can branch on it; all of them mean 401.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyError {
-    /// Not a JWT, or too large.
-    #[error("malformed token")]
-    Malformed,
-    /// No published key has the token's `kid` (after a refetch, if the cooldown allowed).
-    #[error("unknown signing key")]
-    UnknownKey,
-    /// The header's algorithm is not the key's, or not on the allow-list.
-    #[error("algorithm not allowed")]
-    AlgorithmNotAllowed,
-    /// The signature does not verify.
-    #[error("invalid signature")]
-    InvalidSignature,
-    /// Past `exp`.
-    #[error("token expired")]
-    Expired,
-    /// Before `nbf`/`iat`.
-    #[error("token not yet valid")]
-    NotYetValid,
-    /// Another issuer's token.
-    #[error("wrong issuer")]
-    WrongIssuer,
-    /// Not for this audience.
-    #[error("wrong audience")]
-    WrongAudience,
-    /// Not an access token.
-    #[error("wrong token type")]
-    WrongType,
-    /// A required claim is missing or malformed.
-    #[error("missing or invalid claim {0}")]
-    InvalidClaim(&'static str),
-    /// The keys could not be fetched and the cached ones are too old to trust.
-    #[error("signing keys unavailable")]
-    KeysUnavailable,
-}
-
-impl From<tessera_token::VerifyError> for VerifyError {
-    fn from(e: tessera_token::VerifyError) -> Self {
-        use tessera_token::VerifyError as E;
-        match e {
-            E::Malformed | E::TooLarge => Self::Malformed,
-            E::UnknownKey => Self::UnknownKey,
-            E::AlgorithmNotAllowed => Self::AlgorithmNotAllowed,
-            E::InvalidSignature => Self::InvalidSignature,
-            E::Expired => Self::Expired,
-            E::NotYetValid => Self::NotYetValid,
-            E::WrongIssuer => Self::WrongIssuer,
-            E::WrongAudience => Self::WrongAudience,
-            E::WrongType => Self::WrongType,
-            E::InvalidClaim(c) => Self::InvalidClaim(c),
-            _ => Self::Malformed,
-        }
-    }
 }
 
 /// Configures a [`Verifier`].
@@ -272,7 +217,7 @@ impl Verifier {
         if !self.inner.algorithms.iter().any(|a| a.as_str() == alg) {
             return Err(VerifyError::AlgorithmNotAllowed);
         }
-        Ok(verify_access(token, keys, &self.inner.validation, now())?)
+        verify_access(token, keys, &self.inner.validation, now())
     }
 
     /// How often the JWKS was fetched, and why (for tests and metrics).

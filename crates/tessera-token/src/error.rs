@@ -77,6 +77,10 @@ pub enum VerifyError {
     /// A required claim is missing or has the wrong type.
     #[error("missing or invalid claim {0}")]
     InvalidClaim(&'static str),
+    /// The verifier has no keys it may trust (a JWKS that could not be fetched for too
+    /// long): nothing is accepted.
+    #[error("signing keys unavailable")]
+    KeysUnavailable,
 }
 
 /// The system random number generator failed.
