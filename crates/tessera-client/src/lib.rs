@@ -30,6 +30,7 @@
 #[cfg(feature = "axum")]
 pub mod axum;
 mod jwks;
+pub mod remote;
 
 pub use jwks::FetchStats;
 /// Why a token was refused (`tessera-token`'s own type). Callers can branch on it; every

@@ -81,6 +81,13 @@ pub enum VerifyError {
     /// long): nothing is accepted.
     #[error("signing keys unavailable")]
     KeysUnavailable,
+    /// The authority, asked (introspection), says the token is not active: revoked,
+    /// expired, its user disabled, or never valid.
+    #[error("token not active")]
+    Inactive,
+    /// The authority could not be asked (remote verification).
+    #[error("authority unavailable")]
+    AuthorityUnavailable,
 }
 
 /// The system random number generator failed.
