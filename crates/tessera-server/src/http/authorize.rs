@@ -49,9 +49,9 @@ async fn authorize(
         Ok(req) => req,
         Err(e) => return failure(e, StatusCode::FOUND),
     };
-    let current = match session::current(&state, jar.get(SESSION_COOKIE).map(Cookie::value)).await {
+    let current = match browser_session(&state, &jar).await {
         Ok(s) => s,
-        Err(e) => return failure(e.into(), StatusCode::FOUND),
+        Err(e) => return failure(e, StatusCode::FOUND),
     };
     match authorize::decide(&state, &req, current, false).await {
         Ok(next) => {
@@ -190,9 +190,9 @@ async fn consent_form(
         Ok(req) => req,
         Err(e) => return failure(e, StatusCode::SEE_OTHER),
     };
-    let current = match session::current(&state, jar.get(SESSION_COOKIE).map(Cookie::value)).await {
+    let current = match browser_session(&state, &jar).await {
         Ok(s) => s,
-        Err(e) => return failure(e.into(), StatusCode::SEE_OTHER),
+        Err(e) => return failure(e, StatusCode::SEE_OTHER),
     };
     let Some(current) = current else {
         let msg = "Your session ended. Please sign in again.";
@@ -284,6 +284,15 @@ async fn show(
         }
     };
     (jar, page).into_response()
+}
+
+/// The live SSO session of the browser's cookie, if any.
+async fn browser_session(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<crate::store::Session>, AuthorizeError> {
+    let cookie = jar.get(SESSION_COOKIE).map(Cookie::value);
+    Ok(session::current(state, cookie).await?)
 }
 
 /// The request's parameters as hidden form fields.

@@ -276,15 +276,20 @@ impl LiveKeys {
         schedule: Schedule,
         now: i64,
     ) -> Result<bool, KeyringError> {
-        let pruned = store.prune_retired_keys(now).await?;
-        if pruned > 0 {
+        let mut stored = store.signing_keys().await?;
+        let mut changed = false;
+        // Prune only when a retired key is due: no write on the ticks with nothing to do.
+        let prune_due = stored
+            .iter()
+            .any(|k| k.state == KeyState::Retired && k.retire_after.is_some_and(|t| t <= now));
+        if prune_due {
+            let pruned = store.prune_retired_keys(now).await?;
             tracing::info!(
                 count = pruned,
                 "removed retired keys whose tokens have expired"
             );
+            changed = true;
         }
-        let mut stored = store.signing_keys().await?;
-        let mut changed = false;
         if let Some(every) = schedule.rotate_every {
             let alg = self.alg.as_str();
             let due = stored.iter().any(|k| {
