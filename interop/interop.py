@@ -139,6 +139,18 @@ def simplejwt_checks(url, access):
 urlpatterns = []
 
 
+def metrics_checks(url):
+    # The official Python client's OpenMetrics parser reads /metrics.
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    res = requests.get(f"{url}/metrics", timeout=10)
+    families = {f.name: f for f in text_string_to_metric_families(res.text)}
+    issued = {s.labels.get("grant"): s.value for s in families["tessera_tokens_issued"].samples
+              if s.name == "tessera_tokens_issued_total"}
+    check(issued.get("password") == 1 and issued.get("refresh_token") == 1,
+          f"prometheus_client parses /metrics: tokens issued by grant {issued}")
+    check("tessera_http_request_duration_seconds" in families, "the latency histogram parses")
+
+
 def main():
     with tempfile.TemporaryDirectory() as data_dir:
         proc, url = start_server(data_dir)
@@ -152,6 +164,7 @@ def main():
             jwcrypto_checks(url, pair["access"])
             simplejwt_checks(url, pair["access"])
             requests.post(f"{url}/auth/token/refresh/", json={"refresh": pair["refresh"]}, timeout=10)
+            metrics_checks(url)
         finally:
             proc.terminate()
             proc.wait(timeout=10)

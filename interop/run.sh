@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Interoperability: third-party Python clients verify Tessera's tokens.
+# Interoperability: third-party Python clients verify Tessera's tokens, and
+# drf_remotejwt's client app works against Tessera unchanged.
 # Usage: interop/run.sh [path/to/tessera]   (default: target/debug/tessera)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,4 +11,6 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-exec "$venv/bin/python" "$here/interop.py" "$bin"
+"$venv/bin/python" "$here/interop.py" "$bin"
+# drf_remotejwt needs its own Django settings, hence its own process.
+exec "$venv/bin/python" "$here/remotejwt.py" "$bin"

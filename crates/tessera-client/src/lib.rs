@@ -31,6 +31,7 @@
 pub mod axum;
 mod jwks;
 pub mod remote;
+pub mod shadow;
 
 pub use jwks::FetchStats;
 /// Why a token was refused (`tessera-token`'s own type). Callers can branch on it; every

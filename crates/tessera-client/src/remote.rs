@@ -1,6 +1,9 @@
-//! Remote verification: ask Tessera (RFC 7662 introspection) about every token, for
-//! services that must see a revocation at once. Positive answers are cached briefly
-//! (default 5 s), keyed by the token's SHA-256; negative answers never are.
+//! Remote verification: ask Tessera about every token, for services that must see a
+//! revocation at once. Two ways to ask: RFC 7662 introspection as a confidential client
+//! ([`RemoteVerifier::new`]), or the Django API's `/auth/token/verify/`, which needs no
+//! client credentials, as drf_remotejwt does ([`RemoteVerifier::verify_endpoint`]).
+//! Positive answers are cached briefly (default 5 s), keyed by the token's SHA-256;
+//! negative answers never are.
 
 use crate::{SetupError, VerifyError};
 use std::collections::HashMap;
@@ -35,13 +38,22 @@ struct Answer {
     rest: serde_json::Value,
 }
 
-/// Verifies tokens by introspection at Tessera, authenticated as a confidential client.
+/// How the authority is asked.
+#[derive(Debug)]
+enum Ask {
+    Introspect {
+        client_id: String,
+        client_secret: String,
+    },
+    VerifyEndpoint,
+}
+
+/// Verifies tokens by asking Tessera.
 #[derive(Debug)]
 pub struct RemoteVerifier {
     http: reqwest::Client,
     url: url::Url,
-    client_id: String,
-    client_secret: String,
+    ask: Ask,
     ttl: Duration,
     cache: Mutex<HashMap<[u8; 32], (Introspected, Instant)>>,
 }
@@ -58,10 +70,25 @@ impl RemoteVerifier {
         client_secret: impl Into<String>,
         ttl: Duration,
     ) -> Result<Self, SetupError> {
-        let url = url::Url::parse(&format!(
-            "{}/oauth/introspect",
-            issuer.trim_end_matches('/')
-        ))?;
+        let ask = Ask::Introspect {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        };
+        Self::build(issuer, "/oauth/introspect", ask, ttl)
+    }
+
+    /// Asks `{issuer}/auth/token/verify/` (no client credentials needed), caching positive
+    /// answers for `ttl`. The authority only says yes or no; the claims are then read from
+    /// the token it vouched for.
+    ///
+    /// # Errors
+    /// [`SetupError::Url`] for a bad issuer URL.
+    pub fn verify_endpoint(issuer: &str, ttl: Duration) -> Result<Self, SetupError> {
+        Self::build(issuer, "/auth/token/verify/", Ask::VerifyEndpoint, ttl)
+    }
+
+    fn build(issuer: &str, path: &str, ask: Ask, ttl: Duration) -> Result<Self, SetupError> {
+        let url = url::Url::parse(&format!("{}{path}", issuer.trim_end_matches('/')))?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
@@ -70,8 +97,7 @@ impl RemoteVerifier {
         Ok(Self {
             http,
             url,
-            client_id: client_id.into(),
-            client_secret: client_secret.into(),
+            ask,
             ttl,
             cache: Mutex::new(HashMap::new()),
         })
@@ -87,10 +113,61 @@ impl RemoteVerifier {
         if let Some(hit) = self.cached(&key) {
             return Ok(hit);
         }
+        let found = match &self.ask {
+            Ask::Introspect {
+                client_id,
+                client_secret,
+            } => self.introspect(token, client_id, client_secret).await?,
+            Ask::VerifyEndpoint => self.ask_verify_endpoint(token).await?,
+        };
+        self.remember(key, &found);
+        Ok(found)
+    }
+
+    async fn ask_verify_endpoint(&self, token: &str) -> Result<Introspected, VerifyError> {
         let res = self
             .http
             .post(self.url.clone())
-            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .json(&serde_json::json!({ "token": token }))
+            .send()
+            .await
+            .map_err(|_| VerifyError::AuthorityUnavailable)?;
+        match res.status().as_u16() {
+            200 => {}
+            400 | 401 => return Err(VerifyError::Inactive),
+            status => {
+                tracing::warn!(status, "token verification failed at the authority");
+                return Err(VerifyError::AuthorityUnavailable);
+            }
+        }
+        // The authority vouched for this exact token, so its payload can be read as is.
+        let payload = token.split('.').nth(1).ok_or(VerifyError::Malformed)?;
+        let bytes = crate::jwks::decode_segment(payload).ok_or(VerifyError::Malformed)?;
+        let claims: crate::AccessClaims =
+            serde_json::from_slice(&bytes).map_err(|_| VerifyError::Malformed)?;
+        if claims.token_type != tessera_token::TokenType::Access {
+            // `/auth/token/verify/` also vouches for refresh tokens (as simplejwt does).
+            return Err(VerifyError::Inactive);
+        }
+        Ok(Introspected {
+            sub: claims.sub,
+            username: None,
+            client_id: claims.client_id,
+            scope: claims.scope,
+            exp: claims.exp,
+        })
+    }
+
+    async fn introspect(
+        &self,
+        token: &str,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<Introspected, VerifyError> {
+        let res = self
+            .http
+            .post(self.url.clone())
+            .basic_auth(client_id, Some(client_secret))
             .form(&[("token", token), ("token_type_hint", "access_token")])
             .send()
             .await
@@ -108,10 +185,7 @@ impl RemoteVerifier {
         {
             return Err(VerifyError::Inactive);
         }
-        let found: Introspected = serde_json::from_value(answer.rest)
-            .map_err(|_| VerifyError::InvalidClaim("introspection"))?;
-        self.remember(key, &found);
-        Ok(found)
+        serde_json::from_value(answer.rest).map_err(|_| VerifyError::InvalidClaim("introspection"))
     }
 
     fn cached(&self, key: &[u8; 32]) -> Option<Introspected> {

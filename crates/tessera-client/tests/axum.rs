@@ -88,17 +88,7 @@ async fn a_service_protected_by_the_extractor() {
         .await
         .unwrap();
     let user = app.login("alice").await;
-    let res = app
-        .post_form(
-            "/oauth/token",
-            Some(("billing", &secret)),
-            &[("grant_type", "client_credentials")],
-        )
-        .await;
-    let service_token = res.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service_token = app.service_token("billing", &secret).await;
 
     let verifier = Verifier::builder(app.address.clone(), "tessera")
         .discover()

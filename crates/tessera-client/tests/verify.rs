@@ -95,7 +95,7 @@ async fn a_new_key_costs_one_fetch_and_a_flood_of_unknown_kids_costs_none() {
     assert_eq!(verifier.fetch_stats().fetches, 1);
 
     // Rotate at once on the server; the verifier has never seen the new key.
-    let old = app.state.keys.current().signing_key().kid().to_owned();
+    let old = app.state.keys.current().signer().kid().to_owned();
     let master = tessera_server::keys::MasterKey::obtain(None, app.data_dir(), true).unwrap();
     let now = tessera_token::Clock::unix(app.state.clock.as_ref());
     tessera_server::keys::stage_new_key(
@@ -109,7 +109,7 @@ async fn a_new_key_costs_one_fetch_and_a_flood_of_unknown_kids_costs_none() {
     .await
     .unwrap();
     for _ in 0..100 {
-        if app.state.keys.current().signing_key().kid() != old {
+        if app.state.keys.current().signer().kid() != old {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

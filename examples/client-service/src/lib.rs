@@ -1,0 +1,291 @@
+//! An example microservice that trusts Tessera, in the role of the original design's
+//! "client-service" (drf_remotejwt's client app):
+//!
+//! - `POST /validate-jwt/` and `GET /api/test/` are protected: the bearer token is
+//!   verified locally (tessera-client, cached JWKS, no call to the authority), and the
+//!   answer is the service's local copy of the user, created on first sight from
+//!   `/auth/users/{id}/` and refreshed when the token's `uv` claim says it changed.
+//! - `POST /auth/token/`, `/auth/token/refresh/`, `/auth/token/verify/` and
+//!   `GET /auth/users/{id}/` are passed through to the authority, so users log in
+//!   through this service and the authority need not be reachable from outside. A
+//!   successful login also makes the local copy, as drf_remotejwt does.
+#![warn(missing_docs)]
+
+pub mod users;
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::sync::Arc;
+use std::time::Duration;
+use tessera_client::axum::{Authenticated, bearer_token};
+use tessera_client::shadow::{ShadowError, ShadowUsers};
+use tessera_client::{AccessClaims, Verifier};
+use users::{LocalUser, SqliteUsers};
+
+/// How the service is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The authority's base URL (its issuer).
+    pub authority: String,
+    /// The audience this service accepts (Tessera's `tokens.audience`).
+    pub audience: String,
+    /// Where the local users live (`sqlite:client-service.db`).
+    pub database: String,
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct Service {
+    verifier: Verifier,
+    shadows: Arc<ShadowUsers<SqliteUsers>>,
+    http: reqwest::Client,
+    authority: String,
+}
+
+impl FromRef<Service> for Verifier {
+    fn from_ref(s: &Service) -> Verifier {
+        s.verifier.clone()
+    }
+}
+
+impl Service {
+    /// Connects to the authority (discovery + JWKS) and opens the user database.
+    ///
+    /// # Errors
+    /// When the authority cannot be reached or the database cannot be opened.
+    pub async fn start(config: &Config) -> anyhow::Result<Self> {
+        let authority = config.authority.trim_end_matches('/').to_owned();
+        let verifier = Verifier::builder(authority.clone(), config.audience.clone())
+            .discover()
+            .await?;
+        let users = SqliteUsers::open(&config.database).await?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            verifier,
+            shadows: Arc::new(ShadowUsers::new(&authority, users)),
+            http,
+            authority,
+        })
+    }
+
+    /// The local user store.
+    pub fn users(&self) -> &SqliteUsers {
+        self.shadows.store()
+    }
+
+    /// How many times the authority was asked for a user.
+    pub fn user_fetches(&self) -> u64 {
+        self.shadows.stats().fetches
+    }
+
+    /// The routes, plus, with `unverified_baseline`, `GET /bench/unverified/`: the same
+    /// answer as `/api/test/` without verifying the token (it reads `user_id` from the
+    /// payload as is). Only for measuring what verification costs (`bench/client_service.sh`);
+    /// it trusts any token, so it is off unless asked for.
+    pub fn router_with(self, unverified_baseline: bool) -> Router {
+        let router = self.clone().router();
+        if !unverified_baseline {
+            return router;
+        }
+        router.merge(
+            Router::new()
+                .route("/bench/unverified/", get(unverified))
+                .with_state(self),
+        )
+    }
+
+    /// The routes.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/validate-jwt/", post(me))
+            .route("/api/test/", get(me))
+            .route("/auth/token/", post(login))
+            .route("/auth/token/refresh/", post(pass_through))
+            .route("/auth/token/verify/", post(pass_through))
+            .route("/auth/users/{id}/", get(user_of_authority))
+            .with_state(self)
+    }
+}
+
+/// The caller's local user.
+async fn me(
+    State(service): State<Service>,
+    Authenticated(claims): Authenticated<AccessClaims>,
+    headers: HeaderMap,
+) -> Result<Json<LocalUser>, ApiError> {
+    let token = bearer_token(&headers).unwrap_or_default();
+    Ok(Json(service.shadows.user(&claims, token).await?))
+}
+
+/// `/api/test/` minus verification: the baseline of `bench/client_service.sh`.
+async fn unverified(
+    State(service): State<Service>,
+    headers: HeaderMap,
+) -> Result<Json<LocalUser>, ApiError> {
+    use base64::Engine as _;
+    let claims = bearer_token(&headers)
+        .and_then(|t| t.split('.').nth(1))
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<AccessClaims>(&b).ok())
+        .ok_or(ApiError::Refused)?;
+    let token = bearer_token(&headers).unwrap_or_default();
+    Ok(Json(service.shadows.user(&claims, token).await?))
+}
+
+/// Login through the authority; on success, make or refresh the local copy.
+async fn login(State(service): State<Service>, headers: HeaderMap, body: Bytes) -> Response {
+    let answer = forward(&service, "/auth/token/", &headers, body).await;
+    let Ok((status, content_type, body)) = answer else {
+        return ApiError::Unavailable.into_response();
+    };
+    if status == StatusCode::OK {
+        remember_login(&service, &body).await;
+    }
+    reply(status, content_type, body)
+}
+
+async fn remember_login(service: &Service, body: &Bytes) {
+    let access = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("access")?.as_str().map(str::to_owned));
+    let Some(access) = access else { return };
+    match service.verifier.verify(&access).await {
+        Ok(claims) => {
+            if let Err(e) = service.shadows.user(&claims, &access).await {
+                tracing::warn!(error = %e, "could not copy the user at login");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "the authority issued a token we cannot verify"),
+    }
+}
+
+/// Refresh and verify go to the authority unchanged.
+async fn pass_through(
+    State(service): State<Service>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match forward(&service, uri.path(), &headers, body).await {
+        Ok((status, content_type, body)) => reply(status, content_type, body),
+        Err(()) => ApiError::Unavailable.into_response(),
+    }
+}
+
+/// The authority's user object, fetched with the caller's token.
+async fn user_of_authority(
+    State(service): State<Service>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let mut request = service
+        .http
+        .get(format!("{}/auth/users/{id}/", service.authority));
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        request = request.header(header::AUTHORIZATION, auth);
+    }
+    match send(request).await {
+        Ok((status, content_type, body)) => reply(status, content_type, body),
+        Err(()) => ApiError::Unavailable.into_response(),
+    }
+}
+
+type Answer = (StatusCode, Option<HeaderValue>, Bytes);
+
+async fn forward(
+    service: &Service,
+    path: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Answer, ()> {
+    let mut request = service
+        .http
+        .post(format!("{}{path}", service.authority))
+        .body(body);
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        request = request.header(header::CONTENT_TYPE, ct);
+    }
+    send(request).await
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Result<Answer, ()> {
+    let res = request.send().await.map_err(|e| {
+        tracing::warn!(error = %e, "authority unreachable");
+    })?;
+    let status = StatusCode::from_u16(res.status().as_u16()).map_err(|_| ())?;
+    let content_type = res
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
+    let body = res.bytes().await.map_err(|_| ())?;
+    Ok((status, content_type, body))
+}
+
+fn reply(status: StatusCode, content_type: Option<HeaderValue>, body: Bytes) -> Response {
+    let mut response = (status, body).into_response();
+    if let Some(ct) = content_type {
+        response.headers_mut().insert(header::CONTENT_TYPE, ct);
+    }
+    response
+}
+
+/// Why a protected call failed after the token verified.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A service token (client credentials) names no user.
+    #[error("this endpoint needs a user's token")]
+    NotAUser,
+    /// The authority refused the user (disabled, deleted, token revoked).
+    #[error("the authority refused this user")]
+    Refused,
+    /// The authority cannot be reached and the user was never seen.
+    #[error("the authority cannot be reached")]
+    Unavailable,
+    /// Anything else (logged).
+    #[error("internal error")]
+    Internal,
+}
+
+impl From<ShadowError<sqlx::Error>> for ApiError {
+    fn from(e: ShadowError<sqlx::Error>) -> Self {
+        match e {
+            ShadowError::NotAUser => Self::NotAUser,
+            ShadowError::Refused(_) => Self::Refused,
+            ShadowError::Unavailable => Self::Unavailable,
+            other => {
+                tracing::error!(error = %other, "shadow user");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = match self {
+            Self::NotAUser => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            Self::Refused => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        };
+        let body = serde_json::json!({"error": code, "error_description": self.to_string()});
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}

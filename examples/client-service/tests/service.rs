@@ -1,0 +1,206 @@
+//! The example service between a live Tessera and its callers, over real HTTP: login
+//! through the proxy makes the local user, protected calls read it without asking the
+//! authority, refresh/verify/user pass through, and with the authority down the service
+//! still serves users it knows.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "tests"
+)]
+
+use client_service::{Config, Service};
+use serde_json::{Value, json};
+use tessera_server::service::client::NewClient;
+use tessera_test_support::{PASSWORD, TestApp};
+
+async fn serve(service: Service) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = service.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+#[tokio::test]
+async fn the_client_service_round_trip() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    app.create_user("bob", true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        authority: app.address.clone(),
+        audience: "tessera".into(),
+        database: format!("sqlite:{}", dir.path().join("users.db").display()),
+    };
+    let service = Service::start(&config).await.unwrap();
+    let svc = serve(service.clone()).await;
+    let http = reqwest::Client::new();
+
+    // Login through the service, as drf_remotejwt's clients do: e-mail and password.
+    let res = http
+        .post(format!("{svc}/auth/token/"))
+        .json(&json!({"email": "alice@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let pair: Value = res.json().await.unwrap();
+    let access = pair["access"].as_str().unwrap().to_owned();
+    assert_eq!(
+        service.users().count().await.unwrap(),
+        1,
+        "login made the copy"
+    );
+    assert_eq!(service.user_fetches(), 1);
+
+    for (method, path) in [("GET", "/api/test/"), ("POST", "/validate-jwt/")] {
+        let res = http
+            .request(method.parse().unwrap(), format!("{svc}{path}"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let me: Value = res.json().await.unwrap();
+        assert_eq!(me["id"], 1);
+        assert_eq!(me["email"], "alice@example.com");
+    }
+    assert_eq!(
+        service.user_fetches(),
+        1,
+        "protected calls read the local copy"
+    );
+
+    // A user who logged in at the authority directly is copied on first sight.
+    let bob = app.login("bob").await;
+    for _ in 0..3 {
+        let me: Value = http
+            .get(format!("{svc}/api/test/"))
+            .bearer_auth(&bob.access)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["is_staff"], true);
+    }
+    assert_eq!(service.users().count().await.unwrap(), 2);
+    assert_eq!(
+        service.user_fetches(),
+        2,
+        "one fetch for bob, however many calls"
+    );
+
+    // Refresh, verify and the user object pass through.
+    let res = http
+        .post(format!("{svc}/auth/token/refresh/"))
+        .json(&json!({"refresh": pair["refresh"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let refreshed: Value = res.json().await.unwrap();
+    let res = http
+        .post(format!("{svc}/auth/token/verify/"))
+        .json(&json!({"token": refreshed["access"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = http
+        .post(format!("{svc}/auth/token/verify/"))
+        .json(&json!({"token": "not-a-token"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/json; charset=utf-8",
+        "the authority's answer, as it gave it"
+    );
+    let res = http
+        .get(format!("{svc}/auth/users/1/"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["email"],
+        "alice@example.com"
+    );
+    let res = http
+        .post(format!("{svc}/auth/token/"))
+        .json(&json!({"email": "alice@example.com", "password": "wrong-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "the authority's refusal is passed on");
+
+    // The benchmark's unverified route exists only when asked for.
+    let res = http
+        .get(format!("{svc}/bench/unverified/"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+
+    // Refusals.
+    let res = http.get(format!("{svc}/api/test/")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().contains_key("www-authenticate"));
+    // One signature character changed well before the end (whole bits, no padding).
+    let at = access.len() - 10;
+    let swapped = if &access[at..=at] == "A" { "B" } else { "A" };
+    let forged = format!("{}{swapped}{}", &access[..at], &access[at + 1..]);
+    let res = http
+        .get(format!("{svc}/api/test/"))
+        .bearer_auth(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let secret = app
+        .create_client(NewClient {
+            id: "batch".into(),
+            grants: vec!["client_credentials".into()],
+            ..NewClient::default()
+        })
+        .await
+        .unwrap();
+    let service_token = app.service_token("batch", &secret).await;
+    let res = http
+        .get(format!("{svc}/api/test/"))
+        .bearer_auth(&service_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a service token names no user");
+
+    // The authority goes away: known users still pass, logins get a clear 503.
+    app.stop().await;
+    let res = http
+        .get(format!("{svc}/api/test/"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "local verification, local copy");
+    let res = http
+        .post(format!("{svc}/auth/token/"))
+        .json(&json!({"email": "alice@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"],
+        "temporarily_unavailable"
+    );
+}
