@@ -12,8 +12,10 @@ bin=${1:-$root/target/debug/tessera}
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 data=$(mktemp -d)
 server=""
+bao_pid=""
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null || true
+    [ -n "$bao_pid" ] && kill "$bao_pid" 2>/dev/null || true
     rm -rf "$data"
 }
 trap cleanup EXIT
@@ -31,7 +33,15 @@ read -r line <&3
 server=$(pgrep -f "tessera --data-dir $data --output json serve" | head -n1 || true)
 issuer=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["listening"])' "$line")
 node "$here/oidc.mjs" "$issuer" "$web" "$svc" alice "$password"
+if command -v bao >/dev/null; then
+    bao_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    export BAO_ADDR="http://127.0.0.1:$bao_port" BAO_TOKEN="interop-root-$$"
+    HOME="$data" bao server -dev -dev-root-token-id="$BAO_TOKEN" -dev-listen-address="127.0.0.1:$bao_port" >"$data/bao.log" 2>&1 &
+    bao_pid=$!
+    for _ in $(seq 1 100); do curl -sf "$BAO_ADDR/v1/sys/health" >/dev/null && break; sleep 0.1; done
+fi
 node "$here/algorithms.mjs" "$bin"
+[ -n "$bao_pid" ] && kill "$bao_pid" 2>/dev/null && bao_pid=""
 shots=${SCREENSHOTS:-$data/screenshots}
 mkdir -p "$shots"
 node "$here/browser.mjs" "$issuer" alice "$password" "$shots"

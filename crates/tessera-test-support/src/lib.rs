@@ -7,8 +7,12 @@
 //! - [`postgres_url`], [`fresh_postgres_schema`]: a PostgreSQL database of its own for
 //!   each test, as a schema in the database `TESSERA_TEST_POSTGRES_URL` names.
 //!
+//! - [`bao::Bao`]: a real OpenBao dev server for the Vault key backends.
+//!
 //! Set `TEST_LOG=1` to see the server's logs. Set `TESSERA_TEST_BACKEND=postgres` (with
 //! `TESSERA_TEST_POSTGRES_URL`) to run every [`TestApp`] on PostgreSQL instead of SQLite.
+
+pub mod bao;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -61,8 +65,13 @@ impl TestAppBuilder {
             settings.database.url = Some(fresh_postgres_schema().await?);
         }
         let clock = Arc::new(FixedClock::new(SystemTime::now()));
+        let scheme = if settings.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let app = tessera_server::Application::build_with_clock(settings, clock.clone()).await?;
-        let address = format!("http://{}", app.local_addr());
+        let address = format!("{scheme}://{}", app.local_addr());
         let state = app.state();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {
@@ -241,6 +250,53 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// Runs one key reload now, as the reload task would, without activating staged keys
+    /// (stored keys read again; Vault re-read). Returns whether the keyring changed.
+    ///
+    /// # Panics
+    /// When the reload fails.
+    #[expect(clippy::panic, reason = "test harness")]
+    pub async fn reload_keys(&self) -> bool {
+        let schedule = tessera_server::keys::Schedule {
+            publish_delay: i64::MAX / 2,
+            retire_after: 0,
+            rotate_every: None,
+        };
+        let now = tessera_token::Clock::unix(self.clock.as_ref());
+        match self
+            .state
+            .keys
+            .reload(self.state.store.as_ref(), schedule, now)
+            .await
+        {
+            Ok(swapped) => swapped,
+            Err(e) => panic!("reloading keys: {e}"),
+        }
+    }
+
+    /// A `client_credentials` access token of client `id`.
+    ///
+    /// # Panics
+    /// When the grant is refused.
+    #[expect(clippy::panic, reason = "test harness")]
+    pub async fn service_token(&self, id: &str, secret: &str) -> String {
+        let res = self
+            .post_form(
+                "/oauth/token",
+                Some((id, secret)),
+                &[("grant_type", "client_credentials")],
+            )
+            .await;
+        let body: serde_json::Value = match res.json().await {
+            Ok(b) => b,
+            Err(e) => panic!("token endpoint: {e}"),
+        };
+        match body["access_token"].as_str() {
+            Some(t) => t.to_owned(),
+            None => panic!("no access token: {body}"),
+        }
     }
 
     /// Logs in through `/auth/token/` and returns the pair.

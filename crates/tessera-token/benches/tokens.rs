@@ -34,6 +34,7 @@ fn claims() -> AccessClaims {
         user_id: Some(42),
         client_id: None,
         scope: None,
+        uv: None,
     }
 }
 

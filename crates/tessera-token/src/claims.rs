@@ -61,6 +61,10 @@ pub struct AccessClaims {
     /// Space-separated scopes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The user's profile version (hex): changes whenever the user object a resource
+    /// service would copy changes, so a shadow copy knows when to refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uv: Option<String>,
 }
 
 /// Claims of a refresh token. Its validity is decided by server state; the MAC only

@@ -2,9 +2,12 @@
 
 use crate::algorithm::Algorithm;
 use crate::error::KeyError;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
+    RSA_PSS_2048_8192_SHA256, RsaPublicKeyComponents,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse, ThumbprintHash,
 };
@@ -23,7 +26,8 @@ pub struct PublicKey {
     kid: String,
     alg: Algorithm,
     jwk: Jwk,
-    decoding: DecodingKey,
+    /// Parsed once, so verifying an access token does not re-read the key.
+    parsed: std::sync::Arc<ParsedPublicKey>,
 }
 
 impl fmt::Debug for PublicKey {
@@ -102,16 +106,26 @@ impl PublicKey {
             },
             algorithm: params,
         };
-        let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| KeyError::Invalid {
-            alg: alg.as_str(),
-            reason: e.to_string(),
-        })?;
+        let parsed = std::sync::Arc::new(parse_public(alg, &jwk.algorithm)?);
         Ok(Self {
             kid,
             alg,
             jwk,
-            decoding,
+            parsed,
         })
+    }
+
+    /// A public key held elsewhere (a Vault transit key), from its SubjectPublicKeyInfo DER
+    /// (RSA, P-256) or, for EdDSA, the raw 32-byte Ed25519 key. The kid is derived as for
+    /// every other key.
+    ///
+    /// # Errors
+    /// [`KeyError::Invalid`] when the key is not of `alg`'s type, [`KeyError::TooShort`]
+    /// for RSA under 2048 bits.
+    pub fn from_public_der(alg: Algorithm, der: &[u8]) -> Result<Self, KeyError> {
+        let params = public_der_params(alg, der)?;
+        let kid = Self::derive_kid(alg, &params);
+        Self::from_parts(kid, alg, params)
     }
 
     /// The key id: the first [`KID_LEN`] characters of the RFC 7638 SHA-256 thumbprint.
@@ -144,9 +158,113 @@ impl PublicKey {
         &self.jwk
     }
 
-    pub(crate) fn decoding_key(&self) -> &DecodingKey {
-        &self.decoding
+    /// Whether `signature` is this key's signature of `message` (for signatures made
+    /// elsewhere, such as by Vault's transit engine, before they are handed out).
+    pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.parsed.verify_sig(message, signature).is_ok()
     }
+
+    /// The key parsed by aws-lc-rs for this key's algorithm only.
+    pub(crate) fn parsed(&self) -> &ParsedPublicKey {
+        &self.parsed
+    }
+}
+
+/// DER prefix of a P-256 SubjectPublicKeyInfo (id-ecPublicKey, prime256v1), before the
+/// uncompressed point `04 || x || y`.
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+/// DER prefix of an Ed25519 SubjectPublicKeyInfo, before the 32-byte key.
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+fn public_der_params(alg: Algorithm, der: &[u8]) -> Result<AlgorithmParameters, KeyError> {
+    let invalid = |reason: &str| KeyError::Invalid {
+        alg: alg.as_str(),
+        reason: reason.to_owned(),
+    };
+    let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+    match alg {
+        Algorithm::RS256 | Algorithm::PS256 => {
+            let key =
+                aws_lc_rs::rsa::PublicKey::from_der(der).map_err(|e| invalid(&e.to_string()))?;
+            let c = RsaPublicKeyComponents::<Vec<u8>>::from(&key);
+            let bits = c.n.iter().skip_while(|b| **b == 0).count() * 8;
+            if bits < crate::key::MIN_RSA_BITS {
+                return Err(KeyError::TooShort { bits });
+            }
+            Ok(AlgorithmParameters::RSA(
+                jsonwebtoken::jwk::RSAKeyParameters {
+                    key_type: jsonwebtoken::jwk::RSAKeyType::RSA,
+                    n: b64(&c.n),
+                    e: b64(&c.e),
+                },
+            ))
+        }
+        Algorithm::ES256 => match der.strip_prefix(&P256_SPKI_PREFIX[..]) {
+            Some([0x04, point @ ..]) if point.len() == 64 => Ok(
+                AlgorithmParameters::EllipticCurve(jsonwebtoken::jwk::EllipticCurveKeyParameters {
+                    key_type: jsonwebtoken::jwk::EllipticCurveKeyType::EC,
+                    curve: EllipticCurve::P256,
+                    x: b64(&point[..32]),
+                    y: b64(&point[32..]),
+                }),
+            ),
+            _ => Err(invalid("not a P-256 public key")),
+        },
+        Algorithm::EdDSA => {
+            let raw = der.strip_prefix(&ED25519_SPKI_PREFIX[..]).unwrap_or(der);
+            if raw.len() != 32 {
+                return Err(invalid("not an Ed25519 public key"));
+            }
+            Ok(AlgorithmParameters::OctetKeyPair(
+                jsonwebtoken::jwk::OctetKeyPairParameters {
+                    key_type: jsonwebtoken::jwk::OctetKeyPairType::OctetKeyPair,
+                    curve: EllipticCurve::Ed25519,
+                    x: b64(raw),
+                },
+            ))
+        }
+    }
+}
+
+/// aws-lc-rs's parsed form of a public JWK, bound to `alg`'s verification algorithm.
+fn parse_public(alg: Algorithm, params: &AlgorithmParameters) -> Result<ParsedPublicKey, KeyError> {
+    let invalid = |reason: &str| KeyError::Invalid {
+        alg: alg.as_str(),
+        reason: reason.to_owned(),
+    };
+    let b64 = |s: &str| {
+        URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| invalid("bad base64url"))
+    };
+    let parsed = match (alg, params) {
+        (Algorithm::RS256 | Algorithm::PS256, AlgorithmParameters::RSA(rsa)) => {
+            let n = b64(&rsa.n)?;
+            let e = b64(&rsa.e)?;
+            let params = if alg == Algorithm::RS256 {
+                &RSA_PKCS1_2048_8192_SHA256
+            } else {
+                &RSA_PSS_2048_8192_SHA256
+            };
+            RsaPublicKeyComponents { n: &n, e: &e }.to_parsed_public_key(params)
+        }
+        (Algorithm::ES256, AlgorithmParameters::EllipticCurve(ec)) => {
+            let mut point = vec![0x04];
+            point.extend(b64(&ec.x)?);
+            point.extend(b64(&ec.y)?);
+            ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+        }
+        (Algorithm::EdDSA, AlgorithmParameters::OctetKeyPair(okp)) => {
+            ParsedPublicKey::new(&ED25519, b64(&okp.x)?)
+        }
+        _ => return Err(invalid("key type does not match the algorithm")),
+    };
+    parsed.map_err(|e| invalid(&e.to_string()))
 }
 
 /// The public keys a verifier trusts, by `kid`.
@@ -252,5 +370,59 @@ mod tests {
         let json = serde_json::to_vec(&set.to_jwks()).unwrap();
         let again = KeySet::from_jwks_json(&json).unwrap();
         assert_eq!(again.get(key.kid()).unwrap().jwk(), key.public_key().jwk());
+    }
+}
+
+#[cfg(test)]
+mod der_tests {
+    use super::*;
+    use crate::SigningKey;
+    use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair,
+    };
+
+    /// The SubjectPublicKeyInfo DER of a signing key, as Vault's transit engine gives it.
+    fn spki(key: &SigningKey) -> Vec<u8> {
+        let der = key.expose_pkcs8_der();
+        let x509: PublicKeyX509Der<'static> = match key.alg() {
+            Algorithm::RS256 | Algorithm::PS256 => aws_lc_rs::rsa::KeyPair::from_pkcs8(der)
+                .unwrap()
+                .public_key()
+                .as_der()
+                .unwrap(),
+            Algorithm::ES256 => EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                .unwrap()
+                .public_key()
+                .as_der()
+                .unwrap(),
+            Algorithm::EdDSA => Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+                .unwrap()
+                .public_key()
+                .as_der()
+                .unwrap(),
+        };
+        x509.as_ref().to_vec()
+    }
+
+    #[test]
+    fn a_public_key_read_from_der_is_the_same_key() {
+        for alg in Algorithm::ALL {
+            let key = SigningKey::generate(alg).unwrap();
+            let read = PublicKey::from_public_der(alg, &spki(&key)).unwrap();
+            assert_eq!(read.kid(), key.kid(), "{alg}");
+            assert_eq!(read.jwk(), key.public_key().jwk(), "{alg}");
+        }
+        let ed = SigningKey::generate(Algorithm::EdDSA).unwrap();
+        let raw = &spki(&ed)[12..];
+        assert_eq!(
+            PublicKey::from_public_der(Algorithm::EdDSA, raw)
+                .unwrap()
+                .kid(),
+            ed.kid(),
+            "raw Ed25519 key, as transit returns it"
+        );
+        let rsa = SigningKey::generate(Algorithm::RS256).unwrap();
+        assert!(PublicKey::from_public_der(Algorithm::ES256, &spki(&rsa)).is_err());
     }
 }

@@ -6,6 +6,7 @@
 //! padding decodes both. Claims stay ASCII without `>`, `?` or `~`, so their base64url
 //! form never contains `-` or `_`.
 
+use crate::algorithm::Algorithm;
 use crate::claims::{AccessClaims, RefreshClaims};
 use crate::error::SignError;
 use crate::key::SigningKey;
@@ -38,21 +39,38 @@ pub fn sign_with<T: Serialize>(
     typ: &str,
     claims: &T,
 ) -> Result<String, SignError> {
-    let mut header = Header::new(key.alg().to_jwt());
-    header.typ = Some(typ.to_owned());
-    header.kid = Some(key.kid().to_owned());
     // Compact serialisation (RFC 7515 §7.1) by hand, so the parsed key signs directly;
     // the signature itself is aws-lc-rs's.
-    let signing_input = format!(
+    let input = signing_input(key.alg(), key.kid(), typ, claims)?;
+    let signature = key.sign_message(input.as_bytes())?;
+    Ok(assemble(&input, &signature))
+}
+
+/// The JWS signing input `header.claims` for a key held elsewhere (a Vault transit key):
+/// sign its bytes, then [`assemble`].
+///
+/// # Errors
+/// [`SignError`] if the claims cannot be serialised.
+pub fn signing_input<T: Serialize>(
+    alg: Algorithm,
+    kid: &str,
+    typ: &str,
+    claims: &T,
+) -> Result<String, SignError> {
+    let mut header = Header::new(alg.to_jwt());
+    header.typ = Some(typ.to_owned());
+    header.kid = Some(kid.to_owned());
+    Ok(format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
         URL_SAFE_NO_PAD.encode(padded(claims)?.get())
-    );
-    let signature = key.sign_message(signing_input.as_bytes())?;
-    Ok(format!(
-        "{signing_input}.{}",
-        URL_SAFE_NO_PAD.encode(signature)
     ))
+}
+
+/// The compact JWS from its signing input and the raw signature (JWS form: `r || s` for
+/// ECDSA).
+pub fn assemble(signing_input: &str, signature: &[u8]) -> String {
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
 /// MACs refresh token claims with the internal key; header `{"typ":"JWT","alg":"HS256","kid"}`.

@@ -1,14 +1,20 @@
 //! Verification of access and refresh tokens, with secure defaults.
 //!
 //! The order of checks: size → header → key by `kid` → the key's own algorithm must be the
-//! header's → `typ` → signature, `iss`, `aud` (by the JOSE library) → `token_type` →
-//! `exp`/`nbf`/`iat` against the injected time with the leeway.
+//! header's → `typ` → signature → `iss`, `aud` → `token_type` → `exp`/`nbf`/`iat`
+//! against the injected time with the leeway.
+//!
+//! Access tokens, the hot path of every resource server, are checked with the key as
+//! aws-lc-rs parsed it once (jsonwebtoken rebuilds the key on every call, about a quarter
+//! of the verification time); refresh tokens go through jsonwebtoken's HMAC check.
 
 use crate::claims::{AccessClaims, RefreshClaims, TokenType};
 use crate::error::VerifyError;
-use crate::jwks::KeySet;
+use crate::jwks::{KeySet, PublicKey};
 use crate::mac::MacKey;
 use crate::sign::{ACCESS_TYP, JWT_TYP};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{DecodingKey, Header, decode, decode_header};
 use serde::de::DeserializeOwned;
@@ -62,13 +68,13 @@ pub fn verify_access(
     if typ != ACCESS_TYP && typ != "application/at+jwt" {
         return Err(VerifyError::WrongType);
     }
-    let claims: AccessClaims = decode_checked(
-        token,
-        key.alg().to_jwt(),
-        key.decoding_key(),
-        validation,
-        true,
-    )?;
+    let claims = verified_access_claims(token, key)?;
+    if claims.iss != validation.issuer {
+        return Err(VerifyError::WrongIssuer);
+    }
+    if !claims.aud.contains(&validation.audience) {
+        return Err(VerifyError::WrongAudience);
+    }
     if claims.token_type != TokenType::Access {
         return Err(VerifyError::WrongType);
     }
@@ -80,6 +86,112 @@ pub fn verify_access(
         validation.leeway,
     )?;
     Ok(claims)
+}
+
+/// Checks the signature with the key parsed once (aws-lc-rs), then reads the claims. The
+/// header was read and matched to `key` by the caller.
+fn verified_access_claims(token: &str, key: &PublicKey) -> Result<AccessClaims, VerifyError> {
+    let (message, signature) = token.rsplit_once('.').ok_or(VerifyError::Malformed)?;
+    let (_, payload) = message.split_once('.').ok_or(VerifyError::Malformed)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| VerifyError::Malformed)?;
+    key.parsed()
+        .verify_sig(message.as_bytes(), &signature)
+        .map_err(|_| VerifyError::InvalidSignature)?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| VerifyError::Malformed)?;
+    serde_json::from_slice(&payload).map_err(|_| VerifyError::InvalidClaim("claims"))
+}
+
+/// Claims of an access token as djangorestframework-simplejwt issues it: no `iss`,
+/// `aud`, `sub` or `nbf` unless the deployment configured them.
+#[derive(serde::Deserialize)]
+struct LegacyClaims {
+    token_type: TokenType,
+    exp: i64,
+    iat: i64,
+    jti: String,
+    user_id: serde_json::Value,
+    #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    aud: Option<crate::claims::Audience>,
+}
+
+/// Verifies an access token issued by a djangorestframework-simplejwt deployment before it
+/// moved to Tessera: a header without `kid` (its `alg` must be `key`'s), signed by `key`
+/// (the imported Django key), `token_type: "access"`, `exp`/`iat` checked with the
+/// leeway, `user_id` an integer; `iss` and `aud` are checked when present. The claims
+/// are returned in Tessera's shape (`iss` and `aud` as `validation` names them, `sub` the
+/// user id). Callers decide until when such tokens are accepted.
+///
+/// # Errors
+/// A [`VerifyError`] naming the first check that failed.
+pub fn verify_legacy_access(
+    token: &str,
+    key: &PublicKey,
+    validation: &Validation,
+    now: i64,
+) -> Result<AccessClaims, VerifyError> {
+    let header = header_of(token, validation)?;
+    if header.kid.is_some() {
+        return Err(VerifyError::UnknownKey);
+    }
+    if header.alg != key.alg().to_jwt() {
+        return Err(VerifyError::AlgorithmNotAllowed);
+    }
+    if !matches!(header.typ.as_deref(), None | Some("JWT")) {
+        return Err(VerifyError::WrongType);
+    }
+    let (message, signature) = token.rsplit_once('.').ok_or(VerifyError::Malformed)?;
+    let (_, payload) = message.split_once('.').ok_or(VerifyError::Malformed)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| VerifyError::Malformed)?;
+    if !key.verifies(message.as_bytes(), &signature) {
+        return Err(VerifyError::InvalidSignature);
+    }
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| VerifyError::Malformed)?;
+    let legacy: LegacyClaims =
+        serde_json::from_slice(&payload).map_err(|_| VerifyError::InvalidClaim("claims"))?;
+    if legacy.token_type != TokenType::Access {
+        return Err(VerifyError::WrongType);
+    }
+    if legacy.iss.as_ref().is_some_and(|i| *i != validation.issuer) {
+        return Err(VerifyError::WrongIssuer);
+    }
+    if legacy
+        .aud
+        .as_ref()
+        .is_some_and(|a| !a.contains(&validation.audience))
+    {
+        return Err(VerifyError::WrongAudience);
+    }
+    let user_id = match &legacy.user_id {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+    .ok_or(VerifyError::InvalidClaim("user_id"))?;
+    check_times(legacy.exp, None, legacy.iat, now, validation.leeway)?;
+    Ok(AccessClaims {
+        iss: validation.issuer.clone(),
+        sub: user_id.to_string(),
+        aud: crate::claims::Audience::One(validation.audience.clone()),
+        exp: legacy.exp,
+        iat: legacy.iat,
+        nbf: legacy.iat,
+        jti: legacy.jti,
+        token_type: TokenType::Access,
+        user_id: Some(user_id),
+        client_id: None,
+        scope: None,
+        uv: None,
+    })
 }
 
 /// Verifies a refresh token's MAC and claims. Whether it is still live is the server's

@@ -4,9 +4,9 @@ use crate::cli::KeysCommand;
 use crate::output::{self, Format};
 use anyhow::{Context, bail};
 use serde_json::json;
-use tessera_server::config::Settings;
+use tessera_server::config::{KeyBackend, Settings};
 use tessera_server::http::jwks::JWKS_MAX_AGE;
-use tessera_server::keys::{Keyring, MasterKey, stage_key};
+use tessera_server::keys::{Keyring, MasterKey, VaultKeys, stage_key};
 use tessera_server::store::{self, DynStore, KeyState, StoredKey};
 use tessera_token::{Algorithm, Clock, SigningKey, SystemClock};
 
@@ -14,6 +14,15 @@ use tessera_token::{Algorithm, Clock, SigningKey, SystemClock};
 const MAC_ALG: &str = "HS256";
 
 pub async fn run(cmd: KeysCommand, settings: &Settings, out: Format) -> anyhow::Result<()> {
+    if let KeysCommand::PushVault { from_file, alg } = cmd {
+        return push_vault(settings, from_file.as_deref(), alg, out).await;
+    }
+    if let KeysCommand::Rewrap { new_key_file } = cmd {
+        return rewrap_master(settings, new_key_file.as_deref(), out).await;
+    }
+    if settings.keys.backend != KeyBackend::Local {
+        return in_vault(cmd, settings, out).await;
+    }
     let store = store::connect(&settings.database_url(), &settings.database).await?;
     let keys = Keys {
         store,
@@ -36,6 +45,7 @@ pub async fn run(cmd: KeysCommand, settings: &Settings, out: Format) -> anyhow::
                 .with_context(|| format!("{} is not a usable {alg} private key", file.display()))?;
             keys.stage(&key, now, out, "imported").await
         }
+        KeysCommand::PushVault { .. } | KeysCommand::Rewrap { .. } => handled_earlier(),
         KeysCommand::ExportPublic => {
             let master = keys.master().await?;
             let public =
@@ -45,6 +55,189 @@ pub async fn run(cmd: KeysCommand, settings: &Settings, out: Format) -> anyhow::
             Ok(())
         }
     }
+}
+
+fn handled_earlier() -> anyhow::Result<()> {
+    bail!("push-vault and rewrap are handled before the keyring is opened")
+}
+
+/// The Vault key source as the server builds it; `vault-kv` when the backend is local
+/// (`push-vault` before switching the backend).
+fn vault_source(settings: &Settings) -> anyhow::Result<VaultKeys> {
+    let backend = match settings.keys.backend {
+        KeyBackend::Local => KeyBackend::VaultKv,
+        other => other,
+    };
+    tessera_server::startup::vault_keys(settings, backend).context("[vault] settings")
+}
+
+async fn push_vault(
+    settings: &Settings,
+    from_file: Option<&std::path::Path>,
+    alg: Option<Algorithm>,
+    out: Format,
+) -> anyhow::Result<()> {
+    let alg = alg.unwrap_or(settings.tokens.algorithm);
+    let key = match from_file {
+        Some(file) => {
+            let pem = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            SigningKey::from_pem(alg, &pem)
+                .with_context(|| format!("{} is not a usable {alg} private key", file.display()))?
+        }
+        None => SigningKey::generate_with(alg, settings.keys.rsa_size())?,
+    };
+    let version = vault_source(settings)?.push(&key).await?;
+    output::message(
+        out,
+        &format!(
+            "wrote {} ({alg}) to {}/{} as version {version}; it signs once it has been published \
+             for the JWKS max-age ({JWKS_MAX_AGE} s) plus two reload intervals",
+            key.kid(),
+            settings.vault.kv_mount,
+            settings.vault.kv_path
+        ),
+        &json!({"kid": key.kid(), "alg": alg.as_str(), "version": version}),
+    );
+    Ok(())
+}
+
+/// `keys` commands when the signing keys live in Vault.
+async fn in_vault(cmd: KeysCommand, settings: &Settings, out: Format) -> anyhow::Result<()> {
+    let source = vault_source(settings)?;
+    let now = SystemClock.unix();
+    match cmd {
+        KeysCommand::List => {
+            let view = source.view(now).await?;
+            let signing = view.fingerprint.iter().find(|(_, s)| *s).map(|(v, _)| *v);
+            let rows: Vec<_> = view
+                .published
+                .iter()
+                .zip(&view.fingerprint)
+                .map(|(k, (version, _))| {
+                    let state = match signing {
+                        Some(s) if *version == s => "active",
+                        Some(s) if *version > s => "next",
+                        _ => "retired",
+                    };
+                    (k.kid().to_owned(), k.alg(), *version, state)
+                })
+                .collect();
+            let text = rows
+                .iter()
+                .map(|(kid, alg, v, state)| format!("{kid}  {alg}  v{v}  {state}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let json: Vec<_> = rows
+                .iter()
+                .map(|(kid, alg, v, state)| {
+                    json!({"kid": kid, "alg": alg.as_str(), "version": v, "state": state})
+                })
+                .collect();
+            output::message(out, &text, &json);
+            Ok(())
+        }
+        KeysCommand::Rotate { alg, now: at_once } => {
+            if at_once {
+                bail!(
+                    "--now is not available with keys in Vault: a version signs once it has been \
+                     published for the JWKS max-age plus two reload intervals, counted from \
+                     Vault's own creation time so that every replica agrees"
+                );
+            }
+            let alg = alg.unwrap_or(settings.tokens.algorithm);
+            let done = source.rotate(alg, settings.keys.rsa_size()).await?;
+            output::message(out, &done, &json!({"done": done}));
+            Ok(())
+        }
+        KeysCommand::Revoke { kid } => {
+            let version = source.revoke(&kid, now).await?;
+            output::message(
+                out,
+                &format!("deleted version {version} ({kid}); servers drop it at their next reload"),
+                &json!({"kid": kid, "version": version, "state": "revoked"}),
+            );
+            Ok(())
+        }
+        KeysCommand::Import { file, alg, .. } => push_vault(settings, Some(&file), alg, out).await,
+        KeysCommand::ExportPublic => {
+            let view = source.view(now).await?;
+            let mut set = tessera_token::KeySet::new();
+            for key in view.published {
+                set.insert(key);
+            }
+            println!("{}", serde_json::to_string_pretty(&set.to_jwks())?);
+            Ok(())
+        }
+        KeysCommand::Retire { .. } => bail!(
+            "with keys in Vault a version retires when a newer one starts signing: \
+             `tessera keys rotate`"
+        ),
+        KeysCommand::PushVault { .. } | KeysCommand::Rewrap { .. } => handled_earlier(),
+    }
+}
+
+/// `tessera keys rewrap`: a new master key for the same signing keys.
+async fn rewrap_master(
+    settings: &Settings,
+    new_key_file: Option<&std::path::Path>,
+    out: Format,
+) -> anyhow::Result<()> {
+    use tessera_server::keys::master::MASTER_KEY_FILE;
+    let store = store::connect(&settings.database_url(), &settings.database).await?;
+    let old = MasterKey::obtain(settings.master_key.as_ref(), &settings.data_dir, true)
+        .context("opening the current master key")?;
+    let key_path = settings.data_dir.join(MASTER_KEY_FILE);
+    let staged = settings.data_dir.join(format!("{MASTER_KEY_FILE}.new"));
+    let (new, written) = match (new_key_file, settings.master_key.is_some()) {
+        (Some(file), _) if file.exists() => (MasterKey::from_file(file)?, file.to_owned()),
+        (Some(file), _) => (MasterKey::create_new_file(file)?, file.to_owned()),
+        (None, true) => bail!(
+            "the master key comes from TESSERA_MASTER_KEY / master_key: give --new-key-file FILE \
+             to receive the new one"
+        ),
+        (None, false) => (
+            MasterKey::create_new_file(&staged).with_context(|| {
+                format!("{} (left by an interrupted rewrap?)", staged.display())
+            })?,
+            staged.clone(),
+        ),
+    };
+    let count = tessera_server::keys::rewrap(store.as_ref(), &old, &new)
+        .await
+        .context("re-sealing the stored keys")?;
+    tessera_server::service::audit::event("keys.rewrapped")
+        .actor("cli")
+        .detail(format!("{count} keys"))
+        .record(store.as_ref(), SystemClock.unix())
+        .await;
+    let replaced_file = new_key_file.is_none();
+    let written = if replaced_file {
+        std::fs::rename(&staged, &key_path)
+            .with_context(|| format!("moving {} to {}", staged.display(), key_path.display()))?;
+        key_path.clone()
+    } else {
+        written
+    };
+    let text = if replaced_file {
+        format!(
+            "re-sealed {count} keys under a new master key, now in {}; restart every server",
+            key_path.display()
+        )
+    } else {
+        format!(
+            "re-sealed {count} keys under the master key in {}: deploy it (TESSERA_MASTER_KEY or \
+             {}) and restart every server",
+            written.display(),
+            key_path.display()
+        )
+    };
+    output::message(
+        out,
+        &format!("{text}. Database backups made before now still need the previous master key."),
+        &json!({"resealed": count, "master_key_file": written.display().to_string(), "replaced": replaced_file}),
+    );
+    Ok(())
 }
 
 struct Keys<'a> {
@@ -63,6 +256,15 @@ impl Keys<'_> {
             sealed_exist,
         )
         .context("opening the master key")
+    }
+
+    async fn audit(&self, kind: &str, kid: &str, detail: &str) {
+        tessera_server::service::audit::event(kind)
+            .actor("cli")
+            .subject(kid)
+            .detail(detail)
+            .record(self.store.as_ref(), self.now)
+            .await;
     }
 
     /// When a key activated now retires the one it replaces.
@@ -154,6 +356,8 @@ impl Keys<'_> {
         .await
         .context("a key of this algorithm is already staged (see `tessera keys list`)")?;
         let alg = key.alg();
+        self.audit(if now { "key.activated" } else { "key.staged" }, &kid, verb)
+            .await;
         let delay = JWKS_MAX_AGE + self.settings.database.key_reload_interval.as_secs();
         let (state, text) = if now {
             eprintln!(
@@ -224,6 +428,7 @@ impl Keys<'_> {
             }
             KeyState::Retired => format!("{kid} is already retired"),
         };
+        self.audit("key.retired", kid, "cli").await;
         output::message(out, &text, &json!({"retired": kid}));
         Ok(())
     }
@@ -235,6 +440,7 @@ impl Keys<'_> {
             _ => None,
         };
         self.store.delete_signing_key(kid).await?;
+        self.audit("key.revoked", kid, "emergency revocation").await;
         let reload = self.settings.database.key_reload_interval.as_secs();
         eprintln!(
             "warning: {kid} is gone from the JWKS; tokens it signed are refused by Tessera within {reload}s and by verifiers once they refetch the JWKS"

@@ -6,6 +6,9 @@
 //! publishes and uses the same keys within `database.key_reload_interval`.
 
 use super::master::{MasterKey, MasterKeyError};
+use super::signer::Signer;
+use super::vault::VaultError;
+use super::vault_keys::{VaultKeys, VaultView};
 use crate::store::{KeyState, Store, StoreError, StoredKey};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -43,15 +46,20 @@ pub enum KeyringError {
     /// The stored keys have no active key for the configured algorithm.
     #[error("no active {0} signing key is stored")]
     NoActiveKey(Algorithm),
+    /// Vault / OpenBao (`keys.backend = vault-*`) failed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
 }
 
 /// The unsealed keys a running server uses.
 #[derive(Debug)]
 pub struct Keyring {
-    signing: SigningKey,
+    signing: Signer,
+    /// The active keys of the other algorithms (for clients that ask for them).
+    others: Vec<Signer>,
     published: KeySet,
     jwks_json: Bytes,
-    mac: MacKey,
+    mac: Arc<MacKey>,
     /// `(kid, state)` of every stored key this keyring was built from.
     fingerprint: Vec<(String, KeyState)>,
 }
@@ -59,6 +67,7 @@ pub struct Keyring {
 /// What the stored keys hold, unsealed.
 struct Unsealed {
     signing: Option<SigningKey>,
+    others: Vec<SigningKey>,
     published: KeySet,
     mac: Option<MacKey>,
     fingerprint: Vec<(String, KeyState)>,
@@ -72,6 +81,7 @@ impl Unsealed {
     ) -> Result<Self, KeyringError> {
         let mut out = Self {
             signing: None,
+            others: Vec::new(),
             published: KeySet::new(),
             mac: None,
             fingerprint: fingerprint(stored),
@@ -98,6 +108,8 @@ impl Unsealed {
             out.published.insert(k.public_key().clone());
             if key.state == KeyState::Active && key_alg == alg {
                 out.signing = Some(k);
+            } else if key.state == KeyState::Active {
+                out.others.push(k);
             }
         }
         Ok(out)
@@ -109,10 +121,15 @@ impl Unsealed {
             (Some(signing), Some(mac)) => {
                 let jwks = serde_json::to_vec(&self.published.to_jwks()).unwrap_or_default();
                 Ok(Keyring {
-                    signing,
+                    signing: Signer::Local(Arc::new(signing)),
+                    others: self
+                        .others
+                        .into_iter()
+                        .map(|k| Signer::Local(Arc::new(k)))
+                        .collect(),
                     published: self.published,
                     jwks_json: Bytes::from(jwks),
-                    mac,
+                    mac: Arc::new(mac),
                     fingerprint: self.fingerprint,
                 })
             }
@@ -198,9 +215,86 @@ impl Keyring {
         Ok(Unsealed::open(master, stored, alg)?.published)
     }
 
-    /// The key that signs access tokens.
-    pub fn signing_key(&self) -> &SigningKey {
+    /// Loads the internal refresh MAC key, generating and storing it when there is none
+    /// (the keyring of the Vault backends: only the MAC key lives in the database).
+    ///
+    /// # Errors
+    /// [`KeyringError`].
+    pub async fn load_mac(
+        store: &dyn Store,
+        master: &MasterKey,
+        now: i64,
+    ) -> Result<MacKey, KeyringError> {
+        for _ in 0..3 {
+            let stored = store.signing_keys().await?;
+            let found = stored
+                .iter()
+                .find(|k| k.alg == MAC_ALG && k.state == KeyState::Active);
+            if let Some(key) = found {
+                let secret = master.open(&key.sealed_private, &seal_context(&key.kid, &key.alg))?;
+                return MacKey::from_bytes(&key.kid, &secret).map_err(|source| KeyringError::Key {
+                    kid: key.kid.clone(),
+                    source,
+                });
+            }
+            let m = MacKey::generate()?;
+            let sealed = sealed(master, m.kid(), MAC_ALG, m.expose_secret(), now)?;
+            match store.insert_signing_key(&sealed).await {
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(KeyringError::NoActiveKey(Algorithm::RS256))
+    }
+
+    /// A keyring from what Vault holds, with the database's MAC key.
+    pub fn from_vault(view: VaultView, mac: Arc<MacKey>) -> Self {
+        let mut published = KeySet::new();
+        for key in view.published {
+            published.insert(key);
+        }
+        let jwks = serde_json::to_vec(&published.to_jwks()).unwrap_or_default();
+        let fingerprint = view
+            .fingerprint
+            .iter()
+            .map(|(n, signing)| {
+                let state = if *signing {
+                    KeyState::Active
+                } else {
+                    KeyState::Next
+                };
+                (format!("vault-v{n}"), state)
+            })
+            .collect();
+        Self {
+            signing: view.signer,
+            others: Vec::new(),
+            published,
+            jwks_json: Bytes::from(jwks),
+            mac,
+            fingerprint,
+        }
+    }
+
+    /// The key that signs access and ID tokens.
+    pub fn signer(&self) -> &Signer {
         &self.signing
+    }
+
+    /// The active key of `alg` (the signer's, or another algorithm's active key: ID
+    /// tokens for a client that asked for that algorithm).
+    pub fn signer_for(&self, alg: Algorithm) -> Option<&Signer> {
+        std::iter::once(&self.signing)
+            .chain(&self.others)
+            .find(|s| s.alg() == alg)
+    }
+
+    /// The algorithms that have an active key.
+    pub fn active_algorithms(&self) -> Vec<Algorithm> {
+        std::iter::once(&self.signing)
+            .chain(&self.others)
+            .map(Signer::alg)
+            .collect()
     }
 
     /// The published public keys (verification of access tokens uses exactly these).
@@ -243,6 +337,8 @@ pub struct LiveKeys {
     alg: Algorithm,
     bits: RsaBits,
     current: ArcSwap<Keyring>,
+    /// Set for `keys.backend = vault-*`: the signing keys come from there.
+    vault: Option<VaultKeys>,
 }
 
 impl LiveKeys {
@@ -253,7 +349,41 @@ impl LiveKeys {
             alg,
             bits,
             current: ArcSwap::from_pointee(ring),
+            vault: None,
         }
+    }
+
+    /// Starts from `ring`, built from `vault`, which later reloads read.
+    pub fn with_vault(master: MasterKey, alg: Algorithm, ring: Keyring, vault: VaultKeys) -> Self {
+        Self {
+            master,
+            alg,
+            bits: RsaBits::B2048,
+            current: ArcSwap::from_pointee(ring),
+            vault: Some(vault),
+        }
+    }
+
+    /// The Vault source, when the keys live there.
+    pub fn vault(&self) -> Option<&VaultKeys> {
+        self.vault.as_ref()
+    }
+
+    /// Re-reads Vault: swaps in a new keyring when the published or signing versions
+    /// changed. The MAC key stays.
+    async fn reload_vault(&self, vault: &VaultKeys, now: i64) -> Result<bool, KeyringError> {
+        let view = vault.view(now).await?;
+        let current = self.current.load_full();
+        let ring = Keyring::from_vault(view, current.mac.clone());
+        if ring.fingerprint == current.fingerprint {
+            return Ok(false);
+        }
+        tracing::info!(
+            kid = ring.signer().kid(),
+            "loaded changed signing keys from Vault"
+        );
+        self.current.store(Arc::new(ring));
+        Ok(true)
     }
 
     /// The keyring now (a reference count; requests keep the one they started with).
@@ -276,6 +406,9 @@ impl LiveKeys {
         schedule: Schedule,
         now: i64,
     ) -> Result<bool, KeyringError> {
+        if let Some(vault) = &self.vault {
+            return self.reload_vault(vault, now).await;
+        }
         let mut stored = store.signing_keys().await?;
         let mut changed = false;
         // Prune only when a retired key is due: no write on the ticks with nothing to do.
@@ -304,6 +437,11 @@ impl LiveKeys {
                 match stage_new_key(store, &self.master, self.alg, self.bits, None, now).await {
                     Ok(kid) => {
                         tracing::info!(kid = kid.as_str(), "scheduled rotation: staged a new key");
+                        crate::service::audit::event("key.staged")
+                            .subject(&kid)
+                            .detail("scheduled rotation")
+                            .record(store, now)
+                            .await;
                         changed = true;
                     }
                     // Another replica staged one first.
@@ -320,6 +458,11 @@ impl LiveKeys {
                     .await?
             {
                 tracing::info!(kid = key.kid.as_str(), "activated the next signing key");
+                crate::service::audit::event("key.activated")
+                    .subject(&key.kid)
+                    .detail("scheduled")
+                    .record(store, now)
+                    .await;
                 changed = true;
             }
         }
@@ -330,10 +473,7 @@ impl LiveKeys {
             return Ok(false);
         }
         let ring = Keyring::from_stored(&self.master, &stored, self.alg)?;
-        tracing::info!(
-            kid = ring.signing_key().kid(),
-            "loaded changed signing keys"
-        );
+        tracing::info!(kid = ring.signer().kid(), "loaded changed signing keys");
         self.current.store(Arc::new(ring));
         Ok(true)
     }
@@ -379,6 +519,34 @@ pub async fn stage_key(
         store.activate_key(k.kid(), retire_after, now).await?;
     }
     Ok(k.kid().to_owned())
+}
+
+/// Re-seals every stored key (signing keys and the refresh MAC key) from `old` to `new` in
+/// one transaction: the keys themselves do not change. Returns how many were re-sealed.
+///
+/// # Errors
+/// [`KeyringError::Master`] when `old` does not open a stored key;
+/// [`StoreError::Conflict`] when a key changed meanwhile (nothing was written).
+pub async fn rewrap(
+    store: &dyn Store,
+    old: &MasterKey,
+    new: &MasterKey,
+) -> Result<usize, KeyringError> {
+    let stored = store.signing_keys().await?;
+    let mut resealed = Vec::with_capacity(stored.len());
+    for key in &stored {
+        let context = seal_context(&key.kid, &key.alg);
+        let secret = old.open(&key.sealed_private, &context)?;
+        resealed.push((
+            key.kid.clone(),
+            key.sealed_private.clone(),
+            new.seal(&secret, &context)?,
+        ));
+    }
+    if !store.reseal_keys(&resealed).await? {
+        return Err(StoreError::Conflict("key").into());
+    }
+    Ok(resealed.len())
 }
 
 fn fingerprint(stored: &[StoredKey]) -> Vec<(String, KeyState)> {

@@ -137,6 +137,27 @@ impl MasterKey {
         Zeroizing::new(STANDARD.encode(self.bytes.as_ref()))
     }
 
+    /// Generates a key and writes it to a new file at `path` (mode 0600, synced); refuses
+    /// to overwrite an existing file.
+    ///
+    /// # Errors
+    /// [`MasterKeyError`].
+    pub fn create_new_file(path: &Path) -> Result<Self, MasterKeyError> {
+        Self::create_file(path)
+    }
+
+    /// Reads a key file (32 bytes, base64 or hex).
+    ///
+    /// # Errors
+    /// [`MasterKeyError`].
+    pub fn from_file(path: &Path) -> Result<Self, MasterKeyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| MasterKeyError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(text.trim())
+    }
+
     fn create_file(path: &Path) -> Result<Self, MasterKeyError> {
         let key = Self::generate()?;
         let io = |source| MasterKeyError::Io {

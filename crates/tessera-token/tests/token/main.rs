@@ -32,6 +32,7 @@ pub fn access_claims() -> AccessClaims {
         user_id: Some(42),
         client_id: None,
         scope: None,
+        uv: None,
     }
 }
 

@@ -1,0 +1,121 @@
+//! Moving from a Django deployment: access tokens that djangorestframework-simplejwt
+//! signed with the imported key (no `kid`, no `iss`/`aud`) are accepted while
+//! `[tokens] legacy_until` has not passed, and only those.
+
+use crate::verify_status;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tessera_server::keys::{MasterKey, stage_key};
+use tessera_test_support::TestApp;
+use tessera_token::{Algorithm, Clock as _, SigningKey};
+
+/// A token shaped exactly as simplejwt 5 writes it (RS256, `typ: JWT`, no `kid`).
+fn simplejwt_token(key: &SigningKey, claims: &Value) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
+    let input = format!("{header}.{payload}");
+    let pair = RsaKeyPair::from_pkcs8(key.expose_pkcs8_der()).unwrap();
+    let mut sig = vec![0; pair.public_modulus_len()];
+    pair.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+fn claims(now: i64, extra: Value) -> Value {
+    let mut c = json!({"token_type": "access", "exp": now + 3600, "iat": now,
+                       "jti": "0f2c9a0d8c3e4b6fa1d2e3f405162738", "user_id": 1});
+    for (k, v) in extra.as_object().unwrap() {
+        c[k] = v.clone();
+    }
+    c
+}
+
+#[tokio::test]
+async fn simplejwt_tokens_of_the_imported_key_verify_until_the_window_closes() {
+    let django = SigningKey::generate(Algorithm::RS256).unwrap();
+    let until = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let kid = django.kid().to_owned();
+    let app = TestApp::builder()
+        .settings(move |s| {
+            s.tokens.legacy_kid = Some(kid);
+            s.tokens.legacy_until = Some(until);
+        })
+        .spawn()
+        .await;
+    app.create_user("alice", false).await;
+    // What `tessera keys import jwt_private.pem` does: published, not signing.
+    let master = MasterKey::obtain(None, app.data_dir(), true).unwrap();
+    let now = app.clock.unix();
+    stage_key(app.state.store.as_ref(), &master, &django, None, now)
+        .await
+        .unwrap();
+    app.reload_keys().await;
+
+    let legacy = simplejwt_token(&django, &claims(now, json!({})));
+    assert_eq!(verify_status(&app, &legacy).await, 200);
+    let me = app.get_bearer("/auth/users/me/", &legacy).await;
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        me.json::<Value>().await.unwrap()["email"],
+        "alice@example.com"
+    );
+
+    // Only genuine access tokens of that key.
+    let other = SigningKey::generate(Algorithm::RS256).unwrap();
+    for (what, token) in [
+        (
+            "another key",
+            simplejwt_token(&other, &claims(now, json!({}))),
+        ),
+        (
+            "a refresh token",
+            simplejwt_token(&django, &claims(now, json!({"token_type": "refresh"}))),
+        ),
+        (
+            "a wrong issuer",
+            simplejwt_token(&django, &claims(now, json!({"iss": "https://elsewhere"}))),
+        ),
+        (
+            "a wrong audience",
+            simplejwt_token(&django, &claims(now, json!({"aud": "billing"}))),
+        ),
+        (
+            "expired",
+            simplejwt_token(&django, &claims(now - 7200, json!({}))),
+        ),
+        (
+            "no user",
+            simplejwt_token(&django, &claims(now, json!({"user_id": null}))),
+        ),
+    ] {
+        assert_eq!(verify_status(&app, &token).await, 401, "{what}");
+    }
+
+    // The window closes.
+    app.clock.advance(Duration::from_secs(24 * 3600 + 1));
+    let later = simplejwt_token(&django, &claims(app.clock.unix(), json!({})));
+    assert_eq!(verify_status(&app, &later).await, 401, "after legacy_until");
+}
+
+#[tokio::test]
+async fn without_the_window_simplejwt_tokens_are_refused() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    let django = SigningKey::generate(Algorithm::RS256).unwrap();
+    let master = MasterKey::obtain(None, app.data_dir(), true).unwrap();
+    let now = app.clock.unix();
+    stage_key(app.state.store.as_ref(), &master, &django, None, now)
+        .await
+        .unwrap();
+    let legacy = simplejwt_token(&django, &claims(now, json!({})));
+    assert_eq!(verify_status(&app, &legacy).await, 401);
+}
