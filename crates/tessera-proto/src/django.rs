@@ -93,6 +93,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The method is not allowed on this path (405).
     MethodNotAllowed,
+    /// Too many failed logins: wait `Retry-After` seconds (429, as DRF's throttling).
+    Throttled,
     /// The service is overloaded or a dependency is down (503).
     TemporarilyUnavailable,
     /// Something failed on the server (500); details are in the server's log.

@@ -147,3 +147,28 @@ pub struct OAuthErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
 }
+
+/// The client id and secret of an `Authorization: Basic …` header value (RFC 6749
+/// §2.3.1: each form-encoded, then joined by `:` and base64-encoded). `None` for any
+/// other scheme or a malformed value.
+pub fn parse_basic(header: &str) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let (scheme, encoded) = header.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((form_decode(id)?, form_decode(secret)?))
+}
+
+/// `application/x-www-form-urlencoded` decoding of one component.
+fn form_decode(s: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}

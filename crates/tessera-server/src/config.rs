@@ -45,6 +45,77 @@ pub struct Settings {
     pub sso: SsoSettings,
     /// Signing keys.
     pub keys: KeySettings,
+    /// `[vault]`: where `keys.backend = vault-kv | vault-transit` finds Vault / OpenBao.
+    pub vault: VaultSettings,
+    /// `[throttle]`: login throttling.
+    pub throttle: ThrottleSettings,
+    /// A client must send its request headers within this (slow-loris); then the
+    /// connection is closed.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A request that takes longer is answered 503 `temporarily_unavailable`.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Audit events older than this are removed by the housekeeping task.
+    #[serde(with = "humantime_serde")]
+    pub audit_retention: Duration,
+    /// Browser origins allowed to call the API cross-origin (CORS), exactly as the
+    /// browser sends them (`https://app.example.com`). Empty: CORS off.
+    pub cors_origins: Vec<String>,
+    /// PEM certificate chain: serve HTTPS (rustls) with `tls_key`, and send HSTS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+}
+
+/// `[throttle]`: failed logins slow down further attempts, with a back-off that doubles
+/// per failure past a free allowance, capped, and forgotten after `window` without
+/// failures. Three counters: the account from one client IP (strict: what stops a
+/// guesser), the account from everywhere (loose and short-capped: a distributed guess is
+/// slowed without locking the owner out for long), the client IP across accounts
+/// (credential stuffing).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleSettings {
+    /// Off: no counting at all.
+    pub enabled: bool,
+    /// Failures of one account from one IP before back-off starts.
+    pub account_ip_free: i64,
+    /// Longest back-off for one account from one IP.
+    #[serde(with = "humantime_serde")]
+    pub account_ip_max: Duration,
+    /// Failures of one account from all IPs before back-off starts.
+    pub account_free: i64,
+    /// Longest back-off for one account from all IPs (keep it short: the owner shares it).
+    #[serde(with = "humantime_serde")]
+    pub account_max: Duration,
+    /// Failures from one IP, all accounts, before back-off starts.
+    pub ip_free: i64,
+    /// Longest back-off for one IP.
+    #[serde(with = "humantime_serde")]
+    pub ip_max: Duration,
+    /// Counters restart after this long without a failure.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// Peers whose `X-Forwarded-For` names the client (your reverse proxies); from any
+    /// other peer the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            account_ip_free: 5,
+            account_ip_max: Duration::from_secs(15 * 60),
+            account_free: 50,
+            account_max: Duration::from_secs(60),
+            ip_free: 100,
+            ip_max: Duration::from_secs(15 * 60),
+            window: Duration::from_secs(3600),
+            trusted_proxies: Vec::new(),
+        }
+    }
 }
 
 /// Log output format.
@@ -77,6 +148,10 @@ pub struct DatabaseSettings {
     /// another replica (or the CLI) is published and used within this bound.
     #[serde(with = "humantime_serde")]
     pub key_reload_interval: Duration,
+    /// How often a running server removes expired tokens, codes, sessions, revocation
+    /// entries and login counters.
+    #[serde(with = "humantime_serde")]
+    pub prune_interval: Duration,
 }
 
 /// `[tokens]`
@@ -98,6 +173,12 @@ pub struct TokenSettings {
     pub leeway: Duration,
     /// Whether `/auth/token/verify/` also accepts live refresh tokens (simplejwt does).
     pub verify_accepts_refresh: bool,
+    /// Kid of an imported key whose djangorestframework-simplejwt tokens (no `kid`, no
+    /// `iss`/`aud`) are accepted until `legacy_until`, during a migration.
+    pub legacy_kid: Option<String>,
+    /// End of that acceptance (RFC 3339).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub legacy_until: Option<time::OffsetDateTime>,
 }
 
 /// `[users]`
@@ -144,6 +225,14 @@ impl Default for Settings {
             passwords: PasswordSettings::default(),
             sso: SsoSettings::default(),
             keys: KeySettings::default(),
+            vault: VaultSettings::default(),
+            throttle: ThrottleSettings::default(),
+            audit_retention: Duration::from_secs(90 * 24 * 3600),
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -156,6 +245,7 @@ impl Default for DatabaseSettings {
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
             key_reload_interval: Duration::from_secs(10),
+            prune_interval: Duration::from_secs(600),
         }
     }
 }
@@ -169,6 +259,8 @@ impl Default for TokenSettings {
             refresh_lifetime: Duration::from_secs(24 * 3600),
             leeway: Duration::from_secs(30),
             verify_accepts_refresh: false,
+            legacy_kid: None,
+            legacy_until: None,
         }
     }
 }
@@ -181,10 +273,77 @@ impl Default for UserSettings {
     }
 }
 
+/// Where the private signing keys live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyBackend {
+    /// In the database, sealed under the master key.
+    #[default]
+    Local,
+    /// A PEM private key in a Vault / OpenBao KV v2 secret; versions of the secret are
+    /// the keys.
+    VaultKv,
+    /// Vault / OpenBao's transit engine signs; the private key never leaves it; versions
+    /// of the transit key are the keys.
+    VaultTransit,
+}
+
+/// `[vault]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VaultSettings {
+    /// Vault / OpenBao address, e.g. `https://vault.internal:8200`.
+    pub addr: Option<String>,
+    /// A Vault token (or use AppRole).
+    pub token: Option<Secret>,
+    /// AppRole role id (with `secret_id`), instead of a token.
+    pub role_id: Option<String>,
+    /// AppRole secret id.
+    pub secret_id: Option<Secret>,
+    /// Mount path of the AppRole auth method.
+    pub approle_mount: String,
+    /// PEM file of the CA that signed Vault's certificate (added to the system roots).
+    pub ca_cert: Option<PathBuf>,
+    /// Timeout of one request to Vault.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// KV v2 mount (`vault-kv`).
+    pub kv_mount: String,
+    /// Secret path under the mount (`vault-kv`).
+    pub kv_path: String,
+    /// Field of the secret holding the PEM private key (`vault-kv`).
+    pub kv_field: String,
+    /// Transit mount (`vault-transit`).
+    pub transit_mount: String,
+    /// Transit key name (`vault-transit`).
+    pub transit_key: String,
+}
+
+impl Default for VaultSettings {
+    fn default() -> Self {
+        Self {
+            addr: None,
+            token: None,
+            role_id: None,
+            secret_id: None,
+            approle_mount: "approle".into(),
+            ca_cert: None,
+            timeout: Duration::from_secs(5),
+            kv_mount: "secret".into(),
+            kv_path: "tessera/signing-key".into(),
+            kv_field: "private_key".into(),
+            transit_mount: "transit".into(),
+            transit_key: "tessera".into(),
+        }
+    }
+}
+
 /// `[keys]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeySettings {
+    /// Where private keys live: `local`, `vault-kv` or `vault-transit`.
+    pub backend: KeyBackend,
     /// Size of generated RSA keys (RS256, PS256): 2048, 3072 or 4096.
     pub rsa_bits: u32,
     /// Rotate the signing key automatically when it has signed this long (`0s`: never).
@@ -195,6 +354,7 @@ pub struct KeySettings {
 impl Default for KeySettings {
     fn default() -> Self {
         Self {
+            backend: KeyBackend::Local,
             rsa_bits: 2048,
             rotate_every: Duration::from_secs(30 * 24 * 3600),
         }
@@ -278,6 +438,12 @@ pub struct Overrides {
     /// `--database-url`, as `{"database": {"url": …}}`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseOverride>,
+    /// `--tls-cert`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `--database-url`
@@ -352,6 +518,34 @@ impl Settings {
                 "must be non-empty, without '>', '?' or '~'",
             );
         }
+        if self.cors_origins.iter().any(|o| {
+            Url::parse(o).map_or(true, |u| {
+                u.origin().ascii_serialization() != o.as_str()
+                    || !matches!(u.scheme(), "http" | "https")
+            })
+        }) {
+            return invalid(
+                "cors_origins",
+                "each must be an origin: scheme://host[:port], no path or trailing slash",
+            );
+        }
+        if self.header_read_timeout < Duration::from_millis(100)
+            || self.request_timeout < Duration::from_millis(100)
+        {
+            return invalid(
+                "request_timeout",
+                "header_read_timeout and request_timeout must be at least 100ms",
+            );
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return invalid("tls_cert", "set both tls_cert and tls_key, or neither");
+        }
+        if t.legacy_kid.is_some() != t.legacy_until.is_some() {
+            return invalid(
+                "tokens.legacy_kid",
+                "set both legacy_kid and legacy_until (the end of the migration window)",
+            );
+        }
         if self.users.fields.is_empty() {
             return invalid("users.fields", "must name at least one field");
         }
@@ -377,12 +571,27 @@ impl Settings {
                 "must be 0s (never) or at least one hour",
             );
         }
+        if self.keys.backend != KeyBackend::Local {
+            let v = &self.vault;
+            if v.addr.as_deref().is_none_or(|a| Url::parse(a).is_err()) {
+                return invalid(
+                    "vault.addr",
+                    "an http(s) URL is needed by the vault backends",
+                );
+            }
+            if v.token.is_none() && (v.role_id.is_none() || v.secret_id.is_none()) {
+                return invalid("vault", "set token, or role_id and secret_id (AppRole)");
+            }
+        }
         if self.sso.session_lifetime < Duration::from_secs(60) {
             return invalid("sso.session_lifetime", "must be at least one minute");
         }
         let d = &self.database;
         if d.max_connections == 0 {
             return invalid("database.max_connections", "must be positive");
+        }
+        if d.prune_interval < Duration::from_millis(100) {
+            return invalid("database.prune_interval", "must be at least 100ms");
         }
         if d.statement_timeout < Duration::from_millis(10)
             || d.key_reload_interval < Duration::from_millis(100)
@@ -415,10 +624,11 @@ impl Settings {
         }
     }
 
-    /// The issuer: configured, or `http://<address the server is bound to>`.
+    /// The issuer: configured, or `http(s)://<address the server is bound to>`.
     pub fn issuer_for(&self, bound: SocketAddr) -> String {
         match &self.issuer {
             Some(i) => i.trim_end_matches('/').to_owned(),
+            None if self.tls_cert.is_some() => format!("https://{bound}"),
             None => format!("http://{bound}"),
         }
     }
@@ -433,18 +643,27 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   data_dir                         TESSERA_DATA_DIR                         ./tessera-data  SQLite file and master key file
   master_key                       TESSERA_MASTER_KEY                       (file)          32-byte key, base64 or hex, sealing private keys
   log_format                       TESSERA_LOG_FORMAT                       pretty          pretty | json
+  header_read_timeout              TESSERA_HEADER_READ_TIMEOUT              10s             request headers must arrive within this (slow-loris)
+  request_timeout                  TESSERA_REQUEST_TIMEOUT                  30s             then 503 temporarily_unavailable
+  audit_retention                  TESSERA_AUDIT_RETENTION                  90d             audit events are kept this long
+  cors_origins                     TESSERA_CORS_ORIGINS                     []              browser origins allowed cross-origin; empty = CORS off
+  tls_cert                         TESSERA_TLS_CERT                         (none)          PEM chain: serve HTTPS (rustls) and send HSTS
+  tls_key                          TESSERA_TLS_KEY                          (none)          PEM key of tls_cert
   log_filter                       TESSERA_LOG_FILTER                       info,sqlx=warn  tracing filter directives
   [database] url                   TESSERA_DATABASE__URL                    sqlite://<data_dir>/tessera.db  or postgres://user@host/db
   [database] max_connections       TESSERA_DATABASE__MAX_CONNECTIONS        8
   [database] acquire_timeout       TESSERA_DATABASE__ACQUIRE_TIMEOUT        5s              then 503
   [database] statement_timeout     TESSERA_DATABASE__STATEMENT_TIMEOUT      5s              PostgreSQL; then 503
   [database] key_reload_interval   TESSERA_DATABASE__KEY_RELOAD_INTERVAL    10s             keys rotated elsewhere are seen within this
+  [database] prune_interval        TESSERA_DATABASE__PRUNE_INTERVAL         10m             expired tokens, codes, sessions removed this often
   [tokens] algorithm               TESSERA_TOKENS__ALGORITHM                RS256           RS256 | PS256 | ES256 | EdDSA
   [tokens] audience                TESSERA_TOKENS__AUDIENCE                 tessera         aud of access tokens
   [tokens] access_lifetime         TESSERA_TOKENS__ACCESS_LIFETIME          5m
   [tokens] refresh_lifetime        TESSERA_TOKENS__REFRESH_LIFETIME         24h
   [tokens] leeway                  TESSERA_TOKENS__LEEWAY                   30s             clock skew on exp/nbf
   [tokens] verify_accepts_refresh  TESSERA_TOKENS__VERIFY_ACCEPTS_REFRESH   false           /auth/token/verify/ accepts refresh tokens too
+  [tokens] legacy_kid              TESSERA_TOKENS__LEGACY_KID               (none)          imported key whose simplejwt tokens are accepted…
+  [tokens] legacy_until            TESSERA_TOKENS__LEGACY_UNTIL             (none)          …until this RFC 3339 time
   [users] fields                   TESSERA_USERS__FIELDS                    drf_remotejwt's  fields of /auth/users/{id}/
   [passwords] memory_kib           TESSERA_PASSWORDS__MEMORY_KIB            19456           Argon2id m (minimum 19456)
   [passwords] iterations           TESSERA_PASSWORDS__ITERATIONS            2               Argon2id t (minimum 2)
@@ -455,7 +674,29 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [passwords] min_length           TESSERA_PASSWORDS__MIN_LENGTH            8               for new passwords
   [sso] session_lifetime           TESSERA_SSO__SESSION_LIFETIME            12h             browser stays logged in at Tessera
   [keys] rsa_bits                  TESSERA_KEYS__RSA_BITS                   2048            2048 | 3072 | 4096 for new RSA keys
-  [keys] rotate_every              TESSERA_KEYS__ROTATE_EVERY               30d             automatic rotation; 0s = never
+  [keys] rotate_every              TESSERA_KEYS__ROTATE_EVERY               30d             automatic rotation; 0s = never (local backend)
+  [throttle] enabled               TESSERA_THROTTLE__ENABLED                true            login back-off after failures (429 + Retry-After)
+  [throttle] account_ip_free       TESSERA_THROTTLE__ACCOUNT_IP_FREE        5               failures of an account from one IP before back-off
+  [throttle] account_ip_max        TESSERA_THROTTLE__ACCOUNT_IP_MAX         15m             its longest back-off (doubling from 1s)
+  [throttle] account_free          TESSERA_THROTTLE__ACCOUNT_FREE           50              failures of an account from all IPs
+  [throttle] account_max           TESSERA_THROTTLE__ACCOUNT_MAX            1m              its longest back-off (the owner shares it)
+  [throttle] ip_free               TESSERA_THROTTLE__IP_FREE                100             failures from one IP, all accounts
+  [throttle] ip_max                TESSERA_THROTTLE__IP_MAX                 15m
+  [throttle] window                TESSERA_THROTTLE__WINDOW                 1h              counters restart after this long without failures
+  [throttle] trusted_proxies       TESSERA_THROTTLE__TRUSTED_PROXIES        []              peers whose X-Forwarded-For names the client
+  [keys] backend                   TESSERA_KEYS__BACKEND                    local           local | vault-kv | vault-transit
+  [vault] addr                     TESSERA_VAULT__ADDR                      (none)          Vault / OpenBao URL
+  [vault] token                    TESSERA_VAULT__TOKEN                     (none)          Vault token, or:
+  [vault] role_id                  TESSERA_VAULT__ROLE_ID                   (none)          AppRole role id
+  [vault] secret_id                TESSERA_VAULT__SECRET_ID                 (none)          AppRole secret id
+  [vault] approle_mount            TESSERA_VAULT__APPROLE_MOUNT             approle
+  [vault] ca_cert                  TESSERA_VAULT__CA_CERT                   (none)          PEM CA for Vault's TLS certificate
+  [vault] timeout                  TESSERA_VAULT__TIMEOUT                   5s              per request; then 503 while issuing
+  [vault] kv_mount                 TESSERA_VAULT__KV_MOUNT                  secret          vault-kv: KV v2 mount
+  [vault] kv_path                  TESSERA_VAULT__KV_PATH                   tessera/signing-key
+  [vault] kv_field                 TESSERA_VAULT__KV_FIELD                  private_key     field holding the PEM key
+  [vault] transit_mount            TESSERA_VAULT__TRANSIT_MOUNT             transit         vault-transit: mount
+  [vault] transit_key              TESSERA_VAULT__TRANSIT_KEY               tessera         transit key name
 ";
 
 #[cfg(test)]

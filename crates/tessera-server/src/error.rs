@@ -50,6 +50,9 @@ pub enum ApiError {
         "unsupported media type: send application/json, application/x-www-form-urlencoded or multipart/form-data"
     )]
     UnsupportedMediaType,
+    /// Too many failed logins (429 with `Retry-After`), as DRF's throttling words it.
+    #[error("Request was throttled. Expected available in {0} seconds.")]
+    Throttled(i64),
     /// Overloaded or a dependency is down (503).
     #[error("service temporarily unavailable, retry later")]
     Unavailable(String),
@@ -75,6 +78,7 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,
             ),
+            Self::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::Throttled),
             Self::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::TemporarilyUnavailable,
@@ -119,6 +123,9 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        if let Self::Throttled(seconds) = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
         response
     }
 }
@@ -152,6 +159,7 @@ impl From<LoginError> for ApiError {
     fn from(e: LoginError) -> Self {
         match e {
             LoginError::NoActiveAccount => Self::NoActiveAccount,
+            LoginError::Throttled(wait) => Self::Throttled(wait.seconds),
             LoginError::Hash(h) => h.into(),
             LoginError::Store(s) => s.into(),
         }
@@ -163,7 +171,11 @@ impl From<TokenError> for ApiError {
         match e {
             TokenError::NotValid(_) => Self::TokenNotValid,
             TokenError::Store(s) => s.into(),
-            TokenError::Sign(_) | TokenError::Random(_) => Self::Internal(e.to_string()),
+            TokenError::Signer(s) if s.is_unavailable() => Self::Unavailable(s.to_string()),
+            TokenError::Sign(_)
+            | TokenError::Random(_)
+            | TokenError::Signer(_)
+            | TokenError::NoKeyFor(_) => Self::Internal(e.to_string()),
         }
     }
 }

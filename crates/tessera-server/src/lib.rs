@@ -20,6 +20,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod service;
 pub mod startup;
 pub mod state;

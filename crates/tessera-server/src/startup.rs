@@ -1,9 +1,10 @@
 //! Building and running the server: `Application::build(settings)` → `port()` →
 //! `run_until_stopped()`. Tests build it on port 0.
 
+use crate::config::KeyBackend;
 use crate::config::{ConfigError, Settings};
 use crate::http::jwks::JWKS_MAX_AGE;
-use crate::keys::{Keyring, KeyringError, LiveKeys, MasterKey, Schedule};
+use crate::keys::{Keyring, KeyringError, LiveKeys, MasterKey, Schedule, VaultKeys};
 use crate::service::password::{HashError, PasswordHasher};
 use crate::state::{AppState, Inner};
 use crate::store::{self, StoreError};
@@ -33,6 +34,14 @@ pub enum StartError {
     /// Keys could not be loaded.
     #[error(transparent)]
     Keys(#[from] KeyringError),
+    /// The TLS certificate or key could not be read.
+    #[error("TLS certificate {path}: {source}")]
+    Tls {
+        /// The certificate file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The password hasher could not be built.
     #[error(transparent)]
     Hasher(#[from] HashError),
@@ -52,6 +61,7 @@ pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     state: AppState,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
 }
 
 impl Application {
@@ -86,9 +96,21 @@ impl Application {
         .map_err(KeyringError::from)?;
         let alg = settings.tokens.algorithm;
         let bits = settings.keys.rsa_size();
-        let keyring =
-            Keyring::load_or_init(store.as_ref(), &master, alg, bits, clock.unix()).await?;
-        let keys = LiveKeys::new(master, alg, bits, keyring);
+        let keys = match settings.keys.backend {
+            KeyBackend::Local => {
+                let keyring =
+                    Keyring::load_or_init(store.as_ref(), &master, alg, bits, clock.unix()).await?;
+                LiveKeys::new(master, alg, bits, keyring)
+            }
+            backend => {
+                let vault = vault_keys(&settings, backend)?;
+                let now = clock.unix();
+                let mac = Keyring::load_mac(store.as_ref(), &master, now).await?;
+                let view = vault.view(now).await.map_err(KeyringError::from)?;
+                tracing::info!(kid = view.signer.kid(), "signing keys are in Vault");
+                LiveKeys::with_vault(master, alg, Keyring::from_vault(view, Arc::new(mac)), vault)
+            }
+        };
         let hasher = PasswordHasher::new(&settings.passwords)?;
         let listener =
             TcpListener::bind(settings.bind)
@@ -101,6 +123,19 @@ impl Application {
             addr: settings.bind,
             source,
         })?;
+        let tls = match (&settings.tls_cert, &settings.tls_key) {
+            (Some(cert), Some(key)) => {
+                let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+                let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .map_err(|source| StartError::Tls {
+                        path: cert.clone(),
+                        source,
+                    })?;
+                Some(config)
+            }
+            _ => None,
+        };
         let issuer = settings.issuer_for(addr);
         let mut validation = Validation::new(issuer.clone(), settings.tokens.audience.clone());
         validation.leeway = i64::try_from(settings.tokens.leeway.as_secs()).unwrap_or(i64::MAX);
@@ -112,11 +147,13 @@ impl Application {
             hasher,
             clock,
             validation,
+            metrics: crate::metrics::Metrics::default(),
         });
         Ok(Self {
             listener,
             addr,
             state,
+            tls,
         })
     }
 
@@ -152,11 +189,31 @@ impl Application {
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
+        let pruner = tokio::spawn(prune_expired(self.state.clone()));
+        let header_timeout = self.state.settings.header_read_timeout;
         let app = crate::http::router(self.state);
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(stop)
-            .await;
+        let handle = axum_server::Handle::new();
+        let stopper = handle.clone();
+        tokio::spawn(async move {
+            stop.await;
+            stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        });
+        let listener = self.listener.into_std()?;
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let served = match self.tls {
+            None => {
+                let mut server = axum_server::from_tcp(listener)?.handle(handle);
+                slow_loris_guard(server.http_builder(), header_timeout);
+                server.serve(service).await
+            }
+            Some(config) => {
+                let mut server = axum_server::from_tcp_rustls(listener, config)?.handle(handle);
+                slow_loris_guard(server.http_builder(), header_timeout);
+                server.serve(service).await
+            }
+        };
         reloader.abort();
+        pruner.abort();
         served
     }
 }
@@ -197,6 +254,68 @@ async fn reload_keys(state: AppState) {
             tracing::warn!(error = %e, "could not reload signing keys; keeping the current ones");
         }
     }
+}
+
+/// Closes HTTP/1 connections whose request headers do not arrive within `timeout`.
+fn slow_loris_guard(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    timeout: std::time::Duration,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeout);
+}
+
+/// Removes expired rows every `database.prune_interval`, so the database does not grow
+/// without bound. Replicas doing it at once delete the same rows once.
+async fn prune_expired(state: AppState) {
+    let mut ticker = tokio::time::interval(state.settings.database.prune_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let now = state.clock.unix();
+        let window = i64::try_from(state.settings.throttle.window.as_secs()).unwrap_or(i64::MAX);
+        match state
+            .store
+            .prune_expired(now, now.saturating_sub(window))
+            .await
+        {
+            Ok(removed) => {
+                let total: u64 = removed.iter().map(|(_, n)| n).sum();
+                if total > 0 {
+                    tracing::info!(total, ?removed, "removed expired rows");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not remove expired rows"),
+        }
+        let retention = i64::try_from(state.settings.audit_retention.as_secs()).unwrap_or(i64::MAX);
+        if let Err(e) = state.store.prune_audit(now.saturating_sub(retention)).await {
+            tracing::warn!(error = %e, "could not remove old audit events");
+        }
+    }
+}
+
+/// The Vault key source for `backend`, scheduled as the reload task runs it: a new
+/// version signs once the JWKS max-age plus two reload intervals have passed since Vault
+/// created it (replicas see it up to one interval apart), and an old version stays
+/// published for the access-token lifetime plus leeway after that.
+///
+/// # Errors
+/// [`KeyringError::Vault`] for unusable `[vault]` settings.
+pub fn vault_keys(settings: &Settings, backend: KeyBackend) -> Result<VaultKeys, KeyringError> {
+    let interval = settings.database.key_reload_interval.as_secs();
+    let publish_delay = i64::try_from(JWKS_MAX_AGE + 2 * interval).unwrap_or(i64::MAX);
+    let tokens = &settings.tokens;
+    let retire_window =
+        i64::try_from((tokens.access_lifetime + tokens.leeway).as_secs()).unwrap_or(i64::MAX);
+    Ok(VaultKeys::new(
+        backend,
+        &settings.vault,
+        tokens.algorithm,
+        publish_delay,
+        retire_window,
+    )?)
 }
 
 /// Creates the data directory if needed, readable by its owner only (it holds password

@@ -30,6 +30,8 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     /// Token validation rules (issuer, audience, leeway).
     pub validation: Validation,
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {

@@ -189,3 +189,34 @@ async fn connections_killed_during_load_leave_no_half_rotated_family() {
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
 }
+
+/// Two replicas on one database share the login throttle: failures counted by one make
+/// the other answer 429.
+#[tokio::test]
+async fn replicas_share_the_login_throttle() {
+    let Some((first, url)) = app_on_fresh_schema(Duration::from_secs(5)).await else {
+        return;
+    };
+    first.create_user("alice", false).await;
+    // A second replica: same database and master key.
+    let second = TestApp::builder().data_dir_of(&first).spawn().await;
+    assert_eq!(
+        second.state.settings.database.url.as_deref(),
+        Some(url.as_str())
+    );
+    // One time for both (each test server has its own fixed clock).
+    second
+        .clock
+        .set(tessera_token::Clock::now(first.clock.as_ref()));
+    let login = |app: &TestApp, password: &str| {
+        let req = app
+            .client
+            .post(app.url("/auth/token/"))
+            .json(&json!({"username": "alice", "password": password}));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    for _ in 0..5 {
+        assert_eq!(login(&first, "wrong-password").await, 401);
+    }
+    assert_eq!(login(&second, tessera_test_support::PASSWORD).await, 429);
+}

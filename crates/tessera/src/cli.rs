@@ -58,6 +58,12 @@ pub enum Command {
         /// The file to create.
         file: PathBuf,
     },
+    /// Database housekeeping.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Load an export into an empty database (for example SQLite → PostgreSQL), all or
     /// nothing. The master key must be the source's: it is checked against every key
     /// before anything is written.
@@ -65,6 +71,30 @@ pub enum Command {
         /// The file `tessera export` wrote.
         file: PathBuf,
     },
+}
+
+/// `tessera audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// The latest events, oldest first.
+    Tail {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Only events after this id (to continue from a previous tail).
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+    },
+}
+
+/// `tessera db …`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Row counts per table.
+    Stats,
+    /// Remove what has expired now (running servers do it every `[database]
+    /// prune_interval`).
+    Prune,
 }
 
 /// `tessera client …`
@@ -100,6 +130,11 @@ pub enum ClientCommand {
         /// Refresh token lifetime for this client [default: tokens.refresh_lifetime].
         #[arg(long, value_parser = humantime::parse_duration)]
         refresh_lifetime: Option<std::time::Duration>,
+        /// Algorithm of this client's ID tokens (OpenID Connect
+        /// `id_token_signed_response_alg`); an active key of it must exist (`tessera keys
+        /// rotate --alg ALG`) [default: tokens.algorithm].
+        #[arg(long)]
+        id_token_alg: Option<tessera_token::Algorithm>,
     },
     /// List clients.
     List,
@@ -163,6 +198,29 @@ pub enum KeysCommand {
     },
     /// Print the published public keys as a JWKS.
     ExportPublic,
+    /// Change the master key: every stored key is re-sealed under a new master key in one
+    /// transaction; the signing keys (and so every token) stay as they are. With the key
+    /// in `<data_dir>/master.key`, a new one replaces it; with `TESSERA_MASTER_KEY`, the
+    /// new key is written to `--new-key-file` for you to deploy. Restart every server
+    /// afterwards.
+    Rewrap {
+        /// Where the new master key goes (created, mode 0600), or an existing file holding
+        /// the new key to use.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: Option<PathBuf>,
+    },
+    /// Write a signing key into the Vault / OpenBao KV v2 secret `[vault] kv_path` as a new
+    /// version (generated, or read from a PEM file). With `keys.backend = vault-kv` it is
+    /// published at the next reload and signs after the JWKS max-age plus two reload
+    /// intervals.
+    PushVault {
+        /// A PEM private key to push instead of a generated one.
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+        /// Its algorithm [default: tokens.algorithm].
+        #[arg(long)]
+        alg: Option<tessera_token::Algorithm>,
+    },
 }
 
 /// `tessera serve`
@@ -177,6 +235,12 @@ pub struct ServeArgs {
     /// Log format [env: TESSERA_LOG_FORMAT].
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormatArg>,
+    /// Serve HTTPS with this PEM certificate chain [env: TESSERA_TLS_CERT].
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key [env: TESSERA_TLS_KEY].
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Log formats.
@@ -247,7 +311,7 @@ pub enum UserCommand {
 impl Cli {
     /// The flags that override configuration.
     pub fn overrides(&self) -> Overrides {
-        let (bind, issuer, log_format) = match &self.command {
+        let (bind, issuer, log_format, tls_cert, tls_key) = match &self.command {
             Command::Serve(a) => (
                 a.bind,
                 a.issuer.clone(),
@@ -255,8 +319,10 @@ impl Cli {
                     LogFormatArg::Pretty => LogFormat::Pretty,
                     LogFormatArg::Json => LogFormat::Json,
                 }),
+                a.tls_cert.clone(),
+                a.tls_key.clone(),
             ),
-            _ => (None, None, None),
+            _ => (None, None, None, None, None),
         };
         Overrides {
             bind,
@@ -268,6 +334,8 @@ impl Cli {
                 .database_url
                 .clone()
                 .map(|url| DatabaseOverride { url }),
+            tls_cert,
+            tls_key,
         }
     }
 }

@@ -22,6 +22,7 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
             first_party,
             access_lifetime,
             refresh_lifetime,
+            id_token_alg,
         } => {
             let seconds = |d: Option<std::time::Duration>| {
                 d.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -36,7 +37,18 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
                 first_party,
                 access_lifetime: seconds(access_lifetime),
                 refresh_lifetime: seconds(refresh_lifetime),
+                id_token_alg,
             };
+            if let Some(alg) = id_token_alg {
+                let active = store.signing_keys().await?.into_iter().any(|k| {
+                    k.alg == alg.as_str() && k.state == tessera_server::store::KeyState::Active
+                });
+                if !active && settings.keys.backend == tessera_server::config::KeyBackend::Local {
+                    eprintln!(
+                        "warning: no active {alg} key yet; its ID tokens fail until `tessera keys rotate --alg {alg}` has activated one"
+                    );
+                }
+            }
             let created = client::create(store.as_ref(), input, SystemClock.unix()).await?;
             let secret = created.secret.as_ref().map(|s| s.expose().to_owned());
             let text = match &secret {
@@ -82,6 +94,11 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
             if !store.delete_client(&id, SystemClock.unix()).await? {
                 bail!("no client {id}");
             }
+            tessera_server::service::audit::event("client.deleted")
+                .actor("cli")
+                .subject(&id)
+                .record(store.as_ref(), SystemClock.unix())
+                .await;
             output::message(
                 out,
                 &format!("deleted client {id}; its refresh tokens are revoked"),
@@ -120,6 +137,7 @@ fn view(c: &Client) -> Value {
         "first_party": c.first_party,
         "access_lifetime": c.access_lifetime,
         "refresh_lifetime": c.refresh_lifetime,
+        "id_token_alg": c.id_token_alg,
         "created_at": c.created_at,
     })
 }

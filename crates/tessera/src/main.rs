@@ -10,7 +10,7 @@ mod user;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::{AuditCommand, Cli, Command, DbCommand};
 use tessera_server::config::{LogFormat, Settings};
 
 #[tokio::main]
@@ -47,17 +47,90 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(cmd) => keys::run(cmd, &settings, cli.global.output).await,
         Command::Export { file } => transfer::export(&file, &settings, cli.global.output).await,
         Command::Import { file } => transfer::import(&file, &settings, cli.global.output).await,
+        Command::Db(cmd) => db(cmd, &settings, cli.global.output).await,
+        Command::Audit(AuditCommand::Tail { limit, after }) => {
+            let store =
+                tessera_server::store::connect(&settings.database_url(), &settings.database)
+                    .await?;
+            let events = store.audit_events(after, limit.clamp(1, 10_000)).await?;
+            let text = events
+                .iter()
+                .map(|e| {
+                    let at = time::OffsetDateTime::from_unix_timestamp(e.at)
+                        .ok()
+                        .and_then(|t| {
+                            t.format(&time::format_description::well_known::Rfc3339)
+                                .ok()
+                        })
+                        .unwrap_or_default();
+                    let field = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+                    format!(
+                        "{:>6} {at} {:<22} actor={} subject={} ip={} {}",
+                        e.id,
+                        e.kind,
+                        field(&e.actor),
+                        field(&e.subject),
+                        field(&e.ip),
+                        e.detail.clone().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            output::message(cli.global.output, &text, &serde_json::to_value(&events)?);
+            Ok(())
+        }
     }
+}
+
+/// `tessera db stats | prune`.
+async fn db(cmd: DbCommand, settings: &Settings, out: output::Format) -> anyhow::Result<()> {
+    let store =
+        tessera_server::store::connect(&settings.database_url(), &settings.database).await?;
+    let now = tessera_token::Clock::unix(&tessera_token::SystemClock);
+    match cmd {
+        DbCommand::Stats => {
+            let rows = store.table_counts().await?;
+            let text = rows
+                .iter()
+                .map(|(table, n)| format!("{table:<16} {n}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let json: serde_json::Map<String, serde_json::Value> = rows
+                .iter()
+                .map(|(table, n)| ((*table).to_owned(), serde_json::json!(n)))
+                .collect();
+            output::message(out, &text, &serde_json::Value::Object(json));
+        }
+        DbCommand::Prune => {
+            let window = i64::try_from(settings.throttle.window.as_secs()).unwrap_or(i64::MAX);
+            let pruned = store.prune_expired(now, now.saturating_sub(window)).await?;
+            let text = format!(
+                "removed {} expired rows",
+                pruned.iter().map(|(_, n)| n).sum::<u64>()
+            );
+            let json: serde_json::Map<String, serde_json::Value> = pruned
+                .iter()
+                .map(|(table, n)| ((*table).to_owned(), serde_json::json!(n)))
+                .collect();
+            output::message(out, &text, &serde_json::Value::Object(json));
+        }
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings, out: output::Format) -> anyhow::Result<()> {
     init_logging(&settings);
     let data_dir = settings.data_dir.clone();
     let database = settings.database_url_redacted();
+    let scheme = if settings.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let app = tessera_server::Application::build(settings)
         .await
         .context("starting the server")?;
-    let url = format!("http://{}", app.local_addr());
+    let url = format!("{scheme}://{}", app.local_addr());
     output::message(
         out,
         &format!(

@@ -14,6 +14,7 @@ mod common;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 fn tessera(dir: &Path, args: &[&str], stdin: &str) -> Output {
     let dir = dir.to_str().unwrap();
@@ -433,4 +434,247 @@ fn keys_are_imported_rotated_retired_revoked_and_exported() {
     );
     let unknown = tessera(dir.path(), &["keys", "revoke", "nope"], "");
     assert!(!unknown.status.success());
+}
+
+/// `tessera keys …` with the keys in a real OpenBao: push-vault, list, rotate, revoke,
+/// export-public for KV; rotate (which creates the key first) and list for transit; then
+/// a server that signs with what the CLI put there.
+#[tokio::test]
+async fn keys_in_vault_are_pushed_listed_rotated_and_revoked() {
+    let Some(bao) = tessera_test_support::bao::Bao::start().await else {
+        return;
+    };
+    bao.enable_transit().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_owned();
+    let run = |backend: &str, args: &[&str]| {
+        common::run(
+            &[
+                &["--data-dir", data.as_str(), "--output", "json", "keys"],
+                args,
+            ]
+            .concat(),
+            &[
+                ("TESSERA_KEYS__BACKEND", backend),
+                ("TESSERA_VAULT__ADDR", bao.addr.as_str()),
+                ("TESSERA_VAULT__TOKEN", bao.root_token.as_str()),
+            ],
+            "",
+        )
+    };
+
+    // push-vault works before the backend is switched (migrating from local keys).
+    let first = json(&run("local", &["push-vault"]));
+    assert_eq!(first["version"], 1);
+    let kid1 = first["kid"].as_str().unwrap().to_owned();
+    let list = json(&run("vault-kv", &["list"]));
+    assert_eq!(list[0]["kid"], kid1.as_str());
+    assert_eq!(list[0]["state"], "active");
+
+    let rotated = json(&run("vault-kv", &["rotate"]));
+    assert!(
+        rotated["done"].as_str().unwrap().contains("version 2"),
+        "{rotated}"
+    );
+    let list = json(&run("vault-kv", &["list"]));
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(
+        list[1]["state"], "next",
+        "published, not signing yet: {list}"
+    );
+    let kid2 = list[1]["kid"].as_str().unwrap().to_owned();
+    let now = run("vault-kv", &["rotate", "--now"]);
+    assert!(!now.status.success(), "--now is refused for Vault keys");
+
+    let revoked = json(&run("vault-kv", &["revoke", &kid2]));
+    assert_eq!(revoked["version"], 2);
+    let jwks = json(&run("vault-kv", &["export-public"]));
+    let kids: Vec<_> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kids, vec![kid1.clone()]);
+
+    // Transit: the first rotate creates the key; then it is listed.
+    let created = json(&run("vault-transit", &["rotate"]));
+    assert!(
+        created["done"].as_str().unwrap().contains("created"),
+        "{created}"
+    );
+    let list = json(&run("vault-transit", &["list"]));
+    assert_eq!(list[0]["state"], "active");
+    assert_eq!(list[0]["alg"], "RS256");
+    let retire = run(
+        "vault-transit",
+        &["retire", list[0]["kid"].as_str().unwrap()],
+    );
+    assert!(!retire.status.success());
+    assert!(String::from_utf8_lossy(&retire.stderr).contains("rotate"));
+
+    // A server with vault-kv signs with version 1.
+    let server = common::Server::start(
+        dir.path(),
+        None,
+        &[
+            ("TESSERA_KEYS__BACKEND", "vault-kv"),
+            ("TESSERA_VAULT__ADDR", bao.addr.as_str()),
+            ("TESSERA_VAULT__TOKEN", bao.root_token.as_str()),
+        ],
+    )
+    .await;
+    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], kid1.as_str());
+}
+
+/// `tessera keys rewrap`: a new master key, the same signing keys; the old master key no
+/// longer opens them; a server starts with the new one.
+#[tokio::test]
+async fn rewrap_changes_the_master_key_and_keeps_the_signing_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = |args: &[&str], env: &[(&str, &str)]| {
+        common::run(
+            &[
+                &[
+                    "--data-dir",
+                    dir.path().to_str().unwrap(),
+                    "--output",
+                    "json",
+                    "keys",
+                ],
+                args,
+            ]
+            .concat(),
+            env,
+            "",
+        )
+    };
+    // A first start makes the active key and the refresh MAC key; rotate stages another.
+    common::Server::start(dir.path(), None, &[])
+        .await
+        .stop()
+        .await;
+    json(&keys(&["rotate"], &[]));
+    let before = json(&keys(&["export-public"], &[]));
+    let old_key = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+
+    let done = json(&keys(&["rewrap"], &[]));
+    assert_eq!(
+        done["resealed"], 3,
+        "two signing keys and the refresh MAC key: {done}"
+    );
+    let new_key = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+    assert_ne!(new_key, old_key);
+    assert!(!dir.path().join("master.key.new").exists());
+    assert_eq!(
+        json(&keys(&["export-public"], &[])),
+        before,
+        "same signing keys"
+    );
+
+    let with_old = keys(
+        &["export-public"],
+        &[("TESSERA_MASTER_KEY", old_key.trim())],
+    );
+    assert!(!with_old.status.success());
+    assert!(String::from_utf8_lossy(&with_old.stderr).contains("does not open"));
+
+    // With the key in the environment, the new one goes to a file of your choosing.
+    let file = dir.path().join("next.key");
+    let env = [("TESSERA_MASTER_KEY", new_key.trim())];
+    let refused = keys(&["rewrap"], &env);
+    assert!(!refused.status.success(), "no place to put the new key");
+    let done = json(&keys(
+        &["rewrap", "--new-key-file", file.to_str().unwrap()],
+        &env,
+    ));
+    assert_eq!(done["replaced"], false);
+    let next = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        json(&keys(
+            &["export-public"],
+            &[("TESSERA_MASTER_KEY", next.trim())]
+        )),
+        before
+    );
+    let server =
+        common::Server::start(dir.path(), None, &[("TESSERA_MASTER_KEY", next.trim())]).await;
+    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+}
+
+/// `tessera db stats` counts rows; `tessera db prune` removes only what has expired.
+#[test]
+fn db_stats_and_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = [
+        "user",
+        "create",
+        "--username",
+        "u1",
+        "--email",
+        "u1@example.com",
+        "--password-stdin",
+    ];
+    json(&tessera(
+        dir.path(),
+        &[&["--output", "json"], &create[..]].concat(),
+        "password1\n",
+    ));
+    let stats = json(&tessera(
+        dir.path(),
+        &["--output", "json", "db", "stats"],
+        "",
+    ));
+    assert_eq!(stats["users"], 1);
+    assert_eq!(stats["refresh_tokens"], 0);
+    let pruned = json(&tessera(
+        dir.path(),
+        &["--output", "json", "db", "prune"],
+        "",
+    ));
+    assert_eq!(pruned["refresh_tokens"], 0);
+    assert_eq!(pruned["sessions"], 0);
+}
+
+/// SIGTERM under load: requests already accepted are answered (200, not a reset), then
+/// the process exits cleanly.
+#[tokio::test]
+async fn sigterm_drains_in_flight_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    common::create_users(
+        &["--data-dir", dir.path().to_str().unwrap()],
+        &[],
+        &["alice"],
+    );
+    let server = common::Server::start(dir.path(), None, &[]).await;
+    let http = reqwest::Client::new();
+    // Twenty logins: Argon2id with two hashing slots keeps them in flight for a while.
+    let logins: Vec<_> = (0..20)
+        .map(|_| {
+            let (http, url) = (http.clone(), server.url.clone());
+            tokio::spawn(async move { common::login(&http, &url, "alice").await.0 })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let status = server.terminate().await;
+    assert!(status.success(), "clean exit: {status}");
+    for login in logins {
+        assert_eq!(
+            login.await.unwrap(),
+            200,
+            "an accepted request was answered"
+        );
+    }
 }

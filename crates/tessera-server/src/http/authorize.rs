@@ -5,6 +5,7 @@
 
 use crate::error::ApiError;
 use crate::http::body::Body;
+use crate::http::client_ip::ClientIp;
 use crate::http::pages::{self, ConsentPage, LoginPage};
 use crate::service::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Next};
 use crate::service::login::{self, LoginError, LoginId};
@@ -85,10 +86,11 @@ struct LoginForm {
 
 async fn login_form(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     body: Result<Body<LoginForm>, ApiError>,
 ) -> Response {
-    let Ok(Body(form)) = body else {
+    let Ok(Body(mut form)) = body else {
         return bad_request("The sign-in form could not be read.");
     };
     let req = match authorize::validate(&state, &form.params).await {
@@ -97,50 +99,47 @@ async fn login_form(
     };
     if !csrf_ok(&jar, &form.csrf) {
         let msg = "This form expired. Please sign in again.";
-        return show(
-            &state,
-            jar,
-            &req,
-            &form.params,
-            Next::Login,
-            Some(msg),
-            &form.username,
-            StatusCode::SEE_OTHER,
-        )
-        .await;
+        return login_again(&state, jar, &req, &form, msg).await;
     }
-    let password = form.password.unwrap_or_else(|| Secret::new(""));
-    let user =
-        match login::authenticate(&state, &LoginId::Username(form.username.clone()), &password)
-            .await
-        {
-            Ok(user) => user,
-            Err(LoginError::NoActiveAccount) => {
-                let msg = "The username or password is not correct.";
-                let mut page = show(
-                    &state,
-                    jar,
-                    &req,
-                    &form.params,
-                    Next::Login,
-                    Some(msg),
-                    &form.username,
-                    StatusCode::SEE_OTHER,
-                )
-                .await;
-                *page.status_mut() = StatusCode::UNAUTHORIZED;
-                return page;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "login page could not check a password");
-                return pages::message(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Try again in a moment",
-                    "Tessera is busy and could not check your password. Please try again.",
-                    true,
-                );
-            }
-        };
+    let password = form.password.take().unwrap_or_else(|| Secret::new(""));
+    let user = match login::authenticate(
+        &state,
+        &LoginId::Username(form.username.clone()),
+        &password,
+        ip,
+    )
+    .await
+    {
+        Ok(user) => user,
+        Err(LoginError::Throttled(wait)) => {
+            let msg = format!(
+                "Too many failed sign-ins. Please wait {} seconds and try again.",
+                wait.seconds
+            );
+            let mut page = login_again(&state, jar, &req, &form, &msg).await;
+            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            page.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(wait.seconds.max(1)),
+            );
+            return page;
+        }
+        Err(LoginError::NoActiveAccount) => {
+            let msg = "The username or password is not correct.";
+            let mut page = login_again(&state, jar, &req, &form, msg).await;
+            *page.status_mut() = StatusCode::UNAUTHORIZED;
+            return page;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "login page could not check a password");
+            return pages::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again in a moment",
+                "Tessera is busy and could not check your password. Please try again.",
+                true,
+            );
+        }
+    };
     let (cookie, started) = match session::start(&state, &user).await {
         Ok(s) => s,
         Err(e) => {
@@ -228,6 +227,27 @@ async fn consent_form(
         },
         _ => redirect(&authorize::deny(&req), StatusCode::SEE_OTHER),
     }
+}
+
+/// The login page again, with `msg` and what the user typed as username.
+async fn login_again(
+    state: &AppState,
+    jar: CookieJar,
+    req: &AuthorizeRequest,
+    form: &LoginForm,
+    msg: &str,
+) -> Response {
+    show(
+        state,
+        jar,
+        req,
+        &form.params,
+        Next::Login,
+        Some(msg),
+        &form.username,
+        StatusCode::SEE_OTHER,
+    )
+    .await
 }
 
 /// Renders what comes next: the login page, the consent page, or the redirect.

@@ -25,6 +25,6 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok(Json(
-        json!({"status": "ready", "database": "ok", "signing_key": state.keys.current().signing_key().kid()}),
+        json!({"status": "ready", "database": "ok", "signing_key": state.keys.current().signer().kid()}),
     ))
 }

@@ -5,8 +5,10 @@
 pub mod authorize;
 pub mod bearer;
 pub mod body;
+pub mod client_ip;
 pub mod health;
 pub mod jwks;
+pub mod metrics;
 pub mod oauth;
 pub mod oidc;
 pub mod pages;
@@ -28,6 +30,13 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
+    let hsts = state.settings.tls_cert.is_some().then(|| {
+        tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        )
+    });
+    let cors = cors(&state.settings.cors_origins);
     Router::new()
         .merge(token::routes())
         .merge(users::routes())
@@ -37,9 +46,15 @@ pub fn router(state: AppState) -> Router {
         .merge(authorize::routes())
         .merge(pages::routes())
         .merge(health::routes())
+        .merge(metrics::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), deadline))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -47,7 +62,40 @@ pub fn router(state: AppState) -> Router {
                 tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
             }),
         )
+        .layer(tower::util::option_layer(hsts))
+        .layer(tower::util::option_layer(cors))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// CORS for the configured origins only (none: no CORS headers at all). Bearer tokens and
+/// form posts; no cookies cross-origin (`allow_credentials` stays off).
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderValue, Method, header};
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    (!allowed.is_empty()).then(|| {
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(allowed)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .max_age(std::time::Duration::from_secs(600))
+    })
+}
+
+/// Answers 503 `temporarily_unavailable` (with `Retry-After`) when a request runs past
+/// `request_timeout`, instead of holding the connection.
+async fn deadline(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(state.settings.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Unavailable("request deadline exceeded".into()).into_response(),
+    }
 }

@@ -4,6 +4,7 @@
 
 use crate::error::ApiError;
 use crate::http::body::Body;
+use crate::http::client_ip::ClientIp;
 use crate::service::client::ClientCredentials;
 use crate::service::oauth::{self, OAuthError};
 use crate::state::AppState;
@@ -12,8 +13,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 use tessera_proto::oauth::{TokenHintRequest, TokenRequest};
 use tessera_proto::{OAuthErrorBody, Secret};
@@ -28,11 +27,14 @@ pub fn routes() -> Router<AppState> {
 
 async fn token(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Result<Body<TokenRequest>, ApiError>,
 ) -> Result<Response, OAuthError> {
     let (req, creds) = read(&headers, body)?;
-    let issued = oauth::token(&state, &creds, req).await?;
+    let grant = req.grant_type.clone().unwrap_or_default();
+    let issued = oauth::token(&state, &creds, req, ip).await?;
+    state.metrics.issued(&grant);
     Ok(no_store(Json(issued).into_response()))
 }
 
@@ -118,22 +120,7 @@ fn credentials(
 }
 
 fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
-    let text = value.to_str().ok()?;
-    let (scheme, encoded) = text.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    Some((form_decode(id)?, form_decode(secret)?))
-}
-
-/// `application/x-www-form-urlencoded` decoding of one component.
-fn form_decode(s: &str) -> Option<String> {
-    percent_encoding::percent_decode_str(&s.replace('+', " "))
-        .decode_utf8()
-        .ok()
-        .map(|c| c.into_owned())
+    tessera_proto::oauth::parse_basic(value.to_str().ok()?)
 }
 
 /// RFC 6749 §5.1: token responses (and errors) must not be cached.
@@ -148,6 +135,7 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let status = match &self {
             Self::InvalidClient => StatusCode::UNAUTHORIZED,
+            Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
@@ -175,6 +163,9 @@ impl IntoResponse for OAuthError {
             Self::Unavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
+            Self::Throttled(seconds) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            }
             _ => {}
         }
         response
@@ -184,6 +175,8 @@ impl IntoResponse for OAuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
 
     fn basic(raw: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

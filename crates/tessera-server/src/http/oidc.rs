@@ -24,13 +24,14 @@ pub fn routes() -> Router<AppState> {
 /// What the server really does, from the same constants the endpoints use.
 async fn discovery(State(state): State<AppState>) -> Response {
     let iss = &state.issuer;
-    let mut algs: Vec<String> = vec![token::signing_alg(&state).as_str().to_owned()];
-    for key in state.keys.current().published().iter() {
-        let alg = key.alg().as_str().to_owned();
-        if !algs.contains(&alg) {
-            algs.push(alg);
-        }
-    }
+    // Algorithms with an active key: what a client may ask its ID tokens to be signed with.
+    let algs: Vec<&str> = state
+        .keys
+        .current()
+        .active_algorithms()
+        .into_iter()
+        .map(|a| a.as_str())
+        .collect();
     let doc = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oauth/authorize"),

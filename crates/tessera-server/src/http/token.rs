@@ -2,10 +2,13 @@
 
 use crate::error::ApiError;
 use crate::http::body::Body;
+use crate::http::client_ip::ClientIp;
 use crate::service::login::{self, LoginId};
 use crate::service::token;
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -25,6 +28,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn obtain(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Body(req): Body<ObtainRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
     let id = match (req.username, req.email) {
@@ -32,8 +36,10 @@ async fn obtain(
         (_, Some(email)) if !email.is_empty() => LoginId::Email(email),
         _ => return Err(ApiError::Required("username".into())),
     };
-    let user = login::authenticate(&state, &id, &req.password).await?;
-    Ok(Json(token::issue_pair(&state, &user).await?))
+    let user = login::authenticate(&state, &id, &req.password, ip).await?;
+    let pair = token::issue_pair(&state, &user).await?;
+    state.metrics.issued("password");
+    Ok(Json(pair))
 }
 
 async fn refresh(
@@ -43,15 +49,27 @@ async fn refresh(
     let token = req
         .into_token()
         .ok_or_else(|| ApiError::Required("refresh".into()))?;
-    Ok(Json(token::refresh(&state, &token).await?))
+    let pair = token::refresh(&state, &token).await?;
+    state.metrics.issued("refresh_token");
+    Ok(Json(pair))
 }
 
-async fn verify(
-    State(state): State<AppState>,
-    Body(req): Body<VerifyRequest>,
-) -> Result<Json<Value>, ApiError> {
-    token::verify(&state, &req.token).await?;
-    Ok(Json(json!({})))
+/// A refusal carries `Content-Type: application/json; charset=utf-8` (still JSON to every
+/// parser): drf_remotejwt 0.3.2 lets a request in whatever status `/auth/token/verify/`
+/// answers, as long as the type is exactly `application/json`; with the parameter it
+/// refuses instead. Success keeps the exact type it needs.
+async fn verify(State(state): State<AppState>, Body(req): Body<VerifyRequest>) -> Response {
+    match token::verify(&state, &req.token).await {
+        Ok(()) => Json(json!({})).into_response(),
+        Err(e) => {
+            let mut response = ApiError::from(e).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            response
+        }
+    }
 }
 
 async fn blacklist(

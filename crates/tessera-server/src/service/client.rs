@@ -57,6 +57,8 @@ pub struct NewClient {
     pub access_lifetime: Option<i64>,
     /// Refresh token lifetime override, seconds.
     pub refresh_lifetime: Option<i64>,
+    /// ID token algorithm (`id_token_signed_response_alg`) [default: tokens.algorithm].
+    pub id_token_alg: Option<tessera_token::Algorithm>,
 }
 
 /// A created client and, for a confidential one, its secret (shown once, never stored).
@@ -133,9 +135,17 @@ pub async fn create(
         access_lifetime: input.access_lifetime,
         refresh_lifetime: input.refresh_lifetime,
         created_at: now,
+        id_token_alg: input.id_token_alg.map(|a| a.as_str().to_owned()),
     };
     match store.create_client(&client).await {
-        Ok(()) => Ok(Created { client, secret }),
+        Ok(()) => {
+            super::audit::event("client.created")
+                .subject(&client.client_id)
+                .detail(client.grants.join(" "))
+                .record(store, now)
+                .await;
+            Ok(Created { client, secret })
+        }
         Err(StoreError::Conflict(_)) => Err(ClientServiceError::Exists(client.client_id)),
         Err(e) => Err(ClientServiceError::Store(e)),
     }
@@ -152,6 +162,10 @@ pub async fn rotate_secret(store: &dyn Store, id: &str) -> Result<Secret, Client
         .await
         .map_err(ClientServiceError::Store)?;
     if found {
+        super::audit::event("client.secret_rotated")
+            .subject(id)
+            .record(store, time::OffsetDateTime::now_utc().unix_timestamp())
+            .await;
         Ok(secret)
     } else {
         Err(ClientServiceError::NotFound(id.to_owned()))

@@ -4,6 +4,7 @@
 //! work (a hash is always verified), so neither the answer nor its timing tells them apart.
 
 use super::password::HashError;
+use super::{audit, throttle};
 use crate::state::AppState;
 use crate::store::{StoreError, User};
 use tessera_proto::Secret;
@@ -17,6 +18,15 @@ pub enum LoginId {
     Email(String),
 }
 
+impl LoginId {
+    /// The id as typed.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Username(s) | Self::Email(s) => s,
+        }
+    }
+}
+
 /// Login failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -24,6 +34,9 @@ pub enum LoginError {
     /// Unknown account, wrong password or disabled account (deliberately one case).
     #[error("no active account found with the given credentials")]
     NoActiveAccount,
+    /// Too many failed attempts: wait (429).
+    #[error("too many failed logins")]
+    Throttled(super::throttle::Wait),
     /// The password could not be checked (too long, queue full, hasher failure).
     #[error(transparent)]
     Hash(#[from] HashError),
@@ -40,7 +53,19 @@ pub async fn authenticate(
     state: &AppState,
     id: &LoginId,
     password: &Secret,
+    ip: std::net::IpAddr,
 ) -> Result<User, LoginError> {
+    let mut attempt = throttle::Attempt::new(id.as_str(), ip);
+    if let Some(wait) = throttle::check(state, &mut attempt).await? {
+        state.metrics.login_throttled.inc();
+        audit::event("login.throttled")
+            .subject(id.as_str())
+            .ip(ip)
+            .detail(format!("wait {} s", wait.seconds))
+            .record(state.store.as_ref(), state.clock.unix())
+            .await;
+        return Err(LoginError::Throttled(wait));
+    }
     let user = find(state, id).await?;
     let verdict = state
         .hasher
@@ -48,8 +73,24 @@ pub async fn authenticate(
         .await?;
     let user = match user {
         Some(u) if verdict.matches && u.is_active => u,
-        _ => return Err(LoginError::NoActiveAccount),
+        _ => {
+            state.metrics.login_failures.inc();
+            audit::event("login.failure")
+                .subject(id.as_str())
+                .ip(ip)
+                .record(state.store.as_ref(), state.clock.unix())
+                .await;
+            throttle::failed(state, &attempt).await?;
+            return Err(LoginError::NoActiveAccount);
+        }
     };
+    throttle::succeeded(state, &attempt).await?;
+    audit::event("login.success")
+        .actor(user.id)
+        .subject(id.as_str())
+        .ip(ip)
+        .record(state.store.as_ref(), state.clock.unix())
+        .await;
     if verdict.needs_rehash {
         upgrade_hash(state, &user, password).await;
     }

@@ -1,11 +1,13 @@
 //! Use cases. Handlers call exactly one function here; these functions hold the rules,
 //! and talk to the store and the keyring.
 
+pub mod audit;
 pub mod authorize;
 pub mod client;
 pub mod login;
 pub mod oauth;
 pub mod password;
 pub mod session;
+pub mod throttle;
 pub mod token;
 pub mod user;

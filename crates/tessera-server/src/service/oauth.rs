@@ -36,6 +36,9 @@ pub enum OAuthError {
     /// A scope the client may not ask for.
     #[error("scope {0:?} is not allowed for this client")]
     InvalidScope(String),
+    /// Too many failed logins (429 with `Retry-After`).
+    #[error("too many failed logins; retry in {0} seconds")]
+    Throttled(i64),
     /// Overloaded, or the database is unavailable (503).
     #[error("temporarily unavailable, retry later")]
     Unavailable(String),
@@ -54,7 +57,7 @@ impl OAuthError {
             Self::UnauthorizedClient(_) => OAuthErrorCode::UnauthorizedClient,
             Self::UnsupportedGrantType(_) => OAuthErrorCode::UnsupportedGrantType,
             Self::InvalidScope(_) => OAuthErrorCode::InvalidScope,
-            Self::Unavailable(_) => OAuthErrorCode::TemporarilyUnavailable,
+            Self::Unavailable(_) | Self::Throttled(_) => OAuthErrorCode::TemporarilyUnavailable,
             Self::Internal(_) => OAuthErrorCode::ServerError,
         }
     }
@@ -83,7 +86,11 @@ impl From<TokenError> for OAuthError {
         match e {
             TokenError::NotValid(why) => Self::InvalidGrant(why),
             TokenError::Store(s) => s.into(),
-            TokenError::Sign(_) | TokenError::Random(_) => Self::Internal(e.to_string()),
+            TokenError::Signer(s) if s.is_unavailable() => Self::Unavailable(s.to_string()),
+            TokenError::Sign(_)
+            | TokenError::Random(_)
+            | TokenError::Signer(_)
+            | TokenError::NoKeyFor(_) => Self::Internal(e.to_string()),
         }
     }
 }
@@ -102,6 +109,7 @@ impl From<LoginError> for OAuthError {
     fn from(e: LoginError) -> Self {
         match e {
             LoginError::NoActiveAccount => Self::InvalidGrant("invalid resource owner credentials"),
+            LoginError::Throttled(wait) => Self::Throttled(wait.seconds),
             LoginError::Hash(h) => h.into(),
             LoginError::Store(s) => s.into(),
         }
@@ -116,6 +124,7 @@ pub async fn token(
     state: &AppState,
     creds: &ClientCredentials,
     req: TokenRequest,
+    ip: std::net::IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
     let client = client::authenticate(state.store.as_ref(), creds).await?;
     let name = req
@@ -130,8 +139,10 @@ pub async fn token(
         ));
     }
     match grant {
-        GrantType::ClientCredentials => client_credentials(state, &client, req.scope.as_deref()),
-        GrantType::Password => password(state, &client, req).await,
+        GrantType::ClientCredentials => {
+            client_credentials(state, &client, req.scope.as_deref()).await
+        }
+        GrantType::Password => password(state, &client, req, ip).await,
         GrantType::RefreshToken => {
             let token = required(req.refresh_token, "refresh_token")?;
             let scope = req.scope.as_deref();
@@ -210,7 +221,7 @@ async fn code(
         )
         .await?;
     let id_token = if found.scope.split_whitespace().any(|s| s == "openid") {
-        let alg = token::signing_alg(state);
+        let alg = token::id_token_alg(state, client);
         let mut claims = identity(&user, &found.scope);
         claims.iss = state.issuer.clone();
         claims.sub = user.id.to_string();
@@ -221,7 +232,7 @@ async fn code(
         claims.nonce = found.nonce.clone();
         claims.at_hash = Some(tessera_token::oidc::half_hash(alg, &issued.access));
         claims.sid = Some(found.sid.clone());
-        Some(token::sign_id_token(state, &claims)?)
+        Some(token::sign_id_token(state, &claims, alg).await?)
     } else {
         None
     };
@@ -279,13 +290,13 @@ fn allowed_scope(client: &Client, asked: Option<&str>) -> Result<String, OAuthEr
     }
 }
 
-fn client_credentials(
+async fn client_credentials(
     state: &AppState,
     client: &Client,
     asked: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = allowed_scope(client, asked)?;
-    let (access_token, expires_in) = token::issue_client_token(state, client, &scope)?;
+    let (access_token, expires_in) = token::issue_client_token(state, client, &scope).await?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
@@ -300,11 +311,12 @@ async fn password(
     state: &AppState,
     client: &Client,
     req: TokenRequest,
+    ip: std::net::IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
     let username = required(req.username, "username")?;
     let password = required(req.password, "password")?;
     let scope = allowed_scope(client, req.scope.as_deref())?;
-    let user = login::authenticate(state, &LoginId::Username(username), &password).await?;
+    let user = login::authenticate(state, &LoginId::Username(username), &password, ip).await?;
     let grant = Grant {
         client: Some(client),
         scope: Some(scope.as_str()),

@@ -39,6 +39,8 @@ pub struct PasswordHasher {
     argon: Argon2<'static>,
     params: Params,
     permits: Arc<Semaphore>,
+    /// Hashes waiting for a permit (the queue depth).
+    waiting: Arc<std::sync::atomic::AtomicI64>,
     queue_timeout: Duration,
     max_length: usize,
     dummy: String,
@@ -58,10 +60,16 @@ impl PasswordHasher {
             argon,
             params,
             permits: Arc::new(Semaphore::new(s.max_concurrent_hashes)),
+            waiting: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             queue_timeout: s.queue_timeout,
             max_length: s.max_length,
             dummy,
         })
+    }
+
+    /// Hashes waiting for a free hashing slot now.
+    pub fn queue_depth(&self) -> i64 {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Hashes a new password (PHC string).
@@ -129,8 +137,12 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
-            .await
+        use std::sync::atomic::Ordering;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let acquired =
+            tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let permit = acquired
             .map_err(|_| HashError::Busy)?
             .map_err(|_| HashError::Busy)?;
         let result = tokio::task::spawn_blocking(move || {

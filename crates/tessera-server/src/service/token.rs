@@ -4,7 +4,7 @@ use crate::state::AppState;
 use crate::store::{Client, RefreshRecord, RefreshState, RotateOutcome, StoreError, User};
 use tessera_proto::{Secret, TokenPair};
 use tessera_token::claims::new_jti;
-use tessera_token::sign::{sign_access, sign_refresh};
+use tessera_token::sign::sign_refresh;
 use tessera_token::validate::{verify_access, verify_refresh};
 use tessera_token::{
     AccessClaims, Audience, RandomError, RefreshClaims, SignError, TokenType, VerifyError,
@@ -23,6 +23,12 @@ pub enum TokenError {
     /// Signing failed.
     #[error(transparent)]
     Sign(#[from] SignError),
+    /// No active key of the algorithm a client asked for.
+    #[error("no active {0} key: run `tessera keys rotate --alg {0}`")]
+    NoKeyFor(tessera_token::Algorithm),
+    /// The signer (Vault's transit engine) failed.
+    #[error(transparent)]
+    Signer(#[from] crate::keys::SignerError),
     /// The random generator failed.
     #[error(transparent)]
     Random(#[from] RandomError),
@@ -86,7 +92,7 @@ pub async fn issue_pair_for(
     user: &User,
     grant: Grant<'_>,
 ) -> Result<TokenPair, TokenError> {
-    let (pair, record) = mint(state, user, new_jti()?, grant)?;
+    let (pair, record) = mint(state, user, new_jti()?, grant).await?;
     state.store.insert_refresh(&record).await?;
     Ok(pair)
 }
@@ -117,7 +123,7 @@ pub async fn issue_for(
     grant: Grant<'_>,
     with_refresh: bool,
 ) -> Result<Issued, TokenError> {
-    let (pair, record) = mint(state, user, new_jti()?, grant)?;
+    let (pair, record) = mint(state, user, new_jti()?, grant).await?;
     if with_refresh {
         state.store.insert_refresh(&record).await?;
     }
@@ -134,20 +140,28 @@ pub async fn issue_for(
 ///
 /// # Errors
 /// [`TokenError`] if signing fails.
-pub fn sign_id_token(
+pub async fn sign_id_token(
     state: &AppState,
     claims: &tessera_token::oidc::IdClaims,
+    alg: tessera_token::Algorithm,
 ) -> Result<String, TokenError> {
-    Ok(tessera_token::sign::sign_with(
-        state.keys.current().signing_key(),
-        tessera_token::sign::JWT_TYP,
-        claims,
-    )?)
+    let ring = state.keys.current();
+    let signer = ring.signer_for(alg).ok_or(TokenError::NoKeyFor(alg))?;
+    Ok(signer.sign(tessera_token::sign::JWT_TYP, claims).await?)
+}
+
+/// The algorithm of `client`'s ID tokens: its own choice, else the server's.
+pub fn id_token_alg(state: &AppState, client: &Client) -> tessera_token::Algorithm {
+    client
+        .id_token_alg
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| signing_alg(state))
 }
 
 /// The algorithm ID tokens are signed with now.
 pub fn signing_alg(state: &AppState) -> tessera_token::Algorithm {
-    state.keys.current().signing_key().alg()
+    state.keys.current().signer().alg()
 }
 
 /// Seconds an access token issued through `grant` lives.
@@ -160,7 +174,7 @@ pub fn access_lifetime(state: &AppState, grant: Grant<'_>) -> i64 {
 ///
 /// # Errors
 /// [`TokenError`] if signing fails.
-pub fn issue_client_token(
+pub async fn issue_client_token(
     state: &AppState,
     client: &Client,
     scope: &str,
@@ -183,9 +197,10 @@ pub fn issue_client_token(
         user_id: None,
         client_id: Some(client.client_id.clone()),
         scope: (!scope.is_empty()).then(|| scope.to_owned()),
+        uv: None,
     };
     Ok((
-        sign_access(state.keys.current().signing_key(), &claims)?,
+        state.keys.current().signer().sign_access(&claims).await?,
         lifetime,
     ))
 }
@@ -254,10 +269,17 @@ async fn rotate(
     now: i64,
 ) -> Result<TokenPair, TokenError> {
     let user = active_user(state, claims.user_id).await?;
-    let (pair, next) = mint(state, &user, claims.fam.clone(), grant)?;
+    let (pair, next) = mint(state, &user, claims.fam.clone(), grant).await?;
     match state.store.rotate_refresh(&claims.jti, &next, now).await? {
         RotateOutcome::Rotated => Ok(pair),
         RotateOutcome::Reused => {
+            state.metrics.refresh_reuse.inc();
+            super::audit::event("token.reuse_detected")
+                .actor(user.id)
+                .subject(&claims.fam)
+                .detail("family revoked")
+                .record(state.store.as_ref(), now)
+                .await;
             tracing::warn!(family = %claims.fam, user_id = user.id, "refresh token reuse detected; family revoked");
             Err(TokenError::NotValid("refresh token reused"))
         }
@@ -307,6 +329,12 @@ pub async fn blacklist(state: &AppState, token: &Secret) -> Result<(), TokenErro
     let claims = refresh_claims(state, token, now)?;
     live_refresh(state, &claims).await?;
     state.store.revoke_family_of(&claims.jti, now).await?;
+    super::audit::event("token.family_revoked")
+        .actor(claims.user_id)
+        .subject(&claims.fam)
+        .detail("logout")
+        .record(state.store.as_ref(), now)
+        .await;
     Ok(())
 }
 
@@ -319,12 +347,13 @@ pub async fn live_access(
     state: &AppState,
     token: &Secret,
 ) -> Result<(AccessClaims, Option<User>), TokenError> {
-    let claims = verify_access(
-        token.expose(),
-        state.keys.current().published(),
-        &state.validation,
-        state.clock.unix(),
-    )?;
+    let now = state.clock.unix();
+    let ring = state.keys.current();
+    let claims = match verify_access(token.expose(), ring.published(), &state.validation, now) {
+        Ok(claims) => claims,
+        Err(VerifyError::UnknownKey) => legacy_access(state, ring.published(), token, now)?,
+        Err(e) => return Err(e.into()),
+    };
     if state.store.is_access_revoked(&claims.jti).await? {
         return Err(TokenError::NotValid("access token revoked"));
     }
@@ -338,6 +367,31 @@ pub async fn live_access(
         return Err(TokenError::NotValid("the client was deleted"));
     }
     Ok((claims, user))
+}
+
+/// An access token of the Django deployment Tessera replaced (`[tokens] legacy_kid`),
+/// accepted until `legacy_until`.
+fn legacy_access(
+    state: &AppState,
+    published: &tessera_token::KeySet,
+    token: &Secret,
+    now: i64,
+) -> Result<AccessClaims, TokenError> {
+    let t = &state.settings.tokens;
+    let (Some(kid), Some(until)) = (&t.legacy_kid, t.legacy_until) else {
+        return Err(VerifyError::UnknownKey.into());
+    };
+    if now >= until.unix_timestamp() {
+        return Err(VerifyError::UnknownKey.into());
+    }
+    let key = published.get(kid).ok_or(VerifyError::UnknownKey)?;
+    let claims =
+        tessera_token::validate::verify_legacy_access(token.expose(), key, &state.validation, now)?;
+    tracing::debug!(
+        user_id = claims.user_id,
+        "accepted a legacy simplejwt access token"
+    );
+    Ok(claims)
 }
 
 /// Authenticates a bearer access token of a user and returns its claims and (active) user.
@@ -372,7 +426,7 @@ async fn live_refresh(state: &AppState, claims: &RefreshClaims) -> Result<(), To
 }
 
 /// Signs a new pair in `family` and returns it with the refresh token's row.
-fn mint(
+async fn mint(
     state: &AppState,
     user: &User,
     family: String,
@@ -393,6 +447,7 @@ fn mint(
         user_id: Some(user.id),
         client_id: grant.client_id(),
         scope: grant.scope.map(str::to_owned),
+        uv: Some(user.profile_version()),
     };
     let refresh = RefreshClaims {
         iss: state.issuer.clone(),
@@ -407,7 +462,7 @@ fn mint(
         scope: grant.scope.map(str::to_owned),
     };
     let pair = TokenPair {
-        access: sign_access(state.keys.current().signing_key(), &access)?,
+        access: state.keys.current().signer().sign_access(&access).await?,
         refresh: sign_refresh(state.keys.current().mac(), &refresh)?,
     };
     let record = RefreshRecord {

@@ -107,7 +107,13 @@ impl Users<'_> {
             is_superuser: input.is_superuser,
             date_joined: crate::store::stored_time(self.clock.now()),
         };
-        Ok(self.store.create_user(&user).await?)
+        let created = self.store.create_user(&user).await?;
+        super::audit::event("user.created")
+            .subject(created.id)
+            .detail(&created.username)
+            .record(self.store, self.clock.unix())
+            .await;
+        Ok(created)
     }
 
     /// Finds a user by username, or by e-mail when the argument contains `@`.
@@ -137,6 +143,11 @@ impl Users<'_> {
         self.store
             .set_password_hash(user.id, &hash, true, self.clock.unix())
             .await?;
+        super::audit::event("user.password_set")
+            .subject(user.id)
+            .detail("sessions ended")
+            .record(self.store, self.clock.unix())
+            .await;
         Ok(user)
     }
 
@@ -149,6 +160,15 @@ impl Users<'_> {
         self.store
             .set_active(user.id, active, self.clock.unix())
             .await?;
+        let kind = if active {
+            "user.enabled"
+        } else {
+            "user.disabled"
+        };
+        super::audit::event(kind)
+            .subject(user.id)
+            .record(self.store, self.clock.unix())
+            .await;
         Ok(User {
             is_active: active,
             ..user

@@ -50,6 +50,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// Connections the pool holds open, and how many of them are idle (for metrics).
+    fn pool_stats(&self) -> (u32, usize);
 
     /// Inserts a user (with its password hash, in one statement).
     ///
@@ -98,6 +100,47 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// replaces (published until `retire_after`), atomically. Returns `false` when `kid`
     /// is not a `next` key (already activated by another replica, or unknown).
     async fn activate_key(&self, kid: &str, retire_after: i64, now: i64) -> StoreResult<bool>;
+
+    /// Replaces the sealed private key of every `(kid, old, new)` whose sealed value is
+    /// still `old`, in one transaction (`tessera keys rewrap`). Returns `false`, changing
+    /// nothing, when any of them changed meanwhile.
+    async fn reseal_keys(&self, resealed: &[(String, Vec<u8>, Vec<u8>)]) -> StoreResult<bool>;
+
+    /// Failed-login counters of `keys` whose last failure is at or after `since`:
+    /// `(key, failures, last_failure)`.
+    async fn login_failures(
+        &self,
+        keys: &[String],
+        since: i64,
+    ) -> StoreResult<Vec<(String, i64, i64)>>;
+    /// Counts a failed login against each of `keys` at `now`; a counter whose last failure
+    /// is before `window_start` starts again at one.
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        now: i64,
+        window_start: i64,
+    ) -> StoreResult<()>;
+    /// Forgets the counter `key` (a successful login).
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+
+    /// Removes what can never be used again: refresh tokens whose own and whose access
+    /// token's expiry have passed, expired codes, sessions and revocation entries, and
+    /// login-failure counters last touched before `failures_before`. Returns rows removed
+    /// per table.
+    async fn prune_expired(
+        &self,
+        now: i64,
+        failures_before: i64,
+    ) -> StoreResult<Vec<(&'static str, u64)>>;
+    /// Appends an audit event (its `id` is ignored).
+    async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// The last `limit` audit events with `id > after`, oldest first.
+    async fn audit_events(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+    /// Removes audit events older than `before`. Returns how many.
+    async fn prune_audit(&self, before: i64) -> StoreResult<u64>;
+    /// Rows per table (`tessera db stats`).
+    async fn table_counts(&self) -> StoreResult<Vec<(&'static str, i64)>>;
 
     /// Stores the first token of a new family.
     async fn insert_refresh(&self, token: &RefreshRecord) -> StoreResult<()>;

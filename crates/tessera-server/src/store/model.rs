@@ -41,6 +41,36 @@ pub struct User {
     pub last_login: Option<OffsetDateTime>,
 }
 
+impl User {
+    /// A short digest of what a resource service copies of this user (every field of
+    /// `/auth/users/{id}/` but `last_login` and the password): the access token's `uv`
+    /// claim, so shadow copies refresh exactly when the user changed.
+    pub fn profile_version(&self) -> String {
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        for field in [
+            self.username.as_bytes(),
+            self.email.as_bytes(),
+            self.first_name.as_bytes(),
+            self.last_name.as_bytes(),
+        ] {
+            ctx.update(&(field.len() as u64).to_be_bytes());
+            ctx.update(field);
+        }
+        ctx.update(&self.id.to_be_bytes());
+        ctx.update(&[
+            u8::from(self.is_active),
+            u8::from(self.is_staff),
+            u8::from(self.is_superuser),
+        ]);
+        ctx.update(&self.date_joined.unix_timestamp_nanos().to_be_bytes());
+        let digest = ctx.finish();
+        digest.as_ref()[..5]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 /// A user to insert.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -193,6 +223,10 @@ pub struct Client {
     pub refresh_lifetime: Option<i64>,
     /// Creation time, Unix seconds.
     pub created_at: i64,
+    /// The algorithm its ID tokens are signed with (`id_token_signed_response_alg`);
+    /// `None`: the server's `tokens.algorithm`.
+    #[serde(default)]
+    pub id_token_alg: Option<String>,
 }
 
 /// A browser SSO session.
@@ -368,4 +402,26 @@ mod base64_bytes {
         let text = String::deserialize(d)?;
         STANDARD.decode(text).map_err(serde::de::Error::custom)
     }
+}
+
+/// An audit event.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Sequence number (0 before it is stored).
+    pub id: i64,
+    /// When, Unix seconds.
+    pub at: i64,
+    /// What: `login.success`, `login.failure`, `login.throttled`, `token.reuse_detected`,
+    /// `token.family_revoked`, `user.created`, `user.password_set`, `user.disabled`,
+    /// `user.enabled`, `client.created`, `client.deleted`, `client.secret_rotated`,
+    /// `key.staged`, `key.activated`, `key.revoked`, `key.retired`, `keys.rewrapped`.
+    pub kind: String,
+    /// Who did it: a user id, a client id, or `cli`.
+    pub actor: Option<String>,
+    /// What it was done to: a user id, a login id as typed, a client id, a kid, a family.
+    pub subject: Option<String>,
+    /// The client IP, for requests.
+    pub ip: Option<String>,
+    /// Anything else, short; never a secret.
+    pub detail: Option<String>,
 }

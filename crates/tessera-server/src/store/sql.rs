@@ -116,7 +116,7 @@ pub(super) const REFRESH_COLUMNS: &str = "jti, family, user_id, client_id, issue
 
 /// Client columns, in [`super::Client`] order.
 pub(super) const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, grants, \
-     scopes, first_party, access_lifetime, refresh_lifetime, created_at";
+     scopes, first_party, access_lifetime, refresh_lifetime, created_at, id_token_alg";
 
 /// Signing key columns, in [`super::StoredKey`] order.
 pub(super) const KEY_COLUMNS: &str =
@@ -253,13 +253,14 @@ macro_rules! impl_store {
                 access_lifetime: r.try_get("access_lifetime").map_err(get)?,
                 refresh_lifetime: r.try_get("refresh_lifetime").map_err(get)?,
                 created_at: r.try_get("created_at").map_err(get)?,
+                id_token_alg: r.try_get("id_token_alg").map_err(get)?,
             })
         }
 
         async fn insert_client(conn: &mut Conn, c: &Client) -> StoreResult<()> {
             let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
             sqlx::query(&format!(
-                "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             ))
             .bind(&c.client_id)
             .bind(&c.name)
@@ -271,6 +272,7 @@ macro_rules! impl_store {
             .bind(c.access_lifetime)
             .bind(c.refresh_lifetime)
             .bind(c.created_at)
+            .bind(&c.id_token_alg)
             .execute(&mut *conn)
             .await
             .map_err(classify)?;
@@ -412,6 +414,10 @@ macro_rules! impl_store {
 
         #[async_trait::async_trait]
         impl Store for $store {
+            fn pool_stats(&self) -> (u32, usize) {
+                (self.pool.size(), self.pool.num_idle())
+            }
+
             async fn ping(&self) -> StoreResult<()> {
                 sqlx::query("SELECT 1")
                     .execute(&self.pool)
@@ -560,6 +566,183 @@ macro_rules! impl_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
+                tx.commit().await.map_err(classify)?;
+                Ok(true)
+            }
+
+            async fn record_audit(&self, e: &$crate::store::AuditEvent) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO audit_events (at, kind, actor, subject, ip, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(e.at)
+                .bind(&e.kind)
+                .bind(&e.actor)
+                .bind(&e.subject)
+                .bind(&e.ip)
+                .bind(&e.detail)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(())
+            }
+
+            async fn audit_events(&self, after: i64, limit: i64) -> StoreResult<Vec<$crate::store::AuditEvent>> {
+                let mut rows: Vec<$crate::store::AuditEvent> = sqlx::query_as(
+                    "SELECT id, at, kind, actor, subject, ip, detail FROM audit_events \
+                     WHERE id > $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(classify)?;
+                rows.reverse();
+                Ok(rows)
+            }
+
+            async fn prune_audit(&self, before: i64) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM audit_events WHERE at < $1")
+                    .bind(before)
+                    .execute(&mut *self.write_conn().await?)
+                    .await
+                    .map_err(classify)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn prune_expired(
+                &self,
+                now: i64,
+                failures_before: i64,
+            ) -> StoreResult<Vec<(&'static str, u64)>> {
+                let statements: [(&'static str, &'static str, i64); 5] = [
+                    (
+                        "refresh_tokens",
+                        "DELETE FROM refresh_tokens WHERE expires_at < $1 AND access_expires_at < $1",
+                        now,
+                    ),
+                    ("auth_codes", "DELETE FROM auth_codes WHERE expires_at < $1", now),
+                    ("sessions", "DELETE FROM sessions WHERE expires_at < $1", now),
+                    ("revoked_access", "DELETE FROM revoked_access WHERE expires_at < $1", now),
+                    (
+                        "login_failures",
+                        "DELETE FROM login_failures WHERE last_failure < $1",
+                        failures_before,
+                    ),
+                ];
+                let mut removed = Vec::with_capacity(statements.len());
+                for (table, sql, bound) in statements {
+                    // One short write per table: no long lock on SQLite's single writer.
+                    let done = sqlx::query(sql)
+                        .bind(bound)
+                        .execute(&mut *self.write_conn().await?)
+                        .await
+                        .map_err(classify)?;
+                    removed.push((table, done.rows_affected()));
+                }
+                Ok(removed)
+            }
+
+            async fn table_counts(&self) -> StoreResult<Vec<(&'static str, i64)>> {
+                const TABLES: [&str; 11] = [
+                    "audit_events",
+                    "users",
+                    "clients",
+                    "signing_keys",
+                    "refresh_tokens",
+                    "revoked_access",
+                    "sessions",
+                    "consents",
+                    "auth_codes",
+                    "login_failures",
+                    "_sqlx_migrations",
+                ];
+                let mut counts = Vec::with_capacity(TABLES.len());
+                for table in TABLES {
+                    let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(classify)?;
+                    counts.push((table, n));
+                }
+                Ok(counts)
+            }
+
+            async fn login_failures(
+                &self,
+                keys: &[String],
+                since: i64,
+            ) -> StoreResult<Vec<(String, i64, i64)>> {
+                let mut found = Vec::new();
+                for key in keys {
+                    let row: Option<(String, i64, i64)> = sqlx::query_as(
+                        "SELECT key, failures, last_failure FROM login_failures \
+                         WHERE key = $1 AND last_failure >= $2",
+                    )
+                    .bind(key)
+                    .bind(since)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                    found.extend(row);
+                }
+                Ok(found)
+            }
+
+            async fn record_login_failure(
+                &self,
+                keys: &[String],
+                now: i64,
+                window_start: i64,
+            ) -> StoreResult<()> {
+                let mut conn = self.write_conn().await?;
+                for key in keys {
+                    sqlx::query(
+                        "INSERT INTO login_failures (key, failures, last_failure) VALUES ($1, 1, $2) \
+                         ON CONFLICT (key) DO UPDATE SET \
+                         failures = CASE WHEN login_failures.last_failure < $3 THEN 1 \
+                                         ELSE login_failures.failures + 1 END, \
+                         last_failure = $2",
+                    )
+                    .bind(key)
+                    .bind(now)
+                    .bind(window_start)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(classify)?;
+                }
+                Ok(())
+            }
+
+            async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM login_failures WHERE key = $1")
+                    .bind(key)
+                    .execute(&mut *self.write_conn().await?)
+                    .await
+                    .map_err(classify)?;
+                Ok(())
+            }
+
+            async fn reseal_keys(
+                &self,
+                resealed: &[(String, Vec<u8>, Vec<u8>)],
+            ) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                for (kid, old, new) in resealed {
+                    let done = sqlx::query(
+                        "UPDATE signing_keys SET sealed_private = $1 \
+                         WHERE kid = $2 AND sealed_private = $3",
+                    )
+                    .bind(new)
+                    .bind(kid)
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                    if done.rows_affected() != 1 {
+                        return Ok(false);
+                    }
+                }
                 tx.commit().await.map_err(classify)?;
                 Ok(true)
             }

@@ -9,10 +9,7 @@ async fn healthz_and_readyz_answer() {
     let res = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(
-        body["signing_key"],
-        app.state.keys.current().signing_key().kid()
-    );
+    assert_eq!(body["signing_key"], app.state.keys.current().signer().kid());
     assert!(res_has_request_id(&app).await);
 }
 

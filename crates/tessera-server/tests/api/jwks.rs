@@ -18,7 +18,7 @@ async fn jwks_publishes_the_signing_key_without_private_parameters() {
         let keys = body["keys"].as_array().unwrap();
         assert_eq!(keys.len(), 1, "the HS256 refresh key is never published");
         let key = &keys[0];
-        assert_eq!(key["kid"], app.state.keys.current().signing_key().kid());
+        assert_eq!(key["kid"], app.state.keys.current().signer().kid());
         assert_eq!(key["alg"], "RS256");
         assert_eq!(key["use"], "sig");
         assert_eq!(key["kty"], "RSA");
@@ -81,7 +81,7 @@ async fn a_staged_key_is_published_first_and_signs_only_after_the_jwks_max_age()
         .spawn()
         .await;
     app.create_user("user1", false).await;
-    let old_kid = app.state.keys.current().signing_key().kid().to_owned();
+    let old_kid = app.state.keys.current().signer().kid().to_owned();
     let before = app.login("user1").await;
 
     // What `tessera keys rotate` does, from outside the server.
@@ -102,12 +102,12 @@ async fn a_staged_key_is_published_first_and_signs_only_after_the_jwks_max_age()
     );
     // Published is not signing: caches that fetched the JWKS before it must see it first.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(app.state.keys.current().signing_key().kid(), old_kid);
+    assert_eq!(app.state.keys.current().signer().kid(), old_kid);
 
     app.clock
         .advance(std::time::Duration::from_secs(JWKS_MAX_AGE + 1));
     assert!(
-        eventually(async || app.state.keys.current().signing_key().kid() == new_kid).await,
+        eventually(async || app.state.keys.current().signer().kid() == new_kid).await,
         "activated once the max-age has passed"
     );
     let after = app.login("user1").await;
@@ -140,7 +140,7 @@ async fn scheduled_rotation_stages_activates_and_finally_prunes_the_old_key() {
         .spawn()
         .await;
     app.create_user("user1", false).await;
-    let old_kid = app.state.keys.current().signing_key().kid().to_owned();
+    let old_kid = app.state.keys.current().signer().kid().to_owned();
     let verify = |token: String| {
         let app = &app;
         async move {
@@ -162,7 +162,7 @@ async fn scheduled_rotation_stages_activates_and_finally_prunes_the_old_key() {
         eventually(async || published_kids(&app).await.len() == 2).await,
         "staged"
     );
-    assert_eq!(app.state.keys.current().signing_key().kid(), old_kid);
+    assert_eq!(app.state.keys.current().signer().kid(), old_kid);
     let during = app.login("user1").await;
 
     // After the JWKS max-age it signs; the old key stays published for its tokens.
@@ -170,7 +170,7 @@ async fn scheduled_rotation_stages_activates_and_finally_prunes_the_old_key() {
         tessera_server::http::jwks::JWKS_MAX_AGE + 1,
     ));
     assert!(
-        eventually(async || app.state.keys.current().signing_key().kid() != old_kid).await,
+        eventually(async || app.state.keys.current().signer().kid() != old_kid).await,
         "activated"
     );
     let after = app.login("user1").await;

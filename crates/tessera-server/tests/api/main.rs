@@ -8,16 +8,23 @@
 )]
 #![allow(missing_docs, reason = "integration tests")]
 
+mod audit;
 mod bad_input;
+mod cors;
 mod forged;
 mod health;
 mod jwks;
+mod legacy;
+mod metrics;
 mod oauth;
 mod obtain;
 mod refresh;
 mod relying_party;
 mod restart;
 mod sso;
+mod throttle;
+mod timeouts;
+mod tls;
 mod users;
 mod verify;
 
@@ -41,6 +48,21 @@ pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Va
         body["detail"].as_str().is_some_and(|d| !d.is_empty()),
         "{body}"
     );
+    body
+}
+
+/// A refusal of `/auth/token/verify/`: 401 `token_not_valid`, JSON typed with a charset
+/// parameter (so drf_remotejwt, which takes any exact `application/json` for a yes,
+/// refuses).
+pub async fn assert_verify_refusal(res: reqwest::Response) -> Value {
+    assert_eq!(res.status(), 401, "status");
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    assert!(res.headers().get("www-authenticate").is_some());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "token_not_valid", "{body}");
     body
 }
 

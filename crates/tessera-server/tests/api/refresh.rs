@@ -125,3 +125,36 @@ async fn blacklist_ends_the_family() {
         .await;
     assert_error(res, 401, "token_not_valid").await;
 }
+
+/// The running server removes refresh tokens once they and their access tokens have
+/// expired (`[database] prune_interval`), and nothing before.
+#[tokio::test]
+async fn the_server_prunes_expired_refresh_tokens_by_itself() {
+    let app = TestApp::builder()
+        .settings(|s| s.database.prune_interval = Duration::from_millis(100))
+        .spawn()
+        .await;
+    app.create_user("user1", false).await;
+    app.login("user1").await;
+    let refresh_rows = async || {
+        let counts = app.state.store.table_counts().await.unwrap();
+        counts
+            .iter()
+            .find(|(t, _)| *t == "refresh_tokens")
+            .unwrap()
+            .1
+    };
+    // Several prune ticks pass: the live token stays.
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(refresh_rows().await, 1);
+    app.clock.advance(Duration::from_secs(24 * 3600 + 1));
+    let mut gone = false;
+    for _ in 0..100 {
+        if refresh_rows().await == 0 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(gone, "the expired refresh token was pruned");
+}

@@ -66,42 +66,8 @@ async fn the_openidconnect_crate_completes_every_flow() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let page = browser
-        .get(auth_url.as_str())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut form: Vec<(String, String)> = page
-        .split("<input type=\"hidden\" ")
-        .skip(1)
-        .map(|rest| {
-            let field = |attr: &str| {
-                rest.split(&format!("{attr}=\""))
-                    .nth(1)
-                    .unwrap()
-                    .split('"')
-                    .next()
-                    .unwrap()
-                    .replace("&amp;", "&")
-                    .replace("&quot;", "\"")
-                    .replace("&#x27;", "'")
-            };
-            (field("name"), field("value"))
-        })
-        .collect();
-    form.push(("username".into(), "alice".into()));
-    form.push(("password".into(), PASSWORD.into()));
-    let back = browser
-        .post(app.url("/oauth/authorize/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(back.status(), 303);
-    let back = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    let back = browser_login(&app, &browser, auth_url.as_str()).await;
+
     let get = |k: &str| {
         back.query_pairs()
             .find(|(key, _)| key == k)
@@ -195,4 +161,168 @@ async fn the_openidconnect_crate_completes_every_flow() {
     assert_eq!(out.status(), 302);
     let again = browser.get(auth_url.as_str()).send().await.unwrap();
     assert_eq!(again.status(), 200);
+}
+
+/// Opens `auth_url` in `browser` (Tessera's login page), posts its form as alice, and
+/// returns where Tessera sent the browser back.
+async fn browser_login(app: &TestApp, browser: &reqwest::Client, auth_url: &str) -> url::Url {
+    let page = browser
+        .get(auth_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut form: Vec<(String, String)> = page
+        .split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|rest| {
+            let field = |attr: &str| {
+                rest.split(&format!("{attr}=\""))
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .replace("&amp;", "&")
+                    .replace("&quot;", "\"")
+                    .replace("&#x27;", "'")
+            };
+            (field("name"), field("value"))
+        })
+        .collect();
+    form.push(("username".into(), "alice".into()));
+    form.push(("password".into(), PASSWORD.into()));
+    let back = browser
+        .post(app.url("/oauth/authorize/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 303);
+    url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+/// A client that registered `id_token_signed_response_alg = ES256` gets ES256 ID tokens
+/// (from the active ES256 key) while access tokens stay RS256; the crate verifies the ID
+/// token with ES256 as the only allowed algorithm.
+#[tokio::test]
+async fn a_client_gets_id_tokens_in_the_algorithm_it_registered() {
+    use openidconnect::core::CoreJwsSigningAlgorithm;
+    use tessera_server::keys::{MasterKey, stage_new_key};
+    use tessera_token::Clock as _;
+
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    // `tessera keys rotate --alg ES256 --now`: an active ES256 key beside the RS256 one.
+    let master = MasterKey::obtain(None, app.data_dir(), true).unwrap();
+    let now = app.clock.unix();
+    stage_new_key(
+        app.state.store.as_ref(),
+        &master,
+        tessera_token::Algorithm::ES256,
+        tessera_token::key::RsaBits::B2048,
+        Some(now + 330),
+        now,
+    )
+    .await
+    .unwrap();
+    app.reload_keys().await;
+    let secret = app
+        .create_client(NewClient {
+            id: "rp-es".into(),
+            redirect_uris: vec![CB.into()],
+            first_party: true,
+            id_token_alg: Some(tessera_token::Algorithm::ES256),
+            ..NewClient::default()
+        })
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.address.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+    let advertised: Vec<_> = metadata
+        .id_token_signing_alg_values_supported()
+        .iter()
+        .map(|a| serde_json::to_value(a).unwrap())
+        .collect();
+    assert_eq!(
+        advertised,
+        vec![serde_json::json!("RS256"), serde_json::json!("ES256")]
+    );
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new("rp-es".into()),
+        Some(ClientSecret::new(secret)),
+    )
+    .set_redirect_uri(RedirectUrl::new(CB.into()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, _csrf, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let back = browser_login(&app, &browser, auth_url.as_str()).await;
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let id_token = tokens.id_token().unwrap();
+    let es_only = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    let claims = id_token.claims(&es_only, &nonce).unwrap();
+    assert_eq!(claims.subject().as_str(), "1");
+    assert_eq!(
+        id_token.signing_alg().unwrap(),
+        &CoreJwsSigningAlgorithm::EcdsaP256Sha256
+    );
+    let expected_hash = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&es_only).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims.access_token_hash(), Some(&expected_hash));
+    let access_header = tokens
+        .access_token()
+        .secret()
+        .split('.')
+        .next()
+        .unwrap()
+        .to_owned();
+    let access_header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            access_header,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        access_header["alg"], "RS256",
+        "access tokens keep tokens.algorithm"
+    );
 }

@@ -10,13 +10,13 @@ async fn keys_and_tokens_survive_a_restart() {
         .await;
     first.create_user("user1", false).await;
     let pair = first.login("user1").await;
-    let kid = first.state.keys.current().signing_key().kid().to_owned();
+    let kid = first.state.keys.current().signer().kid().to_owned();
     let again = TestApp::builder()
         .settings(|s| s.issuer = Some(ISSUER.into()))
         .data_dir_of(&first);
     first.stop().await;
     let second = again.spawn().await;
-    assert_eq!(second.state.keys.current().signing_key().kid(), kid);
+    assert_eq!(second.state.keys.current().signer().kid(), kid);
     assert_eq!(crate::verify_status(&second, &pair.access).await, 200);
     assert_eq!(crate::refresh(&second, &pair.refresh).await.status(), 200);
 }

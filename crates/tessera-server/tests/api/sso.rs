@@ -815,3 +815,29 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
         .unwrap();
     assert_eq!(after.status(), 200, "logged out: the login page again");
 }
+
+#[tokio::test]
+async fn the_login_page_throttles_failed_sign_ins() {
+    let (app, _) = setup().await;
+    let browser = browser();
+    let (_, challenge) = pkce();
+    let url = authorize_url(&app, "web", CB, &challenge, &[]);
+    let mut page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let res = sign_in(&app, &browser, &page, "wrong-password").await;
+        assert_eq!(res.status(), 401);
+        page = res.text().await.unwrap();
+    }
+    let res = sign_in(&app, &browser, &page, tessera_test_support::PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "1");
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Too many failed sign-ins"), "{html}");
+}

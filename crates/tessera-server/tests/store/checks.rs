@@ -50,6 +50,7 @@ fn client(id: &str, secret_hash: Option<&str>) -> Client {
         access_lifetime: Some(60),
         refresh_lifetime: None,
         created_at: NOW,
+        id_token_alg: Some("ES256".into()),
     }
 }
 
@@ -369,6 +370,99 @@ pub async fn activation_retires_the_previous_key_once(f: Fixture) {
         !s.activate_key("k1", NOW, NOW).await.unwrap(),
         "retired keys stay retired"
     );
+}
+
+pub async fn resealing_is_all_or_nothing(f: Fixture) {
+    let s = f.store;
+    for kid in ["k1", "k2"] {
+        s.insert_signing_key(&key(
+            kid,
+            "RS256",
+            if kid == "k1" {
+                KeyState::Active
+            } else {
+                KeyState::Next
+            },
+        ))
+        .await
+        .unwrap();
+    }
+    let old = |kid: &str| vec![1, 2, 3, kid.len() as u8];
+    // k2's old value is stale: nothing changes.
+    let stale = vec![
+        ("k1".to_owned(), old("k1"), vec![9, 9]),
+        ("k2".to_owned(), vec![0], vec![8, 8]),
+    ];
+    assert!(!s.reseal_keys(&stale).await.unwrap());
+    let keys = s.signing_keys().await.unwrap();
+    assert!(
+        keys.iter().all(|k| k.sealed_private == old(&k.kid)),
+        "rolled back"
+    );
+    let fresh = vec![
+        ("k1".to_owned(), old("k1"), vec![9, 9]),
+        ("k2".to_owned(), old("k2"), vec![8, 8]),
+    ];
+    assert!(s.reseal_keys(&fresh).await.unwrap());
+    let keys = s.signing_keys().await.unwrap();
+    let sealed = |kid: &str| {
+        keys.iter()
+            .find(|k| k.kid == kid)
+            .unwrap()
+            .sealed_private
+            .clone()
+    };
+    assert_eq!(sealed("k1"), vec![9, 9]);
+    assert_eq!(sealed("k2"), vec![8, 8]);
+    // The write lock was released: another write goes through.
+    assert!(s.delete_signing_key("k2").await.unwrap());
+}
+
+pub async fn pruning_removes_only_what_has_expired(f: Fixture) {
+    let s = f.store;
+    seed_installation(&s).await;
+    s.revoke_access("j-old", NOW - 1).await.unwrap();
+    s.revoke_access("j-live", NOW + 300).await.unwrap();
+    s.record_login_failure(&["stale".into()], NOW - 7200, NOW - 10_000)
+        .await
+        .unwrap();
+    s.record_login_failure(&["fresh".into()], NOW, NOW - 3600)
+        .await
+        .unwrap();
+    let count = |rows: &[(&str, i64)], table: &str| {
+        rows.iter()
+            .find(|(t, _)| *t == table)
+            .map(|(_, n)| *n)
+            .unwrap()
+    };
+    let before = s.table_counts().await.unwrap();
+    assert_eq!(count(&before, "refresh_tokens"), 5);
+
+    // Refresh tokens whose access tokens may still be live stay.
+    let removed = s.prune_expired(NOW + 150, NOW - 3600).await.unwrap();
+    let removed_from = |table: &str| removed.iter().find(|(t, _)| *t == table).unwrap().1;
+    assert_eq!(removed_from("refresh_tokens"), 0);
+    assert_eq!(removed_from("revoked_access"), 1);
+    assert_eq!(removed_from("login_failures"), 1);
+    assert!(s.is_access_revoked("j-live").await.unwrap());
+    assert_eq!(
+        s.login_failures(&["fresh".into()], 0).await.unwrap().len(),
+        1
+    );
+    // Later, every refresh token of the seed has expired with its access token.
+    let removed = s.prune_expired(NOW + 301, NOW - 3600).await.unwrap();
+    assert_eq!(
+        removed
+            .iter()
+            .find(|(t, _)| *t == "refresh_tokens")
+            .unwrap()
+            .1,
+        5
+    );
+    let after = s.table_counts().await.unwrap();
+    assert_eq!(count(&after, "refresh_tokens"), 0);
+    assert_eq!(count(&after, "users"), 3, "users are never pruned");
+    assert_eq!(count(&after, "signing_keys"), 3);
 }
 
 /// Users, keys, a live family with a rotated ancestor, a revoked family, an expired token.

@@ -100,6 +100,8 @@ conformance!(
     snapshot_restores_into_an_empty_store_only,
     cancelled_operations_leave_no_transaction_open,
     clients_are_stored_and_deleting_one_ends_its_sessions,
+    resealing_is_all_or_nothing,
+    pruning_removes_only_what_has_expired,
 );
 
 #[tokio::test]

@@ -87,6 +87,21 @@ impl Server {
     pub async fn stop(mut self) {
         self.child.kill().await.unwrap();
     }
+
+    /// Sends SIGTERM (what `systemctl stop` does) and waits for the process to exit.
+    #[allow(dead_code, reason = "used by the CLI tests, which share this module")]
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().unwrap().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("exits within the drain timeout")
+            .unwrap()
+    }
 }
 
 /// Token pair from a login, or the status when it failed.

@@ -1,0 +1,184 @@
+//! Login throttling: failed logins make further attempts wait, with a back-off that
+//! doubles per failure past a free allowance (see [`crate::config::ThrottleSettings`]).
+//!
+//! Counters live in the store (`login_failures`), so every replica sees the same ones.
+//! Keys are the login id as typed (lower-cased; existing or not, so the answer says
+//! nothing about which accounts exist), the client IP, and both together. A waiting
+//! attempt is refused before any password hash is computed.
+
+use crate::config::ThrottleSettings;
+use crate::state::AppState;
+use crate::store::StoreError;
+use std::net::IpAddr;
+
+/// How long the client must wait before trying again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    /// Seconds (at least one).
+    pub seconds: i64,
+}
+
+/// The back-off after `failures` (the last at `last`), at `now`: `None` when the next
+/// attempt may go ahead. One second after the first failure past `free`, doubling, capped.
+pub fn backoff(failures: i64, free: i64, cap: i64, last: i64, now: i64) -> Option<i64> {
+    if failures < free {
+        return None;
+    }
+    let doublings = u32::try_from((failures - free).min(40)).unwrap_or(40);
+    let delay = 1_i64
+        .checked_shl(doublings)
+        .unwrap_or(i64::MAX)
+        .min(cap.max(1));
+    let until = last.saturating_add(delay);
+    (until > now).then(|| until - now)
+}
+
+/// The throttle keys of one attempt.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    account_ip: String,
+    account: String,
+    ip: String,
+    /// Whether [`check`] found failures of this account from this IP: only then does a
+    /// success need a write to clear them.
+    seen_failures: bool,
+}
+
+impl Attempt {
+    /// The attempt to log in as `login` (username or e-mail as typed) from `ip`.
+    pub fn new(login: &str, ip: IpAddr) -> Self {
+        let login = login.trim().to_lowercase();
+        Self {
+            account_ip: format!("a+ip:{login}|{ip}"),
+            account: format!("a:{login}"),
+            ip: format!("ip:{ip}"),
+            seen_failures: false,
+        }
+    }
+
+    fn keys(&self) -> Vec<String> {
+        vec![
+            self.account_ip.clone(),
+            self.account.clone(),
+            self.ip.clone(),
+        ]
+    }
+}
+
+fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Whether `attempt` must wait now.
+///
+/// # Errors
+/// The store's.
+pub async fn check(state: &AppState, attempt: &mut Attempt) -> Result<Option<Wait>, StoreError> {
+    let t = &state.settings.throttle;
+    if !t.enabled {
+        return Ok(None);
+    }
+    let now = state.clock.unix();
+    let counters = state
+        .store
+        .login_failures(&attempt.keys(), now - secs(t.window))
+        .await?;
+    attempt.seen_failures = counters.iter().any(|(key, ..)| *key == attempt.account_ip);
+    let wait = counters
+        .iter()
+        .filter_map(|(key, failures, last)| {
+            let (free, cap) = limits(t, attempt, key)?;
+            backoff(*failures, free, cap, *last, now)
+        })
+        .max();
+    Ok(wait.map(|seconds| Wait { seconds }))
+}
+
+fn limits(t: &ThrottleSettings, attempt: &Attempt, key: &str) -> Option<(i64, i64)> {
+    if key == attempt.account_ip {
+        Some((t.account_ip_free, secs(t.account_ip_max)))
+    } else if key == attempt.account {
+        Some((t.account_free, secs(t.account_max)))
+    } else if key == attempt.ip {
+        Some((t.ip_free, secs(t.ip_max)))
+    } else {
+        None
+    }
+}
+
+/// Counts a failed attempt.
+///
+/// # Errors
+/// The store's.
+pub async fn failed(state: &AppState, attempt: &Attempt) -> Result<(), StoreError> {
+    let t = &state.settings.throttle;
+    if !t.enabled {
+        return Ok(());
+    }
+    let now = state.clock.unix();
+    state
+        .store
+        .record_login_failure(&attempt.keys(), now, now - secs(t.window))
+        .await
+}
+
+/// A successful login forgets the failures of this account from this IP (not the
+/// account-wide or IP-wide counters, which watch distributed guessing). No write when
+/// there were none.
+///
+/// # Errors
+/// The store's.
+pub async fn succeeded(state: &AppState, attempt: &Attempt) -> Result<(), StoreError> {
+    if !state.settings.throttle.enabled || !attempt.seen_failures {
+        return Ok(());
+    }
+    state.store.clear_login_failures(&attempt.account_ip).await
+}
+
+/// The client's IP: the peer's, or, when the peer is a trusted proxy, the right-most
+/// address of `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    forwarded_for
+        .into_iter()
+        .flat_map(|h| h.rsplit(','))
+        .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_past_the_allowance_and_is_capped() {
+        assert_eq!(backoff(4, 5, 900, 100, 100), None);
+        assert_eq!(backoff(5, 5, 900, 100, 100), Some(1));
+        assert_eq!(backoff(6, 5, 900, 100, 100), Some(2));
+        assert_eq!(backoff(8, 5, 900, 100, 101), Some(7));
+        assert_eq!(backoff(60, 5, 900, 100, 100), Some(900));
+        assert_eq!(backoff(6, 5, 900, 100, 102), None, "waited long enough");
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let client: IpAddr = "203.0.113.7".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let spoofed = Some("198.51.100.1, 203.0.113.7");
+        assert_eq!(
+            client_ip(client, spoofed, &[proxy]),
+            client,
+            "untrusted peer"
+        );
+        assert_eq!(
+            client_ip(proxy, spoofed, &[proxy]),
+            client,
+            "right-most untrusted"
+        );
+        assert_eq!(client_ip(proxy, None, &[proxy]), proxy);
+        assert_eq!(client_ip(proxy, Some("junk"), &[proxy]), proxy);
+    }
+}

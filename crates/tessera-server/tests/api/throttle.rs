@@ -1,0 +1,170 @@
+//! Login throttling over HTTP: back-off after failures with 429 and `Retry-After`, the
+//! same for unknown accounts, the owner unaffected from another address, the OAuth
+//! password grant and the login page throttled too, `X-Forwarded-For` believed only from
+//! a trusted proxy. The clock is the test's: no sleeping.
+
+use crate::assert_error;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tessera_server::service::client::NewClient;
+use tessera_test_support::{PASSWORD, TestApp};
+
+async fn login_from(
+    app: &TestApp,
+    user: &str,
+    password: &str,
+    ip: Option<&str>,
+) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(app.url("/auth/token/"))
+        .json(&json!({"username": user, "password": password}));
+    if let Some(ip) = ip {
+        req = req.header("x-forwarded-for", ip);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn failures_back_off_with_429_and_the_owner_elsewhere_is_not_locked_out() {
+    let app = TestApp::builder()
+        .settings(|s| s.throttle.trusted_proxies = vec!["127.0.0.1".parse().unwrap()])
+        .spawn()
+        .await;
+    app.create_user("alice", false).await;
+    let attacker = Some("203.0.113.9");
+    for _ in 0..5 {
+        let res = login_from(&app, "alice", "wrong-password", attacker).await;
+        assert_eq!(res.status(), 401);
+    }
+    // The sixth attempt waits, even with the right password, before any hashing.
+    let res = login_from(&app, "alice", PASSWORD, attacker).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "1");
+    let body = assert_error(res, 429, "throttled").await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("1 seconds"),
+        "{body}"
+    );
+
+    // The owner, from their own address, logs in.
+    let res = login_from(&app, "alice", PASSWORD, Some("198.51.100.20")).await;
+    assert_eq!(res.status(), 200);
+
+    // Each further failure doubles the wait.
+    app.clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        login_from(&app, "alice", "wrong-again", attacker)
+            .await
+            .status(),
+        401
+    );
+    let res = login_from(&app, "alice", "wrong-again", attacker).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "2");
+    app.clock.advance(Duration::from_secs(2));
+    let res = login_from(&app, "alice", PASSWORD, attacker).await;
+    assert_eq!(res.status(), 200, "after waiting, the right password works");
+    // ...and a success forgets this address's failures for the account.
+    assert_eq!(
+        login_from(&app, "alice", "wrong", attacker).await.status(),
+        401
+    );
+    assert_eq!(
+        login_from(&app, "alice", PASSWORD, attacker).await.status(),
+        200
+    );
+
+    // Unknown accounts are throttled the same way (no enumeration by 429s).
+    for _ in 0..5 {
+        assert_eq!(
+            login_from(&app, "nobody", "x-password", attacker)
+                .await
+                .status(),
+            401
+        );
+    }
+    assert_eq!(
+        login_from(&app, "nobody", "x-password", attacker)
+            .await
+            .status(),
+        429
+    );
+}
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let app = TestApp::spawn().await;
+    app.create_user("bob", false).await;
+    // Rotating the header does not give a fresh allowance: the peer's address counts.
+    for i in 0..5 {
+        let ip = format!("192.0.2.{i}");
+        let res = login_from(&app, "bob", "wrong-password", Some(&ip)).await;
+        assert_eq!(res.status(), 401);
+    }
+    let res = login_from(&app, "bob", PASSWORD, Some("192.0.2.99")).await;
+    assert_eq!(res.status(), 429);
+}
+
+#[tokio::test]
+async fn the_password_grant_is_throttled_and_shares_the_counters() {
+    let app = TestApp::spawn().await;
+    app.create_user("carol", false).await;
+    let secret = app
+        .create_client(NewClient {
+            id: "legacy-app".into(),
+            grants: vec!["password".into()],
+            first_party: true,
+            ..NewClient::default()
+        })
+        .await
+        .unwrap();
+    let grant = |password: &'static str| {
+        let app = &app;
+        let secret = secret.clone();
+        async move {
+            app.post_form(
+                "/oauth/token",
+                Some(("legacy-app", &secret)),
+                &[
+                    ("grant_type", "password"),
+                    ("username", "carol"),
+                    ("password", password),
+                ],
+            )
+            .await
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(grant("wrong-password").await.status(), 400);
+    }
+    let res = grant(PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    // The Django endpoint shares the counters: same account, same address.
+    assert_eq!(
+        login_from(&app, "carol", PASSWORD, None).await.status(),
+        429
+    );
+}
+
+#[tokio::test]
+async fn throttling_can_be_turned_off() {
+    let app = TestApp::builder()
+        .settings(|s| s.throttle.enabled = false)
+        .spawn()
+        .await;
+    app.create_user("dave", false).await;
+    for _ in 0..8 {
+        assert_eq!(
+            login_from(&app, "dave", "wrong-password", None)
+                .await
+                .status(),
+            401
+        );
+    }
+    assert_eq!(login_from(&app, "dave", PASSWORD, None).await.status(), 200);
+}
