@@ -175,13 +175,15 @@ pub enum KeysCommand {
     /// Stop signing with a key but keep it published until its tokens expire (an active
     /// key is replaced at once); a staged key is withdrawn.
     Retire {
-        /// Key id.
+        /// Key id (may start with `-`: kids are base64url).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
     /// Emergency: remove a (compromised) key from the JWKS now; an active key is replaced
     /// first. Its tokens fail everywhere once servers reload and verifiers refetch.
     Revoke {
-        /// Key id.
+        /// Key id (may start with `-`: kids are base64url).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
     /// Import a PEM private key (PKCS#8, or PKCS#1 `RSA PRIVATE KEY` from `openssl
@@ -336,6 +338,24 @@ impl Cli {
                 .map(|url| DatabaseOverride { url }),
             tls_cert,
             tls_key,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kid_starting_with_a_hyphen_is_a_kid_not_a_flag() {
+        for verb in ["retire", "revoke"] {
+            let cli = Cli::try_parse_from(["tessera", "keys", verb, "-lX4bq"])
+                .unwrap_or_else(|e| panic!("{verb}: {e}"));
+            let kid = match cli.command {
+                Command::Keys(KeysCommand::Retire { kid } | KeysCommand::Revoke { kid }) => kid,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(kid, "-lX4bq");
         }
     }
 }
