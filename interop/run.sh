@@ -12,5 +12,6 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 "$venv/bin/python" "$here/interop.py" "$bin"
-# drf_remotejwt needs its own Django settings, hence its own process.
-exec "$venv/bin/python" "$here/remotejwt.py" "$bin"
+# drf_remotejwt and the Django import need their own Django settings, hence own processes.
+"$venv/bin/python" "$here/remotejwt.py" "$bin"
+exec "$venv/bin/python" "$here/django_import.py" "$bin"

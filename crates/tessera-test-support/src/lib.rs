@@ -180,6 +180,8 @@ impl TestApp {
                 is_staff: staff,
                 is_superuser: false,
                 is_active: true,
+                date_joined: None,
+                last_login: None,
             })
             .await
             .expect("create user")

@@ -66,11 +66,45 @@ pub enum Command {
     Audit(AuditCommand),
     /// Load an export into an empty database (for example SQLite → PostgreSQL), all or
     /// nothing. The master key must be the source's: it is checked against every key
-    /// before anything is written.
-    Import {
-        /// The file `tessera export` wrote.
-        file: PathBuf,
-    },
+    /// before anything is written. `tessera import django …` brings users from Django.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Import(ImportArgs),
+}
+
+/// `tessera import FILE` or `tessera import django …`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file `tessera export` wrote.
+    #[arg(required = true)]
+    pub file: Option<PathBuf>,
+    /// Import from another system instead.
+    #[command(subcommand)]
+    pub from: Option<ImportSource>,
+}
+
+/// Systems users can be brought from.
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// Users of a Django project, with their password hashes (pbkdf2_sha256, pbkdf2_sha1,
+    /// argon2, bcrypt_sha256, bcrypt: verified as they are and replaced by Argon2id at the
+    /// user's next login). Users that exist already (same username or e-mail) are skipped,
+    /// so running it twice is harmless.
+    Django(DjangoImportArgs),
+}
+
+/// Where the Django users are.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true)))]
+pub struct DjangoImportArgs {
+    /// The output of `manage.py dumpdata auth.user` (or of a custom user model).
+    #[arg(long, group = "source")]
+    pub from_json: Option<PathBuf>,
+    /// The Django database (`postgres://…`): its user table is read directly.
+    #[arg(long, group = "source")]
+    pub from_db: Option<String>,
+    /// The user table for `--from-db`.
+    #[arg(long, default_value = "auth_user")]
+    pub table: String,
 }
 
 /// `tessera audit …`

@@ -68,14 +68,35 @@ struct Summary {
 }
 
 pub async fn run(users: &Users<'_>, file: &Path, out: Format) -> anyhow::Result<()> {
-    let records = read(file)?;
+    let inputs = read(file)?
+        .into_iter()
+        .map(|r| r.and_then(Record::into_input))
+        .collect();
+    create_all(users, inputs, out).await;
+    Ok(())
+}
+
+/// Creates every user (four at a time) with a progress bar on a terminal, then prints the
+/// summary: created, skipped (the username or e-mail exists: a second run skips all),
+/// refused with the reason per record.
+pub async fn create_all(
+    users: &Users<'_>,
+    records: Vec<Result<NewUserInput, String>>,
+    out: Format,
+) {
     let bar = match out {
         Format::Text => indicatif::ProgressBar::new(records.len() as u64),
         Format::Json => indicatif::ProgressBar::hidden(),
     };
     let mut summary = Summary::default();
     let mut results = futures_util::stream::iter(records.into_iter().enumerate())
-        .map(|(i, record)| async move { (i + 1, import_one(users, record).await) })
+        .map(|(i, record)| async move {
+            let result = match record {
+                Ok(input) => users.create(input).await.map(|_| ()),
+                Err(e) => Err(UserServiceError::Invalid(invalid_record(e))),
+            };
+            (i + 1, result)
+        })
         .buffer_unordered(4);
     while let Some((line, result)) = results.next().await {
         match result {
@@ -102,34 +123,28 @@ pub async fn run(users: &Users<'_>, file: &Path, out: Format) -> anyhow::Result<
             .collect::<String>()
     );
     output::message(out, &text, &summary);
-    Ok(())
 }
 
-async fn import_one(
-    users: &Users<'_>,
-    record: Result<Record, String>,
-) -> Result<(), UserServiceError> {
-    let record = record.map_err(|e| UserServiceError::Invalid(invalid_record(e)))?;
-    let password = match (record.password, record.password_hash) {
-        (Some(p), _) if !p.is_empty() => PasswordInput::Clear(Secret::new(p)),
-        (_, Some(h)) if !h.is_empty() => PasswordInput::Hashed(h),
-        _ => {
-            return Err(UserServiceError::Invalid(invalid_record(
-                "no password or password_hash".into(),
-            )));
-        }
-    };
-    let input = NewUserInput {
-        username: record.username,
-        email: record.email,
-        password,
-        first_name: record.first_name,
-        last_name: record.last_name,
-        is_staff: record.is_staff,
-        is_superuser: record.is_superuser,
-        is_active: record.is_active,
-    };
-    users.create(input).await.map(|_| ())
+impl Record {
+    fn into_input(self) -> Result<NewUserInput, String> {
+        let password = match (self.password, self.password_hash) {
+            (Some(p), _) if !p.is_empty() => PasswordInput::Clear(Secret::new(p)),
+            (_, Some(h)) if !h.is_empty() => PasswordInput::Hashed(h),
+            _ => return Err("no password or password_hash".into()),
+        };
+        Ok(NewUserInput {
+            username: self.username,
+            email: self.email,
+            password,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            is_staff: self.is_staff,
+            is_superuser: self.is_superuser,
+            is_active: self.is_active,
+            date_joined: None,
+            last_login: None,
+        })
+    }
 }
 
 fn invalid_record(reason: String) -> tessera_server::domain::UserError {

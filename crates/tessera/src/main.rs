@@ -2,6 +2,7 @@
 
 mod cli;
 mod client;
+mod django;
 mod import;
 mod keys;
 mod output;
@@ -10,7 +11,7 @@ mod user;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{AuditCommand, Cli, Command, DbCommand};
+use cli::{AuditCommand, Cli, Command, DbCommand, ImportArgs, ImportSource};
 use tessera_server::config::{LogFormat, Settings};
 
 #[tokio::main]
@@ -46,7 +47,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(cmd) => client::run(cmd, &settings, cli.global.output).await,
         Command::Keys(cmd) => keys::run(cmd, &settings, cli.global.output).await,
         Command::Export { file } => transfer::export(&file, &settings, cli.global.output).await,
-        Command::Import { file } => transfer::import(&file, &settings, cli.global.output).await,
+        Command::Import(ImportArgs { from, file }) => match (from, file) {
+            (Some(ImportSource::Django(args)), _) => {
+                django::run(&args, &settings, cli.global.output).await
+            }
+            (None, Some(file)) => transfer::import(&file, &settings, cli.global.output).await,
+            (None, None) => anyhow::bail!("import: a file or a source (`django`) is required"),
+        },
         Command::Db(cmd) => db(cmd, &settings, cli.global.output).await,
         Command::Audit(AuditCommand::Tail { limit, after }) => {
             let store =

@@ -19,6 +19,15 @@ pub struct Tools {
 }
 
 impl Tools {
+    /// Opens the configured store and builds the hasher.
+    pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
+        Ok(Self {
+            store: store::connect(&settings.database_url(), &settings.database).await?,
+            hasher: PasswordHasher::new(&settings.passwords)?,
+            min_password_len: settings.passwords.min_length,
+        })
+    }
+
     pub fn users(&self) -> Users<'_> {
         Users {
             store: self.store.as_ref(),
@@ -30,11 +39,7 @@ impl Tools {
 }
 
 pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::Result<()> {
-    let ctx = Tools {
-        store: store::connect(&settings.database_url(), &settings.database).await?,
-        hasher: PasswordHasher::new(&settings.passwords)?,
-        min_password_len: settings.passwords.min_length,
-    };
+    let ctx = Tools::open(settings).await?;
     let users = ctx.users();
     match cmd {
         UserCommand::Create {
@@ -55,6 +60,8 @@ pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::
                 is_staff: staff,
                 is_superuser: superuser,
                 is_active: true,
+                date_joined: None,
+                last_login: None,
             };
             let user = users.create(input).await?;
             report(

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod authorize;
 pub mod client;
+pub mod django_hash;
 pub mod login;
 pub mod oauth;
 pub mod password;

@@ -101,28 +101,36 @@ impl PasswordHasher {
         let wanted = self.params.clone();
         let password = password.clone();
         self.run(move || {
-            let Ok(hash) = PasswordHash::new(&phc) else {
-                return Verdict {
-                    matches: false,
-                    needs_rehash: false,
-                };
+            // Always run a hash, then combine: an unknown user costs the same as a known one.
+            let (verified, outdated) = match super::django_hash::parse(&phc) {
+                // Imported from Django: verified as it is, replaced on this login.
+                Some(legacy) => (legacy.verify(password.expose().as_bytes()), true),
+                None => match PasswordHash::new(&phc) {
+                    Ok(hash) => (
+                        argon
+                            .verify_password(password.expose().as_bytes(), &hash)
+                            .is_ok(),
+                        is_weaker(&hash, &wanted),
+                    ),
+                    // Django's unusable password (`!…`) and anything unreadable.
+                    Err(_) => (false, false),
+                },
             };
-            // Always run the hash, then combine: an unknown user costs the same as a known one.
-            let verified = argon
-                .verify_password(password.expose().as_bytes(), &hash)
-                .is_ok();
             let matches = real && verified;
             Verdict {
                 matches,
-                needs_rehash: matches && is_weaker(&hash, &wanted),
+                needs_rehash: matches && outdated,
             }
         })
         .await
     }
 
-    /// Whether `phc` is a hash this hasher can verify (for imports).
+    /// Whether `phc` is a hash this hasher can verify or keep (for imports): an Argon2 PHC
+    /// string, a Django hash, or Django's unusable-password mark (never matches).
     pub fn is_supported_hash(phc: &str) -> bool {
         PasswordHash::new(phc).is_ok_and(|h| h.algorithm.as_str().starts_with("argon2"))
+            || super::django_hash::parse(phc).is_some()
+            || super::django_hash::is_unusable(phc)
     }
 
     fn check_length(&self, password: &Secret) -> Result<(), HashError> {

@@ -21,7 +21,7 @@ pub enum UserServiceError {
     #[error("no such user")]
     NotFound,
     /// A stored hash given for import is not one Tessera can verify.
-    #[error("password_hash: not an Argon2 PHC string")]
+    #[error("password_hash: neither an Argon2 PHC string nor a Django hash")]
     UnsupportedHash,
     /// Hashing failed.
     #[error(transparent)]
@@ -68,6 +68,10 @@ pub struct NewUserInput {
     pub is_superuser: bool,
     /// Active flag.
     pub is_active: bool,
+    /// When the user joined, if known (imports); now otherwise.
+    pub date_joined: Option<OffsetDateTime>,
+    /// Last login, if known (imports).
+    pub last_login: Option<OffsetDateTime>,
 }
 
 /// What the user service needs.
@@ -105,7 +109,14 @@ impl Users<'_> {
             is_active: input.is_active,
             is_staff: input.is_staff,
             is_superuser: input.is_superuser,
-            date_joined: crate::store::stored_time(self.clock.now()),
+            date_joined: crate::store::stored_time(
+                input
+                    .date_joined
+                    .map_or_else(|| self.clock.now(), Into::into),
+            ),
+            last_login: input
+                .last_login
+                .map(|t| crate::store::stored_time(t.into())),
         };
         let created = self.store.create_user(&user).await?;
         super::audit::event("user.created")

@@ -92,6 +92,8 @@ pub struct NewUser {
     pub is_superuser: bool,
     /// Creation time.
     pub date_joined: OffsetDateTime,
+    /// Last login (imports bring it along; `None` for new users).
+    pub last_login: Option<OffsetDateTime>,
 }
 
 /// Lifecycle state of a signing key.

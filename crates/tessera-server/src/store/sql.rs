@@ -429,8 +429,8 @@ macro_rules! impl_store {
             async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
                 sqlx::query_as::<_, User>(&format!(
                     "INSERT INTO users (username, email, password_hash, first_name, last_name, \
-                     is_active, is_staff, is_superuser, date_joined) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {USER_COLUMNS}"
+                     is_active, is_staff, is_superuser, date_joined, last_login) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {USER_COLUMNS}"
                 ))
                 .bind(&u.username)
                 .bind(&u.email)
@@ -441,6 +441,7 @@ macro_rules! impl_store {
                 .bind(u.is_staff)
                 .bind(u.is_superuser)
                 .bind(u.date_joined)
+                .bind(u.last_login)
                 .fetch_one(&mut *self.write_conn().await?)
                 .await
                 .map_err(classify)

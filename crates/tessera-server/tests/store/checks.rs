@@ -21,6 +21,7 @@ fn new_user(name: &str) -> NewUser {
         is_staff: false,
         is_superuser: false,
         date_joined: OffsetDateTime::from_unix_timestamp(NOW).unwrap(),
+        last_login: None,
     }
 }
 
