@@ -93,6 +93,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The method is not allowed on this path (405).
     MethodNotAllowed,
+    /// The resource exists already, e.g. a taken username (409).
+    Conflict,
     /// Too many failed logins: wait `Retry-After` seconds (429, as DRF's throttling).
     Throttled,
     /// The service is overloaded or a dependency is down (503).

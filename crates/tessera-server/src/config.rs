@@ -179,6 +179,23 @@ pub struct TokenSettings {
     /// End of that acceptance (RFC 3339).
     #[serde(with = "time::serde::rfc3339::option")]
     pub legacy_until: Option<time::OffsetDateTime>,
+    /// What access tokens of users carry about them besides `user_id`, so resource
+    /// services can authorize without calling back (empty roles/groups are left out).
+    pub user_claims: Vec<UserClaim>,
+}
+
+/// A user attribute an access token can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserClaim {
+    /// `roles`: the user's role names.
+    Roles,
+    /// `groups`: the user's group names.
+    Groups,
+    /// `is_staff`.
+    IsStaff,
+    /// `is_superuser`.
+    IsSuperuser,
 }
 
 /// `[users]`
@@ -261,6 +278,7 @@ impl Default for TokenSettings {
             verify_accepts_refresh: false,
             legacy_kid: None,
             legacy_until: None,
+            user_claims: vec![UserClaim::Roles, UserClaim::Groups],
         }
     }
 }
@@ -664,6 +682,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [tokens] verify_accepts_refresh  TESSERA_TOKENS__VERIFY_ACCEPTS_REFRESH   false           /auth/token/verify/ accepts refresh tokens too
   [tokens] legacy_kid              TESSERA_TOKENS__LEGACY_KID               (none)          imported key whose simplejwt tokens are accepted…
   [tokens] legacy_until            TESSERA_TOKENS__LEGACY_UNTIL             (none)          …until this RFC 3339 time
+  [tokens] user_claims             TESSERA_TOKENS__USER_CLAIMS              [roles, groups] of roles | groups | is_staff | is_superuser, in user tokens
   [users] fields                   TESSERA_USERS__FIELDS                    drf_remotejwt's  fields of /auth/users/{id}/
   [passwords] memory_kib           TESSERA_PASSWORDS__MEMORY_KIB            19456           Argon2id m (minimum 19456)
   [passwords] iterations           TESSERA_PASSWORDS__ITERATIONS            2               Argon2id t (minimum 2)

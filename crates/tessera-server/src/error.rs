@@ -33,6 +33,9 @@ pub enum ApiError {
     /// No such method on this path (405).
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A unique value is taken (409).
+    #[error("{0}: already exists")]
+    Conflict(String),
     /// The body could not be parsed (400).
     #[error("{0}")]
     Parse(String),
@@ -70,6 +73,7 @@ impl ApiError {
             Self::PermissionDenied => (StatusCode::FORBIDDEN, ErrorCode::PermissionDenied),
             Self::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed),
+            Self::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
             Self::Parse(_) => (StatusCode::BAD_REQUEST, ErrorCode::ParseError),
             Self::Required(_) => (StatusCode::BAD_REQUEST, ErrorCode::Required),
             Self::Invalid(_) => (StatusCode::BAD_REQUEST, ErrorCode::Invalid),
@@ -170,6 +174,7 @@ impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
         match e {
             TokenError::NotValid(_) => Self::TokenNotValid,
+            TokenError::ServiceNotAllowed => Self::PermissionDenied,
             TokenError::Store(s) => s.into(),
             TokenError::Signer(s) if s.is_unavailable() => Self::Unavailable(s.to_string()),
             TokenError::Sign(_)

@@ -162,8 +162,20 @@ impl TestApp {
     ///
     /// # Panics
     /// When creation fails.
-    #[expect(clippy::expect_used, reason = "test harness")]
     pub async fn create_user(&self, username: &str, staff: bool) -> User {
+        self.create_user_with(username, staff, false).await
+    }
+
+    /// Creates a superuser with [`PASSWORD`].
+    ///
+    /// # Panics
+    /// When creation fails.
+    pub async fn create_superuser(&self, username: &str) -> User {
+        self.create_user_with(username, false, true).await
+    }
+
+    #[expect(clippy::expect_used, reason = "test harness")]
+    async fn create_user_with(&self, username: &str, staff: bool, superuser: bool) -> User {
         let users = Users {
             store: self.state.store.as_ref(),
             hasher: &self.state.hasher,
@@ -178,10 +190,11 @@ impl TestApp {
                 first_name: "First".into(),
                 last_name: "Last".into(),
                 is_staff: staff,
-                is_superuser: false,
+                is_superuser: superuser,
                 is_active: true,
                 date_joined: None,
                 last_login: None,
+                access: Default::default(),
             })
             .await
             .expect("create user")

@@ -35,6 +35,10 @@ fn claims() -> AccessClaims {
         client_id: None,
         scope: None,
         uv: None,
+        roles: Vec::new(),
+        groups: Vec::new(),
+        is_staff: None,
+        is_superuser: None,
     }
 }
 

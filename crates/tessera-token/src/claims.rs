@@ -65,6 +65,37 @@ pub struct AccessClaims {
     /// service would copy changes, so a shadow copy knows when to refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uv: Option<String>,
+    /// The user's roles (when the authority is configured to carry them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// The user's groups (when the authority is configured to carry them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// Django's staff flag (when the authority is configured to carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_staff: Option<bool>,
+    /// Django's superuser flag (when the authority is configured to carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_superuser: Option<bool>,
+}
+
+impl AccessClaims {
+    /// Whether the token says its user has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the token says its user is in `group`.
+    pub fn in_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+
+    /// Whether the token carries `scope` among its space-separated scopes.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope
+            .as_deref()
+            .is_some_and(|s| s.split_whitespace().any(|x| x == scope))
+    }
 }
 
 /// Claims of a refresh token. Its validity is decided by server state; the MAC only

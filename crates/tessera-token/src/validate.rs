@@ -191,6 +191,10 @@ pub fn verify_legacy_access(
         client_id: None,
         scope: None,
         uv: None,
+        roles: Vec::new(),
+        groups: Vec::new(),
+        is_staff: None,
+        is_superuser: None,
     })
 }
 

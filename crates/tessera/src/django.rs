@@ -136,6 +136,7 @@ impl DjangoUser {
             is_active: self.is_active,
             date_joined: self.date_joined.as_deref().map(django_time).transpose()?,
             last_login: self.last_login.as_deref().map(django_time).transpose()?,
+            access: Default::default(),
         })
     }
 }

@@ -143,6 +143,7 @@ impl Record {
             is_active: self.is_active,
             date_joined: None,
             last_login: None,
+            access: Default::default(),
         })
     }
 }

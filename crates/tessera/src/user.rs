@@ -62,6 +62,7 @@ pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::
                 is_active: true,
                 date_joined: None,
                 last_login: None,
+                access: Default::default(),
             };
             let user = users.create(input).await?;
             report(

@@ -15,6 +15,9 @@ pub enum UserError {
     /// An imported record could not be read.
     #[error("{0}")]
     Record(String),
+    /// A list of names (roles, groups, services) with an unusable entry.
+    #[error("{0}: at most 100 names of 1 to 100 characters, without spaces or control characters")]
+    Names(&'static str),
     /// A new password shorter than the minimum.
     #[error("password: must be at least {min} characters")]
     PasswordTooShort {

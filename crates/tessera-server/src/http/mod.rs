@@ -2,6 +2,7 @@
 //!
 //! Handlers extract typed input, call one service function and map its result.
 
+pub mod admin;
 pub mod authorize;
 pub mod bearer;
 pub mod body;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(token::routes())
         .merge(users::routes())
+        .merge(admin::routes())
         .merge(jwks::routes())
         .merge(oauth::routes())
         .merge(oidc::routes())

@@ -32,6 +32,12 @@ impl Event {
         self
     }
 
+    /// Who did it, when known (an admin through the API; the CLI has no actor).
+    pub fn actor_opt(mut self, actor: Option<impl ToString>) -> Self {
+        self.0.actor = actor.map(|a| a.to_string());
+        self
+    }
+
     /// What it was done to.
     pub fn subject(mut self, subject: impl ToString) -> Self {
         self.0.subject = Some(subject.to_string());

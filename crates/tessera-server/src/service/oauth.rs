@@ -85,6 +85,7 @@ impl From<TokenError> for OAuthError {
     fn from(e: TokenError) -> Self {
         match e {
             TokenError::NotValid(why) => Self::InvalidGrant(why),
+            TokenError::ServiceNotAllowed => Self::InvalidGrant("the user may not use this client"),
             TokenError::Store(s) => s.into(),
             TokenError::Signer(s) if s.is_unavailable() => Self::Unavailable(s.to_string()),
             TokenError::Sign(_)

@@ -1,5 +1,6 @@
 //! Issuing, rotating, verifying and revoking tokens.
 
+use crate::config::UserClaim;
 use crate::state::AppState;
 use crate::store::{Client, RefreshRecord, RefreshState, RotateOutcome, StoreError, User};
 use tessera_proto::{Secret, TokenPair};
@@ -32,6 +33,9 @@ pub enum TokenError {
     /// The random generator failed.
     #[error(transparent)]
     Random(#[from] RandomError),
+    /// The user may not get tokens for this service (an admin restricted their services).
+    #[error("the user may not use this service")]
+    ServiceNotAllowed,
 }
 
 impl From<VerifyError> for TokenError {
@@ -60,6 +64,14 @@ impl Grant<'_> {
 
     fn client_id(&self) -> Option<String> {
         self.client.map(|c| c.client_id.clone())
+    }
+
+    /// The service the tokens are for: the OAuth client, or the Django API's audience.
+    fn service<'s>(&'s self, state: &'s AppState) -> &'s str {
+        self.client
+            .map_or(state.settings.tokens.audience.as_str(), |c| {
+                c.client_id.as_str()
+            })
     }
 
     fn access_lifetime(&self, state: &AppState) -> i64 {
@@ -198,6 +210,10 @@ pub async fn issue_client_token(
         client_id: Some(client.client_id.clone()),
         scope: (!scope.is_empty()).then(|| scope.to_owned()),
         uv: None,
+        roles: Vec::new(),
+        groups: Vec::new(),
+        is_staff: None,
+        is_superuser: None,
     };
     Ok((
         state.keys.current().signer().sign_access(&claims).await?,
@@ -425,6 +441,14 @@ async fn live_refresh(state: &AppState, claims: &RefreshClaims) -> Result<(), To
     }
 }
 
+/// Whether `user` may get tokens for `service` (an admin may have restricted them to a
+/// list, before or after their first login).
+pub fn may_use(user: &User, service: &str) -> bool {
+    user.services
+        .as_ref()
+        .is_none_or(|allowed| allowed.iter().any(|s| s == service))
+}
+
 /// Signs a new pair in `family` and returns it with the refresh token's row.
 async fn mint(
     state: &AppState,
@@ -432,8 +456,12 @@ async fn mint(
     family: String,
     grant: Grant<'_>,
 ) -> Result<(TokenPair, RefreshRecord), TokenError> {
+    if !may_use(user, grant.service(state)) {
+        return Err(TokenError::ServiceNotAllowed);
+    }
     let now = state.clock.unix();
     let tokens = &state.settings.tokens;
+    let wants = |claim| tokens.user_claims.contains(&claim);
     let access_exp = now + grant.access_lifetime(state);
     let access = AccessClaims {
         iss: state.issuer.clone(),
@@ -448,6 +476,18 @@ async fn mint(
         client_id: grant.client_id(),
         scope: grant.scope.map(str::to_owned),
         uv: Some(user.profile_version()),
+        roles: if wants(UserClaim::Roles) {
+            user.roles.clone()
+        } else {
+            Vec::new()
+        },
+        groups: if wants(UserClaim::Groups) {
+            user.groups.clone()
+        } else {
+            Vec::new()
+        },
+        is_staff: wants(UserClaim::IsStaff).then_some(user.is_staff),
+        is_superuser: wants(UserClaim::IsSuperuser).then_some(user.is_superuser),
     };
     let refresh = RefreshClaims {
         iss: state.issuer.clone(),

@@ -72,6 +72,19 @@ pub struct NewUserInput {
     pub date_joined: Option<OffsetDateTime>,
     /// Last login, if known (imports).
     pub last_login: Option<OffsetDateTime>,
+    /// Access: roles, groups, services.
+    pub access: Access,
+}
+
+/// What a user may do, beyond the staff and superuser flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Group names.
+    pub groups: Vec<String>,
+    /// Services (client ids, or the Django API's audience) the user may use; `None`: all.
+    pub services: Option<Vec<String>>,
 }
 
 /// What the user service needs.
@@ -117,6 +130,13 @@ impl Users<'_> {
             last_login: input
                 .last_login
                 .map(|t| crate::store::stored_time(t.into())),
+            roles: names("roles", input.access.roles)?,
+            groups: names("groups", input.access.groups)?,
+            services: input
+                .access
+                .services
+                .map(|s| names("services", s))
+                .transpose()?,
         };
         let created = self.store.create_user(&user).await?;
         super::audit::event("user.created")
@@ -150,15 +170,7 @@ impl Users<'_> {
         password: &Secret,
     ) -> Result<User, UserServiceError> {
         let user = self.find(who).await?;
-        let hash = self.hash_new(password).await?;
-        self.store
-            .set_password_hash(user.id, &hash, true, self.clock.unix())
-            .await?;
-        super::audit::event("user.password_set")
-            .subject(user.id)
-            .detail("sessions ended")
-            .record(self.store, self.clock.unix())
-            .await;
+        self.set_password_of(&user, password).await?;
         Ok(user)
     }
 
@@ -168,6 +180,141 @@ impl Users<'_> {
     /// [`UserServiceError::NotFound`].
     pub async fn set_active(&self, who: &str, active: bool) -> Result<User, UserServiceError> {
         let user = self.find(who).await?;
+        self.set_active_of(user, active).await
+    }
+
+    /// The user with this id.
+    ///
+    /// # Errors
+    /// [`UserServiceError::NotFound`].
+    pub async fn get(&self, id: i64) -> Result<User, UserServiceError> {
+        self.store
+            .user_by_id(id)
+            .await?
+            .ok_or(UserServiceError::NotFound)
+    }
+
+    /// A page of users matching `search` (see [`Store::search_users`]) and the total.
+    ///
+    /// # Errors
+    /// [`UserServiceError::Store`].
+    pub async fn search(
+        &self,
+        search: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<User>, i64), UserServiceError> {
+        Ok(self.store.search_users(search, offset, limit).await?)
+    }
+
+    /// Applies `patch` to the user `id`: profile fields in one update; `is_active` through
+    /// [`Users::set_active_of`] (disabling revokes their tokens).
+    ///
+    /// # Errors
+    /// [`UserServiceError`]: invalid values, a taken username or e-mail, no such user.
+    pub async fn update(
+        &self,
+        id: i64,
+        patch: UserPatch,
+        actor: Option<i64>,
+    ) -> Result<User, UserServiceError> {
+        let current = self.get(id).await?;
+        let mut next = current.clone();
+        if let Some(u) = patch.username {
+            next.username = Username::parse(&u)?.as_str().to_owned();
+        }
+        if let Some(e) = patch.email {
+            next.email = Email::parse(&e)?.as_str().to_owned();
+        }
+        next.first_name = patch.first_name.unwrap_or(next.first_name);
+        next.last_name = patch.last_name.unwrap_or(next.last_name);
+        next.is_staff = patch.is_staff.unwrap_or(next.is_staff);
+        next.is_superuser = patch.is_superuser.unwrap_or(next.is_superuser);
+        if let Some(r) = patch.roles {
+            next.roles = names("roles", r)?;
+        }
+        if let Some(g) = patch.groups {
+            next.groups = names("groups", g)?;
+        }
+        if let Some(s) = patch.services {
+            next.services = s.map(|s| names("services", s)).transpose()?;
+        }
+        if next != current {
+            if !self.store.update_user_profile(&next).await? {
+                return Err(UserServiceError::NotFound);
+            }
+            super::audit::event("user.updated")
+                .actor_opt(actor)
+                .subject(id)
+                .record(self.store, self.clock.unix())
+                .await;
+        }
+        match patch.is_active {
+            Some(active) if active != next.is_active => self.set_active_of(next, active).await,
+            _ => Ok(next),
+        }
+    }
+
+    /// Deletes a user; their live tokens stop working at once.
+    ///
+    /// # Errors
+    /// [`UserServiceError::NotFound`].
+    pub async fn delete(&self, id: i64, actor: Option<i64>) -> Result<(), UserServiceError> {
+        if !self.store.delete_user(id, self.clock.unix()).await? {
+            return Err(UserServiceError::NotFound);
+        }
+        super::audit::event("user.deleted")
+            .actor_opt(actor)
+            .subject(id)
+            .record(self.store, self.clock.unix())
+            .await;
+        Ok(())
+    }
+
+    /// Logs the user out everywhere (refresh families, their access tokens, SSO sessions).
+    ///
+    /// # Errors
+    /// [`UserServiceError::NotFound`].
+    pub async fn end_sessions(&self, id: i64, actor: Option<i64>) -> Result<(), UserServiceError> {
+        let user = self.get(id).await?;
+        self.store
+            .end_user_sessions(user.id, self.clock.unix())
+            .await?;
+        super::audit::event("user.logged_out")
+            .actor_opt(actor)
+            .subject(id)
+            .detail("every session ended")
+            .record(self.store, self.clock.unix())
+            .await;
+        Ok(())
+    }
+
+    /// Sets a new password for `user` and ends every session of theirs.
+    ///
+    /// # Errors
+    /// [`UserServiceError`].
+    pub async fn set_password_of(
+        &self,
+        user: &User,
+        password: &Secret,
+    ) -> Result<(), UserServiceError> {
+        let hash = self.hash_new(password).await?;
+        self.store
+            .set_password_hash(user.id, &hash, true, self.clock.unix())
+            .await?;
+        super::audit::event("user.password_set")
+            .subject(user.id)
+            .detail("sessions ended")
+            .record(self.store, self.clock.unix())
+            .await;
+        Ok(())
+    }
+
+    /// Enables or disables `user`; disabling revokes all their tokens.
+    ///
+    /// # Errors
+    /// [`UserServiceError::Store`].
+    pub async fn set_active_of(&self, user: User, active: bool) -> Result<User, UserServiceError> {
         self.store
             .set_active(user.id, active, self.clock.unix())
             .await?;
@@ -195,6 +342,48 @@ impl Users<'_> {
         }
         Ok(self.hasher.hash(password).await?)
     }
+}
+
+/// Changes to a user; absent fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    /// New username.
+    pub username: Option<String>,
+    /// New e-mail.
+    pub email: Option<String>,
+    /// New given name.
+    pub first_name: Option<String>,
+    /// New family name.
+    pub last_name: Option<String>,
+    /// Enable or disable.
+    pub is_active: Option<bool>,
+    /// Staff flag.
+    pub is_staff: Option<bool>,
+    /// Superuser flag.
+    pub is_superuser: Option<bool>,
+    /// Replaces the roles.
+    pub roles: Option<Vec<String>>,
+    /// Replaces the groups.
+    pub groups: Option<Vec<String>>,
+    /// Replaces the services: `Some(None)` lifts the restriction.
+    pub services: Option<Option<Vec<String>>>,
+}
+
+/// Checks a list of role, group or service names; drops duplicates, keeps the order.
+fn names(what: &'static str, list: Vec<String>) -> Result<Vec<String>, UserError> {
+    let ok = |n: &String| {
+        !n.is_empty()
+            && n.chars().count() <= 100
+            && !n.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if list.len() > 100 || !list.iter().all(ok) {
+        return Err(UserError::Names(what));
+    }
+    let mut seen = std::collections::HashSet::new();
+    Ok(list
+        .into_iter()
+        .filter(|n| seen.insert(n.clone()))
+        .collect())
 }
 
 /// The API view of a user (ISO 8601 times).

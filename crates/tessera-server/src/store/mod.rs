@@ -66,6 +66,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     /// All users, by id.
     async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Users whose username, e-mail, first or last name contains `search` (case-insensitive;
+    /// empty matches all), by id, `limit` from `offset`; and how many match in all.
+    async fn search_users(
+        &self,
+        search: &str,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<User>, i64)>;
+    /// Saves the editable fields of `user` (username, e-mail, names, staff and superuser
+    /// flags, roles, groups, services). Returns whether the user exists.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] with `"username"` or `"email"` when taken.
+    async fn update_user_profile(&self, user: &User) -> StoreResult<bool>;
+    /// Deletes a user after blocking their live access tokens; refresh tokens, sessions,
+    /// consents and codes go with the row. Returns whether the user existed.
+    async fn delete_user(&self, id: i64, now: i64) -> StoreResult<bool>;
+    /// Logs a user out everywhere: every refresh family revoked with its access tokens, and
+    /// every SSO browser session ended, in one transaction.
+    async fn end_user_sessions(&self, id: i64, now: i64) -> StoreResult<()>;
     /// Replaces a password hash; with `end_sessions`, also revokes every refresh family of
     /// the user and their live access tokens, in the same transaction. Returns whether the
     /// user exists.

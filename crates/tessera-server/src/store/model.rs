@@ -39,6 +39,19 @@ pub struct User {
     /// Last successful login.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_login: Option<OffsetDateTime>,
+    /// Role names (carried in access tokens when `[tokens] user_claims` has `roles`).
+    #[sqlx(json)]
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Group names (`groups` claim).
+    #[sqlx(json, rename = "group_names")]
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The services (OAuth client ids, or the Django API's audience) this user may get
+    /// tokens for; `None`: every service.
+    #[sqlx(json(nullable))]
+    #[serde(default)]
+    pub services: Option<Vec<String>>,
 }
 
 impl User {
@@ -94,6 +107,12 @@ pub struct NewUser {
     pub date_joined: OffsetDateTime,
     /// Last login (imports bring it along; `None` for new users).
     pub last_login: Option<OffsetDateTime>,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Group names.
+    pub groups: Vec<String>,
+    /// Services the user may use; `None`: all.
+    pub services: Option<Vec<String>>,
 }
 
 /// Lifecycle state of a signing key.

@@ -108,7 +108,7 @@ impl Scope<'_> {
 
 /// The columns of [`super::User`], in `FromRow` order.
 pub(super) const USER_COLUMNS: &str = "id, username, email, password_hash, first_name, last_name, \
-     is_active, is_staff, is_superuser, date_joined, last_login";
+     is_active, is_staff, is_superuser, date_joined, last_login, roles, group_names, services";
 
 /// Refresh token columns, in [`super::RefreshRow`] order.
 pub(super) const REFRESH_COLUMNS: &str = "jti, family, user_id, client_id, issued_at, expires_at, \
@@ -429,8 +429,9 @@ macro_rules! impl_store {
             async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
                 sqlx::query_as::<_, User>(&format!(
                     "INSERT INTO users (username, email, password_hash, first_name, last_name, \
-                     is_active, is_staff, is_superuser, date_joined, last_login) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {USER_COLUMNS}"
+                     is_active, is_staff, is_superuser, date_joined, last_login, roles, group_names, \
+                     services) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {USER_COLUMNS}"
                 ))
                 .bind(&u.username)
                 .bind(&u.email)
@@ -442,6 +443,9 @@ macro_rules! impl_store {
                 .bind(u.is_superuser)
                 .bind(u.date_joined)
                 .bind(u.last_login)
+                .bind(sqlx::types::Json(&u.roles))
+                .bind(sqlx::types::Json(&u.groups))
+                .bind(u.services.as_ref().map(sqlx::types::Json))
                 .fetch_one(&mut *self.write_conn().await?)
                 .await
                 .map_err(classify)
@@ -470,6 +474,84 @@ macro_rules! impl_store {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(classify)
+            }
+
+            async fn search_users(
+                &self,
+                search: &str,
+                offset: i64,
+                limit: i64,
+            ) -> StoreResult<(Vec<User>, i64)> {
+                let escaped = search
+                    .to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                let pattern = format!("%{escaped}%");
+                let filter = "lower(username) LIKE $1 ESCAPE '\\' OR lower(email) LIKE $1 ESCAPE '\\' \
+                     OR lower(first_name) LIKE $1 ESCAPE '\\' OR lower(last_name) LIKE $1 ESCAPE '\\'";
+                let (total,): (i64,) =
+                    sqlx::query_as(&format!("SELECT COUNT(*) FROM users WHERE {filter}"))
+                        .bind(&pattern)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(classify)?;
+                let users = sqlx::query_as::<_, User>(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE {filter} ORDER BY id LIMIT $2 OFFSET $3"
+                ))
+                .bind(&pattern)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(classify)?;
+                Ok((users, total))
+            }
+
+            async fn update_user_profile(&self, u: &User) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE users SET username = $1, email = $2, first_name = $3, last_name = $4, \
+                     is_staff = $5, is_superuser = $6, roles = $7, group_names = $8, services = $9 \
+                     WHERE id = $10",
+                )
+                .bind(&u.username)
+                .bind(&u.email)
+                .bind(&u.first_name)
+                .bind(&u.last_name)
+                .bind(u.is_staff)
+                .bind(u.is_superuser)
+                .bind(sqlx::types::Json(&u.roles))
+                .bind(sqlx::types::Json(&u.groups))
+                .bind(u.services.as_ref().map(sqlx::types::Json))
+                .bind(u.id)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_user(&self, id: i64, now: i64) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                revoke_families(&mut tx, Scope::User(id), now).await?;
+                let done = sqlx::query("DELETE FROM users WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                tx.commit().await.map_err(classify)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn end_user_sessions(&self, id: i64, now: i64) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                revoke_families(&mut tx, Scope::User(id), now).await?;
+                sqlx::query("UPDATE sessions SET ended = TRUE WHERE user_id = $1 AND NOT ended")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                tx.commit().await.map_err(classify)?;
+                Ok(())
             }
 
             async fn set_password_hash(
@@ -1102,7 +1184,7 @@ macro_rules! impl_store {
                 for u in &s.users {
                     sqlx::query(&format!(
                         "INSERT INTO users ({USER_COLUMNS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
                     ))
                     .bind(u.id)
                     .bind(&u.username)
@@ -1115,6 +1197,9 @@ macro_rules! impl_store {
                     .bind(u.is_superuser)
                     .bind(u.date_joined)
                     .bind(u.last_login)
+                    .bind(sqlx::types::Json(&u.roles))
+                    .bind(sqlx::types::Json(&u.groups))
+                    .bind(u.services.as_ref().map(sqlx::types::Json))
                     .execute(&mut *tx)
                     .await
                     .map_err(classify)?;

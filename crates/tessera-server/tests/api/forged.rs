@@ -24,6 +24,10 @@ fn claims(app: &TestApp, user_id: i64) -> AccessClaims {
         client_id: None,
         scope: None,
         uv: None,
+        roles: Vec::new(),
+        groups: Vec::new(),
+        is_staff: None,
+        is_superuser: None,
     }
 }
 

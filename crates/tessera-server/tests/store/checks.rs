@@ -22,6 +22,9 @@ fn new_user(name: &str) -> NewUser {
         is_superuser: false,
         date_joined: OffsetDateTime::from_unix_timestamp(NOW).unwrap(),
         last_login: None,
+        roles: Vec::new(),
+        groups: Vec::new(),
+        services: None,
     }
 }
 

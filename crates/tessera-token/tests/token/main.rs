@@ -33,6 +33,10 @@ pub fn access_claims() -> AccessClaims {
         client_id: None,
         scope: None,
         uv: None,
+        roles: Vec::new(),
+        groups: Vec::new(),
+        is_staff: None,
+        is_superuser: None,
     }
 }
 

@@ -1,0 +1,6 @@
+-- Roles and groups (JSON arrays of names, carried in access tokens as configured), and the
+-- services (OAuth client ids, or the Django API's audience) a user may get tokens for:
+-- NULL means every service.
+ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE users ADD COLUMN group_names TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE users ADD COLUMN services TEXT;
