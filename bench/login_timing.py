@@ -19,7 +19,7 @@ ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 200
 def main():
     with tempfile.TemporaryDirectory() as data:
         subprocess.run([BIN, "--data-dir", data, "user", "create", "--username", "user1", "--email",
-                        "user1@example.com", "--password-stdin"], input="password1\n", text=True, check=True,
+                        "user1@example.com", "--password-stdin"], input="first password 1\n", text=True, check=True,
                        capture_output=True)
         proc = subprocess.Popen([BIN, "--data-dir", data, "--output", "json", "serve", "--bind", "127.0.0.1:0",
                                  "--log-format", "json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

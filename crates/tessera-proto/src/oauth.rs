@@ -152,6 +152,14 @@ pub struct OAuthErrorBody {
 /// §2.3.1: each form-encoded, then joined by `:` and base64-encoded). `None` for any
 /// other scheme or a malformed value.
 pub fn parse_basic(header: &str) -> Option<(String, String)> {
+    let (id, secret) = parse_basic_plain(header)?;
+    Some((form_decode(&id)?, form_decode(&secret)?))
+}
+
+/// A user's name and password of an `Authorization: Basic …` header value as RFC 7617
+/// has them (no form-encoding; the name ends at the first `:`). `None` for any other
+/// scheme or a malformed value.
+pub fn parse_basic_plain(header: &str) -> Option<(String, String)> {
     use base64::Engine as _;
     let (scheme, encoded) = header.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -162,7 +170,7 @@ pub fn parse_basic(header: &str) -> Option<(String, String)> {
         .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (id, secret) = decoded.split_once(':')?;
-    Some((form_decode(id)?, form_decode(secret)?))
+    Some((id.to_owned(), secret.to_owned()))
 }
 
 /// `application/x-www-form-urlencoded` decoding of one component.

@@ -49,6 +49,10 @@ pub struct Settings {
     pub vault: VaultSettings,
     /// `[throttle]`: login throttling.
     pub throttle: ThrottleSettings,
+    /// `[signup]`
+    pub signup: SignupSettings,
+    /// `[mail]`
+    pub mail: MailSettings,
     /// A client must send its request headers within this (slow-loris); then the
     /// connection is closed.
     #[serde(with = "humantime_serde")]
@@ -244,6 +248,8 @@ impl Default for Settings {
             keys: KeySettings::default(),
             vault: VaultSettings::default(),
             throttle: ThrottleSettings::default(),
+            signup: SignupSettings::default(),
+            mail: MailSettings::default(),
             audit_retention: Duration::from_secs(90 * 24 * 3600),
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
@@ -386,6 +392,47 @@ impl KeySettings {
             3072 => tessera_token::key::RsaBits::B3072,
             4096 => tessera_token::key::RsaBits::B4096,
             _ => tessera_token::key::RsaBits::B2048,
+        }
+    }
+}
+
+/// `[signup]`: self-service accounts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignupSettings {
+    /// Whether anyone may create an account (`POST /auth/users/`, the sign-up page, and the
+    /// Flask-style `POST /user`). Off by default.
+    pub enabled: bool,
+    /// When not empty, only addresses at these domains may sign up.
+    pub allowed_domains: Vec<String>,
+}
+
+/// `[mail]`: SMTP for verification and password-reset links.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    /// `smtp://host:port` (STARTTLS when offered; `?tls=required` to insist),
+    /// `smtps://user:password@host:465`; none: no mail, so no sign-up verification or
+    /// password reset by e-mail.
+    #[serde(skip_serializing)]
+    pub smtp_url: Option<Secret>,
+    /// The `From` address.
+    pub from: String,
+    /// How long an e-mail verification (or e-mail change) link works.
+    #[serde(with = "humantime_serde")]
+    pub verify_lifetime: Duration,
+    /// How long a password-reset link works.
+    #[serde(with = "humantime_serde")]
+    pub reset_lifetime: Duration,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: "Tessera <no-reply@localhost>".into(),
+            verify_lifetime: Duration::from_secs(24 * 3600),
+            reset_lifetime: Duration::from_secs(3600),
         }
     }
 }
@@ -564,6 +611,18 @@ impl Settings {
                 "set both legacy_kid and legacy_until (the end of the migration window)",
             );
         }
+        if self.signup.enabled && self.mail.smtp_url.is_none() {
+            return invalid(
+                "signup.enabled",
+                "sign-up needs [mail] smtp_url: new addresses are verified by a link",
+            );
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return invalid(
+                "mail.from",
+                "not an address (\"Name <user@host>\" or user@host)",
+            );
+        }
         if self.users.fields.is_empty() {
             return invalid("users.fields", "must name at least one field");
         }
@@ -703,6 +762,12 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [throttle] ip_max                TESSERA_THROTTLE__IP_MAX                 15m
   [throttle] window                TESSERA_THROTTLE__WINDOW                 1h              counters restart after this long without failures
   [throttle] trusted_proxies       TESSERA_THROTTLE__TRUSTED_PROXIES        []              peers whose X-Forwarded-For names the client
+  [signup] enabled                 TESSERA_SIGNUP__ENABLED                  false           self-service accounts (needs [mail] smtp_url)
+  [signup] allowed_domains         TESSERA_SIGNUP__ALLOWED_DOMAINS          []              only these e-mail domains may sign up; empty = any
+  [mail] smtp_url                  TESSERA_MAIL__SMTP_URL                   (none)          smtp://host:25, smtp://host:587?tls=required, smtps://user:pw@host
+  [mail] from                      TESSERA_MAIL__FROM                       Tessera <no-reply@localhost>
+  [mail] verify_lifetime           TESSERA_MAIL__VERIFY_LIFETIME            24h             e-mail verification / change links
+  [mail] reset_lifetime            TESSERA_MAIL__RESET_LIFETIME             1h              password-reset links
   [keys] backend                   TESSERA_KEYS__BACKEND                    local           local | vault-kv | vault-transit
   [vault] addr                     TESSERA_VAULT__ADDR                      (none)          Vault / OpenBao URL
   [vault] token                    TESSERA_VAULT__TOKEN                     (none)          Vault token, or:

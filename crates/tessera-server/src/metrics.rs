@@ -66,6 +66,8 @@ pub struct Metrics {
     pub refresh_reuse: Counter,
     /// Failed logins (wrong password, unknown or disabled account).
     pub login_failures: Counter,
+    /// Self-service mails handed to the SMTP server.
+    pub mails_sent: Counter,
     /// Login attempts refused by the throttle.
     pub login_throttled: Counter,
     /// Password hashes waiting for a slot.
@@ -87,6 +89,7 @@ impl Default for Metrics {
         let refresh_reuse = Counter::default();
         let login_failures = Counter::default();
         let login_throttled = Counter::default();
+        let mails_sent = Counter::default();
         let hash_queue = Gauge::default();
         let key_age = Gauge::default();
         let db_pool = Family::<PoolLabels, Gauge>::default();
@@ -107,6 +110,11 @@ impl Default for Metrics {
             refresh_reuse.clone(),
         );
         registry.register("login_failures", "Failed logins", login_failures.clone());
+        registry.register(
+            "mails_sent",
+            "Self-service mails handed to the SMTP server",
+            mails_sent.clone(),
+        );
         registry.register(
             "login_throttled",
             "Login attempts refused by the throttle",
@@ -134,6 +142,7 @@ impl Default for Metrics {
             tokens_issued,
             refresh_reuse,
             login_failures,
+            mails_sent,
             login_throttled,
             hash_queue,
             key_age,

@@ -112,6 +112,12 @@ impl Application {
             }
         };
         let hasher = PasswordHasher::new(&settings.passwords)?;
+        let mailer = crate::service::mail::Mailer::from_settings(&settings.mail).map_err(|e| {
+            StartError::Config(ConfigError::Invalid {
+                key: "mail.smtp_url",
+                reason: e.to_string(),
+            })
+        })?;
         let listener =
             TcpListener::bind(settings.bind)
                 .await
@@ -148,6 +154,7 @@ impl Application {
             clock,
             validation,
             metrics: crate::metrics::Metrics::default(),
+            mailer,
         });
         Ok(Self {
             listener,

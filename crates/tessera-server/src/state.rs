@@ -32,6 +32,8 @@ pub struct Inner {
     pub validation: Validation,
     /// Prometheus metrics.
     pub metrics: crate::metrics::Metrics,
+    /// SMTP, when `[mail] smtp_url` is set.
+    pub mailer: Option<crate::service::mail::Mailer>,
 }
 
 impl AppState {

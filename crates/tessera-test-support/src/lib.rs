@@ -13,6 +13,7 @@
 //! `TESSERA_TEST_POSTGRES_URL`) to run every [`TestApp`] on PostgreSQL instead of SQLite.
 
 pub mod bao;
+pub mod smtp;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -195,6 +196,7 @@ impl TestApp {
                 date_joined: None,
                 last_login: None,
                 access: Default::default(),
+                email_verified: true,
             })
             .await
             .expect("create user")

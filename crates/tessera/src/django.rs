@@ -137,6 +137,7 @@ impl DjangoUser {
             date_joined: self.date_joined.as_deref().map(django_time).transpose()?,
             last_login: self.last_login.as_deref().map(django_time).transpose()?,
             access: Default::default(),
+            email_verified: true,
         })
     }
 }

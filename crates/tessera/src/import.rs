@@ -144,6 +144,7 @@ impl Record {
             date_joined: None,
             last_login: None,
             access: Default::default(),
+            email_verified: true,
         })
     }
 }

@@ -63,6 +63,7 @@ pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::
                 date_joined: None,
                 last_login: None,
                 access: Default::default(),
+                email_verified: true,
             };
             let user = users.create(input).await?;
             report(

@@ -46,13 +46,13 @@ fn users_are_created_listed_and_disabled() {
     let out = tessera(
         dir.path(),
         &[&["--output", "json"], &create[..]].concat(),
-        "password1\n",
+        "first password 1\n",
     );
     let user = json(&out);
     assert_eq!(user["email"], "user1@example.com");
     assert_eq!(user["is_staff"], true);
 
-    let again = tessera(dir.path(), &create, "password1\n");
+    let again = tessera(dir.path(), &create, "first password 1\n");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 
@@ -630,7 +630,7 @@ fn db_stats_and_prune() {
     json(&tessera(
         dir.path(),
         &[&["--output", "json"], &create[..]].concat(),
-        "password1\n",
+        "first password 1\n",
     ));
     let stats = json(&tessera(
         dir.path(),

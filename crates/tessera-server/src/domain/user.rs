@@ -18,6 +18,12 @@ pub enum UserError {
     /// A list of names (roles, groups, services) with an unusable entry.
     #[error("{0}: at most 100 names of 1 to 100 characters, without spaces or control characters")]
     Names(&'static str),
+    /// A new password the policy refuses.
+    #[error("password: {0}")]
+    Password(String),
+    /// An e-mail domain that may not sign up.
+    #[error("email: this domain may not sign up")]
+    DomainNotAllowed,
     /// A new password shorter than the minimum.
     #[error("password: must be at least {min} characters")]
     PasswordTooShort {

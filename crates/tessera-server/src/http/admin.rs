@@ -78,15 +78,6 @@ impl Admin {
     }
 }
 
-fn users(state: &AppState) -> Users<'_> {
-    Users {
-        store: state.store.as_ref(),
-        hasher: &state.hasher,
-        clock: state.clock.as_ref(),
-        min_password_len: state.settings.passwords.min_length,
-    }
-}
-
 fn user_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound)
 }
@@ -376,7 +367,7 @@ async fn list_users(
         ));
     }
     let offset = (q.page - 1).saturating_mul(q.page_size);
-    let (found, count) = users(&state)
+    let (found, count) = Users::of(&state)
         .search(q.search.trim(), offset, q.page_size)
         .await?;
     Ok(Json(UserPage {
@@ -418,8 +409,9 @@ async fn create_user(
             groups: body.groups,
             services: body.services,
         },
+        email_verified: true,
     };
-    let created = users(&state).create(input).await?;
+    let created = Users::of(&state).create(input).await?;
     Ok((StatusCode::CREATED, Json(AdminUser::from(&created))))
 }
 
@@ -432,7 +424,7 @@ async fn get_user(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<AdminUser>, ApiError> {
-    let user = users(&state).get(user_id(&id)?).await?;
+    let user = Users::of(&state).get(user_id(&id)?).await?;
     Ok(Json(AdminUser::from(&user)))
 }
 
@@ -448,7 +440,7 @@ async fn update_user(
     Path(id): Path<String>,
     Body(body): Body<UserPatchBody>,
 ) -> Result<Json<AdminUser>, ApiError> {
-    let users = users(&state);
+    let users = Users::of(&state);
     let target = users.get(user_id(&id)?).await?;
     admin.may_manage(&target)?;
     admin.require_superuser_if(body.is_staff.is_some() || body.is_superuser.is_some())?;
@@ -477,7 +469,7 @@ async fn delete_user(
     admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let users = users(&state);
+    let users = Users::of(&state);
     let target = users.get(user_id(&id)?).await?;
     admin.may_manage(&target)?;
     if target.id == admin.0.id {
@@ -499,7 +491,7 @@ async fn set_password(
     Path(id): Path<String>,
     Body(body): Body<PasswordBody>,
 ) -> Result<StatusCode, ApiError> {
-    let users = users(&state);
+    let users = Users::of(&state);
     let target = users.get(user_id(&id)?).await?;
     admin.may_manage(&target)?;
     users.set_password_of(&target, &body.password).await?;
@@ -515,7 +507,7 @@ async fn logout(
     admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let users = users(&state);
+    let users = Users::of(&state);
     let target = users.get(user_id(&id)?).await?;
     admin.may_manage(&target)?;
     users.end_sessions(target.id, Some(admin.0.id)).await?;

@@ -277,6 +277,8 @@ async fn show(
                 username: username.to_owned(),
                 hidden,
                 csrf,
+                signup: state.settings.signup.enabled,
+                reset: state.mailer.is_some(),
             },
             StatusCode::OK,
             target.as_deref(),

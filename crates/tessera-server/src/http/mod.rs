@@ -2,6 +2,7 @@
 //!
 //! Handlers extract typed input, call one service function and map its result.
 
+pub mod account;
 pub mod admin;
 pub mod authorize;
 pub mod bearer;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(token::routes())
         .merge(users::routes())
         .merge(admin::routes())
+        .merge(account::routes())
         .merge(jwks::routes())
         .merge(oauth::routes())
         .merge(oidc::routes())

@@ -22,6 +22,39 @@ pub struct LoginPage {
     pub hidden: Vec<(String, String)>,
     /// The CSRF token (also in a cookie).
     pub csrf: String,
+    /// Link to the sign-up page.
+    pub signup: bool,
+    /// Link to the password-reset page.
+    pub reset: bool,
+}
+
+/// The page a password-reset link opens.
+#[derive(Template)]
+#[template(path = "reset.html")]
+pub struct ResetPage {
+    /// Whose password.
+    pub username: String,
+    /// The link's token, posted back.
+    pub token: String,
+    /// Why the last attempt was refused.
+    pub error: Option<String>,
+}
+
+/// "Forgot your password?": asks for the address.
+#[derive(Template)]
+#[template(path = "forgot.html")]
+pub struct ForgotPage;
+
+/// The sign-up page.
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct SignupPage {
+    /// Why the last attempt was refused.
+    pub error: Option<String>,
+    /// Kept after a failure.
+    pub email: String,
+    /// Kept after a failure.
+    pub username: String,
 }
 
 /// The consent page.

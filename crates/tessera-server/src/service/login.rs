@@ -72,7 +72,7 @@ pub async fn authenticate(
         .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await?;
     let user = match user {
-        Some(u) if verdict.matches && u.is_active => u,
+        Some(u) if verdict.matches && u.is_active && u.email_verified => u,
         _ => {
             state.metrics.login_failures.inc();
             audit::event("login.failure")

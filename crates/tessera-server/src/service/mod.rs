@@ -1,13 +1,17 @@
 //! Use cases. Handlers call exactly one function here; these functions hold the rules,
 //! and talk to the store and the keyring.
 
+pub mod account;
 pub mod audit;
 pub mod authorize;
 pub mod client;
 pub mod django_hash;
+pub mod links;
 pub mod login;
+pub mod mail;
 pub mod oauth;
 pub mod password;
+pub mod password_policy;
 pub mod session;
 pub mod throttle;
 pub mod token;

@@ -67,6 +67,11 @@ impl PasswordHasher {
         })
     }
 
+    /// The longest accepted password, in bytes.
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
     /// Hashes waiting for a free hashing slot now.
     pub fn queue_depth(&self) -> i64 {
         self.waiting.load(std::sync::atomic::Ordering::Relaxed)

@@ -74,6 +74,8 @@ pub struct NewUserInput {
     pub last_login: Option<OffsetDateTime>,
     /// Access: roles, groups, services.
     pub access: Access,
+    /// Whether the address is proven (false only for self-service sign-ups).
+    pub email_verified: bool,
 }
 
 /// What a user may do, beyond the staff and superuser flags.
@@ -100,6 +102,18 @@ pub struct Users<'a> {
     pub min_password_len: usize,
 }
 
+impl<'a> Users<'a> {
+    /// The users of a running server.
+    pub fn of(state: &'a crate::state::AppState) -> Self {
+        Users {
+            store: state.store.as_ref(),
+            hasher: &state.hasher,
+            clock: state.clock.as_ref(),
+            min_password_len: state.settings.passwords.min_length,
+        }
+    }
+}
+
 impl Users<'_> {
     /// Creates a user after validating every field; the hash is written with the row.
     ///
@@ -109,7 +123,10 @@ impl Users<'_> {
         let username = Username::parse(&input.username)?;
         let email = Email::parse(&input.email)?;
         let password_hash = match &input.password {
-            PasswordInput::Clear(p) => self.hash_new(p).await?,
+            PasswordInput::Clear(p) => {
+                self.hash_new(p, &[username.as_str(), email.as_str()])
+                    .await?
+            }
             PasswordInput::Hashed(h) if PasswordHasher::is_supported_hash(h) => h.clone(),
             PasswordInput::Hashed(_) => return Err(UserServiceError::UnsupportedHash),
         };
@@ -137,6 +154,7 @@ impl Users<'_> {
                 .services
                 .map(|s| names("services", s))
                 .transpose()?,
+            email_verified: input.email_verified,
         };
         let created = self.store.create_user(&user).await?;
         super::audit::event("user.created")
@@ -298,7 +316,9 @@ impl Users<'_> {
         user: &User,
         password: &Secret,
     ) -> Result<(), UserServiceError> {
-        let hash = self.hash_new(password).await?;
+        let hash = self
+            .hash_new(password, &[user.username.as_str(), user.email.as_str()])
+            .await?;
         self.store
             .set_password_hash(user.id, &hash, true, self.clock.unix())
             .await?;
@@ -333,14 +353,21 @@ impl Users<'_> {
         })
     }
 
-    async fn hash_new(&self, password: &Secret) -> Result<String, UserServiceError> {
-        if password.expose().chars().count() < self.min_password_len {
-            return Err(UserError::PasswordTooShort {
-                min: self.min_password_len,
-            }
-            .into());
-        }
+    async fn hash_new(
+        &self,
+        password: &Secret,
+        names: &[&str],
+    ) -> Result<String, UserServiceError> {
+        self.policy().check(password.expose(), names)?;
         Ok(self.hasher.hash(password).await?)
+    }
+
+    /// The password policy these users are held to.
+    pub fn policy(&self) -> super::password_policy::Policy {
+        super::password_policy::Policy {
+            min_chars: self.min_password_len,
+            max_bytes: self.hasher.max_length(),
+        }
     }
 }
 

@@ -83,11 +83,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deletes a user after blocking their live access tokens; refresh tokens, sessions,
     /// consents and codes go with the row. Returns whether the user existed.
     async fn delete_user(&self, id: i64, now: i64) -> StoreResult<bool>;
+    /// The link with this token hash, used or not (to check a new password before the
+    /// link is used up).
+    async fn user_link(&self, token_hash: &str) -> StoreResult<Option<UserLink>>;
+    /// Stores a single-use link (its token's hash only).
+    async fn insert_user_link(&self, link: &UserLink) -> StoreResult<()>;
+    /// Uses up the link with this hash and purpose, if it exists and has not expired, and
+    /// applies it in the same transaction: `verify` and `reset` mark the e-mail verified
+    /// (the caller of `reset` then sets the password), `email` replaces the address
+    /// (verified). Other links of the same user and purpose are removed.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] with `"email"` when the new address was taken meanwhile.
+    async fn redeem_user_link(
+        &self,
+        token_hash: &str,
+        purpose: &str,
+        now: i64,
+    ) -> StoreResult<Option<UserLink>>;
     /// Logs a user out everywhere: every refresh family revoked with its access tokens, and
     /// every SSO browser session ended, in one transaction.
     async fn end_user_sessions(&self, id: i64, now: i64) -> StoreResult<()>;
     /// Replaces a password hash; with `end_sessions`, also revokes every refresh family of
-    /// the user and their live access tokens, in the same transaction. Returns whether the
+    /// the user and their live access tokens and ends their SSO sessions, in the same
+    /// transaction. Returns whether the
     /// user exists.
     async fn set_password_hash(
         &self,
@@ -96,7 +115,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         end_sessions: bool,
         now: i64,
     ) -> StoreResult<bool>;
-    /// Enables or disables a user; disabling also revokes all their tokens, atomically.
+    /// Enables or disables a user; disabling also revokes all their tokens and ends their
+    /// SSO sessions, atomically.
     /// Returns whether the user exists.
     async fn set_active(&self, id: i64, active: bool, now: i64) -> StoreResult<bool>;
     /// Records a successful login.

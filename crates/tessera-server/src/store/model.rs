@@ -52,6 +52,29 @@ pub struct User {
     #[sqlx(json(nullable))]
     #[serde(default)]
     pub services: Option<Vec<String>>,
+    /// The user proved the address (sign-up link); users made by an admin, the CLI or an
+    /// import count as verified.
+    #[serde(default = "verified")]
+    pub email_verified: bool,
+}
+
+fn verified() -> bool {
+    true
+}
+
+/// A single-use link sent by e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserLink {
+    /// SHA-256 (hex) of the token in the link.
+    pub token_hash: String,
+    /// Whose.
+    pub user_id: i64,
+    /// `verify`, `reset` or `email`.
+    pub purpose: String,
+    /// The address an `email` link sets.
+    pub new_email: Option<String>,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
 impl User {
@@ -113,6 +136,8 @@ pub struct NewUser {
     pub groups: Vec<String>,
     /// Services the user may use; `None`: all.
     pub services: Option<Vec<String>>,
+    /// Whether the address is proven.
+    pub email_verified: bool,
 }
 
 /// Lifecycle state of a signing key.

@@ -108,7 +108,7 @@ impl Scope<'_> {
 
 /// The columns of [`super::User`], in `FromRow` order.
 pub(super) const USER_COLUMNS: &str = "id, username, email, password_hash, first_name, last_name, \
-     is_active, is_staff, is_superuser, date_joined, last_login, roles, group_names, services";
+     is_active, is_staff, is_superuser, date_joined, last_login, roles, group_names, services, email_verified";
 
 /// Refresh token columns, in [`super::RefreshRow`] order.
 pub(super) const REFRESH_COLUMNS: &str = "jti, family, user_id, client_id, issued_at, expires_at, \
@@ -129,7 +129,7 @@ macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         use $crate::store::sql::{CLIENT_COLUMNS, KEY_COLUMNS, REFRESH_COLUMNS, Scope, USER_COLUMNS};
         use $crate::store::{
-            AuthCode, Client, KeyState, Redemption, Session, NewUser, RefreshRecord, RefreshRow, RefreshState, RevokedAccess,
+            AuthCode, Client, KeyState, UserLink, Redemption, Session, NewUser, RefreshRecord, RefreshRow, RefreshState, RevokedAccess,
             RotateOutcome, RowState, Snapshot, Store, StoreError, StoreResult, StoredKey, User,
         };
         use sqlx::Row as _;
@@ -139,6 +139,18 @@ macro_rules! impl_store {
 
         /// Revokes every token of the families in `scope`, and blocks the unexpired access
         /// tokens issued with them.
+        /// Every refresh family of the user revoked (with its access tokens) and every SSO
+        /// browser session ended.
+        async fn end_all_sessions(conn: &mut Conn, id: i64, now: i64) -> StoreResult<()> {
+            revoke_families(&mut *conn, Scope::User(id), now).await?;
+            sqlx::query("UPDATE sessions SET ended = TRUE WHERE user_id = $1 AND NOT ended")
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map_err(classify)?;
+            Ok(())
+        }
+
         async fn revoke_families(conn: &mut Conn, scope: Scope<'_>, now: i64) -> StoreResult<()> {
             let filter = scope.filter();
             // Lock the rows first, in one order, so that concurrent revocations of one
@@ -405,7 +417,7 @@ macro_rules! impl_store {
                     .rows_affected()
                     == 1;
                 if found && end_sessions {
-                    revoke_families(&mut tx, Scope::User(id), now).await?;
+                    end_all_sessions(&mut tx, id, now).await?;
                 }
                 tx.commit().await.map_err(classify)?;
                 Ok(found)
@@ -430,8 +442,8 @@ macro_rules! impl_store {
                 sqlx::query_as::<_, User>(&format!(
                     "INSERT INTO users (username, email, password_hash, first_name, last_name, \
                      is_active, is_staff, is_superuser, date_joined, last_login, roles, group_names, \
-                     services) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {USER_COLUMNS}"
+                     services, email_verified) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {USER_COLUMNS}"
                 ))
                 .bind(&u.username)
                 .bind(&u.email)
@@ -446,6 +458,7 @@ macro_rules! impl_store {
                 .bind(sqlx::types::Json(&u.roles))
                 .bind(sqlx::types::Json(&u.groups))
                 .bind(u.services.as_ref().map(sqlx::types::Json))
+                .bind(u.email_verified)
                 .fetch_one(&mut *self.write_conn().await?)
                 .await
                 .map_err(classify)
@@ -542,16 +555,90 @@ macro_rules! impl_store {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn end_user_sessions(&self, id: i64, now: i64) -> StoreResult<()> {
+            async fn insert_user_link(&self, link: &UserLink) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO user_links (token_hash, user_id, purpose, new_email, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&link.token_hash)
+                .bind(link.user_id)
+                .bind(&link.purpose)
+                .bind(&link.new_email)
+                .bind(link.expires_at)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(())
+            }
+
+            async fn redeem_user_link(
+                &self,
+                token_hash: &str,
+                purpose: &str,
+                now: i64,
+            ) -> StoreResult<Option<UserLink>> {
                 let mut tx = self.begin_write().await?;
-                revoke_families(&mut tx, Scope::User(id), now).await?;
-                sqlx::query("UPDATE sessions SET ended = TRUE WHERE user_id = $1 AND NOT ended")
-                    .bind(id)
+                let found = sqlx::query_as::<_, UserLink>(
+                    "DELETE FROM user_links WHERE token_hash = $1 AND purpose = $2 \
+                     RETURNING token_hash, user_id, purpose, new_email, expires_at",
+                )
+                .bind(token_hash)
+                .bind(purpose)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+                let Some(link) = found.filter(|l| l.expires_at > now) else {
+                    tx.commit().await.map_err(classify)?;
+                    return Ok(None);
+                };
+                match link.purpose.as_str() {
+                    // A reset link reached the address too: it is proven.
+                    "verify" | "reset" => {
+                        sqlx::query("UPDATE users SET email_verified = TRUE WHERE id = $1")
+                            .bind(link.user_id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(classify)?;
+                    }
+                    "email" => {
+                        sqlx::query(
+                            "UPDATE users SET email = $1, email_verified = TRUE WHERE id = $2",
+                        )
+                        .bind(&link.new_email)
+                        .bind(link.user_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                    }
+                    _ => {}
+                }
+                // One link of a kind at a time: the others of the same purpose go too.
+                sqlx::query("DELETE FROM user_links WHERE user_id = $1 AND purpose = $2")
+                    .bind(link.user_id)
+                    .bind(&link.purpose)
                     .execute(&mut *tx)
                     .await
                     .map_err(classify)?;
                 tx.commit().await.map_err(classify)?;
+                Ok(Some(link))
+            }
+
+            async fn end_user_sessions(&self, id: i64, now: i64) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                end_all_sessions(&mut tx, id, now).await?;
+                tx.commit().await.map_err(classify)?;
                 Ok(())
+            }
+
+            async fn user_link(&self, token_hash: &str) -> StoreResult<Option<UserLink>> {
+                sqlx::query_as::<_, UserLink>(
+                    "SELECT token_hash, user_id, purpose, new_email, expires_at FROM user_links \
+                     WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)
             }
 
             async fn set_password_hash(
@@ -698,7 +785,7 @@ macro_rules! impl_store {
                 now: i64,
                 failures_before: i64,
             ) -> StoreResult<Vec<(&'static str, u64)>> {
-                let statements: [(&'static str, &'static str, i64); 5] = [
+                let statements: [(&'static str, &'static str, i64); 6] = [
                     (
                         "refresh_tokens",
                         "DELETE FROM refresh_tokens WHERE expires_at < $1 AND access_expires_at < $1",
@@ -706,6 +793,7 @@ macro_rules! impl_store {
                     ),
                     ("auth_codes", "DELETE FROM auth_codes WHERE expires_at < $1", now),
                     ("sessions", "DELETE FROM sessions WHERE expires_at < $1", now),
+                    ("user_links", "DELETE FROM user_links WHERE expires_at < $1", now),
                     ("revoked_access", "DELETE FROM revoked_access WHERE expires_at < $1", now),
                     (
                         "login_failures",
@@ -727,7 +815,7 @@ macro_rules! impl_store {
             }
 
             async fn table_counts(&self) -> StoreResult<Vec<(&'static str, i64)>> {
-                const TABLES: [&str; 11] = [
+                const TABLES: [&str; 12] = [
                     "audit_events",
                     "users",
                     "clients",
@@ -738,6 +826,7 @@ macro_rules! impl_store {
                     "consents",
                     "auth_codes",
                     "login_failures",
+                    "user_links",
                     "_sqlx_migrations",
                 ];
                 let mut counts = Vec::with_capacity(TABLES.len());
@@ -1184,7 +1273,7 @@ macro_rules! impl_store {
                 for u in &s.users {
                     sqlx::query(&format!(
                         "INSERT INTO users ({USER_COLUMNS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
                     ))
                     .bind(u.id)
                     .bind(&u.username)
@@ -1200,6 +1289,7 @@ macro_rules! impl_store {
                     .bind(sqlx::types::Json(&u.roles))
                     .bind(sqlx::types::Json(&u.groups))
                     .bind(u.services.as_ref().map(sqlx::types::Json))
+                    .bind(u.email_verified)
                     .execute(&mut *tx)
                     .await
                     .map_err(classify)?;

@@ -22,6 +22,7 @@ mod obtain;
 mod refresh;
 mod relying_party;
 mod restart;
+mod self_service;
 mod sso;
 mod throttle;
 mod timeouts;

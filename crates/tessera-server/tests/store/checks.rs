@@ -25,6 +25,7 @@ fn new_user(name: &str) -> NewUser {
         roles: Vec::new(),
         groups: Vec::new(),
         services: None,
+        email_verified: true,
     }
 }
 

@@ -1,0 +1,398 @@
+//! Self-service over HTTP: the JSON endpoints (named as djoser names them, under
+//! `/auth/users/`), the pages the e-mailed links open (`/account/…`), and the thin aliases
+//! of the small Flask-style auth servers (`POST /user`, `GET /login`, `GET /user/profile`).
+
+use crate::error::ApiError;
+use crate::http::bearer::Bearer;
+use crate::http::body::Body;
+use crate::http::client_ip::ClientIp;
+use crate::http::pages::{self, ForgotPage, ResetPage, SignupPage};
+use crate::service::account::{self, AccountError, Signup};
+use crate::service::login::{self, LoginId};
+use crate::service::{links, token};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_proto::Secret;
+
+/// The self-service routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/users/", post(signup))
+        .route("/auth/users/activation/", post(activate))
+        .route("/auth/users/reset_password/", post(reset_password))
+        .route(
+            "/auth/users/reset_password_confirm/",
+            post(reset_password_confirm),
+        )
+        .route("/auth/users/set_password/", post(set_password))
+        .route("/auth/users/set_email/", post(set_email))
+        .route("/account/verify", get(verify_page))
+        .route("/account/reset", get(reset_page).post(reset_submit))
+        .route("/account/forgot", get(forgot_page).post(forgot_submit))
+        .route("/account/signup", get(signup_page).post(signup_submit))
+        .route("/user", post(flask_signup))
+        .route("/login", get(flask_login))
+        .route("/user/profile", get(flask_profile))
+}
+
+const CHECK_MAIL: &str = "check your e-mail to finish signing up";
+const RESET_SENT: &str =
+    "if an account has this address, a link to choose a new password is on its way";
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::SignupClosed | AccountError::NoMail => Self::NotFound,
+            AccountError::Invalid(e) => Self::Invalid(e.to_string()),
+            AccountError::BadLink | AccountError::WrongPassword => Self::Invalid(e.to_string()),
+            AccountError::Login(l) => l.into(),
+            AccountError::Token(t) => t.into(),
+            AccountError::Users(u) => u.into(),
+            AccountError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// `POST /auth/users/` (djoser's create).
+#[derive(Debug, Deserialize)]
+struct SignupRequest {
+    #[serde(default)]
+    username: Option<String>,
+    email: String,
+    password: Secret,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+}
+
+async fn signup(
+    State(state): State<AppState>,
+    Body(req): Body<SignupRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    account::signup(
+        &state,
+        Signup {
+            username: req.username.filter(|u| !u.is_empty()),
+            email: req.email,
+            password: req.password,
+            first_name: req.first_name,
+            last_name: req.last_name,
+        },
+    )?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"detail": CHECK_MAIL}))))
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenRequest {
+    token: String,
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    Body(req): Body<TokenRequest>,
+) -> Result<StatusCode, ApiError> {
+    account::verify(&state, &req.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct EmailRequest {
+    email: String,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    Body(req): Body<EmailRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    account::request_reset(&state, &req.email)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"detail": RESET_SENT}))))
+}
+
+#[derive(Debug, Deserialize)]
+struct ResetConfirm {
+    token: String,
+    new_password: Secret,
+}
+
+async fn reset_password_confirm(
+    State(state): State<AppState>,
+    Body(req): Body<ResetConfirm>,
+) -> Result<StatusCode, ApiError> {
+    account::confirm_reset(&state, &req.token, &req.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct SetPassword {
+    current_password: Secret,
+    new_password: Secret,
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Bearer(bearer): Bearer,
+    Body(req): Body<SetPassword>,
+) -> Result<StatusCode, ApiError> {
+    account::change_password(
+        &state,
+        &bearer,
+        ip,
+        &req.current_password,
+        &req.new_password,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct SetEmail {
+    current_password: Secret,
+    new_email: String,
+}
+
+async fn set_email(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Bearer(bearer): Bearer,
+    Body(req): Body<SetEmail>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    account::change_email(&state, &bearer, ip, &req.current_password, &req.new_email).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"detail": "a confirmation link was sent to the new address"})),
+    ))
+}
+
+// ----- pages ---------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct LinkQuery {
+    #[serde(default)]
+    token: String,
+}
+
+fn bad_link() -> Response {
+    pages::message(
+        StatusCode::BAD_REQUEST,
+        "Link not valid",
+        "This link is invalid, was used already, or has expired. Ask for a new one.",
+        true,
+    )
+}
+
+fn unavailable() -> Response {
+    pages::message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again",
+        "Something went wrong on our side. Please try again in a moment.",
+        true,
+    )
+}
+
+async fn verify_page(State(state): State<AppState>, Query(q): Query<LinkQuery>) -> Response {
+    match account::verify(&state, &q.token).await {
+        Ok(()) => pages::message(
+            StatusCode::OK,
+            "Address confirmed",
+            "Your e-mail address is confirmed. You can sign in now.",
+            false,
+        ),
+        Err(AccountError::BadLink) => bad_link(),
+        Err(e) => {
+            tracing::warn!(error = %e, "verification failed");
+            unavailable()
+        }
+    }
+}
+
+async fn reset_page(State(state): State<AppState>, Query(q): Query<LinkQuery>) -> Response {
+    match links::peek(&state, &q.token, links::Purpose::Reset).await {
+        Ok(Some(link)) => match state.store.user_by_id(link.user_id).await {
+            Ok(Some(user)) => pages::render(
+                &ResetPage {
+                    username: user.username,
+                    token: q.token,
+                    error: None,
+                },
+                StatusCode::OK,
+                None,
+            ),
+            Ok(None) => bad_link(),
+            Err(_) => unavailable(),
+        },
+        Ok(None) => bad_link(),
+        Err(_) => unavailable(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ResetForm {
+    token: String,
+    password: Secret,
+}
+
+async fn reset_submit(State(state): State<AppState>, Body(form): Body<ResetForm>) -> Response {
+    match account::confirm_reset(&state, &form.token, &form.password).await {
+        Ok(()) => pages::message(
+            StatusCode::OK,
+            "Password changed",
+            "Your new password is set and you were signed out everywhere. Sign in again.",
+            false,
+        ),
+        Err(AccountError::BadLink) => bad_link(),
+        Err(AccountError::Invalid(e)) => {
+            let username = match links::peek(&state, &form.token, links::Purpose::Reset).await {
+                Ok(Some(link)) => state
+                    .store
+                    .user_by_id(link.user_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|u| u.username)
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            pages::render(
+                &ResetPage {
+                    username,
+                    token: form.token,
+                    error: Some(e.to_string()),
+                },
+                StatusCode::BAD_REQUEST,
+                None,
+            )
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "password reset failed");
+            unavailable()
+        }
+    }
+}
+
+async fn forgot_page(State(state): State<AppState>) -> Response {
+    if state.mailer.is_none() {
+        return ApiError::NotFound.into_response();
+    }
+    pages::render(&ForgotPage, StatusCode::OK, None)
+}
+
+async fn forgot_submit(State(state): State<AppState>, Body(form): Body<EmailRequest>) -> Response {
+    match account::request_reset(&state, &form.email) {
+        Ok(()) => pages::message(StatusCode::OK, "Check your e-mail", RESET_SENT, false),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn signup_page(State(state): State<AppState>) -> Response {
+    if !state.settings.signup.enabled {
+        return ApiError::NotFound.into_response();
+    }
+    pages::render(
+        &SignupPage {
+            error: None,
+            email: String::new(),
+            username: String::new(),
+        },
+        StatusCode::OK,
+        None,
+    )
+}
+
+async fn signup_submit(State(state): State<AppState>, Body(req): Body<SignupRequest>) -> Response {
+    let (email, username) = (req.email.clone(), req.username.clone().unwrap_or_default());
+    let result = account::signup(
+        &state,
+        Signup {
+            username: req.username.filter(|u| !u.is_empty()),
+            email: req.email,
+            password: req.password,
+            first_name: req.first_name,
+            last_name: req.last_name,
+        },
+    );
+    match result {
+        Ok(()) => pages::message(
+            StatusCode::OK,
+            "Check your e-mail",
+            "We sent a link to confirm your address and finish signing up.",
+            false,
+        ),
+        Err(AccountError::Invalid(e)) => pages::render(
+            &SignupPage {
+                error: Some(e.to_string()),
+                email,
+                username,
+            },
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+// ----- Flask-style aliases -------------------------------------------------------------
+
+/// `POST /user {email, name, password}`: sign-up with the e-mail as username.
+#[derive(Debug, Deserialize)]
+struct FlaskSignup {
+    email: String,
+    #[serde(default)]
+    name: String,
+    password: Secret,
+}
+
+async fn flask_signup(
+    State(state): State<AppState>,
+    Body(req): Body<FlaskSignup>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    account::signup(
+        &state,
+        Signup {
+            username: None,
+            email: req.email,
+            password: req.password,
+            first_name: req.name,
+            last_name: String::new(),
+        },
+    )?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"message": CHECK_MAIL}))))
+}
+
+/// `GET /login` with HTTP Basic credentials: `{"token": <access token>}` (no refresh
+/// token: these clients log in again).
+async fn flask_login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let (id, password) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(tessera_proto::oauth::parse_basic_plain)
+        .ok_or(ApiError::NotAuthenticated)?;
+    let password = Secret::new(password);
+    let user = login::authenticate(&state, &LoginId::Username(id), &password, ip).await?;
+    let issued = token::issue_for(&state, &user, token::Grant::DIRECT, false).await?;
+    state.metrics.issued("password");
+    Ok(Json(json!({"token": issued.access})))
+}
+
+/// `GET /user/profile` with the token: `{"user": {"email", "name"}}`.
+async fn flask_profile(
+    State(state): State<AppState>,
+    Bearer(bearer): Bearer,
+) -> Result<Json<Value>, ApiError> {
+    let (_, user) = token::authenticate_bearer(&state, &bearer).await?;
+    let name = format!("{} {}", user.first_name, user.last_name)
+        .trim()
+        .to_owned();
+    Ok(Json(json!({"user": {"email": user.email, "name": name}})))
+}

@@ -1,0 +1,358 @@
+//! Self-service: sign-up with e-mail verification, password reset by e-mail, and, for a
+//! logged-in user, changing the password (current one required) or the e-mail address
+//! (verified at the new address).
+//!
+//! Sign-up and reset requests answer the same way, at once, whether or not an account
+//! exists: the lookup, the hashing, the write and the mail happen in a background task
+//! after the answer, so neither the body nor the timing tells (see `BENCHMARKS.md`).
+
+use super::links::{self, Purpose};
+use super::login::{self, LoginError, LoginId};
+use super::token::TokenError;
+use super::user::{Access, NewUserInput, PasswordInput, UserServiceError, Users};
+use crate::domain::{Email, UserError, Username};
+use crate::state::AppState;
+use crate::store::StoreError;
+use tessera_proto::Secret;
+
+/// A self-service request failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccountError {
+    /// `[signup] enabled` is off.
+    #[error("sign-up is disabled")]
+    SignupClosed,
+    /// No `[mail] smtp_url`: nothing can be sent.
+    #[error("e-mail is not configured")]
+    NoMail,
+    /// A value was refused (address, username, password policy).
+    #[error(transparent)]
+    Invalid(#[from] UserError),
+    /// The link is unknown, used or expired.
+    #[error("this link is invalid or has expired")]
+    BadLink,
+    /// The current password is wrong.
+    #[error("current_password: wrong password")]
+    WrongPassword,
+    /// Too many wrong passwords.
+    #[error(transparent)]
+    Login(LoginError),
+    /// The bearer token is not valid.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// Creating or changing the user failed.
+    #[error(transparent)]
+    Users(#[from] UserServiceError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A sign-up.
+#[derive(Debug, Clone)]
+pub struct Signup {
+    /// Username; the e-mail address when absent.
+    pub username: Option<String>,
+    /// E-mail address.
+    pub email: String,
+    /// Password.
+    pub password: Secret,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+}
+
+/// Checks a sign-up and, in the background, creates the account (unverified) and mails
+/// the verification link; an address that has an account gets a note instead.
+///
+/// # Errors
+/// [`AccountError::SignupClosed`], [`AccountError::Invalid`] (input only: never whether
+/// the account exists).
+pub fn signup(state: &AppState, input: Signup) -> Result<(), AccountError> {
+    if !state.settings.signup.enabled {
+        return Err(AccountError::SignupClosed);
+    }
+    if state.mailer.is_none() {
+        return Err(AccountError::NoMail);
+    }
+    let email = Email::parse(&input.email)?;
+    let username = Username::parse(input.username.as_deref().unwrap_or(email.as_str()))?;
+    let allowed = &state.settings.signup.allowed_domains;
+    let domain = email.as_str().rsplit_once('@').map_or("", |(_, d)| d);
+    if !allowed.is_empty() && !allowed.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+        return Err(UserError::DomainNotAllowed.into());
+    }
+    Users::of(state).policy().check(
+        input.password.expose(),
+        &[username.as_str(), email.as_str()],
+    )?;
+    let input = Signup {
+        username: Some(username.as_str().to_owned()),
+        email: email.as_str().to_owned(),
+        ..input
+    };
+    background(state, "sign-up", |state| async move {
+        create_account(&state, input).await
+    });
+    Ok(())
+}
+
+async fn create_account(state: &AppState, input: Signup) -> Result<(), String> {
+    let users = Users::of(state);
+    let email = input.email.clone();
+    let created = users
+        .create(NewUserInput {
+            username: input.username.clone().unwrap_or_default(),
+            email: input.email,
+            password: PasswordInput::Clear(input.password),
+            first_name: input.first_name,
+            last_name: input.last_name,
+            is_staff: false,
+            is_superuser: false,
+            is_active: true,
+            date_joined: None,
+            last_login: None,
+            access: Access::default(),
+            email_verified: false,
+        })
+        .await;
+    let user = match created {
+        Ok(user) => user,
+        Err(UserServiceError::Conflict(field)) => {
+            return conflict_note(state, &email, field).await;
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    send_verification(state, user.id, &email).await
+}
+
+/// The address is taken: an unverified account gets a new link, a verified one a note.
+async fn conflict_note(state: &AppState, email: &str, field: &str) -> Result<(), String> {
+    match state.store.user_by_email(email).await {
+        Ok(Some(existing)) if !existing.email_verified => {
+            send_verification(state, existing.id, email).await
+        }
+        Ok(Some(_)) => {
+            let body = format!(
+                "Someone, perhaps you, tried to sign up at {issuer} with this address, which \
+                 already has an account.\n\nIf you forgot your password, reset it from the \
+                 login page. If it was not you, ignore this message.\n",
+                issuer = state.issuer
+            );
+            mail(state, email, "You already have an account", body).await
+        }
+        Ok(None) => {
+            let body = format!(
+                "Someone, perhaps you, tried to sign up at {issuer} with this address, but the \
+                 {field} is taken. Sign up again with another one.\n",
+                issuer = state.issuer
+            );
+            mail(state, email, "Sign-up not completed", body).await
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn send_verification(state: &AppState, user_id: i64, email: &str) -> Result<(), String> {
+    let token = links::issue(state, user_id, Purpose::Verify, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let body = format!(
+        "Confirm your address to finish signing up at {issuer}:\n\n{url}\n\nThe link works \
+         once, for {hours} hours.\n",
+        issuer = state.issuer,
+        url = links::url(state, "verify", &token),
+        hours = state.settings.mail.verify_lifetime.as_secs() / 3600,
+    );
+    mail(state, email, "Confirm your e-mail address", body).await
+}
+
+/// Uses a verification or e-mail change link.
+///
+/// # Errors
+/// [`AccountError::BadLink`], [`AccountError::Store`] (a new address taken meanwhile is
+/// `Store(Conflict)`).
+pub async fn verify(state: &AppState, token: &str) -> Result<(), AccountError> {
+    for purpose in [Purpose::Verify, Purpose::Email] {
+        if let Some(link) = links::redeem(state, token, purpose).await? {
+            super::audit::event(if purpose == Purpose::Verify {
+                "user.email_verified"
+            } else {
+                "user.email_changed"
+            })
+            .subject(link.user_id)
+            .record(state.store.as_ref(), state.clock.unix())
+            .await;
+            return Ok(());
+        }
+    }
+    Err(AccountError::BadLink)
+}
+
+/// Mails a reset link to `email` if an active account has it; answers the same at once
+/// either way.
+///
+/// # Errors
+/// [`AccountError::NoMail`].
+pub fn request_reset(state: &AppState, email: &str) -> Result<(), AccountError> {
+    if state.mailer.is_none() {
+        return Err(AccountError::NoMail);
+    }
+    let email = email.trim().to_owned();
+    background(state, "password reset", |state| async move {
+        let Some(user) = state
+            .store
+            .user_by_email(&email)
+            .await
+            .map_err(|e| e.to_string())?
+            .filter(|u| u.is_active)
+        else {
+            return Ok(());
+        };
+        let token = links::issue(&state, user.id, Purpose::Reset, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let body = format!(
+            "Someone, perhaps you, asked to reset the password of {username} at {issuer}. \
+             Choose a new one here:\n\n{url}\n\nThe link works once, for {minutes} minutes; \
+             using it logs you out everywhere. If it was not you, ignore this message.\n",
+            username = user.username,
+            issuer = state.issuer,
+            url = links::url(&state, "reset", &token),
+            minutes = state.settings.mail.reset_lifetime.as_secs() / 60,
+        );
+        mail(&state, &user.email, "Reset your password", body).await
+    });
+    Ok(())
+}
+
+/// Sets a new password through a reset link: the password is checked before the link is
+/// used up; then every session and refresh family of the user ends, and the address counts
+/// as verified (the link reached it).
+///
+/// # Errors
+/// [`AccountError::BadLink`], [`AccountError::Invalid`] (policy), [`AccountError::Users`].
+pub async fn confirm_reset(
+    state: &AppState,
+    token: &str,
+    password: &Secret,
+) -> Result<(), AccountError> {
+    let users = Users::of(state);
+    let link = links::peek(state, token, Purpose::Reset)
+        .await?
+        .ok_or(AccountError::BadLink)?;
+    let user = users.get(link.user_id).await?;
+    users
+        .policy()
+        .check(password.expose(), &[&user.username, &user.email])?;
+    links::redeem(state, token, Purpose::Reset)
+        .await?
+        .ok_or(AccountError::BadLink)?;
+    users.set_password_of(&user, password).await?;
+    Ok(())
+}
+
+/// Changes the password of the token's user, who must give the current one (checked and
+/// throttled like a login). Every session ends, this one too.
+///
+/// # Errors
+/// [`AccountError`].
+pub async fn change_password(
+    state: &AppState,
+    bearer: &Secret,
+    ip: std::net::IpAddr,
+    current: &Secret,
+    new: &Secret,
+) -> Result<(), AccountError> {
+    let user = confirm_password(state, bearer, ip, current).await?;
+    Users::of(state).set_password_of(&user, new).await?;
+    Ok(())
+}
+
+/// Mails a link to `new_email` that moves the account there; answers the same whether the
+/// address is free or taken.
+///
+/// # Errors
+/// [`AccountError`].
+pub async fn change_email(
+    state: &AppState,
+    bearer: &Secret,
+    ip: std::net::IpAddr,
+    current: &Secret,
+    new_email: &str,
+) -> Result<(), AccountError> {
+    if state.mailer.is_none() {
+        return Err(AccountError::NoMail);
+    }
+    let user = confirm_password(state, bearer, ip, current).await?;
+    let email = Email::parse(new_email)?.as_str().to_owned();
+    background(state, "e-mail change", move |state| async move {
+        if state
+            .store
+            .user_by_email(&email)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let token = links::issue(&state, user.id, Purpose::Email, Some(&email))
+            .await
+            .map_err(|e| e.to_string())?;
+        let body = format!(
+            "Confirm that {username} at {issuer} should use this address from now on:\n\n\
+             {url}\n\nThe link works once. If it was not you, ignore this message.\n",
+            username = user.username,
+            issuer = state.issuer,
+            url = links::url(&state, "verify", &token),
+        );
+        mail(&state, &email, "Confirm your new e-mail address", body).await
+    });
+    Ok(())
+}
+
+async fn confirm_password(
+    state: &AppState,
+    bearer: &Secret,
+    ip: std::net::IpAddr,
+    password: &Secret,
+) -> Result<crate::store::User, AccountError> {
+    let (_, user) = super::token::authenticate_bearer(state, bearer).await?;
+    match login::authenticate(
+        state,
+        &LoginId::Username(user.username.clone()),
+        password,
+        ip,
+    )
+    .await
+    {
+        Ok(user) => Ok(user),
+        Err(LoginError::NoActiveAccount) => Err(AccountError::WrongPassword),
+        Err(e) => Err(AccountError::Login(e)),
+    }
+}
+
+async fn mail(state: &AppState, to: &str, subject: &str, body: String) -> Result<(), String> {
+    let mailer = state.mailer.as_ref().ok_or("e-mail is not configured")?;
+    mailer
+        .send(to, subject, body)
+        .await
+        .map_err(|e| e.to_string())?;
+    state.metrics.mails_sent.inc();
+    Ok(())
+}
+
+/// Runs `work` after the answer; failures are logged (without addresses or tokens).
+fn background<F, Fut>(state: &AppState, what: &'static str, work: F)
+where
+    F: FnOnce(AppState) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = work(state).await {
+            tracing::warn!(%error, "{what} could not be completed");
+        }
+    });
+}

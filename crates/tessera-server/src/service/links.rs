@@ -1,0 +1,108 @@
+//! Single-use links sent by e-mail: a random token in the URL, only its SHA-256 stored,
+//! expiring, used up atomically (see `Store::redeem_user_link`).
+
+use crate::state::AppState;
+use crate::store::{StoreError, UserLink};
+use base64::Engine as _;
+
+/// What a link does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Proves the address of a new account.
+    Verify,
+    /// Lets the holder set a new password.
+    Reset,
+    /// Moves the account to the address it was sent to.
+    Email,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Verify => "verify",
+            Self::Reset => "reset",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// Making or using a link failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// The random generator failed.
+    #[error("random generator failed")]
+    Random,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stores a new link for `user_id` and returns the token to put in the URL.
+///
+/// # Errors
+/// [`LinkError`].
+pub async fn issue(
+    state: &AppState,
+    user_id: i64,
+    purpose: Purpose,
+    new_email: Option<&str>,
+) -> Result<String, LinkError> {
+    let mut raw = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut raw).map_err(|_| LinkError::Random)?;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let lifetime = match purpose {
+        Purpose::Reset => state.settings.mail.reset_lifetime,
+        Purpose::Verify | Purpose::Email => state.settings.mail.verify_lifetime,
+    };
+    let link = UserLink {
+        token_hash: super::client::hash_secret(&token),
+        user_id,
+        purpose: purpose.as_str().to_owned(),
+        new_email: new_email.map(str::to_owned),
+        expires_at: state.clock.unix() + i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2),
+    };
+    state.store.insert_user_link(&link).await?;
+    Ok(token)
+}
+
+/// The live link behind `token`, without using it up.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn peek(
+    state: &AppState,
+    token: &str,
+    purpose: Purpose,
+) -> Result<Option<UserLink>, StoreError> {
+    let found = state
+        .store
+        .user_link(&super::client::hash_secret(token))
+        .await?;
+    Ok(found.filter(|l| l.purpose == purpose.as_str() && l.expires_at > state.clock.unix()))
+}
+
+/// Uses up the link behind `token` (applying a verification or e-mail change in the same
+/// transaction); `None` when it is unknown, used, expired or of another purpose.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn redeem(
+    state: &AppState,
+    token: &str,
+    purpose: Purpose,
+) -> Result<Option<UserLink>, StoreError> {
+    state
+        .store
+        .redeem_user_link(
+            &super::client::hash_secret(token),
+            purpose.as_str(),
+            state.clock.unix(),
+        )
+        .await
+}
+
+/// The page a link opens: `{issuer}/account/{page}?token=…`.
+pub fn url(state: &AppState, page: &str, token: &str) -> String {
+    format!("{}/account/{page}?token={token}", state.issuer)
+}

@@ -1,0 +1,384 @@
+//! Self-service against a real SMTP server (aiosmtpd): sign-up with e-mail verification,
+//! password reset by link, change of password and e-mail, the pages the links open, and
+//! the Flask-style aliases. Links are followed from the messages the server received.
+
+use crate::assert_error;
+use serde_json::{Value, json};
+use tessera_proto::Secret;
+use tessera_test_support::smtp::Smtp;
+use tessera_test_support::{PASSWORD, TestApp};
+
+async fn app_with_mail(smtp: &Smtp, signup: bool) -> TestApp {
+    let url = smtp.url.clone();
+    TestApp::builder()
+        .settings(move |s| {
+            s.mail.smtp_url = Some(Secret::new(url));
+            s.signup.enabled = signup;
+        })
+        .spawn()
+        .await
+}
+
+async fn get(app: &TestApp, path: &str) -> reqwest::Response {
+    reqwest::get(app.url(path)).await.unwrap()
+}
+
+async fn login_status(app: &TestApp, username: &str, password: &str) -> u16 {
+    app.post_json(
+        "/auth/token/",
+        &json!({"username": username, "password": password}),
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
+#[tokio::test]
+async fn sign_up_is_off_by_default() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .post_json(
+            "/auth/users/",
+            &json!({"email": "a@example.com", "password": "a fine long password"}),
+        )
+        .await;
+    assert_error(res, 404, "not_found").await;
+    let res = app
+        .post_json(
+            "/user",
+            &json!({"email": "a@example.com", "name": "A", "password": "a fine long password"}),
+        )
+        .await;
+    assert_error(res, 404, "not_found").await;
+    assert_eq!(get(&app, "/account/signup").await.status(), 404);
+    assert_eq!(
+        get(&app, "/account/forgot").await.status(),
+        404,
+        "no mail, no reset"
+    );
+}
+
+#[tokio::test]
+async fn sign_up_verifies_the_address_before_the_first_login() {
+    let Some(smtp) = Smtp::start().await else {
+        return;
+    };
+    let app = app_with_mail(&smtp, true).await;
+
+    for (password, why) in [
+        ("short", "at least"),
+        ("iloveyou1", "too common"),
+        ("1234567890123", "numeric"),
+        ("newcomer@example.com", "username or e-mail"),
+    ] {
+        let res = app
+            .post_json(
+                "/auth/users/",
+                &json!({"email": "newcomer@example.com", "password": password}),
+            )
+            .await;
+        let body = assert_error(res, 400, "invalid").await;
+        assert!(body["detail"].as_str().unwrap().contains(why), "{body}");
+    }
+    let res = app
+        .post_json(
+            "/auth/users/",
+            &json!({"username": "newcomer", "email": "newcomer@example.com",
+                    "password": "a fine long password"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let mail = smtp.wait_for("newcomer@example.com", 1).await.remove(0);
+    assert_eq!(mail.subject(), "Confirm your e-mail address");
+    let token = mail.link_token("verify").expect("a verification link");
+    assert_eq!(
+        login_status(&app, "newcomer", "a fine long password").await,
+        401,
+        "not before the address is confirmed"
+    );
+
+    let page = get(&app, &format!("/account/verify?token={token}")).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert!(page.text().await.unwrap().contains("confirmed"));
+    assert_eq!(
+        login_status(&app, "newcomer", "a fine long password").await,
+        200
+    );
+    let again = get(&app, &format!("/account/verify?token={token}")).await;
+    assert_eq!(again.status(), 400, "single use");
+    let json_again = app
+        .post_json("/auth/users/activation/", &json!({"token": token}))
+        .await;
+    assert_error(json_again, 400, "invalid").await;
+
+    // Signing up again with the address answers the same, and mails a note, not a link.
+    let res = app
+        .post_json(
+            "/auth/users/",
+            &json!({"username": "someone", "email": "newcomer@example.com",
+                    "password": "another long password"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let note = smtp.wait_for("newcomer@example.com", 2).await.remove(1);
+    assert_eq!(note.subject(), "You already have an account");
+    assert!(note.link_token("verify").is_none());
+
+    // The page form works too, and the login page links to it.
+    let form = reqwest::Client::new()
+        .post(app.url("/account/signup"))
+        .form(&[
+            ("email", "paged@example.com"),
+            ("password", "a fine long password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+    let mail = smtp.wait_for("paged@example.com", 1).await.remove(0);
+    let token = mail.link_token("verify").unwrap();
+    let ok = app
+        .post_json("/auth/users/activation/", &json!({"token": token}))
+        .await;
+    assert_eq!(ok.status(), 204);
+    assert_eq!(
+        login_status(&app, "paged@example.com", "a fine long password").await,
+        200,
+        "the e-mail is the username when none is given"
+    );
+}
+
+#[tokio::test]
+async fn sign_up_can_be_limited_to_domains() {
+    let Some(smtp) = Smtp::start().await else {
+        return;
+    };
+    let url = smtp.url.clone();
+    let app = TestApp::builder()
+        .settings(move |s| {
+            s.mail.smtp_url = Some(Secret::new(url));
+            s.signup.enabled = true;
+            s.signup.allowed_domains = vec!["corp.example".into()];
+        })
+        .spawn()
+        .await;
+    let refused = app
+        .post_json(
+            "/auth/users/",
+            &json!({"email": "x@gmail.example", "password": "a fine long password"}),
+        )
+        .await;
+    let body = assert_error(refused, 400, "invalid").await;
+    assert!(body["detail"].as_str().unwrap().contains("domain"));
+    let ok = app
+        .post_json(
+            "/auth/users/",
+            &json!({"email": "x@CORP.example", "password": "a fine long password"}),
+        )
+        .await;
+    assert_eq!(ok.status(), 202);
+}
+
+#[tokio::test]
+async fn a_reset_link_sets_a_new_password_and_ends_every_session() {
+    let Some(smtp) = Smtp::start().await else {
+        return;
+    };
+    let app = app_with_mail(&smtp, false).await;
+    app.create_user("resetter", false).await;
+    let pair = app.login("resetter").await;
+
+    let known = app
+        .post_json(
+            "/auth/users/reset_password/",
+            &json!({"email": "resetter@example.com"}),
+        )
+        .await;
+    let unknown = app
+        .post_json(
+            "/auth/users/reset_password/",
+            &json!({"email": "nobody@example.com"}),
+        )
+        .await;
+    assert_eq!(known.status(), 202);
+    assert_eq!(unknown.status(), 202);
+    assert_eq!(
+        known.text().await.unwrap(),
+        unknown.text().await.unwrap(),
+        "the same answer whether the account exists"
+    );
+    let mail = smtp.wait_for("resetter@example.com", 1).await.remove(0);
+    let token = mail.link_token("reset").expect("a reset link");
+
+    let page = get(&app, &format!("/account/reset?token={token}")).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(page.text().await.unwrap().contains("resetter"));
+    // A refused password does not use the link up.
+    let weak = reqwest::Client::new()
+        .post(app.url("/account/reset"))
+        .form(&[("token", token.as_str()), ("password", "password123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weak.status(), 400);
+    assert!(weak.text().await.unwrap().contains("too common"));
+    let done = reqwest::Client::new()
+        .post(app.url("/account/reset"))
+        .form(&[
+            ("token", token.as_str()),
+            ("password", "a brand new password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+
+    let me = app.get_bearer("/auth/users/me/", &pair.access).await;
+    assert_error(me, 401, "token_not_valid").await;
+    let refresh = app
+        .post_json("/auth/token/refresh/", &json!({"refresh": pair.refresh}))
+        .await;
+    assert_error(refresh, 401, "token_not_valid").await;
+    assert_eq!(login_status(&app, "resetter", PASSWORD).await, 401);
+    assert_eq!(
+        login_status(&app, "resetter", "a brand new password").await,
+        200
+    );
+
+    let reused = app
+        .post_json(
+            "/auth/users/reset_password_confirm/",
+            &json!({"token": token, "new_password": "yet another password"}),
+        )
+        .await;
+    assert_error(reused, 400, "invalid").await;
+    assert_eq!(
+        get(&app, &format!("/account/reset?token={token}"))
+            .await
+            .status(),
+        400
+    );
+    assert!(smtp.messages().iter().all(|m| !m.to().contains("nobody@")));
+}
+
+#[tokio::test]
+async fn a_logged_in_user_changes_password_and_email() {
+    let Some(smtp) = Smtp::start().await else {
+        return;
+    };
+    let app = app_with_mail(&smtp, false).await;
+    app.create_user("mover", false).await;
+    let pair = app.login("mover").await;
+    let client = reqwest::Client::new();
+
+    let wrong = client
+        .post(app.url("/auth/users/set_email/"))
+        .bearer_auth(&pair.access)
+        .json(&json!({"current_password": "not it", "new_email": "moved@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(wrong, 400, "invalid").await;
+    let moved = client
+        .post(app.url("/auth/users/set_email/"))
+        .bearer_auth(&pair.access)
+        .json(&json!({"current_password": PASSWORD, "new_email": "moved@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 202);
+    let mail = smtp.wait_for("moved@example.com", 1).await.remove(0);
+    let token = mail.link_token("verify").unwrap();
+    assert_eq!(
+        get(&app, &format!("/account/verify?token={token}"))
+            .await
+            .status(),
+        200
+    );
+    let me: Value = app
+        .get_bearer("/auth/users/me/", &pair.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "moved@example.com");
+
+    let unauthenticated = client
+        .post(app.url("/auth/users/set_password/"))
+        .json(&json!({"current_password": PASSWORD, "new_password": "a brand new password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(unauthenticated, 401, "not_authenticated").await;
+    let changed = client
+        .post(app.url("/auth/users/set_password/"))
+        .bearer_auth(&pair.access)
+        .json(&json!({"current_password": PASSWORD, "new_password": "a brand new password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 204);
+    let me = app.get_bearer("/auth/users/me/", &pair.access).await;
+    assert_error(me, 401, "token_not_valid").await;
+    assert_eq!(
+        login_status(&app, "mover", "a brand new password").await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_flask_style_aliases_work_over_the_real_endpoints() {
+    let Some(smtp) = Smtp::start().await else {
+        return;
+    };
+    let app = app_with_mail(&smtp, true).await;
+    let res = app
+        .post_json(
+            "/user",
+            &json!({"email": "flask@example.com", "name": "Flask User",
+                    "password": "a fine long password"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let mail = smtp.wait_for("flask@example.com", 1).await.remove(0);
+    let token = mail.link_token("verify").unwrap();
+    assert_eq!(
+        get(&app, &format!("/account/verify?token={token}"))
+            .await
+            .status(),
+        200
+    );
+
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .get(app.url("/login"))
+        .basic_auth("flask@example.com", Some("a fine long password"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().expect("token");
+    let profile: Value = app
+        .get_bearer("/user/profile", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        profile,
+        json!({"user": {"email": "flask@example.com", "name": "Flask User"}})
+    );
+    let wrong = client
+        .get(app.url("/login"))
+        .basic_auth("flask@example.com", Some("wrong password"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(wrong, 401, "no_active_account").await;
+    let none = client.get(app.url("/login")).send().await.unwrap();
+    assert_error(none, 401, "not_authenticated").await;
+}
