@@ -265,7 +265,7 @@ async fn show(
     username: &str,
     redirect_status: StatusCode,
 ) -> Response {
-    let (jar, csrf) = csrf_token(state, jar);
+    let (jar, csrf) = csrf_token(state, jar, "/oauth/authorize");
     let hidden = hidden_fields(params);
     let target = origin_of(&req.redirect_uri);
     let page = match next {
@@ -328,8 +328,12 @@ fn hidden_fields(params: &AuthorizeParams) -> Vec<(String, String)> {
     }
 }
 
-/// The CSRF token: the cookie's, or a new one set now.
-fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+/// The CSRF token: the cookie's, or a new one set now, scoped to the forms under `path`.
+pub(crate) fn csrf_token(
+    state: &AppState,
+    jar: CookieJar,
+    path: &'static str,
+) -> (CookieJar, String) {
     if let Some(existing) = jar
         .get(CSRF_COOKIE)
         .map(|c| c.value().to_owned())
@@ -341,7 +345,7 @@ fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
         return (jar, String::new());
     };
     let cookie = Cookie::build((CSRF_COOKIE, token.clone()))
-        .path("/oauth/authorize")
+        .path(path)
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(state.issuer.starts_with("https://"))
@@ -349,14 +353,14 @@ fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     (jar.add(cookie), token)
 }
 
-fn csrf_ok(jar: &CookieJar, field: &str) -> bool {
+pub(crate) fn csrf_ok(jar: &CookieJar, field: &str) -> bool {
     match jar.get(CSRF_COOKIE) {
         Some(c) if !field.is_empty() => bool::from(c.value().as_bytes().ct_eq(field.as_bytes())),
         _ => false,
     }
 }
 
-fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
+pub(crate) fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
     let max_age = i64::try_from(state.settings.sso.session_lifetime.as_secs()).unwrap_or(i64::MAX);
     Cookie::build((SESSION_COOKIE, value))
         .path("/")

@@ -3,6 +3,7 @@
 //! Handlers extract typed input, call one service function and map its result.
 
 pub mod account;
+pub mod account_page;
 pub mod admin;
 pub mod authorize;
 pub mod bearer;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(admin::routes())
         .merge(account::routes())
+        .merge(account_page::routes())
         .merge(jwks::routes())
         .merge(oauth::routes())
         .merge(oidc::routes())

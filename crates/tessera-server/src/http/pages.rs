@@ -40,6 +40,49 @@ pub struct ResetPage {
     pub error: Option<String>,
 }
 
+/// The account page's own sign-in form.
+#[derive(Template)]
+#[template(path = "account_login.html")]
+pub struct AccountLoginPage {
+    /// Why the last attempt was refused.
+    pub error: Option<String>,
+    /// Kept after a failure.
+    pub username: String,
+    /// The CSRF token.
+    pub csrf: String,
+    /// Link to the password-reset page.
+    pub reset: bool,
+}
+
+/// One line of the account page.
+#[derive(Debug)]
+pub struct SessionLine {
+    /// An app (client id) or "this browser".
+    pub client: String,
+    /// Start or last use, UTC.
+    pub since: String,
+    /// End, UTC.
+    pub until: String,
+    /// The browser viewing the page.
+    pub current: bool,
+}
+
+/// The account page: where the user is signed in, and "log out everywhere".
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    /// Username.
+    pub username: String,
+    /// E-mail.
+    pub email: String,
+    /// Browser sessions.
+    pub sessions: Vec<SessionLine>,
+    /// Refresh families.
+    pub families: Vec<SessionLine>,
+    /// The CSRF token.
+    pub csrf: String,
+}
+
 /// "Forgot your password?": asks for the address.
 #[derive(Template)]
 #[template(path = "forgot.html")]

@@ -56,7 +56,7 @@ pub async fn issue(
         Purpose::Verify | Purpose::Email => state.settings.mail.verify_lifetime,
     };
     let link = UserLink {
-        token_hash: super::client::hash_secret(&token),
+        token_hash: super::authorize::sha256_hex(&token),
         user_id,
         purpose: purpose.as_str().to_owned(),
         new_email: new_email.map(str::to_owned),
@@ -77,7 +77,7 @@ pub async fn peek(
 ) -> Result<Option<UserLink>, StoreError> {
     let found = state
         .store
-        .user_link(&super::client::hash_secret(token))
+        .user_link(&super::authorize::sha256_hex(token))
         .await?;
     Ok(found.filter(|l| l.purpose == purpose.as_str() && l.expires_at > state.clock.unix()))
 }
@@ -95,7 +95,7 @@ pub async fn redeem(
     state
         .store
         .redeem_user_link(
-            &super::client::hash_secret(token),
+            &super::authorize::sha256_hex(token),
             purpose.as_str(),
             state.clock.unix(),
         )

@@ -218,6 +218,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Returns whether it existed.
     async fn delete_client(&self, client_id: &str, now: i64) -> StoreResult<bool>;
 
+    /// The user's live SSO sessions, newest first.
+    async fn user_sessions(&self, user_id: i64, now: i64) -> StoreResult<Vec<Session>>;
+    /// The user's live refresh families (their current token), newest first.
+    async fn user_families(&self, user_id: i64, now: i64) -> StoreResult<Vec<LiveFamily>>;
+
     /// Starts a browser SSO session.
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
     /// The live session whose cookie hashes to `token_hash`.

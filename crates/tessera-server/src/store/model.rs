@@ -62,6 +62,19 @@ fn verified() -> bool {
     true
 }
 
+/// A live refresh family, as the account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LiveFamily {
+    /// Family id.
+    pub family: String,
+    /// The OAuth client, or none for the Django API.
+    pub client_id: Option<String>,
+    /// When its current refresh token was issued (the last login or refresh).
+    pub issued_at: i64,
+    /// When that token expires.
+    pub expires_at: i64,
+}
+
 /// A single-use link sent by e-mail.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserLink {

@@ -129,7 +129,7 @@ macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         use $crate::store::sql::{CLIENT_COLUMNS, KEY_COLUMNS, REFRESH_COLUMNS, Scope, USER_COLUMNS};
         use $crate::store::{
-            AuthCode, Client, KeyState, UserLink, Redemption, Session, NewUser, RefreshRecord, RefreshRow, RefreshState, RevokedAccess,
+            AuthCode, Client, KeyState, LiveFamily, UserLink, Redemption, Session, NewUser, RefreshRecord, RefreshRow, RefreshState, RevokedAccess,
             RotateOutcome, RowState, Snapshot, Store, StoreError, StoreResult, StoredKey, User,
         };
         use sqlx::Row as _;
@@ -1055,6 +1055,31 @@ macro_rules! impl_store {
                 .bind(token_hash)
                 .bind(now)
                 .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)
+            }
+
+            async fn user_sessions(&self, user_id: i64, now: i64) -> StoreResult<Vec<Session>> {
+                sqlx::query_as::<_, Session>(
+                    "SELECT token_hash, sid, user_id, auth_time, expires_at FROM sessions \
+                     WHERE user_id = $1 AND NOT ended AND expires_at > $2 ORDER BY auth_time DESC",
+                )
+                .bind(user_id)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(classify)
+            }
+
+            async fn user_families(&self, user_id: i64, now: i64) -> StoreResult<Vec<LiveFamily>> {
+                sqlx::query_as::<_, LiveFamily>(
+                    "SELECT family, client_id, issued_at, expires_at FROM refresh_tokens \
+                     WHERE user_id = $1 AND state = 'active' AND expires_at > $2 \
+                     ORDER BY issued_at DESC",
+                )
+                .bind(user_id)
+                .bind(now)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(classify)
             }

@@ -8,6 +8,7 @@
 )]
 #![allow(missing_docs, reason = "integration tests")]
 
+mod account_page;
 mod admin;
 mod audit;
 mod bad_input;

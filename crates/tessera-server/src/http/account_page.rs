@@ -1,0 +1,279 @@
+//! The account page (`GET /account`): who is signed in where (browser SSO sessions and
+//! apps holding refresh tokens) and a "log out everywhere" button. It uses the SSO session
+//! cookie; without one it shows its own sign-in form (`POST /account/login`). Forms carry a
+//! CSRF token equal to a cookie scoped to `/account` (double submit).
+
+use crate::http::authorize::{SESSION_COOKIE, csrf_ok, csrf_token, session_cookie};
+use crate::http::body::Body;
+use crate::http::client_ip::ClientIp;
+use crate::http::pages::{self, AccountLoginPage, AccountPage, SessionLine};
+use crate::service::login::{self, LoginError, LoginId};
+use crate::service::session;
+use crate::state::AppState;
+use crate::store::{LiveFamily, Session, StoreError, User};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::{Cookie, CookieJar};
+use serde::Deserialize;
+use tessera_proto::Secret;
+
+const CSRF_PATH: &str = "/account";
+
+/// `/account`, `/account/login`, `/account/logout-everywhere`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(show))
+        .route("/account/login", post(sign_in))
+        .route("/account/logout-everywhere", post(logout_everywhere))
+}
+
+async fn show(State(state): State<AppState>, jar: CookieJar) -> Response {
+    match signed_in(&state, &jar).await {
+        Ok(Some((user, current))) => account(&state, jar, &user, &current).await,
+        Ok(None) => sign_in_form(&state, jar, None, "", StatusCode::OK),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// The browser's live session and its user.
+async fn signed_in(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<(User, Session)>, StoreError> {
+    let cookie = jar.get(SESSION_COOKIE).map(Cookie::value);
+    let Some(current) = session::current(state, cookie).await? else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .user_by_id(current.user_id)
+        .await?
+        .map(|u| (u, current)))
+}
+
+async fn account(state: &AppState, jar: CookieJar, user: &User, current: &Session) -> Response {
+    let now = state.clock.unix();
+    let listed = tokio::try_join!(
+        state.store.user_sessions(user.id, now),
+        state.store.user_families(user.id, now)
+    );
+    let (sessions, families) = match listed {
+        Ok(found) => found,
+        Err(e) => return unavailable(&e),
+    };
+    let (jar, csrf) = csrf_token(state, jar, CSRF_PATH);
+    let page = AccountPage {
+        username: user.username.clone(),
+        email: user.email.clone(),
+        sessions: sessions
+            .iter()
+            .map(|s| SessionLine {
+                client: "browser".into(),
+                since: when(s.auth_time),
+                until: when(s.expires_at),
+                current: s.token_hash == current.token_hash,
+            })
+            .collect(),
+        families: families.iter().map(family_line).collect(),
+        csrf,
+    };
+    (jar, pages::render(&page, StatusCode::OK, None)).into_response()
+}
+
+fn family_line(f: &LiveFamily) -> SessionLine {
+    SessionLine {
+        client: f
+            .client_id
+            .clone()
+            .unwrap_or_else(|| "API (/auth/token/)".into()),
+        since: when(f.issued_at),
+        until: when(f.expires_at),
+        current: false,
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM UTC`.
+fn when(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+fn sign_in_form(
+    state: &AppState,
+    jar: CookieJar,
+    error: Option<&str>,
+    username: &str,
+    status: StatusCode,
+) -> Response {
+    let (jar, csrf) = csrf_token(state, jar, CSRF_PATH);
+    let page = AccountLoginPage {
+        error: error.map(str::to_owned),
+        username: username.to_owned(),
+        csrf,
+        reset: state.mailer.is_some(),
+    };
+    (jar, pages::render(&page, status, None)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct SignIn {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: Option<Secret>,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    jar: CookieJar,
+    Body(form): Body<SignIn>,
+) -> Response {
+    if !csrf_ok(&jar, &form.csrf) {
+        let msg = "This form expired. Please sign in again.";
+        return sign_in_form(
+            &state,
+            jar,
+            Some(msg),
+            &form.username,
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let password = form.password.unwrap_or_else(|| Secret::new(""));
+    let user = match login::authenticate(
+        &state,
+        &LoginId::Username(form.username.clone()),
+        &password,
+        ip,
+    )
+    .await
+    {
+        Ok(user) => user,
+        Err(LoginError::NoActiveAccount) => {
+            let msg = "The username or password is not correct.";
+            return sign_in_form(
+                &state,
+                jar,
+                Some(msg),
+                &form.username,
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        Err(LoginError::Throttled(wait)) => {
+            let msg = format!(
+                "Too many failed sign-ins. Please wait {} seconds and try again.",
+                wait.seconds
+            );
+            let mut page = sign_in_form(
+                &state,
+                jar,
+                Some(&msg),
+                &form.username,
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait.seconds.max(1)));
+            return page;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "account sign-in could not check a password");
+            return pages::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again in a moment",
+                "Tessera is busy and could not check your password. Please try again.",
+                true,
+            );
+        }
+    };
+    match session::start(&state, &user).await {
+        Ok((cookie, _)) => {
+            let jar = jar.add(session_cookie(&state, cookie));
+            (jar, see_other("/account")).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not start a session");
+            pages::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again in a moment",
+                "Your session could not be started. Please try again.",
+                true,
+            )
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Confirm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout_everywhere(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Body(form): Body<Confirm>,
+) -> Response {
+    if !csrf_ok(&jar, &form.csrf) {
+        return pages::message(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form expired. Open your account page again.",
+            true,
+        );
+    }
+    let (user, _) = match signed_in(&state, &jar).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return see_other("/account"),
+        Err(e) => return unavailable(&e),
+    };
+    if let Err(e) = state
+        .store
+        .end_user_sessions(user.id, state.clock.unix())
+        .await
+    {
+        return unavailable(&e);
+    }
+    crate::service::audit::event("user.logged_out")
+        .actor(user.id)
+        .subject(user.id)
+        .detail("every session ended, from the account page")
+        .record(state.store.as_ref(), state.clock.unix())
+        .await;
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    let page = pages::message(
+        StatusCode::OK,
+        "Signed out everywhere",
+        "Every browser and app signed in as you was signed out.",
+        false,
+    );
+    (jar, page).into_response()
+}
+
+fn see_other(location: &'static str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response
+        .headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(location));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn unavailable(e: &StoreError) -> Response {
+    tracing::warn!(error = %e, "account page failed on the store");
+    pages::message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again",
+        "Something went wrong on our side. Please try again in a moment.",
+        true,
+    )
+}
