@@ -680,3 +680,161 @@ pub async fn clients_are_stored_and_deleting_one_ends_its_sessions(f: Fixture) {
         "not its token"
     );
 }
+
+pub async fn users_are_searched_paged_updated_and_deleted(f: Fixture) {
+    let s = f.store;
+    for name in ["ann", "anna", "bob", "jo_anne", "zed"] {
+        s.create_user(&new_user(name)).await.unwrap();
+    }
+    let (page, total) = s.search_users("ANN", 0, 2).await.unwrap();
+    assert_eq!(total, 3);
+    let names: Vec<_> = page.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["ann", "anna"]);
+    let (rest, _) = s.search_users("ann", 2, 2).await.unwrap();
+    assert_eq!(rest[0].username, "jo_anne");
+    // `_` and `%` are literal.
+    assert_eq!(s.search_users("o_a", 0, 10).await.unwrap().1, 1);
+    assert_eq!(s.search_users("%", 0, 10).await.unwrap().1, 0);
+    assert_eq!(s.search_users("", 0, 10).await.unwrap().1, 5);
+
+    let mut bob = s.user_by_username("bob").await.unwrap().unwrap();
+    bob.roles = vec!["admin".into(), "reader".into()];
+    bob.groups = vec!["ops".into()];
+    bob.services = Some(vec!["billing".into()]);
+    bob.first_name = "Robert".into();
+    assert!(s.update_user_profile(&bob).await.unwrap());
+    let stored = s.user_by_id(bob.id).await.unwrap().unwrap();
+    assert_eq!(stored, bob, "every field round-trips, JSON lists included");
+    bob.services = None;
+    assert!(s.update_user_profile(&bob).await.unwrap());
+    assert_eq!(s.user_by_id(bob.id).await.unwrap().unwrap().services, None);
+    bob.email = "ANN@example.com".into();
+    assert!(matches!(
+        s.update_user_profile(&bob).await,
+        Err(StoreError::Conflict("email"))
+    ));
+
+    s.insert_refresh(&token("b1", "bf", bob.id, NOW + 100))
+        .await
+        .unwrap();
+    assert!(s.delete_user(bob.id, NOW).await.unwrap());
+    assert!(
+        s.is_access_revoked("a-b1").await.unwrap(),
+        "its access token is blocked"
+    );
+    assert!(s.user_by_id(bob.id).await.unwrap().is_none());
+    assert_eq!(s.refresh_state("b1", NOW).await.unwrap(), None);
+    assert!(!s.delete_user(bob.id, NOW).await.unwrap());
+}
+
+pub async fn links_are_used_once_before_they_expire(f: Fixture) {
+    use tessera_server::store::UserLink;
+    let s = f.store;
+    let mut u = new_user("lena");
+    u.email_verified = false;
+    let u = s.create_user(&u).await.unwrap();
+    assert!(!u.email_verified);
+    let link = |hash: &str, purpose: &str, expires_at: i64, new_email: Option<&str>| UserLink {
+        token_hash: hash.into(),
+        user_id: u.id,
+        purpose: purpose.into(),
+        new_email: new_email.map(str::to_owned),
+        expires_at,
+    };
+    s.insert_user_link(&link("v1", "verify", NOW + 60, None))
+        .await
+        .unwrap();
+    s.insert_user_link(&link("v2", "verify", NOW + 60, None))
+        .await
+        .unwrap();
+    s.insert_user_link(&link("old", "reset", NOW - 1, None))
+        .await
+        .unwrap();
+    assert!(s.user_link("v1").await.unwrap().is_some());
+    assert!(
+        s.redeem_user_link("v1", "reset", NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "purpose"
+    );
+    assert!(
+        s.redeem_user_link("old", "reset", NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    let used = s
+        .redeem_user_link("v1", "verify", NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(used.user_id, u.id);
+    assert!(s.user_by_id(u.id).await.unwrap().unwrap().email_verified);
+    assert!(
+        s.redeem_user_link("v1", "verify", NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "once"
+    );
+    assert!(
+        s.redeem_user_link("v2", "verify", NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "the user's other links of that purpose went with it"
+    );
+
+    s.insert_user_link(&link("e1", "email", NOW + 60, Some("lena.new@example.com")))
+        .await
+        .unwrap();
+    s.redeem_user_link("e1", "email", NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        s.user_by_id(u.id).await.unwrap().unwrap().email,
+        "lena.new@example.com"
+    );
+    // An address taken meanwhile: refused, nothing changes.
+    let other = s.create_user(&new_user("taken")).await.unwrap();
+    s.insert_user_link(&link("e2", "email", NOW + 60, Some(&other.email)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.redeem_user_link("e2", "email", NOW).await,
+        Err(StoreError::Conflict("email"))
+    ));
+    assert!(s.user_link("e2").await.unwrap().is_some(), "rolled back");
+}
+
+pub async fn logging_out_everywhere_ends_families_and_browser_sessions(f: Fixture) {
+    use tessera_server::store::Session;
+    let s = f.store;
+    let u = s.create_user(&new_user("max")).await.unwrap();
+    for (jti, fam) in [("m1", "ma"), ("m2", "mb")] {
+        s.insert_refresh(&token(jti, fam, u.id, NOW + 100))
+            .await
+            .unwrap();
+    }
+    for hash in ["s1", "s2"] {
+        s.create_session(&Session {
+            token_hash: hash.into(),
+            sid: format!("sid-{hash}"),
+            user_id: u.id,
+            auth_time: NOW,
+            expires_at: NOW + 100,
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(s.user_sessions(u.id, NOW).await.unwrap().len(), 2);
+    assert_eq!(s.user_families(u.id, NOW).await.unwrap().len(), 2);
+    s.end_user_sessions(u.id, NOW).await.unwrap();
+    assert!(s.user_sessions(u.id, NOW).await.unwrap().is_empty());
+    assert!(s.user_families(u.id, NOW).await.unwrap().is_empty());
+    assert!(s.session("s1", NOW).await.unwrap().is_none());
+    assert!(s.is_access_revoked("a-m2").await.unwrap());
+}

@@ -102,6 +102,9 @@ conformance!(
     clients_are_stored_and_deleting_one_ends_its_sessions,
     resealing_is_all_or_nothing,
     pruning_removes_only_what_has_expired,
+    users_are_searched_paged_updated_and_deleted,
+    links_are_used_once_before_they_expire,
+    logging_out_everywhere_ends_families_and_browser_sessions,
 );
 
 #[tokio::test]
