@@ -151,6 +151,15 @@ def metrics_checks(url):
     check("tessera_http_request_duration_seconds" in families, "the latency histogram parses")
 
 
+def openapi_checks(url):
+    # openapi-spec-validator checks the document against the OpenAPI 3.1 schema.
+    from openapi_spec_validator import validate
+    doc = requests.get(f"{url}/openapi.json", timeout=10).json()
+    validate(doc)
+    check(doc["openapi"].startswith("3.1") and "/admin/api/users" in doc["paths"],
+          "openapi-spec-validator accepts /openapi.json (OpenAPI 3.1)")
+
+
 def main():
     with tempfile.TemporaryDirectory() as data_dir:
         proc, url = start_server(data_dir)
@@ -165,6 +174,7 @@ def main():
             simplejwt_checks(url, pair["access"])
             requests.post(f"{url}/auth/token/refresh/", json={"refresh": pair["refresh"]}, timeout=10)
             metrics_checks(url)
+            openapi_checks(url)
         finally:
             proc.terminate()
             proc.wait(timeout=10)

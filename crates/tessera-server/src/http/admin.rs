@@ -141,6 +141,7 @@ pub struct UserPage {
 
 /// `GET /admin/api/users` parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Part of a username, e-mail or name (case-insensitive).
     #[serde(default)]
@@ -314,6 +315,7 @@ pub struct KeyView {
 
 /// `GET /admin/api/audit` parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only events after this id.
     #[serde(default)]

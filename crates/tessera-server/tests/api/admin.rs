@@ -701,6 +701,11 @@ async fn clients_keys_audit_and_the_openapi_document() {
         assert!(doc["paths"].get(path).is_some(), "{path} undocumented");
     }
     assert!(doc["paths"]["/admin/api/users/{id}"].get("patch").is_some());
+    for path in ["/admin/api/users", "/admin/api/audit"] {
+        for param in doc["paths"][path]["get"]["parameters"].as_array().unwrap() {
+            assert_eq!(param["in"], "query", "{path}: {param}");
+        }
+    }
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
