@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from datetime import timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -39,6 +39,8 @@ def configure_django():
     settings.configure(
         SECRET_KEY="interop-only",
         USE_TZ=True,
+        # simplejwt's defaults: HS256 signed with SECRET_KEY, as most deployments run it.
+        SIMPLE_JWT={"USER_ID_FIELD": "id", "USER_ID_CLAIM": "user_id"},
         INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth"],
         DATABASES={"default": {
             "ENGINE": "django.db.backends.postgresql",
@@ -149,8 +151,30 @@ def main():
             listing = subprocess.run([BIN, "--data-dir", from_json, "--output", "json", "user", "list"],
                                      capture_output=True, text=True, check=True)
             USER_IDS.update({u["username"]: u["id"] for u in json.loads(listing.stdout)})
+            check(all(USER_IDS[u.username] == u.pk for u in django_users.values()
+                      if u.username != "no_email"),
+                  "every imported user kept its Django id")
+            # Django's refresh tokens (simplejwt, HS256 with SECRET_KEY) are exchanged once
+            # during the migration window.
+            from rest_framework_simplejwt.tokens import RefreshToken
+            old_refresh = str(RefreshToken.for_user(django_users["user_pbkdf2_sha256"]))
+            until = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            os.environ.update({"TESSERA_TOKENS__LEGACY_HS256_SECRET": "interop-only",
+                               "TESSERA_TOKENS__LEGACY_UNTIL": until})
             proc, url = start_server(from_json)
+            os.environ.pop("TESSERA_TOKENS__LEGACY_HS256_SECRET")
+            os.environ.pop("TESSERA_TOKENS__LEGACY_UNTIL")
             try:
+                exchanged = requests.post(f"{url}/auth/token/refresh/", json={"refresh": old_refresh},
+                                          timeout=10)
+                check(exchanged.status_code == 200,
+                      f"a refresh token simplejwt issued is exchanged for Tessera's ({exchanged.text[:80]})")
+                me = requests.get(f"{url}/auth/users/me/", timeout=10, headers={
+                    "Authorization": f"Bearer {exchanged.json()['access']}"}).json()
+                check(me["id"] == django_users["user_pbkdf2_sha256"].pk, "for the same user (same id)")
+                again = requests.post(f"{url}/auth/token/refresh/", json={"refresh": old_refresh},
+                                      timeout=10)
+                check(again.status_code == 401, "and only once")
                 check_logins(url, from_json, django_users)
             finally:
                 proc.terminate()

@@ -180,6 +180,11 @@ pub struct TokenSettings {
     /// Kid of an imported key whose djangorestframework-simplejwt tokens (no `kid`, no
     /// `iss`/`aud`) are accepted until `legacy_until`, during a migration.
     pub legacy_kid: Option<String>,
+    /// The HS256 signing key of that deployment (simplejwt's `SIGNING_KEY`, by default
+    /// Django's `SECRET_KEY`): its refresh tokens are exchanged once each at
+    /// `/auth/token/refresh/` for Tessera tokens until `legacy_until`.
+    #[serde(skip_serializing)]
+    pub legacy_hs256_secret: Option<Secret>,
     /// End of that acceptance (RFC 3339).
     #[serde(with = "time::serde::rfc3339::option")]
     pub legacy_until: Option<time::OffsetDateTime>,
@@ -283,6 +288,7 @@ impl Default for TokenSettings {
             leeway: Duration::from_secs(30),
             verify_accepts_refresh: false,
             legacy_kid: None,
+            legacy_hs256_secret: None,
             legacy_until: None,
             user_claims: vec![UserClaim::Roles, UserClaim::Groups],
         }
@@ -605,10 +611,11 @@ impl Settings {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert", "set both tls_cert and tls_key, or neither");
         }
-        if t.legacy_kid.is_some() != t.legacy_until.is_some() {
+        if (t.legacy_kid.is_some() || t.legacy_hs256_secret.is_some()) != t.legacy_until.is_some() {
             return invalid(
-                "tokens.legacy_kid",
-                "set both legacy_kid and legacy_until (the end of the migration window)",
+                "tokens.legacy_until",
+                "set legacy_until (the end of the migration window) with legacy_kid or \
+                 legacy_hs256_secret, and only with them",
             );
         }
         if self.signup.enabled && self.mail.smtp_url.is_none() {
@@ -740,6 +747,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [tokens] leeway                  TESSERA_TOKENS__LEEWAY                   30s             clock skew on exp/nbf
   [tokens] verify_accepts_refresh  TESSERA_TOKENS__VERIFY_ACCEPTS_REFRESH   false           /auth/token/verify/ accepts refresh tokens too
   [tokens] legacy_kid              TESSERA_TOKENS__LEGACY_KID               (none)          imported key whose simplejwt tokens are accepted…
+  [tokens] legacy_hs256_secret     TESSERA_TOKENS__LEGACY_HS256_SECRET      (none)          old simplejwt HS256 key: its refresh tokens are exchanged once…
   [tokens] legacy_until            TESSERA_TOKENS__LEGACY_UNTIL             (none)          …until this RFC 3339 time
   [tokens] user_claims             TESSERA_TOKENS__USER_CLAIMS              [roles, groups] of roles | groups | is_staff | is_superuser, in user tokens
   [users] fields                   TESSERA_USERS__FIELDS                    drf_remotejwt's  fields of /auth/users/{id}/

@@ -197,6 +197,7 @@ impl TestApp {
                 last_login: None,
                 access: Default::default(),
                 email_verified: true,
+                id: None,
             })
             .await
             .expect("create user")

@@ -135,30 +135,112 @@ pub fn verify_legacy_access(
     validation: &Validation,
     now: i64,
 ) -> Result<AccessClaims, VerifyError> {
+    legacy_header(token, validation, key.alg().to_jwt())?;
+    let (message, signature) = split_signature(token)?;
+    if !key.verifies(message.as_bytes(), &signature) {
+        return Err(VerifyError::InvalidSignature);
+    }
+    let (legacy, user_id) = legacy_claims(message, TokenType::Access, validation, now)?;
+    Ok(AccessClaims {
+        iss: validation.issuer.clone(),
+        sub: user_id.to_string(),
+        aud: crate::claims::Audience::One(validation.audience.clone()),
+        exp: legacy.exp,
+        iat: legacy.iat,
+        nbf: legacy.iat,
+        jti: legacy.jti,
+        token_type: TokenType::Access,
+        user_id: Some(user_id),
+        client_id: None,
+        scope: None,
+        uv: None,
+        roles: Vec::new(),
+        groups: Vec::new(),
+        is_staff: None,
+        is_superuser: None,
+    })
+}
+
+/// A refresh token of the simplejwt deployment Tessera replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyRefresh {
+    /// Its `jti` (to use it up once).
+    pub jti: String,
+    /// The user it was issued to.
+    pub user_id: i64,
+    /// Its expiry.
+    pub exp: i64,
+}
+
+/// Verifies a refresh token issued by a djangorestframework-simplejwt deployment with its
+/// default HS256 signing (the old `SIGNING_KEY`, usually Django's `SECRET_KEY`): header
+/// without `kid`, alg HS256, HMAC checked in constant time, `token_type: "refresh"`, times
+/// with the leeway, `iss`/`aud` when present, an integer `user_id`. Using it up exactly once
+/// and until when such tokens count are the caller's decisions.
+///
+/// # Errors
+/// A [`VerifyError`] naming the first check that failed.
+pub fn verify_legacy_refresh(
+    token: &str,
+    secret: &[u8],
+    validation: &Validation,
+    now: i64,
+) -> Result<LegacyRefresh, VerifyError> {
+    legacy_header(token, validation, jsonwebtoken::Algorithm::HS256)?;
+    let (message, signature) = split_signature(token)?;
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+    aws_lc_rs::hmac::verify(&key, message.as_bytes(), &signature)
+        .map_err(|_| VerifyError::InvalidSignature)?;
+    let (legacy, user_id) = legacy_claims(message, TokenType::Refresh, validation, now)?;
+    Ok(LegacyRefresh {
+        jti: legacy.jti,
+        user_id,
+        exp: legacy.exp,
+    })
+}
+
+/// A simplejwt header: no `kid`, the expected `alg`, `typ` absent or `JWT`.
+fn legacy_header(
+    token: &str,
+    validation: &Validation,
+    alg: jsonwebtoken::Algorithm,
+) -> Result<(), VerifyError> {
     let header = header_of(token, validation)?;
     if header.kid.is_some() {
         return Err(VerifyError::UnknownKey);
     }
-    if header.alg != key.alg().to_jwt() {
+    if header.alg != alg {
         return Err(VerifyError::AlgorithmNotAllowed);
     }
     if !matches!(header.typ.as_deref(), None | Some("JWT")) {
         return Err(VerifyError::WrongType);
     }
+    Ok(())
+}
+
+/// `header.payload` and the decoded signature.
+fn split_signature(token: &str) -> Result<(&str, Vec<u8>), VerifyError> {
     let (message, signature) = token.rsplit_once('.').ok_or(VerifyError::Malformed)?;
-    let (_, payload) = message.split_once('.').ok_or(VerifyError::Malformed)?;
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| VerifyError::Malformed)?;
-    if !key.verifies(message.as_bytes(), &signature) {
-        return Err(VerifyError::InvalidSignature);
-    }
+    Ok((message, signature))
+}
+
+/// The claims of a signature-checked simplejwt token, checked, and its user id.
+fn legacy_claims(
+    message: &str,
+    kind: TokenType,
+    validation: &Validation,
+    now: i64,
+) -> Result<(LegacyClaims, i64), VerifyError> {
+    let (_, payload) = message.split_once('.').ok_or(VerifyError::Malformed)?;
     let payload = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| VerifyError::Malformed)?;
     let legacy: LegacyClaims =
         serde_json::from_slice(&payload).map_err(|_| VerifyError::InvalidClaim("claims"))?;
-    if legacy.token_type != TokenType::Access {
+    if legacy.token_type != kind {
         return Err(VerifyError::WrongType);
     }
     if legacy.iss.as_ref().is_some_and(|i| *i != validation.issuer) {
@@ -178,24 +260,7 @@ pub fn verify_legacy_access(
     }
     .ok_or(VerifyError::InvalidClaim("user_id"))?;
     check_times(legacy.exp, None, legacy.iat, now, validation.leeway)?;
-    Ok(AccessClaims {
-        iss: validation.issuer.clone(),
-        sub: user_id.to_string(),
-        aud: crate::claims::Audience::One(validation.audience.clone()),
-        exp: legacy.exp,
-        iat: legacy.iat,
-        nbf: legacy.iat,
-        jti: legacy.jti,
-        token_type: TokenType::Access,
-        user_id: Some(user_id),
-        client_id: None,
-        scope: None,
-        uv: None,
-        roles: Vec::new(),
-        groups: Vec::new(),
-        is_staff: None,
-        is_superuser: None,
-    })
+    Ok((legacy, user_id))
 }
 
 /// Verifies a refresh token's MAC and claims. Whether it is still live is the server's

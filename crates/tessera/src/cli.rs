@@ -105,6 +105,11 @@ pub struct DjangoImportArgs {
     /// The user table for `--from-db`.
     #[arg(long, default_value = "auth_user")]
     pub table: String,
+    /// Give the users new ids instead of keeping Django's (by default ids are kept, so
+    /// that services holding copies of users, and Django's tokens accepted during a
+    /// migration window, still name the right user).
+    #[arg(long)]
+    pub new_ids: bool,
 }
 
 /// `tessera audit …`

@@ -17,6 +17,9 @@ use time::format_description::well_known::Rfc3339;
 /// The columns of `auth_user` that Tessera keeps (others, such as groups, are ignored).
 #[derive(Debug, Deserialize)]
 struct DjangoUser {
+    /// Django's primary key (dumpdata's `pk`, the table's `id`).
+    #[serde(default)]
+    id: Option<i64>,
     #[serde(default)]
     username: Option<String>,
     #[serde(default)]
@@ -56,6 +59,10 @@ pub async fn run(args: &DjangoImportArgs, settings: &Settings, out: Format) -> a
             serde_json::from_value::<DjangoUser>(row)
                 .map_err(|e| e.to_string())
                 .and_then(DjangoUser::into_input)
+                .map(|input| NewUserInput {
+                    id: if args.new_ids { None } else { input.id },
+                    ..input
+                })
         })
         .collect();
     let tools = crate::user::Tools::open(settings).await?;
@@ -69,6 +76,8 @@ fn from_json(bytes: &[u8]) -> anyhow::Result<Vec<serde_json::Value>> {
     #[derive(Deserialize)]
     struct Entry {
         #[serde(default)]
+        pk: Option<serde_json::Value>,
+        #[serde(default)]
         fields: serde_json::Map<String, serde_json::Value>,
     }
     let entries: Vec<Entry> = serde_json::from_slice(bytes)
@@ -76,7 +85,12 @@ fn from_json(bytes: &[u8]) -> anyhow::Result<Vec<serde_json::Value>> {
     Ok(entries
         .into_iter()
         .filter(|e| e.fields.contains_key("password"))
-        .map(|e| serde_json::Value::Object(e.fields))
+        .map(|mut e| {
+            if let Some(pk) = e.pk {
+                e.fields.insert("id".into(), pk);
+            }
+            serde_json::Value::Object(e.fields)
+        })
         .collect())
 }
 
@@ -138,6 +152,7 @@ impl DjangoUser {
             last_login: self.last_login.as_deref().map(django_time).transpose()?,
             access: Default::default(),
             email_verified: true,
+            id: self.id,
         })
     }
 }
@@ -170,6 +185,7 @@ mod tests {
             .into_input()
             .unwrap();
         assert_eq!(input.username, "ann");
+        assert_eq!(input.id, Some(7), "dumpdata's pk is kept");
         assert!(input.is_staff && !input.is_superuser && input.is_active);
         assert_eq!(input.date_joined.unwrap().unix_timestamp(), 1_714_566_896);
         assert!(input.last_login.is_none());

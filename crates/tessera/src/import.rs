@@ -92,7 +92,7 @@ pub async fn create_all(
     let mut results = futures_util::stream::iter(records.into_iter().enumerate())
         .map(|(i, record)| async move {
             let result = match record {
-                Ok(input) => users.create(input).await.map(|_| ()),
+                Ok(input) => create_one(users, input).await,
                 Err(e) => Err(UserServiceError::Invalid(invalid_record(e))),
             };
             (i + 1, result)
@@ -125,6 +125,27 @@ pub async fn create_all(
     output::message(out, &text, &summary);
 }
 
+/// Creates one user; an id taken by *another* user is a refusal, not a skip (a second run
+/// of the same import finds its own users there and skips them).
+async fn create_one(users: &Users<'_>, input: NewUserInput) -> Result<(), UserServiceError> {
+    let (id, username) = (input.id, input.username.clone());
+    match users.create(input).await {
+        Ok(_) => Ok(()),
+        Err(UserServiceError::Conflict("id")) => {
+            let holder = users.get(id.unwrap_or_default()).await?;
+            if holder.username == username {
+                Err(UserServiceError::Conflict("id"))
+            } else {
+                Err(UserServiceError::Invalid(invalid_record(format!(
+                    "id {} is taken by {:?} (import into an empty database, or use --new-ids)",
+                    holder.id, holder.username
+                ))))
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
 impl Record {
     fn into_input(self) -> Result<NewUserInput, String> {
         let password = match (self.password, self.password_hash) {
@@ -145,6 +166,7 @@ impl Record {
             last_login: None,
             access: Default::default(),
             email_verified: true,
+            id: None,
         })
     }
 }

@@ -64,6 +64,7 @@ pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::
                 last_login: None,
                 access: Default::default(),
                 email_verified: true,
+                id: None,
             };
             let user = users.create(input).await?;
             report(

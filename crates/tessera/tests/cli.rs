@@ -678,3 +678,83 @@ async fn sigterm_drains_in_flight_requests() {
         );
     }
 }
+
+#[test]
+fn django_imports_keep_ids_unless_one_is_taken_by_someone_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = tessera(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--username",
+            "admin",
+            "--email",
+            "admin@example.com",
+            "--password-stdin",
+        ],
+        "first password 1\n",
+    );
+    assert!(admin.status.success());
+    let dump = dir.path().join("users.json");
+    std::fs::write(
+        &dump,
+        r#"[{"model": "auth.user", "pk": 1, "fields": {"username": "ann", "email": "ann@example.com",
+             "password": "pbkdf2_sha256$1000$salt$aGFzaA==", "is_active": true}},
+            {"model": "auth.user", "pk": 7, "fields": {"username": "bob", "email": "bob@example.com",
+             "password": "pbkdf2_sha256$1000$salt$aGFzaA==", "is_active": true}}]"#,
+    )
+    .unwrap();
+    let from_json = dump.to_str().unwrap();
+    let args = [
+        "--output",
+        "json",
+        "import",
+        "django",
+        "--from-json",
+        from_json,
+    ];
+    let first = json(&tessera(dir.path(), &args, ""));
+    assert_eq!(first["created"], 1, "{first}");
+    assert_eq!(first["refused"], 1, "{first}");
+    assert!(
+        first["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("id 1 is taken by \"admin\""),
+        "{first}"
+    );
+    // Running it again skips bob (his id is his own) and still refuses ann.
+    let again = json(&tessera(dir.path(), &args, ""));
+    assert_eq!(
+        (again["created"].as_u64(), again["skipped"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let renumbered = json(&tessera(
+        dir.path(),
+        &[&args[..], &["--new-ids"]].concat(),
+        "",
+    ));
+    assert_eq!(renumbered["created"], 1, "{renumbered}");
+    let users = json(&tessera(
+        dir.path(),
+        &["--output", "json", "user", "list"],
+        "",
+    ));
+    let ids: Vec<(String, i64)> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["username"].as_str().unwrap().to_owned(),
+                u["id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(ids.contains(&("bob".into(), 7)), "{ids:?}");
+    assert!(
+        ids.contains(&("ann".into(), 8)),
+        "the next free id: {ids:?}"
+    );
+}

@@ -412,6 +412,7 @@ async fn create_user(
             services: body.services,
         },
         email_verified: true,
+        id: None,
     };
     let created = Users::of(&state).create(input).await?;
     Ok((StatusCode::CREATED, Json(AdminUser::from(&created))))

@@ -115,6 +115,7 @@ async fn create_account(state: &AppState, input: Signup) -> Result<(), String> {
             last_login: None,
             access: Access::default(),
             email_verified: false,
+            id: None,
         })
         .await;
     let user = match created {

@@ -228,7 +228,10 @@ pub async fn issue_client_token(
 /// [`TokenError::NotValid`] for every refusal.
 pub async fn refresh(state: &AppState, token: &Secret) -> Result<TokenPair, TokenError> {
     let now = state.clock.unix();
-    let claims = refresh_claims(state, token, now)?;
+    let claims = match refresh_claims(state, token, now) {
+        Ok(claims) => claims,
+        Err(e) => return legacy_refresh(state, token, now).await.ok_or(e)?,
+    };
     if claims.client_id.is_some() {
         return Err(TokenError::NotValid(
             "refresh token bound to an OAuth client",
@@ -408,6 +411,57 @@ fn legacy_access(
         "accepted a legacy simplejwt access token"
     );
     Ok(claims)
+}
+
+/// A refresh token of the simplejwt deployment Tessera replaced (`[tokens]
+/// legacy_hs256_secret`, until `legacy_until`), exchanged once for a new Tessera pair (a
+/// new family). `None` when the window is closed or the token is not such a token, so the
+/// caller reports its own error; `Some(Err)` for a legacy token refused (used already, user
+/// gone or disabled).
+async fn legacy_refresh(
+    state: &AppState,
+    token: &Secret,
+    now: i64,
+) -> Option<Result<TokenPair, TokenError>> {
+    let t = &state.settings.tokens;
+    let (Some(secret), Some(until)) = (&t.legacy_hs256_secret, t.legacy_until) else {
+        return None;
+    };
+    if now >= until.unix_timestamp() {
+        return None;
+    }
+    let legacy = tessera_token::validate::verify_legacy_refresh(
+        token.expose(),
+        secret.expose().as_bytes(),
+        &state.validation,
+        now,
+    )
+    .ok()?;
+    Some(exchange_legacy(state, &legacy).await)
+}
+
+async fn exchange_legacy(
+    state: &AppState,
+    legacy: &tessera_token::validate::LegacyRefresh,
+) -> Result<TokenPair, TokenError> {
+    let user = active_user(state, legacy.user_id).await?;
+    if !state
+        .store
+        .use_legacy_refresh(&legacy.jti, legacy.exp)
+        .await?
+    {
+        super::audit::event("token.reuse_detected")
+            .subject(legacy.user_id)
+            .detail("a legacy simplejwt refresh token presented again")
+            .record(state.store.as_ref(), state.clock.unix())
+            .await;
+        return Err(TokenError::NotValid("legacy refresh token used already"));
+    }
+    tracing::info!(
+        user_id = user.id,
+        "exchanged a legacy simplejwt refresh token"
+    );
+    issue_pair(state, &user).await
 }
 
 /// Authenticates a bearer access token of a user and returns its claims and (active) user.

@@ -76,6 +76,8 @@ pub struct NewUserInput {
     pub access: Access,
     /// Whether the address is proven (false only for self-service sign-ups).
     pub email_verified: bool,
+    /// The id to keep (imports from Django); `None`: the next free one.
+    pub id: Option<i64>,
 }
 
 /// What a user may do, beyond the staff and superuser flags.
@@ -131,6 +133,7 @@ impl Users<'_> {
             PasswordInput::Hashed(_) => return Err(UserServiceError::UnsupportedHash),
         };
         let user = NewUser {
+            id: input.id,
             username: username.as_str().to_owned(),
             email: email.as_str().to_owned(),
             password_hash,

@@ -83,6 +83,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deletes a user after blocking their live access tokens; refresh tokens, sessions,
     /// consents and codes go with the row. Returns whether the user existed.
     async fn delete_user(&self, id: i64, now: i64) -> StoreResult<bool>;
+    /// Records that the legacy (simplejwt) refresh token `jti` was exchanged; `false` when
+    /// it had been already (exactly once, across replicas).
+    async fn use_legacy_refresh(&self, jti: &str, expires_at: i64) -> StoreResult<bool>;
     /// The link with this token hash, used or not (to check a new password before the
     /// link is used up).
     async fn user_link(&self, token_hash: &str) -> StoreResult<Option<UserLink>>;

@@ -123,6 +123,8 @@ impl User {
 /// A user to insert.
 #[derive(Debug, Clone)]
 pub struct NewUser {
+    /// The id to keep (an import from Django keeps Django's); `None`: the next free one.
+    pub id: Option<i64>,
     /// Validated username.
     pub username: String,
     /// Validated e-mail.

@@ -94,7 +94,9 @@ fn classify(e: sqlx::Error) -> StoreError {
         | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let constraint = db.constraint().unwrap_or_default();
-            if constraint.contains("username") {
+            if constraint == "users_pkey" {
+                StoreError::Conflict("id")
+            } else if constraint.contains("username") {
                 StoreError::Conflict("username")
             } else if constraint.contains("email") {
                 StoreError::Conflict("email")

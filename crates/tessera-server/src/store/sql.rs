@@ -439,12 +439,28 @@ macro_rules! impl_store {
             }
 
             async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
-                sqlx::query_as::<_, User>(&format!(
-                    "INSERT INTO users (username, email, password_hash, first_name, last_name, \
-                     is_active, is_staff, is_superuser, date_joined, last_login, roles, group_names, \
-                     services, email_verified) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {USER_COLUMNS}"
-                ))
+                let mut tx = self.begin_write().await?;
+                // An explicit id (an import) or the database's next one.
+                let (id_column, id_value) = match u.id {
+                    Some(_) => ("id, ", "$1, "),
+                    None => ("", ""),
+                };
+                let first = if u.id.is_some() { 2 } else { 1 };
+                let params = (first..first + 14)
+                    .map(|n| format!("${n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "INSERT INTO users ({id_column}username, email, password_hash, first_name, \
+                     last_name, is_active, is_staff, is_superuser, date_joined, last_login, roles, \
+                     group_names, services, email_verified) \
+                     VALUES ({id_value}{params}) RETURNING {USER_COLUMNS}"
+                );
+                let mut query = sqlx::query_as::<_, User>(&sql);
+                if let Some(id) = u.id {
+                    query = query.bind(id);
+                }
+                let user = query
                 .bind(&u.username)
                 .bind(&u.email)
                 .bind(&u.password_hash)
@@ -459,9 +475,18 @@ macro_rules! impl_store {
                 .bind(sqlx::types::Json(&u.groups))
                 .bind(u.services.as_ref().map(sqlx::types::Json))
                 .bind(u.email_verified)
-                .fetch_one(&mut *self.write_conn().await?)
+                .fetch_one(&mut *tx)
                 .await
-                .map_err(classify)
+                .map_err(classify)?;
+                if u.id.is_some() {
+                    // Keep PostgreSQL's sequence past explicitly given ids.
+                    sqlx::query(RESET_USER_IDS)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
+                tx.commit().await.map_err(classify)?;
+                Ok(user)
             }
 
             async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
@@ -630,6 +655,19 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn use_legacy_refresh(&self, jti: &str, expires_at: i64) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO legacy_refresh_used (jti, expires_at) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(jti)
+                .bind(expires_at)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn user_link(&self, token_hash: &str) -> StoreResult<Option<UserLink>> {
                 sqlx::query_as::<_, UserLink>(
                     "SELECT token_hash, user_id, purpose, new_email, expires_at FROM user_links \
@@ -785,7 +823,7 @@ macro_rules! impl_store {
                 now: i64,
                 failures_before: i64,
             ) -> StoreResult<Vec<(&'static str, u64)>> {
-                let statements: [(&'static str, &'static str, i64); 6] = [
+                let statements: [(&'static str, &'static str, i64); 7] = [
                     (
                         "refresh_tokens",
                         "DELETE FROM refresh_tokens WHERE expires_at < $1 AND access_expires_at < $1",
@@ -794,6 +832,11 @@ macro_rules! impl_store {
                     ("auth_codes", "DELETE FROM auth_codes WHERE expires_at < $1", now),
                     ("sessions", "DELETE FROM sessions WHERE expires_at < $1", now),
                     ("user_links", "DELETE FROM user_links WHERE expires_at < $1", now),
+                    (
+                        "legacy_refresh_used",
+                        "DELETE FROM legacy_refresh_used WHERE expires_at < $1",
+                        now,
+                    ),
                     ("revoked_access", "DELETE FROM revoked_access WHERE expires_at < $1", now),
                     (
                         "login_failures",
@@ -815,7 +858,7 @@ macro_rules! impl_store {
             }
 
             async fn table_counts(&self) -> StoreResult<Vec<(&'static str, i64)>> {
-                const TABLES: [&str; 12] = [
+                const TABLES: [&str; 13] = [
                     "audit_events",
                     "users",
                     "clients",
@@ -827,6 +870,7 @@ macro_rules! impl_store {
                     "auth_codes",
                     "login_failures",
                     "user_links",
+                    "legacy_refresh_used",
                     "_sqlx_migrations",
                 ];
                 let mut counts = Vec::with_capacity(TABLES.len());

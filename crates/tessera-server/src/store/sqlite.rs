@@ -99,6 +99,8 @@ fn classify(e: sqlx::Error) -> StoreError {
             let msg = db.message();
             if msg.contains("users.username") {
                 StoreError::Conflict("username")
+            } else if msg.contains("users.id") {
+                StoreError::Conflict("id")
             } else if msg.contains("users.email") {
                 StoreError::Conflict("email")
             } else if msg.contains("clients.client_id") {

@@ -119,3 +119,105 @@ async fn without_the_window_simplejwt_tokens_are_refused() {
     let legacy = simplejwt_token(&django, &claims(now, json!({})));
     assert_eq!(verify_status(&app, &legacy).await, 401);
 }
+
+/// A refresh token shaped as simplejwt 5 writes it with its default HS256 signing.
+fn simplejwt_refresh(secret: &str, claims: &Value) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
+    let input = format!("{header}.{payload}");
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+}
+
+#[tokio::test]
+async fn simplejwt_refresh_tokens_are_exchanged_once_during_the_window() {
+    const SECRET: &str = "django-insecure-old-secret-key";
+    let until = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let app = TestApp::builder()
+        .settings(move |s| {
+            s.tokens.legacy_hs256_secret = Some(tessera_proto::Secret::new(SECRET));
+            s.tokens.legacy_until = Some(until);
+        })
+        .spawn()
+        .await;
+    let alice = app.create_user("alice", false).await;
+    let now = app.clock.unix();
+    let refresh_claims = |jti: &str, user: i64| {
+        json!({"token_type": "refresh", "exp": now + 86_400, "iat": now, "jti": jti,
+               "user_id": user})
+    };
+    let old = simplejwt_refresh(SECRET, &refresh_claims("a1", alice.id));
+    let res = app
+        .post_json("/auth/token/refresh/", &json!({"refresh": old}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let pair: Value = res.json().await.unwrap();
+    let me: Value = app
+        .get_bearer("/auth/users/me/", pair["access"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["id"], alice.id);
+    // The new refresh token is Tessera's own and rotates as usual.
+    let next = app
+        .post_json("/auth/token/refresh/", &json!({"refresh": pair["refresh"]}))
+        .await;
+    assert_eq!(next.status(), 200);
+
+    // Once only; and nothing signed with another secret, of another type, or for a user
+    // who is not there.
+    for (token, why) in [
+        (old.clone(), "used already"),
+        (
+            simplejwt_refresh("another secret", &refresh_claims("a2", alice.id)),
+            "wrong secret",
+        ),
+        (
+            simplejwt_refresh(SECRET, &claims(now, json!({"jti": "a3"}))),
+            "an access token",
+        ),
+        (
+            simplejwt_refresh(SECRET, &refresh_claims("a4", 999)),
+            "no such user",
+        ),
+        (
+            simplejwt_refresh(
+                SECRET,
+                &json!({"token_type": "refresh", "exp": now - 3600, "iat": now - 90_000,
+                        "jti": "a5", "user_id": alice.id}),
+            ),
+            "expired",
+        ),
+    ] {
+        let res = app
+            .post_json("/auth/token/refresh/", &json!({"refresh": token}))
+            .await;
+        assert_eq!(res.status(), 401, "{why}");
+    }
+}
+
+#[tokio::test]
+async fn simplejwt_refresh_tokens_are_refused_after_the_window() {
+    const SECRET: &str = "django-insecure-old-secret-key";
+    let until = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    let app = TestApp::builder()
+        .settings(move |s| {
+            s.tokens.legacy_hs256_secret = Some(tessera_proto::Secret::new(SECRET));
+            s.tokens.legacy_until = Some(until);
+        })
+        .spawn()
+        .await;
+    let alice = app.create_user("alice", false).await;
+    let now = app.clock.unix();
+    let old = simplejwt_refresh(
+        SECRET,
+        &json!({"token_type": "refresh", "exp": now + 86_400, "iat": now, "jti": "b1",
+                "user_id": alice.id}),
+    );
+    let res = app
+        .post_json("/auth/token/refresh/", &json!({"refresh": old}))
+        .await;
+    assert_eq!(res.status(), 401);
+}

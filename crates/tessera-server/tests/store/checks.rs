@@ -12,6 +12,7 @@ pub const NOW: i64 = 1_900_000_000;
 
 fn new_user(name: &str) -> NewUser {
     NewUser {
+        id: None,
         username: name.into(),
         email: format!("{name}@Example.com"),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
