@@ -180,6 +180,9 @@ pub struct TokenSettings {
     /// Kid of an imported key whose djangorestframework-simplejwt tokens (no `kid`, no
     /// `iss`/`aud`) are accepted until `legacy_until`, during a migration.
     pub legacy_kid: Option<String>,
+    /// PEM public keys (`PUBLIC KEY`, RS256) of that deployment: its access tokens verify
+    /// until `legacy_until`, without Tessera holding the old private key.
+    pub legacy_public_keys: Vec<PathBuf>,
     /// The HS256 signing key of that deployment (simplejwt's `SIGNING_KEY`, by default
     /// Django's `SECRET_KEY`): its refresh tokens are exchanged once each at
     /// `/auth/token/refresh/` for Tessera tokens until `legacy_until`.
@@ -289,6 +292,7 @@ impl Default for TokenSettings {
             verify_accepts_refresh: false,
             legacy_kid: None,
             legacy_hs256_secret: None,
+            legacy_public_keys: Vec::new(),
             legacy_until: None,
             user_claims: vec![UserClaim::Roles, UserClaim::Groups],
         }
@@ -611,11 +615,14 @@ impl Settings {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert", "set both tls_cert and tls_key, or neither");
         }
-        if (t.legacy_kid.is_some() || t.legacy_hs256_secret.is_some()) != t.legacy_until.is_some() {
+        let legacy = t.legacy_kid.is_some()
+            || t.legacy_hs256_secret.is_some()
+            || !t.legacy_public_keys.is_empty();
+        if legacy != t.legacy_until.is_some() {
             return invalid(
                 "tokens.legacy_until",
-                "set legacy_until (the end of the migration window) with legacy_kid or \
-                 legacy_hs256_secret, and only with them",
+                "set legacy_until (the end of the migration window) with legacy_kid, \
+                 legacy_public_keys or legacy_hs256_secret, and only with them",
             );
         }
         if self.signup.enabled && self.mail.smtp_url.is_none() {
@@ -747,6 +754,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [tokens] leeway                  TESSERA_TOKENS__LEEWAY                   30s             clock skew on exp/nbf
   [tokens] verify_accepts_refresh  TESSERA_TOKENS__VERIFY_ACCEPTS_REFRESH   false           /auth/token/verify/ accepts refresh tokens too
   [tokens] legacy_kid              TESSERA_TOKENS__LEGACY_KID               (none)          imported key whose simplejwt tokens are accepted…
+  [tokens] legacy_public_keys      TESSERA_TOKENS__LEGACY_PUBLIC_KEYS       []              PEM public keys (RS256) whose simplejwt access tokens verify…
   [tokens] legacy_hs256_secret     TESSERA_TOKENS__LEGACY_HS256_SECRET      (none)          old simplejwt HS256 key: its refresh tokens are exchanged once…
   [tokens] legacy_until            TESSERA_TOKENS__LEGACY_UNTIL             (none)          …until this RFC 3339 time
   [tokens] user_claims             TESSERA_TOKENS__USER_CLAIMS              [roles, groups] of roles | groups | is_staff | is_superuser, in user tokens

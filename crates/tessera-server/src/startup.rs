@@ -112,6 +112,7 @@ impl Application {
             }
         };
         let hasher = PasswordHasher::new(&settings.passwords)?;
+        let legacy_keys = legacy_keys(&settings)?;
         let mailer = crate::service::mail::Mailer::from_settings(&settings.mail).map_err(|e| {
             StartError::Config(ConfigError::Invalid {
                 key: "mail.smtp_url",
@@ -155,6 +156,7 @@ impl Application {
             validation,
             metrics: crate::metrics::Metrics::default(),
             mailer,
+            legacy_keys,
         });
         Ok(Self {
             listener,
@@ -360,4 +362,24 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// `[tokens] legacy_public_keys`: each file a PEM RS256 public key.
+fn legacy_keys(settings: &Settings) -> Result<Vec<tessera_token::PublicKey>, StartError> {
+    settings
+        .tokens
+        .legacy_public_keys
+        .iter()
+        .map(|path| {
+            let invalid = |reason: String| {
+                StartError::Config(ConfigError::Invalid {
+                    key: "tokens.legacy_public_keys",
+                    reason: format!("{}: {reason}", path.display()),
+                })
+            };
+            let pem = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
+            tessera_token::PublicKey::from_public_pem(tessera_token::Algorithm::RS256, &pem)
+                .map_err(|e| invalid(e.to_string()))
+        })
+        .collect()
 }

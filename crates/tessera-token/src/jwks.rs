@@ -128,6 +128,32 @@ impl PublicKey {
         Self::from_parts(kid, alg, params)
     }
 
+    /// A public key from PEM as `openssl pkey -pubout` writes it (`PUBLIC KEY`,
+    /// SubjectPublicKeyInfo), for example the public half of a retired simplejwt RS256 key.
+    ///
+    /// # Errors
+    /// [`KeyError::Invalid`] for another PEM type or a key of another algorithm,
+    /// [`KeyError::TooShort`] for RSA under 2048 bits.
+    pub fn from_public_pem(alg: Algorithm, pem_text: &str) -> Result<Self, KeyError> {
+        let invalid = |reason: String| KeyError::Invalid {
+            alg: alg.as_str(),
+            reason,
+        };
+        let parsed = pem::parse(pem_text).map_err(|e| invalid(e.to_string()))?;
+        if parsed.tag() != "PUBLIC KEY" {
+            return Err(invalid(format!(
+                "expected \"PUBLIC KEY\", found \"{}\"",
+                parsed.tag()
+            )));
+        }
+        let der = parsed.contents();
+        match alg {
+            // Ed25519's SubjectPublicKeyInfo is a fixed 12-byte prefix and the raw key.
+            Algorithm::EdDSA => Self::from_public_der(alg, der.get(12..).unwrap_or_default()),
+            _ => Self::from_public_der(alg, der),
+        }
+    }
+
     /// The key id: the first [`KID_LEN`] characters of the RFC 7638 SHA-256 thumbprint.
     pub(crate) fn derive_kid(alg: Algorithm, params: &AlgorithmParameters) -> String {
         let jwk = Jwk {

@@ -388,8 +388,8 @@ pub async fn live_access(
     Ok((claims, user))
 }
 
-/// An access token of the Django deployment Tessera replaced (`[tokens] legacy_kid`),
-/// accepted until `legacy_until`.
+/// An access token of the Django deployment Tessera replaced (signed by the key imported as
+/// `[tokens] legacy_kid` or one of `legacy_public_keys`), accepted until `legacy_until`.
 fn legacy_access(
     state: &AppState,
     published: &tessera_token::KeySet,
@@ -397,15 +397,24 @@ fn legacy_access(
     now: i64,
 ) -> Result<AccessClaims, TokenError> {
     let t = &state.settings.tokens;
-    let (Some(kid), Some(until)) = (&t.legacy_kid, t.legacy_until) else {
-        return Err(VerifyError::UnknownKey.into());
-    };
-    if now >= until.unix_timestamp() {
+    if !t.legacy_until.is_some_and(|u| now < u.unix_timestamp()) {
         return Err(VerifyError::UnknownKey.into());
     }
-    let key = published.get(kid).ok_or(VerifyError::UnknownKey)?;
-    let claims =
-        tessera_token::validate::verify_legacy_access(token.expose(), key, &state.validation, now)?;
+    // simplejwt's tokens carry no kid: try the imported key and the configured public keys.
+    let imported = t.legacy_kid.as_deref().and_then(|kid| published.get(kid));
+    let mut outcome = Err(VerifyError::UnknownKey);
+    for key in imported.into_iter().chain(&state.legacy_keys) {
+        outcome = tessera_token::validate::verify_legacy_access(
+            token.expose(),
+            key,
+            &state.validation,
+            now,
+        );
+        if outcome.is_ok() {
+            break;
+        }
+    }
+    let claims = outcome?;
     tracing::debug!(
         user_id = claims.user_id,
         "accepted a legacy simplejwt access token"

@@ -221,3 +221,73 @@ async fn simplejwt_refresh_tokens_are_refused_after_the_window() {
         .await;
     assert_eq!(res.status(), 401);
 }
+
+#[tokio::test]
+async fn a_configured_public_key_verifies_simplejwt_tokens_without_the_private_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("jwt_private.pem");
+    let public = dir.path().join("jwt_public.pem");
+    for args in [
+        vec![
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            private.to_str().unwrap(),
+        ],
+        vec![
+            "pkey",
+            "-in",
+            private.to_str().unwrap(),
+            "-pubout",
+            "-out",
+            public.to_str().unwrap(),
+        ],
+    ] {
+        let done = std::process::Command::new("openssl")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+    let django = SigningKey::from_pem(
+        Algorithm::RS256,
+        &std::fs::read_to_string(&private).unwrap(),
+    )
+    .unwrap();
+    let until = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let app = TestApp::builder()
+        .settings(move |s| {
+            s.tokens.legacy_public_keys = vec![public];
+            s.tokens.legacy_until = Some(until);
+        })
+        .spawn()
+        .await;
+    app.create_user("alice", false).await;
+    let now = app.clock.unix();
+    let legacy = simplejwt_token(&django, &claims(now, json!({})));
+    assert_eq!(verify_status(&app, &legacy).await, 200);
+    let jwks: Value = reqwest::get(app.url("/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["kid"] != django.kid()),
+        "the old key is not published as Tessera's"
+    );
+    let other = SigningKey::generate(Algorithm::RS256).unwrap();
+    let forged = simplejwt_token(&other, &claims(now, json!({})));
+    assert_eq!(verify_status(&app, &forged).await, 401);
+}
