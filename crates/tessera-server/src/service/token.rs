@@ -397,7 +397,7 @@ fn legacy_access(
     now: i64,
 ) -> Result<AccessClaims, TokenError> {
     let t = &state.settings.tokens;
-    if !t.legacy_until.is_some_and(|u| now < u.unix_timestamp()) {
+    if t.legacy_until.is_none_or(|u| now >= u.unix_timestamp()) {
         return Err(VerifyError::UnknownKey.into());
     }
     // simplejwt's tokens carry no kid: try the imported key and the configured public keys.
