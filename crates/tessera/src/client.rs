@@ -5,7 +5,7 @@ use crate::output::{self, Format};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use tessera_server::config::Settings;
-use tessera_server::service::client::{self, NewClient};
+use tessera_server::service::client::{self, ClientServiceError, NewClient};
 use tessera_server::store::{self, Client};
 use tessera_token::{Clock, SystemClock};
 
@@ -91,14 +91,11 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
             output::message(out, &serde_json::to_string_pretty(&v)?, &v);
         }
         ClientCommand::Delete { id } => {
-            if !store.delete_client(&id, SystemClock.unix()).await? {
-                bail!("no client {id}");
+            match client::delete(store.as_ref(), &id, "cli", SystemClock.unix()).await {
+                Ok(()) => {}
+                Err(ClientServiceError::NotFound(_)) => bail!("no client {id}"),
+                Err(e) => return Err(e.into()),
             }
-            tessera_server::service::audit::event("client.deleted")
-                .actor("cli")
-                .subject(&id)
-                .record(store.as_ref(), SystemClock.unix())
-                .await;
             output::message(
                 out,
                 &format!("deleted client {id}; its refresh tokens are revoked"),

@@ -64,9 +64,12 @@ impl FromRequestParts<AppState> for Admin {
 }
 
 impl Admin {
-    /// Staff may manage ordinary users; privileged accounts and flags need a superuser.
-    fn may_manage(&self, target: &User) -> Result<(), ApiError> {
-        self.require_superuser_if(target.is_staff || target.is_superuser)
+    /// The user `raw_id` names, if this admin may manage them: staff may manage ordinary
+    /// users; privileged accounts need a superuser.
+    async fn target(&self, users: &Users<'_>, raw_id: &str) -> Result<User, ApiError> {
+        let target = users.get(user_id(raw_id)?).await?;
+        self.require_superuser_if(target.is_staff || target.is_superuser)?;
+        Ok(target)
     }
 
     fn require_superuser_if(&self, needed: bool) -> Result<(), ApiError> {
@@ -444,8 +447,7 @@ async fn update_user(
     Body(body): Body<UserPatchBody>,
 ) -> Result<Json<AdminUser>, ApiError> {
     let users = Users::of(&state);
-    let target = users.get(user_id(&id)?).await?;
-    admin.may_manage(&target)?;
+    let target = admin.target(&users, &id).await?;
     admin.require_superuser_if(body.is_staff.is_some() || body.is_superuser.is_some())?;
     let patch = UserPatch {
         username: body.username,
@@ -473,8 +475,7 @@ async fn delete_user(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let users = Users::of(&state);
-    let target = users.get(user_id(&id)?).await?;
-    admin.may_manage(&target)?;
+    let target = admin.target(&users, &id).await?;
     if target.id == admin.0.id {
         return Err(ApiError::Invalid(
             "an admin cannot delete themselves".into(),
@@ -495,8 +496,7 @@ async fn set_password(
     Body(body): Body<PasswordBody>,
 ) -> Result<StatusCode, ApiError> {
     let users = Users::of(&state);
-    let target = users.get(user_id(&id)?).await?;
-    admin.may_manage(&target)?;
+    let target = admin.target(&users, &id).await?;
     users.set_password_of(&target, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -511,8 +511,7 @@ async fn logout(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let users = Users::of(&state);
-    let target = users.get(user_id(&id)?).await?;
-    admin.may_manage(&target)?;
+    let target = admin.target(&users, &id).await?;
     users.end_sessions(target.id, Some(admin.0.id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -592,14 +591,13 @@ async fn delete_client(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     admin.require_superuser_if(true)?;
-    if !state.store.delete_client(&id, state.clock.unix()).await? {
-        return Err(ApiError::NotFound);
-    }
-    crate::service::audit::event("client.deleted")
-        .actor(admin.0.id)
-        .subject(&id)
-        .record(state.store.as_ref(), state.clock.unix())
-        .await;
+    clients::delete(
+        state.store.as_ref(),
+        &id,
+        &admin.0.id.to_string(),
+        state.clock.unix(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -151,6 +151,31 @@ pub async fn create(
     }
 }
 
+/// Deletes a client, revoking the refresh tokens issued to it, and records who did it.
+///
+/// # Errors
+/// [`ClientServiceError::NotFound`], [`ClientServiceError::Store`].
+pub async fn delete(
+    store: &dyn Store,
+    id: &str,
+    actor: &str,
+    now: i64,
+) -> Result<(), ClientServiceError> {
+    if !store
+        .delete_client(id, now)
+        .await
+        .map_err(ClientServiceError::Store)?
+    {
+        return Err(ClientServiceError::NotFound(id.to_owned()));
+    }
+    super::audit::event("client.deleted")
+        .actor(actor)
+        .subject(id)
+        .record(store, now)
+        .await;
+    Ok(())
+}
+
 /// Gives a confidential client a new secret; the old one stops working at once.
 ///
 /// # Errors

@@ -2,17 +2,9 @@
 //! the list of browser sessions and apps holding refresh tokens, and "log out everywhere"
 //! ending all of them.
 
-use crate::assert_error;
+use crate::{assert_error, browser};
 use serde_json::json;
 use tessera_test_support::{PASSWORD, TestApp};
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 fn csrf_of(html: &str) -> String {
     let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();

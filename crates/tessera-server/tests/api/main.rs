@@ -34,6 +34,15 @@ mod verify;
 use serde_json::{Value, json};
 use tessera_test_support::TestApp;
 
+/// A client that keeps cookies and does not follow redirects, as a browser test needs.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// Asserts a simplejwt-style error: status, exact content type, `code`, and for 401 a
 /// `WWW-Authenticate` header.
 pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Value {

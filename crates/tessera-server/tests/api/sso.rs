@@ -2,6 +2,7 @@
 //! code → token (PKCE) → ID token; consent; a second client through the SSO session;
 //! prompt, max_age, code replay, userinfo, discovery, logout, and the refusals.
 
+use crate::browser;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
@@ -11,14 +12,6 @@ use tessera_test_support::{PASSWORD, TestApp};
 
 const CB: &str = "https://app.example.com/cb";
 const OTHER_CB: &str = "https://other.example.com/return";
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 fn pkce() -> (String, String) {
     let verifier = URL_SAFE_NO_PAD.encode([7u8; 40]);
