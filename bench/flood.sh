@@ -2,9 +2,11 @@
 # A flood of wrong-password logins must not starve the cheap endpoints: p99 latency of
 # GET /.well-known/jwks.json and POST /auth/token/verify/ measured idle and during a flood
 # (32 connections posting wrong passwords), on one release server (SQLite), rounds
-# alternating idle / flood; medians. Two servers: throttling off (a distributed flood:
-# every attempt reaches Argon2id) and on (defaults; the flood comes from one address, so
-# it is refused before hashing).
+# alternating idle / flood; medians. Three servers: throttling off (a distributed flood:
+# every attempt reaches Argon2id) with the hashing threads at the default niceness 10 and,
+# as the reference, at 0 (the server's own priority); and throttling on (defaults; the
+# flood comes from one address, so it is refused before hashing). The flood's own
+# login rate is reported too (hashing must still use the idle CPU).
 #   bench/flood.sh        # ROUNDS=3 DURATION=5s CONNECTIONS=8
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,16 +22,17 @@ export TESSERA_LOG_FILTER=warn
 cargo build --release -q -p tessera
 BIN=target/release/tessera
 
-start() { # NAME PORT THROTTLE_ENABLED
+start() { # NAME PORT THROTTLE_ENABLED HASH_NICE
     mkdir -p "$WORK/$1"
     echo 'bench-password-1' | $BIN --data-dir "$WORK/$1" user create --username bench \
         --email bench@example.com --password-stdin >/dev/null
-    TESSERA_THROTTLE__ENABLED=$3 $BIN --data-dir "$WORK/$1" serve --bind 127.0.0.1:$2 >/dev/null 2>&1 &
+    TESSERA_THROTTLE__ENABLED=$3 TESSERA_PASSWORDS__HASH_NICE=$4 $BIN --data-dir "$WORK/$1" serve --bind 127.0.0.1:$2 >/dev/null 2>&1 &
     PIDS+=($!)
     for _ in $(seq 1 100); do curl -sf http://127.0.0.1:$2/readyz >/dev/null && break; sleep 0.1; done
 }
-start off 18500 false
-start on 18501 true
+start off 18500 false 10
+start on 18501 true 10
+start nice0 18502 false 0
 # One access token per server, taken before any flood (they live 5 minutes; the run is
 # shorter).
 token_of() {
@@ -37,7 +40,7 @@ token_of() {
         -d '{"username":"bench","password":"bench-password-1"}' \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])'
 }
-declare -A TOKEN=([off]=$(token_of 18500) [on]=$(token_of 18501))
+declare -A TOKEN=([off]=$(token_of 18500) [on]=$(token_of 18501) [nice0]=$(token_of 18502))
 
 cat >"$WORK/wrong.lua" <<'LUA'
 wrk.method = "POST"
@@ -48,7 +51,7 @@ LUA
 
 : >"$WORK/results.txt"
 for _ in $(seq 1 "$ROUNDS"); do
-    for server in off:18500 on:18501; do
+    for server in nice0:18502 off:18500 on:18501; do
         name=${server%%:*}; port=${server##*:}
         token=${TOKEN[$name]}
         printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = %s\n' \
@@ -66,7 +69,11 @@ for _ in $(seq 1 "$ROUNDS"); do
             wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/verify.lua" \
                 "http://127.0.0.1:$port/auth/token/verify/" >"$WORK/out.txt"
             python3 bench/wrk_row.py "$WORK/out.txt" "throttle-$name/verify/$phase" | tee -a "$WORK/results.txt" >&2
-            [ -n "$flood" ] && wait "$flood"
+            if [ -n "$flood" ]; then
+                wait "$flood"
+                rps=$(grep -oP 'Requests/sec:\s+\K[\d.]+' "$WORK/flood.txt")
+                echo "throttle-$name/logins/flood $rps 0 0" | tee -a "$WORK/results.txt" >&2
+            fi
         done
     done
 done
@@ -78,9 +85,13 @@ def med(name, col):
 print(f"rounds={sys.argv[4]} duration={sys.argv[2]} connections={sys.argv[3]}; flood: 32 connections of wrong-password logins; reference: the same endpoint idle, same rounds\n")
 print("| server | endpoint | p99 idle ms | p99 flood ms | p99 ratio | req/s idle | req/s flood |")
 print("|---|---|---|---|---|---|---|")
-for t in ("off", "on"):
+labels = {"nice0": "throttle off, hash_nice 0 (reference)", "off": "throttle off, hash_nice 10", "on": "throttle on, hash_nice 10"}
+for t in ("nice0", "off", "on"):
     for e in ("jwks", "verify"):
         base = f"throttle-{t}/{e}"
         i, f = med(base + "/idle", 2), med(base + "/flood", 2)
-        print(f"| throttle {t} | {e} | {i:.2f} | {f:.2f} | {f / i:.2f} | {med(base + '/idle', 1):.0f} | {med(base + '/flood', 1):.0f} |")
+        print(f"| {labels[t]} | {e} | {i:.2f} | {f:.2f} | {f / i:.2f} | {med(base + '/idle', 1):.0f} | {med(base + '/flood', 1):.0f} |")
+print()
+for t in ("nice0", "off", "on"):
+    print(f"- {labels[t]}: the flood's own answers {med(f'throttle-{t}/logins/flood', 1):.1f}/s (median over rounds)")
 PY

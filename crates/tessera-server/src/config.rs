@@ -230,6 +230,9 @@ pub struct PasswordSettings {
     pub parallelism: u32,
     /// Hashes computed at once; more wait in a queue.
     pub max_concurrent_hashes: usize,
+    /// Niceness of the hashing threads (Linux; 0 = the server's own priority): under a
+    /// login flood, JWKS, verification and refresh keep the CPU first.
+    pub hash_nice: i32,
     /// How long a login waits in the hash queue before answering 503.
     #[serde(with = "humantime_serde")]
     pub queue_timeout: Duration,
@@ -471,6 +474,7 @@ impl Default for PasswordSettings {
             iterations: 2,
             parallelism: 1,
             max_concurrent_hashes: 2,
+            hash_nice: 10,
             queue_timeout: Duration::from_secs(5),
             max_length: 1024,
             min_length: 8,
@@ -647,6 +651,9 @@ impl Settings {
                 "Argon2id below OWASP's minimum (m=19456, t=2, p=1)",
             );
         }
+        if !(0..=19).contains(&p.hash_nice) {
+            return invalid("passwords.hash_nice", "0 to 19");
+        }
         if p.max_concurrent_hashes == 0 || p.max_length < p.min_length || p.min_length == 0 {
             return invalid(
                 "passwords",
@@ -763,6 +770,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [passwords] iterations           TESSERA_PASSWORDS__ITERATIONS            2               Argon2id t (minimum 2)
   [passwords] parallelism          TESSERA_PASSWORDS__PARALLELISM           1               Argon2id p
   [passwords] max_concurrent_hashes TESSERA_PASSWORDS__MAX_CONCURRENT_HASHES 2             hashes at once; others queue
+  [passwords] hash_nice            TESSERA_PASSWORDS__HASH_NICE             10              niceness of hashing threads (0-19); 0 = same as the server
   [passwords] queue_timeout        TESSERA_PASSWORDS__QUEUE_TIMEOUT         5s              then 503
   [passwords] max_length           TESSERA_PASSWORDS__MAX_LENGTH            1024            bytes; longer is refused before hashing
   [passwords] min_length           TESSERA_PASSWORDS__MIN_LENGTH            8               for new passwords

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod authorize;
 pub mod client;
 pub mod django_hash;
+pub mod hash_pool;
 pub mod links;
 pub mod login;
 pub mod mail;

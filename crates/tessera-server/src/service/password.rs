@@ -44,6 +44,7 @@ pub struct PasswordHasher {
     queue_timeout: Duration,
     max_length: usize,
     dummy: String,
+    pool: super::hash_pool::HashPool,
 }
 
 impl PasswordHasher {
@@ -64,6 +65,8 @@ impl PasswordHasher {
             queue_timeout: s.queue_timeout,
             max_length: s.max_length,
             dummy,
+            pool: super::hash_pool::HashPool::start(s.max_concurrent_hashes, s.hash_nice)
+                .map_err(internal)?,
         })
     }
 
@@ -158,13 +161,9 @@ impl PasswordHasher {
         let permit = acquired
             .map_err(|_| HashError::Busy)?
             .map_err(|_| HashError::Busy)?;
-        let result = tokio::task::spawn_blocking(move || {
-            let out = work();
-            drop(permit);
-            out
-        })
-        .await;
-        result.map_err(internal)
+        let result = self.pool.run(work).await;
+        drop(permit);
+        result.ok_or_else(|| HashError::Internal("a hashing thread failed".into()))
     }
 }
 
