@@ -98,6 +98,9 @@ pub struct ThrottleSettings {
     /// Longest back-off for one IP.
     #[serde(with = "humantime_serde")]
     pub ip_max: Duration,
+    /// Self-service requests that send mail (sign-up, password reset, e-mail change) from
+    /// one IP per window before they back off like failed logins (capped at `ip_max`).
+    pub mail_free: i64,
     /// Counters restart after this long without a failure.
     #[serde(with = "humantime_serde")]
     pub window: Duration,
@@ -115,6 +118,7 @@ impl Default for ThrottleSettings {
             account_free: 50,
             account_max: Duration::from_secs(60),
             ip_free: 100,
+            mail_free: 10,
             ip_max: Duration::from_secs(15 * 60),
             window: Duration::from_secs(3600),
             trusted_proxies: Vec::new(),
@@ -784,6 +788,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [throttle] account_max           TESSERA_THROTTLE__ACCOUNT_MAX            1m              its longest back-off (the owner shares it)
   [throttle] ip_free               TESSERA_THROTTLE__IP_FREE                100             failures from one IP, all accounts
   [throttle] ip_max                TESSERA_THROTTLE__IP_MAX                 15m
+  [throttle] mail_free             TESSERA_THROTTLE__MAIL_FREE              10              sign-up/reset/e-mail-change requests per IP before back-off
   [throttle] window                TESSERA_THROTTLE__WINDOW                 1h              counters restart after this long without failures
   [throttle] trusted_proxies       TESSERA_THROTTLE__TRUSTED_PROXIES        []              peers whose X-Forwarded-For names the client
   [signup] enabled                 TESSERA_SIGNUP__ENABLED                  false           self-service accounts (needs [mail] smtp_url)

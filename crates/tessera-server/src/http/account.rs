@@ -52,6 +52,7 @@ impl From<AccountError> for ApiError {
             AccountError::Invalid(e) => Self::Invalid(e.to_string()),
             AccountError::BadLink | AccountError::WrongPassword => Self::Invalid(e.to_string()),
             AccountError::Login(l) => l.into(),
+            AccountError::Throttled(wait) => Self::Throttled(wait.seconds),
             AccountError::Token(t) => t.into(),
             AccountError::Users(u) => u.into(),
             AccountError::Store(s) => s.into(),
@@ -74,6 +75,7 @@ struct SignupRequest {
 
 async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Body(req): Body<SignupRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     account::signup(
@@ -85,7 +87,9 @@ async fn signup(
             first_name: req.first_name,
             last_name: req.last_name,
         },
-    )?;
+        ip,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"detail": CHECK_MAIL}))))
 }
 
@@ -109,9 +113,10 @@ struct EmailRequest {
 
 async fn reset_password(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Body(req): Body<EmailRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    account::request_reset(&state, &req.email)?;
+    account::request_reset(&state, &req.email, ip).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"detail": RESET_SENT}))))
 }
 
@@ -284,8 +289,12 @@ async fn forgot_page(State(state): State<AppState>) -> Response {
     pages::render(&ForgotPage, StatusCode::OK, None)
 }
 
-async fn forgot_submit(State(state): State<AppState>, Body(form): Body<EmailRequest>) -> Response {
-    match account::request_reset(&state, &form.email) {
+async fn forgot_submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Body(form): Body<EmailRequest>,
+) -> Response {
+    match account::request_reset(&state, &form.email, ip).await {
         Ok(()) => pages::message(StatusCode::OK, "Check your e-mail", RESET_SENT, false),
         Err(e) => ApiError::from(e).into_response(),
     }
@@ -306,7 +315,11 @@ async fn signup_page(State(state): State<AppState>) -> Response {
     )
 }
 
-async fn signup_submit(State(state): State<AppState>, Body(req): Body<SignupRequest>) -> Response {
+async fn signup_submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Body(req): Body<SignupRequest>,
+) -> Response {
     let (email, username) = (req.email.clone(), req.username.clone().unwrap_or_default());
     let result = account::signup(
         &state,
@@ -317,7 +330,9 @@ async fn signup_submit(State(state): State<AppState>, Body(req): Body<SignupRequ
             first_name: req.first_name,
             last_name: req.last_name,
         },
-    );
+        ip,
+    )
+    .await;
     match result {
         Ok(()) => pages::message(
             StatusCode::OK,
@@ -351,6 +366,7 @@ struct FlaskSignup {
 
 async fn flask_signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Body(req): Body<FlaskSignup>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     account::signup(
@@ -362,7 +378,9 @@ async fn flask_signup(
             first_name: req.name,
             last_name: String::new(),
         },
-    )?;
+        ip,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"message": CHECK_MAIL}))))
 }
 

@@ -37,6 +37,9 @@ pub enum AccountError {
     /// Too many wrong passwords.
     #[error(transparent)]
     Login(LoginError),
+    /// Too many mail-sending requests from this address.
+    #[error("too many requests")]
+    Throttled(super::throttle::Wait),
     /// The bearer token is not valid.
     #[error(transparent)]
     Token(#[from] TokenError),
@@ -69,7 +72,11 @@ pub struct Signup {
 /// # Errors
 /// [`AccountError::SignupClosed`], [`AccountError::Invalid`] (input only: never whether
 /// the account exists).
-pub fn signup(state: &AppState, input: Signup) -> Result<(), AccountError> {
+pub async fn signup(
+    state: &AppState,
+    input: Signup,
+    ip: std::net::IpAddr,
+) -> Result<(), AccountError> {
     if !state.settings.signup.enabled {
         return Err(AccountError::SignupClosed);
     }
@@ -87,6 +94,7 @@ pub fn signup(state: &AppState, input: Signup) -> Result<(), AccountError> {
         input.password.expose(),
         &[username.as_str(), email.as_str()],
     )?;
+    mail_allowed(state, ip).await?;
     let input = Signup {
         username: Some(username.as_str().to_owned()),
         email: email.as_str().to_owned(),
@@ -196,10 +204,15 @@ pub async fn verify(state: &AppState, token: &str) -> Result<(), AccountError> {
 ///
 /// # Errors
 /// [`AccountError::NoMail`].
-pub fn request_reset(state: &AppState, email: &str) -> Result<(), AccountError> {
+pub async fn request_reset(
+    state: &AppState,
+    email: &str,
+    ip: std::net::IpAddr,
+) -> Result<(), AccountError> {
     if state.mailer.is_none() {
         return Err(AccountError::NoMail);
     }
+    mail_allowed(state, ip).await?;
     let email = email.trim().to_owned();
     background(state, "password reset", |state| async move {
         let Some(user) = state
@@ -288,6 +301,7 @@ pub async fn change_email(
     }
     let user = confirm_password(state, bearer, ip, current).await?;
     let email = Email::parse(new_email)?.as_str().to_owned();
+    mail_allowed(state, ip).await?;
     background(state, "e-mail change", move |state| async move {
         if state
             .store
@@ -331,6 +345,14 @@ async fn confirm_password(
         Ok(user) => Ok(user),
         Err(LoginError::NoActiveAccount) => Err(AccountError::WrongPassword),
         Err(e) => Err(AccountError::Login(e)),
+    }
+}
+
+/// The per-IP allowance of mail-sending requests.
+async fn mail_allowed(state: &AppState, ip: std::net::IpAddr) -> Result<(), AccountError> {
+    match super::throttle::mail_request(state, ip).await? {
+        Some(wait) => Err(AccountError::Throttled(wait)),
+        None => Ok(()),
     }
 }
 

@@ -69,6 +69,34 @@ fn secs(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
+/// Counts a self-service request that sends mail (sign-up, reset, e-mail change) from
+/// `ip`, and says whether it must wait: past `[throttle] mail_free` in a window, the same
+/// doubling back-off as failed logins. Depends on the IP only, never on the account, so
+/// it tells nothing about which addresses exist.
+///
+/// # Errors
+/// The store's.
+pub async fn mail_request(state: &AppState, ip: IpAddr) -> Result<Option<Wait>, StoreError> {
+    let t = &state.settings.throttle;
+    if !t.enabled {
+        return Ok(None);
+    }
+    let now = state.clock.unix();
+    let since = now - secs(t.window);
+    let key = format!("mail:{ip}");
+    let counted = state
+        .store
+        .login_failures(std::slice::from_ref(&key), since)
+        .await?;
+    if let Some((_, requests, last)) = counted.first()
+        && let Some(seconds) = backoff(*requests, t.mail_free, secs(t.ip_max), *last, now)
+    {
+        return Ok(Some(Wait { seconds }));
+    }
+    state.store.record_login_failure(&[key], now, since).await?;
+    Ok(None)
+}
+
 /// Whether `attempt` must wait now.
 ///
 /// # Errors

@@ -382,3 +382,46 @@ async fn the_flask_style_aliases_work_over_the_real_endpoints() {
     let none = client.get(app.url("/login")).send().await.unwrap();
     assert_error(none, 401, "not_authenticated").await;
 }
+
+#[tokio::test]
+async fn mail_sending_requests_back_off_per_client_address() {
+    let Some(smtp) = Smtp::start().await else {
+        return;
+    };
+    let url = smtp.url.clone();
+    let app = TestApp::builder()
+        .settings(move |s| {
+            s.mail.smtp_url = Some(Secret::new(url));
+            s.signup.enabled = true;
+            s.throttle.mail_free = 2;
+        })
+        .spawn()
+        .await;
+    let reset = |email: &'static str| {
+        let app = &app;
+        async move {
+            app.post_json("/auth/users/reset_password/", &json!({"email": email}))
+                .await
+        }
+    };
+    assert_eq!(reset("a@example.com").await.status(), 202);
+    let signup = app
+        .post_json(
+            "/auth/users/",
+            &json!({"email": "b@example.com", "password": "a fine long password"}),
+        )
+        .await;
+    assert_eq!(signup.status(), 202, "sign-ups count in the same allowance");
+    let third = reset("c@example.com").await;
+    assert_eq!(third.status(), 429);
+    assert!(third.headers().contains_key("retry-after"));
+    assert_error(third, 429, "throttled").await;
+    // Invalid requests are refused before counting, and say why.
+    let invalid = app
+        .post_json(
+            "/auth/users/",
+            &json!({"email": "not an address", "password": "a fine long password"}),
+        )
+        .await;
+    assert_error(invalid, 400, "invalid").await;
+}
