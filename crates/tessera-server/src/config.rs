@@ -60,6 +60,8 @@ pub struct Settings {
     /// A request that takes longer is answered 503 `temporarily_unavailable`.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// Connections open at once; past it new ones are closed at once.
+    pub connection_limit: usize,
     /// Audit events older than this are removed by the housekeeping task.
     #[serde(with = "humantime_serde")]
     pub audit_retention: Duration,
@@ -268,6 +270,7 @@ impl Default for Settings {
             audit_retention: Duration::from_secs(90 * 24 * 3600),
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            connection_limit: 4096,
             cors_origins: Vec::new(),
             tls_cert: None,
             tls_key: None,
@@ -620,6 +623,9 @@ impl Settings {
                 "header_read_timeout and request_timeout must be at least 100ms",
             );
         }
+        if self.connection_limit == 0 {
+            return invalid("connection_limit", "must be at least 1");
+        }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert", "set both tls_cert and tls_key, or neither");
         }
@@ -747,6 +753,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   log_format                       TESSERA_LOG_FORMAT                       pretty          pretty | json
   header_read_timeout              TESSERA_HEADER_READ_TIMEOUT              10s             request headers must arrive within this (slow-loris)
   request_timeout                  TESSERA_REQUEST_TIMEOUT                  30s             then 503 temporarily_unavailable
+  connection_limit                 TESSERA_CONNECTION_LIMIT                 4096            open connections; more are closed at once
   audit_retention                  TESSERA_AUDIT_RETENTION                  90d             audit events are kept this long
   cors_origins                     TESSERA_CORS_ORIGINS                     []              browser origins allowed cross-origin; empty = CORS off
   tls_cert                         TESSERA_TLS_CERT                         (none)          PEM chain: serve HTTPS (rustls) and send HSTS

@@ -3,6 +3,7 @@
 
 use crate::config::KeyBackend;
 use crate::config::{ConfigError, Settings};
+use crate::http::conn_limit::LimitAcceptor;
 use crate::http::jwks::JWKS_MAX_AGE;
 use crate::keys::{Keyring, KeyringError, LiveKeys, MasterKey, Schedule, VaultKeys};
 use crate::service::password::{HashError, PasswordHasher};
@@ -200,6 +201,7 @@ impl Application {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let pruner = tokio::spawn(prune_expired(self.state.clone()));
         let header_timeout = self.state.settings.header_read_timeout;
+        let limit = self.state.settings.connection_limit;
         let app = crate::http::router(self.state);
         let handle = axum_server::Handle::new();
         let stopper = handle.clone();
@@ -211,12 +213,24 @@ impl Application {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = match self.tls {
             None => {
-                let mut server = axum_server::from_tcp(listener)?.handle(handle);
+                let mut server = axum_server::from_tcp(listener)?
+                    .acceptor(LimitAcceptor::new(
+                        axum_server::accept::DefaultAcceptor,
+                        limit,
+                    ))
+                    .handle(handle);
                 slow_loris_guard(server.http_builder(), header_timeout);
                 server.serve(service).await
             }
             Some(config) => {
-                let mut server = axum_server::from_tcp_rustls(listener, config)?.handle(handle);
+                let mut server = axum_server::from_tcp_rustls(listener, config)?
+                    .map(|tls| {
+                        tls.acceptor(LimitAcceptor::new(
+                            axum_server::accept::DefaultAcceptor,
+                            limit,
+                        ))
+                    })
+                    .handle(handle);
                 slow_loris_guard(server.http_builder(), header_timeout);
                 server.serve(service).await
             }

@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod bearer;
 pub mod body;
 pub mod client_ip;
+pub mod conn_limit;
 pub mod health;
 pub mod jwks;
 pub mod metrics;

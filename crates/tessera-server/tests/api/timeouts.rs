@@ -64,3 +64,43 @@ async fn a_request_past_its_deadline_gets_503() {
         .unwrap();
     assert_eq!(jwks.status(), 200);
 }
+
+#[tokio::test]
+async fn connections_past_the_limit_are_closed_at_once() {
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.connection_limit = 2;
+            s.header_read_timeout = Duration::from_secs(30);
+        })
+        .spawn()
+        .await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let first = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _second = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _ = third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: tessera\r\n\r\n")
+        .await;
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "the third connection is closed without an answer: {:?}",
+        String::from_utf8_lossy(&buf)
+    );
+    // A slot frees when a connection closes.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut fourth = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    fourth
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: tessera\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), fourth.read_to_end(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200"));
+}
