@@ -220,3 +220,93 @@ async fn replicas_share_the_login_throttle() {
     }
     assert_eq!(login(&second, tessera_test_support::PASSWORD).await, 429);
 }
+
+/// Terminates the server's connections (found by application_name) so its pool reconnects
+/// with the role's current settings.
+async fn reconnect_server(admin: &mut sqlx::PgConnection, app_name: &str) {
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+    )
+    .bind(app_name)
+    .execute(&mut *admin)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_read_only_database_refuses_writes_with_503_serves_reads_and_recovers() {
+    // What a failover to a read-only standby looks like: every new transaction is read-only.
+    let Some(base) = postgres_url() else {
+        eprintln!("skipped: TESSERA_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let url = fresh_postgres_schema().await.unwrap();
+    let schema = url.rsplit('=').next().unwrap().to_owned();
+    let role = format!("{schema}_r");
+    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+    for sql in [
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT ALL ON SCHEMA {schema} TO {role}"),
+    ] {
+        sqlx::query(&sql).execute(&mut admin).await.unwrap();
+    }
+    let as_role = url.replacen("://postgres@", &format!("://{role}@"), 1);
+    assert_ne!(as_role, url, "the test URL names the postgres user");
+    let server_url = format!("{as_role}&application_name={role}");
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.database.url = Some(server_url.clone());
+            s.database.acquire_timeout = Duration::from_secs(2);
+        })
+        .spawn()
+        .await;
+    app.create_user("user1", false).await;
+    let pair = app.login("user1").await;
+
+    sqlx::query(&format!(
+        "ALTER ROLE {role} SET default_transaction_read_only = on"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    reconnect_server(&mut admin, &role).await;
+
+    // Writes: 503 with Retry-After, never a 500; the refresh token is not consumed.
+    let refused = refresh(&app, &pair.refresh).await;
+    assert_eq!(refused.status(), 503, "{:?}", refused.text().await);
+    let login = app
+        .post_json(
+            "/auth/token/",
+            &json!({"username": "user1", "password": tessera_test_support::PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.status(), 503);
+    assert!(login.headers().contains_key("retry-after"));
+    // Reads keep working: JWKS from memory, verification and the user from the database.
+    let jwks = reqwest::get(app.url("/.well-known/jwks.json"))
+        .await
+        .unwrap();
+    assert_eq!(jwks.status(), 200);
+    let me = app.get_bearer("/auth/users/me/", &pair.access).await;
+    assert_eq!(me.status(), 200);
+
+    sqlx::query(&format!(
+        "ALTER ROLE {role} RESET default_transaction_read_only"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    reconnect_server(&mut admin, &role).await;
+    let recovered = refresh(&app, &pair.refresh).await;
+    assert_eq!(recovered.status(), 200, "the token survived the outage");
+    tessera_test_support::assert_postgres_invariants(&url).await;
+
+    drop(app);
+    for sql in [
+        format!("DROP SCHEMA {schema} CASCADE"),
+        format!("DROP OWNED BY {role} CASCADE"),
+        format!("DROP ROLE {role}"),
+    ] {
+        let _ = sqlx::query(&sql).execute(&mut admin).await;
+    }
+}

@@ -118,9 +118,11 @@ fn classify(e: sqlx::Error) -> StoreError {
 /// SQLSTATEs worth retrying: connection exceptions (08), insufficient resources (53),
 /// operator intervention (57: query_canceled by statement_timeout, admin_shutdown,
 /// crash_shutdown, cannot_connect_now), serialization failure and deadlock (40001,
-/// 40P01), lock_not_available (55P03, lock_timeout).
+/// 40P01), lock_not_available (55P03, lock_timeout), read_only_sql_transaction (25006: the
+/// database failed over to a standby, or was made read-only for maintenance).
 fn is_transient(code: &str) -> bool {
-    code.starts_with("08")
+    code == "25006"
+        || code.starts_with("08")
         || code.starts_with("53")
         || code.starts_with("57")
         || matches!(code, "40001" | "40P01" | "55P03")
