@@ -834,3 +834,34 @@ async fn the_login_page_throttles_failed_sign_ins() {
     let html = res.text().await.unwrap();
     assert!(html.contains("Too many failed sign-ins"), "{html}");
 }
+
+#[tokio::test]
+async fn a_user_restricted_to_other_services_is_refused_with_access_denied() {
+    let (app, _secret) = setup().await;
+    let mut alice = app
+        .state
+        .store
+        .user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    alice.services = Some(vec!["billing".into()]);
+    app.state.store.update_user_profile(&alice).await.unwrap();
+    let b = browser();
+    let (_, challenge) = pkce();
+    let html = b
+        .get(authorize_url(&app, "web", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let res = sign_in(&app, &b, &html, PASSWORD).await;
+    assert_eq!(res.status(), 303);
+    let back = location(&res);
+    assert!(back.as_str().starts_with(CB), "{back}");
+    assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&back, "state").as_deref(), Some("st-1"));
+    assert!(param(&back, "code").is_none());
+}
