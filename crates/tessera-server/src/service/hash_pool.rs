@@ -33,7 +33,11 @@ impl HashPool {
                             Err(_) => return,
                         };
                         match job {
-                            Ok(job) => job(),
+                            // A panicking job must not take its thread with it (the
+                            // caller sees its result channel dropped: an internal error).
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
                             // The pool was dropped.
                             Err(_) => return,
                         }
@@ -91,5 +95,13 @@ mod tests {
         let own = rustix::process::getpriority_process(None).unwrap();
         assert_eq!(nice, Some(own + 5));
         assert_eq!(pool.run(|| 2 + 2).await, Some(4));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_alone_and_the_thread_lives_on() {
+        let pool = HashPool::start(1, 0).unwrap();
+        let failed: Option<()> = pool.run(|| panic!("boom")).await;
+        assert!(failed.is_none());
+        assert_eq!(pool.run(|| 7).await, Some(7), "the only thread still works");
     }
 }
