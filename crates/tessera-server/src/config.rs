@@ -109,6 +109,12 @@ pub struct ThrottleSettings {
     /// Peers whose `X-Forwarded-For` names the client (your reverse proxies); from any
     /// other peer the header is ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Keep the counters in Redis (`redis://host:6379/0`) instead of the database; none:
+    /// the database. If Redis is unreachable while running, throttling fails open (logged).
+    #[serde(skip_serializing)]
+    pub redis_url: Option<Secret>,
+    /// Prefix of the counters' Redis keys.
+    pub redis_prefix: String,
 }
 
 impl Default for ThrottleSettings {
@@ -124,6 +130,8 @@ impl Default for ThrottleSettings {
             ip_max: Duration::from_secs(15 * 60),
             window: Duration::from_secs(3600),
             trusted_proxies: Vec::new(),
+            redis_url: None,
+            redis_prefix: "tessera:throttle:".into(),
         }
     }
 }
@@ -797,6 +805,8 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [throttle] ip_max                TESSERA_THROTTLE__IP_MAX                 15m
   [throttle] mail_free             TESSERA_THROTTLE__MAIL_FREE              10              sign-up/reset/e-mail-change requests per IP before back-off
   [throttle] window                TESSERA_THROTTLE__WINDOW                 1h              counters restart after this long without failures
+  [throttle] redis_url             TESSERA_THROTTLE__REDIS_URL              (none)          counters in Redis instead of the database (fails open if down)
+  [throttle] redis_prefix          TESSERA_THROTTLE__REDIS_PREFIX           tessera:throttle:
   [throttle] trusted_proxies       TESSERA_THROTTLE__TRUSTED_PROXIES        []              peers whose X-Forwarded-For names the client
   [signup] enabled                 TESSERA_SIGNUP__ENABLED                  false           self-service accounts (needs [mail] smtp_url)
   [signup] allowed_domains         TESSERA_SIGNUP__ALLOWED_DOMAINS          []              only these e-mail domains may sign up; empty = any

@@ -114,6 +114,22 @@ impl Application {
         };
         let hasher = PasswordHasher::new(&settings.passwords)?;
         let legacy_keys = legacy_keys(&settings)?;
+        let throttle_redis = match &settings.throttle.redis_url {
+            Some(url) => Some(
+                crate::service::throttle_redis::RedisCounters::connect(
+                    url.expose(),
+                    &settings.throttle.redis_prefix,
+                )
+                .await
+                .map_err(|e| {
+                    StartError::Config(ConfigError::Invalid {
+                        key: "throttle.redis_url",
+                        reason: format!("Redis is unreachable: {e}"),
+                    })
+                })?,
+            ),
+            None => None,
+        };
         let mailer = crate::service::mail::Mailer::from_settings(&settings.mail).map_err(|e| {
             StartError::Config(ConfigError::Invalid {
                 key: "mail.smtp_url",
@@ -158,6 +174,7 @@ impl Application {
             metrics: crate::metrics::Metrics::default(),
             mailer,
             legacy_keys,
+            throttle_redis,
         });
         Ok(Self {
             listener,

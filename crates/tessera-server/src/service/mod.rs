@@ -15,5 +15,6 @@ pub mod password;
 pub mod password_policy;
 pub mod session;
 pub mod throttle;
+pub mod throttle_redis;
 pub mod token;
 pub mod user;

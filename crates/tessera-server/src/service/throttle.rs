@@ -84,17 +84,54 @@ pub async fn mail_request(state: &AppState, ip: IpAddr) -> Result<Option<Wait>, 
     let now = state.clock.unix();
     let since = now - secs(t.window);
     let key = format!("mail:{ip}");
-    let counted = state
-        .store
-        .login_failures(std::slice::from_ref(&key), since)
-        .await?;
+    let counted = counters(state, std::slice::from_ref(&key), since).await?;
     if let Some((_, requests, last)) = counted.first()
         && let Some(seconds) = backoff(*requests, t.mail_free, secs(t.ip_max), *last, now)
     {
         return Ok(Some(Wait { seconds }));
     }
-    state.store.record_login_failure(&[key], now, since).await?;
+    count(state, &[key], now, since).await?;
     Ok(None)
+}
+
+/// The counters of `keys` touched since `since`: from Redis when configured (an error
+/// there reads as no counters: failing open), else from the store.
+async fn counters(
+    state: &AppState,
+    keys: &[String],
+    since: i64,
+) -> Result<Vec<(String, i64, i64)>, StoreError> {
+    match &state.throttle_redis {
+        Some(redis) => Ok(redis.get(keys, since).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "throttle counters in Redis unavailable (failing open)");
+            Vec::new()
+        })),
+        None => state.store.login_failures(keys, since).await,
+    }
+}
+
+/// Counts one more against each of `keys`.
+async fn count(
+    state: &AppState,
+    keys: &[String],
+    now: i64,
+    window_start: i64,
+) -> Result<(), StoreError> {
+    match &state.throttle_redis {
+        Some(redis) => {
+            let ttl = now - window_start;
+            if let Err(error) = redis.record(keys, now, window_start, ttl).await {
+                tracing::warn!(%error, "throttle counters in Redis unavailable (failing open)");
+            }
+            Ok(())
+        }
+        None => {
+            state
+                .store
+                .record_login_failure(keys, now, window_start)
+                .await
+        }
+    }
 }
 
 /// Whether `attempt` must wait now.
@@ -107,10 +144,7 @@ pub async fn check(state: &AppState, attempt: &mut Attempt) -> Result<Option<Wai
         return Ok(None);
     }
     let now = state.clock.unix();
-    let counters = state
-        .store
-        .login_failures(&attempt.keys(), now - secs(t.window))
-        .await?;
+    let counters = counters(state, &attempt.keys(), now - secs(t.window)).await?;
     attempt.seen_failures = counters.iter().any(|(key, ..)| *key == attempt.account_ip);
     let wait = counters
         .iter()
@@ -144,10 +178,7 @@ pub async fn failed(state: &AppState, attempt: &Attempt) -> Result<(), StoreErro
         return Ok(());
     }
     let now = state.clock.unix();
-    state
-        .store
-        .record_login_failure(&attempt.keys(), now, now - secs(t.window))
-        .await
+    count(state, &attempt.keys(), now, now - secs(t.window)).await
 }
 
 /// A successful login forgets the failures of this account from this IP (not the
@@ -160,7 +191,15 @@ pub async fn succeeded(state: &AppState, attempt: &Attempt) -> Result<(), StoreE
     if !state.settings.throttle.enabled || !attempt.seen_failures {
         return Ok(());
     }
-    state.store.clear_login_failures(&attempt.account_ip).await
+    match &state.throttle_redis {
+        Some(redis) => {
+            if let Err(error) = redis.clear(&attempt.account_ip).await {
+                tracing::warn!(%error, "throttle counters in Redis unavailable (failing open)");
+            }
+            Ok(())
+        }
+        None => state.store.clear_login_failures(&attempt.account_ip).await,
+    }
 }
 
 /// The client's IP: the peer's, or, when the peer is a trusted proxy, the right-most

@@ -168,3 +168,133 @@ async fn throttling_can_be_turned_off() {
     }
     assert_eq!(login_from(&app, "dave", PASSWORD, None).await.status(), 200);
 }
+
+#[tokio::test]
+async fn replicas_with_separate_databases_share_counters_through_redis() {
+    let Some(url) = std::env::var("TESSERA_TEST_REDIS_URL").ok() else {
+        assert!(
+            std::env::var_os("TESSERA_TEST_REQUIRE_REDIS").is_none(),
+            "TESSERA_TEST_REQUIRE_REDIS is set but TESSERA_TEST_REDIS_URL is not"
+        );
+        eprintln!("SKIP: TESSERA_TEST_REDIS_URL not set; Redis throttle test not run");
+        return;
+    };
+    // A prefix of this test's own, so parallel runs never share counters.
+    let prefix = format!(
+        "tessera-test:{}:",
+        tessera_token::claims::random_hex::<8>().unwrap()
+    );
+    let replica = |url: String, prefix: String| {
+        TestApp::builder()
+            .settings(move |s| {
+                s.throttle.redis_url = Some(tessera_proto::Secret::new(url));
+                s.throttle.redis_prefix = prefix;
+                s.throttle.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            })
+            .spawn()
+    };
+    let a = replica(url.clone(), prefix.clone()).await;
+    let b = replica(url.clone(), prefix.clone()).await;
+    a.create_user("alice", false).await;
+    b.create_user("alice", false).await;
+    let attacker = Some("203.0.113.7");
+    for _ in 0..5 {
+        assert_eq!(
+            login_from(&a, "alice", "wrong-password", attacker)
+                .await
+                .status(),
+            401
+        );
+    }
+    // Replica B has its own database but sees A's failures.
+    let res = login_from(&b, "alice", PASSWORD, attacker).await;
+    assert_error(res, 429, "throttled").await;
+    // The counters live in Redis, with an expiry, under the configured prefix.
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 3, "account+ip, account, ip: {keys:?}");
+    for key in &keys {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(ttl > 0, "{key} expires");
+    }
+    // A success from the owner's address clears only that pair, as with the database.
+    b.clock.advance(Duration::from_secs(2));
+    let res = login_from(&b, "alice", PASSWORD, Some("198.51.100.20")).await;
+    assert_eq!(res.status(), 200);
+    let _: i64 = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn when_redis_goes_away_the_throttle_fails_open() {
+    let Ok(bin) = which_redis_server() else {
+        eprintln!("SKIP: redis-server not found; fail-open test not run");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut redis = std::process::Command::new(bin)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(["--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("redis://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let app = TestApp::builder()
+        .settings(move |s| s.throttle.redis_url = Some(tessera_proto::Secret::new(url)))
+        .spawn()
+        .await;
+    app.create_user("alice", false).await;
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    // Logins are answered as usual (Argon2id still bounds their rate), never 500 or 503.
+    for _ in 0..7 {
+        let res = login_from(&app, "alice", "wrong-password", None).await;
+        assert_eq!(res.status(), 401);
+    }
+    assert_eq!(
+        login_from(&app, "alice", PASSWORD, None).await.status(),
+        200
+    );
+}
+
+fn which_redis_server() -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join("redis-server"))
+                .find(|p| p.is_file())
+        })
+        .ok_or(())
+}
