@@ -195,6 +195,8 @@ async fn replicas_with_separate_databases_share_counters_through_redis() {
     };
     let a = replica(url.clone(), prefix.clone()).await;
     let b = replica(url.clone(), prefix.clone()).await;
+    // Replicas share one time (each test server has its own fixed clock, set at its start).
+    b.clock.set(tessera_token::Clock::now(a.clock.as_ref()));
     a.create_user("alice", false).await;
     b.create_user("alice", false).await;
     let attacker = Some("203.0.113.7");
