@@ -9,6 +9,7 @@ use crate::http::client_ip::ClientIp;
 use crate::http::pages::{self, AccountLoginPage, AccountPage, SessionLine};
 use crate::service::login::{self, LoginError, LoginId};
 use crate::service::session;
+use crate::service::user::Users;
 use crate::state::AppState;
 use crate::store::{LiveFamily, Session, StoreError, User};
 use axum::Router;
@@ -234,19 +235,10 @@ async fn logout_everywhere(
         Ok(None) => return see_other("/account"),
         Err(e) => return unavailable(&e),
     };
-    if let Err(e) = state
-        .store
-        .end_user_sessions(user.id, state.clock.unix())
-        .await
-    {
+    // The same use case as the admin API's force logout, with the user as the actor.
+    if let Err(e) = Users::of(&state).end_sessions(user.id, Some(user.id)).await {
         return unavailable(&e);
     }
-    crate::service::audit::event("user.logged_out")
-        .actor(user.id)
-        .subject(user.id)
-        .detail("every session ended, from the account page")
-        .record(state.store.as_ref(), state.clock.unix())
-        .await;
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     let page = pages::message(
         StatusCode::OK,
@@ -268,7 +260,7 @@ fn see_other(location: &'static str) -> Response {
     response
 }
 
-fn unavailable(e: &StoreError) -> Response {
+fn unavailable(e: &dyn std::fmt::Display) -> Response {
     tracing::warn!(error = %e, "account page failed on the store");
     pages::message(
         StatusCode::SERVICE_UNAVAILABLE,
