@@ -55,7 +55,9 @@ impl UserSync for Memory {
     }
 }
 
-/// Changes a user the way an administrator would (the admin API is not built yet).
+/// Changes a user from another process's connection to the SQLite file (as the CLI
+/// would), then waits out the server's poll for such changes (its read cache looks every
+/// 100 ms).
 async fn rename(app: &TestApp, id: i64, first_name: &str) {
     let url = format!("sqlite://{}", app.data_dir().join("tessera.db").display());
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
@@ -66,6 +68,7 @@ async fn rename(app: &TestApp, id: i64, first_name: &str) {
         .await
         .unwrap();
     pool.close().await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
 }
 
 #[tokio::test]

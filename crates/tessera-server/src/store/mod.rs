@@ -10,6 +10,7 @@
 
 pub mod model;
 pub mod postgres;
+mod read_cache;
 mod sql;
 pub mod sqlite;
 

@@ -73,10 +73,48 @@ impl PgStore {
         Ok(WriteTx::new(tx, None))
     }
 
+    /// No read cache: replicas write without telling each other.
+    #[allow(clippy::unused_self)]
+    fn read_cache(&self) -> Option<&super::read_cache::ReadCache> {
+        None
+    }
+
     /// A connection for one autocommitted write.
     async fn write_conn(&self) -> StoreResult<WriteConn<sqlx::Postgres>> {
         let conn = self.pool.acquire().await.map_err(classify)?;
         Ok(WriteConn::new(conn, None))
+    }
+
+    /// [`super::Store::rotate_refresh`]: one transaction per rotation; PostgreSQL
+    /// overlaps concurrent commits itself (its WAL writer flushes them together).
+    /// Runs again when PostgreSQL picks the transaction as a deadlock or serialization
+    /// victim (concurrent reuse detections on one family can meet that way).
+    async fn rotate(
+        &self,
+        old_jti: &str,
+        next: &super::RefreshRecord,
+        now: i64,
+    ) -> StoreResult<super::RotateOutcome> {
+        let mut attempt = 0;
+        loop {
+            match self.rotate_once(old_jti, next, now).await {
+                Err(e) if attempt < 3 && super::sql::retryable(&e) => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    /// One rotation in its own transaction.
+    async fn rotate_once(
+        &self,
+        old_jti: &str,
+        next: &super::RefreshRecord,
+        now: i64,
+    ) -> StoreResult<super::RotateOutcome> {
+        let mut tx = self.begin_write().await?;
+        let outcome = rotate_in(&mut tx, old_jti, next, now).await?;
+        tx.commit().await.map_err(classify)?;
+        Ok(outcome)
     }
 }
 

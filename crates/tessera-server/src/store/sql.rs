@@ -13,7 +13,39 @@
 /// instead, in order. Derefs to the connection, so statements run on it directly.
 pub(super) struct Turn<C> {
     conn: C,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    _turn: Option<Released>,
+}
+
+/// The SQLite writers' lock; given up after the write, and then the read cache is told
+/// that the database changed (see [`super::read_cache`]).
+pub(super) struct Released {
+    lock: Option<tokio::sync::OwnedMutexGuard<()>>,
+    cache: std::sync::Arc<super::read_cache::ReadCache>,
+    /// Whether the write may have changed what the cache holds.
+    stales_cache: bool,
+}
+
+impl Released {
+    pub(super) fn new(
+        lock: tokio::sync::OwnedMutexGuard<()>,
+        cache: std::sync::Arc<super::read_cache::ReadCache>,
+    ) -> Self {
+        Self {
+            lock: Some(lock),
+            cache,
+            stales_cache: true,
+        }
+    }
+}
+
+impl Drop for Released {
+    fn drop(&mut self) {
+        // The write is committed (or rolled back) by now: answers read before are stale.
+        if self.stales_cache {
+            self.cache.generation.bump();
+        }
+        drop(self.lock.take());
+    }
 }
 
 /// A write transaction with its turn.
@@ -23,8 +55,20 @@ pub(super) type WriteConn<DB> = Turn<sqlx::pool::PoolConnection<DB>>;
 
 impl<C> Turn<C> {
     /// Wraps `conn`, holding `turn` until it is dropped.
-    pub(super) fn new(conn: C, turn: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
+    pub(super) fn new(conn: C, turn: Option<Released>) -> Self {
         Self { conn, _turn: turn }
+    }
+}
+
+impl<C> Turn<C> {
+    /// Declares that this write touches none of the tables the read cache remembers
+    /// (users, clients, revoked access tokens), so its answers stay valid. Only for
+    /// writes that provably do not: the frequent ones (refresh rows, login counters,
+    /// audit events).
+    pub(super) fn leaves_cache_valid(&mut self) {
+        if let Some(turn) = self._turn.as_mut() {
+            turn.stales_cache = false;
+        }
     }
 }
 
@@ -123,7 +167,10 @@ pub(super) const KEY_COLUMNS: &str =
     "kid, alg, state, created_at, activated_at, retire_after, sealed_private";
 
 /// Implements `Store` for `$store`, a struct with a `pool: sqlx::Pool<$db>` field and the
-/// inherent `begin_write` and `write_conn`; the invoking module provides `classify`, `EMAIL_MATCH`,
+/// inherent `begin_write`, `write_conn`, `read_cache` (SQLite's memory of hot reads, see
+/// [`super::read_cache`]; none on PostgreSQL) and `rotate` (how [`super::Store::rotate_refresh`]
+/// reaches `rotate_in`: a transaction each on PostgreSQL, group commit on SQLite); the
+/// invoking module provides `classify`, `EMAIL_MATCH`,
 /// `FOR_UPDATE` and `RESET_USER_IDS`.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
@@ -329,7 +376,55 @@ macro_rules! impl_store {
             .transpose()
         }
 
+        /// Consumes `old_jti` and stores `next` on `conn`, inside a write transaction the
+        /// caller commits. The conditional update is the exactly-once point: of concurrent
+        /// callers, one changes the row; the others (on PostgreSQL, after waiting for its
+        /// lock; on SQLite, after the writer before them committed) see it rotated and
+        /// change nothing but the family's revocation.
+        async fn rotate_in(
+            conn: &mut Conn,
+            old_jti: &str,
+            next: &RefreshRecord,
+            now: i64,
+        ) -> StoreResult<RotateOutcome> {
+            let consumed = sqlx::query(
+                "UPDATE refresh_tokens SET state = 'rotated', replaced_by = $1 \
+                 WHERE jti = $2 AND state = 'active' AND expires_at > $3 AND family = $4",
+            )
+            .bind(&next.jti)
+            .bind(old_jti)
+            .bind(now)
+            .bind(&next.family)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?
+            .rows_affected();
+            if consumed == 1 {
+                insert_refresh_row(&mut *conn, next, RowState::Active, None).await?;
+                return Ok(RotateOutcome::Rotated);
+            }
+            Ok(match row_state(&mut *conn, old_jti).await? {
+                None => RotateOutcome::NotFound,
+                Some((RowState::Rotated, _)) => {
+                    revoke_families(&mut *conn, Scope::FamilyOf(old_jti), now).await?;
+                    RotateOutcome::Reused
+                }
+                Some((RowState::Revoked, _)) => RotateOutcome::Revoked,
+                Some((RowState::Active, expires)) if expires <= now => RotateOutcome::Expired,
+                // Active and unexpired but another family: a forged claim; unknown.
+                Some((RowState::Active, _)) => RotateOutcome::NotFound,
+            })
+        }
+
         impl $store {
+            /// [`Self::write_conn`] for a write to none of the cached tables (refresh
+            /// rows, login counters, audit events).
+            async fn write_conn_leaving_cache(&self) -> StoreResult<$crate::store::sql::WriteConn<$db>> {
+                let mut conn = self.write_conn().await?;
+                conn.leaves_cache_valid();
+                Ok(conn)
+            }
+
             async fn user_where(&self, clause: &str, value: &str) -> StoreResult<Option<User>> {
                 sqlx::query_as::<_, User>(&format!(
                     "SELECT {USER_COLUMNS} FROM users WHERE {clause}"
@@ -338,49 +433,6 @@ macro_rules! impl_store {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(classify)
-            }
-
-            /// One attempt of [`Store::rotate_refresh`].
-            async fn rotate_once(
-                &self,
-                old_jti: &str,
-                next: &RefreshRecord,
-                now: i64,
-            ) -> StoreResult<RotateOutcome> {
-                let mut tx = self.begin_write().await?;
-                // The conditional update is the exactly-once point: of concurrent callers,
-                // one changes the row; the others (on PostgreSQL, after waiting for its
-                // lock) see it rotated and change nothing.
-                let consumed = sqlx::query(
-                    "UPDATE refresh_tokens SET state = 'rotated', replaced_by = $1 \
-                     WHERE jti = $2 AND state = 'active' AND expires_at > $3 AND family = $4",
-                )
-                .bind(&next.jti)
-                .bind(old_jti)
-                .bind(now)
-                .bind(&next.family)
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?
-                .rows_affected();
-                if consumed == 1 {
-                    insert_refresh_row(&mut tx, next, RowState::Active, None).await?;
-                    tx.commit().await.map_err(classify)?;
-                    return Ok(RotateOutcome::Rotated);
-                }
-                let outcome = match row_state(&mut tx, old_jti).await? {
-                    None => RotateOutcome::NotFound,
-                    Some((RowState::Rotated, _)) => {
-                        revoke_families(&mut tx, Scope::FamilyOf(old_jti), now).await?;
-                        RotateOutcome::Reused
-                    }
-                    Some((RowState::Revoked, _)) => RotateOutcome::Revoked,
-                    Some((RowState::Active, expires)) if expires <= now => RotateOutcome::Expired,
-                    // Active and unexpired but another family: a forged claim; unknown.
-                    Some((RowState::Active, _)) => RotateOutcome::NotFound,
-                };
-                tx.commit().await.map_err(classify)?;
-                Ok(outcome)
             }
 
             /// One attempt of [`Store::revoke_family_of`].
@@ -490,13 +542,19 @@ macro_rules! impl_store {
             }
 
             async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
-                sqlx::query_as::<_, User>(&format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
-                ))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(classify)
+                let load = async {
+                    sqlx::query_as::<_, User>(&format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+                    ))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(classify)
+                };
+                match self.read_cache() {
+                    Some(cache) => cache.through(|c| &c.users, id, load).await,
+                    None => load.await,
+                }
             }
 
             async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
@@ -789,7 +847,7 @@ macro_rules! impl_store {
                 .bind(&e.subject)
                 .bind(&e.ip)
                 .bind(&e.detail)
-                .execute(&mut *self.write_conn().await?)
+                .execute(&mut *self.write_conn_leaving_cache().await?)
                 .await
                 .map_err(classify)?;
                 Ok(())
@@ -911,7 +969,7 @@ macro_rules! impl_store {
                 now: i64,
                 window_start: i64,
             ) -> StoreResult<()> {
-                let mut conn = self.write_conn().await?;
+                let mut conn = self.write_conn_leaving_cache().await?;
                 for key in keys {
                     sqlx::query(
                         "INSERT INTO login_failures (key, failures, last_failure) VALUES ($1, 1, $2) \
@@ -933,7 +991,7 @@ macro_rules! impl_store {
             async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
                 sqlx::query("DELETE FROM login_failures WHERE key = $1")
                     .bind(key)
-                    .execute(&mut *self.write_conn().await?)
+                    .execute(&mut *self.write_conn_leaving_cache().await?)
                     .await
                     .map_err(classify)?;
                 Ok(())
@@ -964,7 +1022,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_refresh(&self, t: &RefreshRecord) -> StoreResult<()> {
-                insert_refresh_row(&mut *self.write_conn().await?, t, RowState::Active, None)
+                insert_refresh_row(&mut *self.write_conn_leaving_cache().await?, t, RowState::Active, None)
                     .await
             }
 
@@ -974,13 +1032,7 @@ macro_rules! impl_store {
                 next: &RefreshRecord,
                 now: i64,
             ) -> StoreResult<RotateOutcome> {
-                let mut attempt = 0;
-                loop {
-                    match self.rotate_once(old_jti, next, now).await {
-                        Err(e) if attempt < 3 && $crate::store::sql::retryable(&e) => attempt += 1,
-                        other => return other,
-                    }
-                }
+                self.rotate(old_jti, next, now).await
             }
 
             async fn refresh_state(&self, jti: &str, now: i64) -> StoreResult<Option<RefreshState>> {
@@ -1004,12 +1056,18 @@ macro_rules! impl_store {
             }
 
             async fn is_access_revoked(&self, jti: &str) -> StoreResult<bool> {
-                let row = sqlx::query("SELECT 1 FROM revoked_access WHERE jti = $1")
-                    .bind(jti)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(classify)?;
-                Ok(row.is_some())
+                let load = async {
+                    let row = sqlx::query("SELECT 1 FROM revoked_access WHERE jti = $1")
+                        .bind(jti)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(classify)?;
+                    Ok(row.is_some())
+                };
+                match self.read_cache() {
+                    Some(cache) => cache.through(|c| &c.revoked, jti.to_owned(), load).await,
+                    None => load.await,
+                }
             }
 
             async fn revoke_access(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
@@ -1029,14 +1087,20 @@ macro_rules! impl_store {
             }
 
             async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-                let row = sqlx::query(&format!(
-                    "SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1"
-                ))
-                .bind(client_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(classify)?;
-                row.as_ref().map(client_from_row).transpose()
+                let load = async {
+                    let row = sqlx::query(&format!(
+                        "SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1"
+                    ))
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(classify)?;
+                    row.as_ref().map(client_from_row).transpose()
+                };
+                match self.read_cache() {
+                    Some(cache) => cache.through(|c| &c.clients, client_id.to_owned(), load).await,
+                    None => load.await,
+                }
             }
 
             async fn list_clients(&self) -> StoreResult<Vec<Client>> {

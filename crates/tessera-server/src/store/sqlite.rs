@@ -1,11 +1,15 @@
 //! The SQLite backend: one file, WAL mode, `synchronous=FULL` (an answered request is durable).
 
-use super::sql::{WriteConn, WriteTx, impl_store};
+use super::read_cache::ReadCache;
+use super::sql::{Released, WriteConn, WriteTx, impl_store};
 use crate::config::DatabaseSettings;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+mod group_commit;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -20,14 +24,49 @@ const RESET_USER_IDS: &str = "SELECT 1";
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Writers take turns here rather than in SQLite's sleeping busy handler.
-    writers: std::sync::Arc<tokio::sync::Mutex<()>>,
+    writers: Writers,
+    /// Refresh rotations, committed in groups by [`group_commit::run`].
+    rotations: tokio::sync::mpsc::Sender<group_commit::Rotation>,
+}
+
+/// This process's writers: they take turns on an async mutex rather than in SQLite's
+/// sleeping busy handler.
+#[derive(Debug, Clone)]
+struct Writers {
+    pool: SqlitePool,
+    turn: Arc<tokio::sync::Mutex<()>>,
+    /// Told when a write is over.
+    cache: Arc<ReadCache>,
     /// How long a writer waits for its turn before answering 503 (`acquire_timeout`).
     turn_timeout: Duration,
 }
 
+impl Writers {
+    /// Waits for this process's writers' turn, then starts a transaction that takes the
+    /// write lock at once (`BEGIN IMMEDIATE`: no failing lock upgrade; another process,
+    /// such as the CLI, is still waited for by the busy timeout).
+    async fn begin(&self) -> StoreResult<WriteTx<sqlx::Sqlite>> {
+        let turn = self.turn().await?;
+        let pool = self.pool.clone();
+        let tx =
+            super::sql::begin_detached(async move { pool.begin_with("BEGIN IMMEDIATE").await })
+                .await
+                .map_err(classify)?;
+        Ok(WriteTx::new(tx, Some(turn)))
+    }
+
+    /// Waits for this process's writers' turn, for at most `acquire_timeout`.
+    async fn turn(&self) -> StoreResult<Released> {
+        let lock = tokio::time::timeout(self.turn_timeout, self.turn.clone().lock_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
+        Ok(Released::new(lock, self.cache.clone()))
+    }
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `url`.
+    /// Opens (creating if needed) the database at `url`, and starts the task that
+    /// commits refresh rotations.
     ///
     /// # Errors
     /// [`StoreError`] if the file cannot be opened.
@@ -42,13 +81,23 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(classify)?;
+        let cache = Arc::<ReadCache>::default();
+        let writers = Writers {
+            pool: pool.clone(),
+            turn: Arc::default(),
+            cache: cache.clone(),
+            turn_timeout: settings.acquire_timeout,
+        };
+        let (rotations, queue) = tokio::sync::mpsc::channel(group_commit::QUEUE);
+        tokio::spawn(group_commit::run(writers.clone(), queue));
+        tokio::spawn(watch_other_writers(options, Arc::downgrade(&cache)));
         Ok(Self {
             pool,
-            writers: std::sync::Arc::default(),
-            turn_timeout: settings.acquire_timeout,
+            writers,
+            rotations,
         })
     }
 
@@ -61,31 +110,75 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Waits for this process's writers' turn, then starts a transaction that takes the
-    /// write lock at once (`BEGIN IMMEDIATE`: no failing lock upgrade; another process,
-    /// such as the CLI, is still waited for by the busy timeout).
-    async fn begin_write(&self) -> StoreResult<WriteTx<sqlx::Sqlite>> {
-        let turn = self.turn().await?;
-        let pool = self.pool.clone();
-        let tx =
-            super::sql::begin_detached(async move { pool.begin_with("BEGIN IMMEDIATE").await })
-                .await
-                .map_err(classify)?;
-        Ok(WriteTx::new(tx, Some(turn)))
+    /// The memory of hot reads, kept true by this process's writes and the poll of
+    /// [`watch_other_writers`].
+    #[allow(clippy::unnecessary_wraps)]
+    fn read_cache(&self) -> Option<&ReadCache> {
+        Some(&self.writers.cache)
     }
 
-    /// Waits for this process's writers' turn, for at most `acquire_timeout`.
-    async fn turn(&self) -> StoreResult<tokio::sync::OwnedMutexGuard<()>> {
-        tokio::time::timeout(self.turn_timeout, self.writers.clone().lock_owned())
-            .await
-            .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))
+    /// A write transaction in this process's writers' turn.
+    async fn begin_write(&self) -> StoreResult<WriteTx<sqlx::Sqlite>> {
+        self.writers.begin().await
     }
 
     /// A connection for one autocommitted write, in the writers' turn.
     async fn write_conn(&self) -> StoreResult<WriteConn<sqlx::Sqlite>> {
-        let turn = self.turn().await?;
+        let turn = self.writers.turn().await?;
         let conn = self.pool.acquire().await.map_err(classify)?;
         Ok(WriteConn::new(conn, Some(turn)))
+    }
+
+    /// [`super::Store::rotate_refresh`]: queued for the group-commit task, which answers
+    /// once the rotation is durable (or was never applied).
+    async fn rotate(
+        &self,
+        old_jti: &str,
+        next: &super::RefreshRecord,
+        now: i64,
+    ) -> StoreResult<super::RotateOutcome> {
+        group_commit::submit(
+            &self.rotations,
+            self.writers.turn_timeout,
+            old_jti,
+            next,
+            now,
+        )
+        .await
+    }
+}
+
+/// Looks for commits by other processes (the CLI on the same file) every
+/// [`super::read_cache::POLL`] through `PRAGMA data_version` on a connection of its own,
+/// and makes the read cache forget when there were any. Ends with the store. While its
+/// connection cannot be opened the cache is made to forget at every poll, so the bound
+/// on staleness holds either way.
+async fn watch_other_writers(options: SqliteConnectOptions, cache: std::sync::Weak<ReadCache>) {
+    use sqlx::ConnectOptions as _;
+    let mut last = None;
+    let mut conn = None;
+    loop {
+        let Some(live) = cache.upgrade() else { return };
+        if conn.is_none() {
+            conn = options.connect().await.ok();
+        }
+        let version = match conn.as_mut() {
+            Some(c) => sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+                .fetch_one(c)
+                .await
+                .ok(),
+            None => None,
+        };
+        if version.is_none() || version != last {
+            // Unknown (no connection) or changed: nothing cached may be trusted.
+            live.generation.bump();
+            if version.is_none() {
+                conn = None;
+            }
+        }
+        last = version;
+        drop(live);
+        tokio::time::sleep(super::read_cache::POLL).await;
     }
 }
 

@@ -70,3 +70,43 @@ async fn tokens_of_disabled_users_fail_verification() {
     app.state.store.set_active(user.id, false, 0).await.unwrap();
     assert_eq!(verify_status(&app, &pair.access).await, 401);
 }
+
+/// The SQLite store remembers its hottest reads (users, clients, revocations). A change
+/// made through the server is seen at once (every other test here relies on that); one
+/// written by another process on the same file (the CLI; here a second connection) is
+/// found by the store's poll of `PRAGMA data_version` and reaches the answers shortly
+/// after.
+#[tokio::test]
+async fn verification_sees_a_user_disabled_by_another_process() {
+    if tessera_test_support::backend_is_postgres() {
+        return; // PostgreSQL has no read cache; the edit below is of the SQLite file.
+    }
+    let app = TestApp::spawn().await;
+    app.create_user("user1", false).await;
+    let pair = app.login("user1").await;
+    assert_eq!(verify_status(&app, &pair.access).await, 200);
+    assert_eq!(
+        verify_status(&app, &pair.access).await,
+        200,
+        "now from memory"
+    );
+    let url = format!("sqlite://{}", app.data_dir().join("tessera.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE users SET is_active = FALSE WHERE username = 'user1'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let mut status = 200;
+    for _ in 0..40 {
+        status = verify_status(&app, &pair.access).await;
+        if status != 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        status, 401,
+        "still verified 2 s after another process disabled the user"
+    );
+}

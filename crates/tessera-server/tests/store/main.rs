@@ -91,6 +91,7 @@ conformance!(
     users_are_unique_by_username_and_case_insensitive_email,
     a_missing_user_reads_as_none_and_updates_report_it,
     rotation_is_exactly_once_under_concurrency,
+    concurrent_rotations_commit_independently,
     a_reused_token_revokes_its_family_and_access_tokens,
     expired_and_unknown_tokens_are_reported_as_such,
     disabling_a_user_ends_every_family,
