@@ -174,6 +174,7 @@ impl Application {
             metrics: crate::metrics::Metrics::default(),
             mailer,
             legacy_keys,
+            discovery: crate::http::oidc::DiscoveryCache::default(),
             throttle_redis,
         });
         Ok(Self {

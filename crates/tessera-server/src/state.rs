@@ -38,6 +38,8 @@ pub struct Inner {
     pub legacy_keys: Vec<tessera_token::PublicKey>,
     /// SMTP, when `[mail] smtp_url` is set.
     pub mailer: Option<crate::service::mail::Mailer>,
+    /// The discovery document, serialised once per set of active algorithms.
+    pub discovery: crate::http::oidc::DiscoveryCache,
 }
 
 impl AppState {

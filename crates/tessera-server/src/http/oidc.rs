@@ -21,18 +21,51 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/userinfo", get(userinfo).post(userinfo))
 }
 
+/// The discovery document's bytes, made again only when the set of algorithms with an
+/// active key changes (a key reload); every other request serves them as they are.
+#[derive(Debug, Default)]
+pub struct DiscoveryCache(std::sync::Mutex<Option<(Vec<&'static str>, bytes::Bytes)>>);
+
+impl DiscoveryCache {
+    fn get(&self, state: &AppState) -> bytes::Bytes {
+        // Algorithms with an active key: what a client may ask its ID tokens to be signed with.
+        let algs: Vec<&'static str> = state
+            .keys
+            .current()
+            .active_algorithms()
+            .into_iter()
+            .map(|a| a.as_str())
+            .collect();
+        let mut cached = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match cached.as_ref() {
+            Some((for_algs, doc)) if *for_algs == algs => doc.clone(),
+            _ => {
+                let doc = bytes::Bytes::from(document(state, &algs).to_string());
+                *cached = Some((algs, doc.clone()));
+                doc
+            }
+        }
+    }
+}
+
 /// What the server really does, from the same constants the endpoints use.
 async fn discovery(State(state): State<AppState>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        state.discovery.get(&state),
+    )
+        .into_response()
+}
+
+fn document(state: &AppState, algs: &[&str]) -> Value {
     let iss = &state.issuer;
-    // Algorithms with an active key: what a client may ask its ID tokens to be signed with.
-    let algs: Vec<&str> = state
-        .keys
-        .current()
-        .active_algorithms()
-        .into_iter()
-        .map(|a| a.as_str())
-        .collect();
-    let doc = json!({
+    json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
@@ -60,8 +93,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
-    });
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(doc)).into_response()
+    })
 }
 
 async fn userinfo(State(state): State<AppState>, bearer: Result<Bearer, ApiError>) -> Response {
