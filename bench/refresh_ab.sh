@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Refresh throughput on SQLite (synchronous=FULL) of two Tessera builds, interleaved
+# (A B A B …): each wrk connection follows its own rotation chain (bench/chain.lua), so
+# every request presents a never-used token. For before/after comparisons of a change:
+#   bench/refresh_ab.sh OLD_BINARY NEW_BINARY     # ROUNDS=3 DURATION=5s CONNECTIONS=8
+set -euo pipefail
+cd "$(dirname "$0")/.."
+A=$1 B=$2
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5s}
+CONNECTIONS=${CONNECTIONS:-8}
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
+export TESSERA_LOG_FILTER=warn
+start() { # NAME BINARY PORT
+    echo bench-password-1 | "$2" --data-dir "$WORK/$1" user create --username bench --email b@example.com --password-stdin >/dev/null
+    "$2" --data-dir "$WORK/$1" serve --bind "127.0.0.1:$3" >/dev/null 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$3/readyz" >/dev/null && break; sleep 0.1; done
+}
+start a "$A" 18701
+start b "$B" 18702
+: >"$WORK/rows.txt"
+for _ in $(seq 1 "$ROUNDS"); do
+    for s in a:18701 b:18702; do
+        port=${s##*:}
+        : >"$WORK/chains"
+        for _ in $(seq 1 "$CONNECTIONS"); do
+            curl -sf -X POST "http://127.0.0.1:$port/auth/token/" -H 'Content-Type: application/json' \
+                -d '{"username":"bench","password":"bench-password-1"}' |
+                python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh"])' >>"$WORK/chains"
+        done
+        TOKENS_FILE="$WORK/chains" wrk -t"$CONNECTIONS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+            -s bench/chain.lua "http://127.0.0.1:$port/auth/token/refresh/" >"$WORK/out.txt"
+        python3 bench/wrk_row.py "$WORK/out.txt" "${s%%:*}" | tee -a "$WORK/rows.txt" >&2
+    done
+done
+python3 bench/medians.py "$WORK/rows.txt" a "$DURATION" "$CONNECTIONS" "$ROUNDS" refreshes/s
