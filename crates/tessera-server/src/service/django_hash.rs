@@ -9,7 +9,7 @@
 //!
 //! A hash starting with `!` is Django's unusable password: kept as is, never matches.
 
-use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
+use argon2::password_hash::PasswordHash;
 use aws_lc_rs::{digest, pbkdf2};
 use base64::Engine as _;
 use std::num::NonZeroU32;
@@ -99,9 +99,7 @@ impl DjangoHash<'_> {
                 };
                 pbkdf2::verify(algorithm, *iterations, salt.as_bytes(), password, derived).is_ok()
             }
-            Self::Argon2(hash) => argon2::Argon2::default()
-                .verify_password(password, hash)
-                .is_ok(),
+            Self::Argon2(hash) => super::argon2_memory::verify(password, hash),
             Self::BcryptSha256(hash) => {
                 let hex = hex_sha256(password);
                 bcrypt::verify(hex.as_bytes(), hash).unwrap_or(false)

@@ -2,6 +2,7 @@
 //! and talk to the store and the keyring.
 
 pub mod account;
+pub mod argon2_memory;
 pub mod audit;
 pub mod authorize;
 pub mod client;

@@ -2,7 +2,7 @@
 //! once (a flood of logins waits in a queue with a timeout instead of exhausting memory).
 
 use crate::config::PasswordSettings;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,8 +87,9 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
         self.check_length(password)?;
         let argon = self.argon.clone();
+        let params = self.params.clone();
         let password = password.clone();
-        self.run(move || hash_blocking(&argon, password.expose()))
+        self.run(move || hash_on_pool(&argon, &params, password.expose()))
             .await?
     }
 
@@ -105,7 +106,6 @@ impl PasswordHasher {
         self.check_length(password)?;
         let real = stored.is_some();
         let phc = stored.unwrap_or(&self.dummy).to_owned();
-        let argon = self.argon.clone();
         let wanted = self.params.clone();
         let password = password.clone();
         self.run(move || {
@@ -115,9 +115,7 @@ impl PasswordHasher {
                 Some(legacy) => (legacy.verify(password.expose().as_bytes()), true),
                 None => match PasswordHash::new(&phc) {
                     Ok(hash) => (
-                        argon
-                            .verify_password(password.expose().as_bytes(), &hash)
-                            .is_ok(),
+                        super::argon2_memory::verify(password.expose().as_bytes(), &hash),
                         is_weaker(&hash, &wanted),
                     ),
                     // Django's unusable password (`!…`) and anything unreadable.
@@ -167,11 +165,30 @@ impl PasswordHasher {
     }
 }
 
-fn hash_blocking(argon: &Argon2<'_>, password: &str) -> Result<String, HashError> {
+/// A new hash on a hashing thread, in that thread's kept memory.
+fn hash_on_pool(argon: &Argon2<'_>, params: &Params, password: &str) -> Result<String, HashError> {
+    let salt = new_salt()?;
+    super::argon2_memory::hash(
+        argon,
+        Algorithm::Argon2id,
+        Version::V0x13,
+        params,
+        password.as_bytes(),
+        salt.as_salt(),
+    )
+    .map_err(internal)
+}
+
+fn new_salt() -> Result<SaltString, HashError> {
     let mut salt = [0u8; 16];
     aws_lc_rs::rand::fill(&mut salt)
         .map_err(|_| HashError::Internal("random generator failed".into()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(internal)?;
+    SaltString::encode_b64(&salt).map_err(internal)
+}
+
+/// A hash made once at start (the dummy), in memory of its own that is given back.
+fn hash_blocking(argon: &Argon2<'_>, password: &str) -> Result<String, HashError> {
+    let salt = new_salt()?;
     Ok(argon
         .hash_password(password.as_bytes(), &salt)
         .map_err(internal)?
