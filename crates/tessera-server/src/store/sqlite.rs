@@ -204,8 +204,16 @@ fn classify(e: sqlx::Error) -> StoreError {
                 StoreError::Conflict("key")
             }
         }
-        // SQLITE_BUSY: the write lock was not granted within the busy timeout.
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("5") => {
+        // The primary result code (the extended code's low byte): SQLITE_BUSY (the write
+        // lock was not granted within the busy timeout), SQLITE_READONLY, SQLITE_IOERR
+        // (the file cannot be written: permissions, an immutable file, a failing disk),
+        // SQLITE_FULL, SQLITE_CANTOPEN. Nothing was written; retry later (503).
+        sqlx::Error::Database(db)
+            if db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| matches!(c & 0xff, 5 | 8 | 10 | 13 | 14)) =>
+        {
             StoreError::Unavailable(e)
         }
         _ => StoreError::Database(e),

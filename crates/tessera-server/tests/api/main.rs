@@ -28,6 +28,7 @@ mod sso;
 mod throttle;
 mod timeouts;
 mod tls;
+mod unwritable;
 mod users;
 mod verify;
 
