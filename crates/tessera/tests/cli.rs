@@ -758,3 +758,52 @@ fn django_imports_keep_ids_unless_one_is_taken_by_someone_else() {
         "the next free id: {ids:?}"
     );
 }
+
+/// Work that runs after the answer (here the password-reset mail, which cannot be sent:
+/// nothing listens on the SMTP port) logs with the request id of the request that
+/// started it, so its failure can be traced to that request.
+#[tokio::test]
+async fn background_work_logs_with_its_request_id() {
+    use tokio::io::AsyncBufReadExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    common::create_users(&["--data-dir", data], &[], &["alice"]);
+    let log = dir.path().join("server.log");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["--data-dir", data, "--output", "json", "serve"])
+        .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
+        .env_remove("TESSERA_DATABASE__URL")
+        .env("TESSERA_LOG_FILTER", "warn")
+        .env("TESSERA_MAIL__SMTP_URL", "smtp://127.0.0.1:9")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let started: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    let url = started["listening"].as_str().unwrap().to_owned();
+    let res = reqwest::Client::new()
+        .post(format!("{url}/auth/users/reset_password/"))
+        .json(&serde_json::json!({"email": "alice@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let mut line = None;
+    for _ in 0..100 {
+        line = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .find(|l| l.contains("password reset could not be completed"))
+            .map(str::to_owned);
+        if line.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let line = line.expect("the failed mail was logged");
+    assert!(line.contains(&id), "no request id {id} in {line}");
+    child.kill().await.unwrap();
+}

@@ -66,7 +66,9 @@ pub fn router(state: AppState) -> Router {
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
                 // Only method, path and request id: never headers (tokens) or bodies (passwords).
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                // At ERROR level so that the span exists whatever the filter lets through:
+                // a warning logged under `log_filter = "warn"` still carries its request id.
+                tracing::error_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
             }),
         )
         .layer(tower::util::option_layer(hsts))

@@ -366,16 +366,21 @@ async fn mail(state: &AppState, to: &str, subject: &str, body: String) -> Result
     Ok(())
 }
 
-/// Runs `work` after the answer; failures are logged (without addresses or tokens).
+/// Runs `work` after the answer; failures are logged (without addresses or tokens). The
+/// task carries the request's span, so its log lines keep the request id.
 fn background<F, Fut>(state: &AppState, what: &'static str, work: F)
 where
     F: FnOnce(AppState) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
 {
+    use tracing::Instrument as _;
     let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(error) = work(state).await {
-            tracing::warn!(%error, "{what} could not be completed");
+    tokio::spawn(
+        async move {
+            if let Err(error) = work(state).await {
+                tracing::warn!(%error, "{what} could not be completed");
+            }
         }
-    });
+        .instrument(tracing::Span::current()),
+    );
 }
