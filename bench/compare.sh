@@ -9,8 +9,9 @@
 #   - the example client service's protected endpoint with tessera-client, and the same
 #     handler without verification.
 # Every scenario loads each system in turn with wrk on loopback, round after round
-# (A B A B …), so machine drift spreads over all of them; medians of the rounds. A raw
-# RS256 signing reference (criterion, aws-lc-rs) is measured in every round too.
+# (A B A B …), so machine drift spreads over all of them; medians of the rounds. Two
+# references are measured in every round too (criterion): raw RS256 signing (aws-lc-rs)
+# and one Argon2id hash with the server's default parameters.
 #
 #   bench/compare.sh     # ROUNDS=3 DURATION=10s CONNECTIONS=8; SCENARIOS="login refresh …"
 #
@@ -41,8 +42,8 @@ for tool in wrk node npm psql curl openssl; do
 done
 export TESSERA_LOG_FILTER=warn RUST_LOG=warn NODE_ENV=production
 PASSWORD=bench-password-1
-T1=18611 T2=18612 DJ=18601 NODE=18602 SVC=18621
-for port in $T1 $T2 $DJ $NODE $SVC; do
+T1=18611 T2=18612 DJ=18601 NODE=18602 NODE_MINT=18603 SVC=18621
+for port in $T1 $T2 $DJ $NODE $NODE_MINT $SVC; do
     ! curl -s -o /dev/null "http://127.0.0.1:$port/" || { echo "port $port is taken" >&2; exit 1; }
 done
 
@@ -56,6 +57,7 @@ cp bench/peers/node/package.json bench/peers/node/server.mjs "$PEERS/node/"
 [ -d "$PEERS/node/node_modules/oidc-provider" ] || (cd "$PEERS/node" && npm install -q --no-audit --no-fund >/dev/null)
 cargo build --release -q -p tessera -p client-service
 cargo bench -q -p tessera-token --bench tokens --no-run 2>/dev/null
+cargo bench -q -p tessera-server --bench password --no-run 2>/dev/null
 BIN=target/release/tessera
 
 wait_http() { for _ in $(seq 1 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
@@ -96,11 +98,11 @@ export BENCH_DJANGO_SECRET=$(head -c 32 /dev/urandom | base64) BENCH_DJANGO_DB=$
 PIDS+=($!)
 wait_http "http://127.0.0.1:$DJ/auth/token/"
 
-# --- node oidc-provider, with refresh tokens minted for every round -----------------------
-node "$PEERS/node/server.mjs" $NODE "$WORK/node-refresh.txt" $((ROUNDS * CONNECTIONS)) >/dev/null 2>"$WORK/node.log" &
+# --- node oidc-provider (refresh tokens minted on demand at NODE_MINT) ----------------------
+node "$PEERS/node/server.mjs" $NODE $NODE_MINT >/dev/null 2>"$WORK/node.log" &
 PIDS+=($!)
-for _ in $(seq 1 300); do [ -s "$WORK/node-refresh.txt" ] && break; sleep 0.1; done
-[ -s "$WORK/node-refresh.txt" ] || { cat "$WORK/node.log" >&2; exit 1; }
+wait_http "http://127.0.0.1:$NODE/jwks"
+wait_http "http://127.0.0.1:$NODE_MINT/?n=1"
 NODE_AUTH="Basic $(printf 'bench:bench-secret-0123456789' | base64 -w0)"
 T1_AUTH="Basic $(printf '%s' "bench:${SECRET[sqlite]}" | base64 -w0)"
 T2_AUTH="Basic $(printf '%s' "bench:${SECRET[postgres]}" | base64 -w0)"
@@ -109,24 +111,30 @@ IDLE_RSS_KB=$(awk '/VmRSS/ {print $2}' /proc/$T1_PID/status)
 LOGIN_BODY="{\"username\":\"bench\",\"password\":\"$PASSWORD\"}"
 login() { curl -sf -X POST "http://127.0.0.1:$1/auth/token/" -H 'Content-Type: application/json' -d "$LOGIN_BODY"; }
 
+# cc_token PORT TOKEN_PATH AUTH INTROSPECTION_PATH: a client_credentials access token,
+# checked active by the server's introspection.
+cc_token() {
+    local t
+    t=$(curl -sf -X POST "http://127.0.0.1:$1$2" -H "Authorization: $3" -d grant_type=client_credentials | json access_token)
+    curl -sf -X POST "http://127.0.0.1:$1$4" -H "Authorization: $3" -d "token=$t" | grep -q '"active":true' ||
+        { echo "introspection at $1 does not find its own token active" >&2; exit 1; }
+    echo "$t"
+}
+
 # load SCENARIO SYSTEM URL LUA [THREADS]: one wrk run, one row into rows.txt.
 load() {
     wrk -t"${5:-2}" -c"$CONNECTIONS" -d"$DURATION" --latency -s "bench/$4" "$3" >"$WORK/out.txt" 2>&1 || cat "$WORK/out.txt" >&2
     python3 bench/compare_report.py row "$WORK/out.txt" "$1" "$2" | tee -a "$WORK/rows.txt" >&2
 }
-# chain SCENARIO SYSTEM URL TOKENS_FILE FIELD FORM AUTH OFFSET: refresh chains.
+# chain SCENARIO SYSTEM URL TOKENS_FILE FIELD FORM AUTH OFFSET: refresh chains, two wrk
+# threads like every other scenario, each with CONNECTIONS/2 chains.
 chain() {
-    TOKENS_FILE=$4 CHAIN_FIELD=$5 CHAIN_FORM=$6 AUTH=$7 OFFSET=$8 load "$1" "$2" "$3" chain.lua "$CONNECTIONS"
+    TOKENS_FILE=$4 CHAIN_FIELD=$5 CHAIN_FORM=$6 AUTH=$7 OFFSET=$8 CHAIN_PER_THREAD=$((CONNECTIONS / 2)) \
+        load "$1" "$2" "$3" chain.lua 2
 }
 
 : >"$WORK/rows.txt"
 for round in $(seq 0 $((ROUNDS - 1))); do
-    # Tokens for this round (access tokens live 5 minutes).
-    for port in $T1 $T2 $DJ; do login $port | json access >"$WORK/access-$port"; done
-    login $SVC | json access >"$WORK/access-svc"
-    T1_CC=$(curl -sf -X POST http://127.0.0.1:$T1/oauth/token -H "Authorization: $T1_AUTH" -d grant_type=client_credentials | json access_token)
-    T2_CC=$(curl -sf -X POST http://127.0.0.1:$T2/oauth/token -H "Authorization: $T2_AUTH" -d grant_type=client_credentials | json access_token)
-    NODE_CC=$(curl -sf -X POST http://127.0.0.1:$NODE/token -H "Authorization: $NODE_AUTH" -d grant_type=client_credentials | json access_token)
     for scenario in $SCENARIOS; do
         case $scenario in
         login)
@@ -136,16 +144,23 @@ for round in $(seq 0 $((ROUNDS - 1))); do
         refresh)
             for s in sqlite:$T1 postgres:$T2 simplejwt:$DJ; do
                 : >"$WORK/chains"
-                for _ in $(seq 1 "$CONNECTIONS"); do login "${s##*:}" | json refresh >>"$WORK/chains"; done
+                for _ in $(seq 1 $((CONNECTIONS + 2))); do login "${s##*:}" | json refresh >>"$WORK/chains"; done
                 chain refresh "${s%%:*}" "http://127.0.0.1:${s##*:}/auth/token/refresh/" "$WORK/chains" refresh 0 "" 0
             done
-            chain refresh oidc-provider "http://127.0.0.1:$NODE/token" "$WORK/node-refresh.txt" refresh_token 1 "$NODE_AUTH" $((round * CONNECTIONS)) ;;
+            curl -sf "http://127.0.0.1:$NODE_MINT/?n=$((CONNECTIONS + 2))" >"$WORK/chains"
+            chain refresh oidc-provider "http://127.0.0.1:$NODE/token" "$WORK/chains" refresh_token 1 "$NODE_AUTH" 0 ;;
         verify)
+            # Fresh access tokens (they live 5 minutes; a round is longer).
+            for port in $T1 $T2 $DJ; do login $port | json access >"$WORK/access-$port"; done
             for s in sqlite:$T1 postgres:$T2 simplejwt:$DJ; do
                 METHOD=POST CTYPE=application/json BODY="{\"token\":\"$(cat "$WORK/access-${s##*:}")\"}" \
                     load verify "${s%%:*}" "http://127.0.0.1:${s##*:}/auth/token/verify/" req.lua
             done ;;
         introspect)
+            # Fresh tokens, checked active (node's memory adapter forgets old ones).
+            T1_CC=$(cc_token $T1 /oauth/token "$T1_AUTH" /oauth/introspect)
+            T2_CC=$(cc_token $T2 /oauth/token "$T2_AUTH" /oauth/introspect)
+            NODE_CC=$(cc_token $NODE /token "$NODE_AUTH" /token/introspection)
             METHOD=POST CTYPE=application/x-www-form-urlencoded AUTH="$T1_AUTH" BODY="token=$T1_CC" load introspect sqlite "http://127.0.0.1:$T1/oauth/introspect" req.lua
             METHOD=POST CTYPE=application/x-www-form-urlencoded AUTH="$T2_AUTH" BODY="token=$T2_CC" load introspect postgres "http://127.0.0.1:$T2/oauth/introspect" req.lua
             METHOD=POST CTYPE=application/x-www-form-urlencoded AUTH="$NODE_AUTH" BODY="token=$NODE_CC" load introspect oidc-provider "http://127.0.0.1:$NODE/token/introspection" req.lua ;;
@@ -163,13 +178,16 @@ for round in $(seq 0 $((ROUNDS - 1))); do
             METHOD=POST CTYPE=application/x-www-form-urlencoded AUTH="$NODE_AUTH" BODY="grant_type=client_credentials" load client_credentials oidc-provider "http://127.0.0.1:$NODE/token" req.lua
             METHOD=POST CTYPE=application/x-www-form-urlencoded AUTH="$NODE_AUTH" BODY="grant_type=client_credentials&resource=urn:bench:api&scope=api" load client_credentials oidc-provider-jwt "http://127.0.0.1:$NODE/token" req.lua ;;
         protected)
+            login $SVC | json access >"$WORK/access-svc"
             AUTH="Bearer $(cat "$WORK/access-svc")" load protected client-service "http://127.0.0.1:$SVC/api/test/" req.lua
             AUTH="Bearer $(cat "$WORK/access-svc")" load protected unverified "http://127.0.0.1:$SVC/bench/unverified/" req.lua ;;
         esac
     done
-    # The raw signing reference, in every round.
+    # The references, in every round: raw RS256 signing, one Argon2id hash.
     cargo bench -q -p tessera-token --bench tokens -- --warm-up-time 1 --measurement-time 3 'raw_aws_lc/RS256_sign' 2>/dev/null |
-        python3 bench/compare_report.py raw | tee -a "$WORK/rows.txt" >&2
+        python3 bench/compare_report.py raw rs256_sign | tee -a "$WORK/rows.txt" >&2
+    cargo bench -q -p tessera-server --bench password -- --warm-up-time 1 --measurement-time 3 2>/dev/null |
+        python3 bench/compare_report.py raw argon2id | tee -a "$WORK/rows.txt" >&2
 done
 PEAK_RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$T1_PID/status)
 VERSIONS="$("$PEERS/venv/bin/python" -c 'import django, rest_framework, rest_framework_simplejwt, gunicorn; print(f"Django {django.__version__}, DRF {rest_framework.VERSION}, simplejwt {rest_framework_simplejwt.__version__}, gunicorn {gunicorn.__version__}")'); oidc-provider $(node -p "require('./$PEERS/node/node_modules/oidc-provider/package.json').version") on node $(node --version); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); $(psql --version | cut -d' ' -f3-)"

@@ -4,13 +4,15 @@
 // Client credentials without `resource` get opaque access tokens; with
 // `resource=urn:bench:api` a JWT access token signed RS256 (resource indicators), so that
 // signing costs can be compared like for like.
-//   node server.mjs PORT MINT_FILE MINT_COUNT
-// writes MINT_COUNT refresh tokens (each of its own grant) to MINT_FILE once listening.
-import { writeFileSync } from 'node:fs';
+//   node server.mjs PORT MINT_PORT
+// MINT_PORT (loopback, not the provider's) answers GET /?n=N with N fresh refresh tokens,
+// one per line, each of its own grant: the provider's memory adapter is an LRU of 1,000
+// entries, so tokens minted long before a run would be evicted by then.
+import { createServer } from 'node:http';
 import { generateKeyPair, exportJWK } from 'jose';
 import Provider from 'oidc-provider';
 
-const [port, mintFile, mintCount] = [Number(process.argv[2]), process.argv[3], Number(process.argv[4] || 0)];
+const [port, mintPort] = [Number(process.argv[2]), Number(process.argv[3])];
 const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
 const jwk = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'bench-rs256' };
 
@@ -63,7 +65,8 @@ async function mint(n) {
   return out;
 }
 
-provider.listen(port, '127.0.0.1', async () => {
-  if (mintFile) writeFileSync(mintFile, (await mint(mintCount)).join('\n') + '\n');
-  console.log(`ready ${port}`);
-});
+provider.listen(port, '127.0.0.1', () => console.log(`ready ${port}`));
+createServer(async (req, res) => {
+  const n = Number(new URL(req.url, 'http://x').searchParams.get('n') || 1);
+  res.end((await mint(Math.min(n, 1000))).join('\n') + '\n');
+}).listen(mintPort, '127.0.0.1');
