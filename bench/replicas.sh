@@ -6,7 +6,7 @@
 # Load: wrk, one process per replica, the same total number of connections in every
 # configuration, split evenly across the replicas (a client-side round-robin). Refresh
 # requests each present a never-used token: every wrk connection follows its own
-# rotation chain (bench/refresh.lua). Everything shares this machine's cores: the
+# rotation chain (bench/chain.lua). Everything shares this machine's cores: the
 # replicas, PostgreSQL and wrk.
 #
 #   bench/replicas.sh                    # ROUNDS=3 DURATION=5s CONNECTIONS=6 by default
@@ -87,7 +87,7 @@ load() {
     if [ "$scenario" = refresh ]; then
         for port in "${PORTS[@]}"; do
             i=$((i + 1))
-            mint "$port" "$per" "$WORK/tokens-$i"
+            mint "$port" $((2 * per)) "$WORK/tokens-$i" # one chain and a spare per thread
         done
         i=0
     fi
@@ -97,7 +97,7 @@ load() {
         outs+=("$out")
         if [ "$scenario" = refresh ]; then
             TOKENS_FILE="$WORK/tokens-$i" wrk -t"$per" -c"$per" -d"$DURATION" --latency \
-                -s bench/refresh.lua "http://127.0.0.1:$port" >"$out" &
+                -s bench/chain.lua "http://127.0.0.1:$port/auth/token/refresh/" >"$out" &
         else
             wrk -t"$per" -c"$per" -d"$DURATION" --latency -s bench/login.lua \
                 "http://127.0.0.1:$port" >"$out" &
