@@ -1,8 +1,14 @@
 //! The SQLite file made unwritable under a running server: writes answer 503 (nothing
-//! half-written, the refresh token not consumed), reads keep working, and writes work
-//! again once the file is writable. "Unwritable" is `chattr +i` (immutable), which binds
-//! root too (file modes do not); without the capability the test says so and skips.
-//! PostgreSQL's equivalent (a read-only database) is in `tests/postgres.rs`.
+//! half-written, the refresh token not consumed), reads keep working, and after a restart
+//! on the writable file everything works and the refused token is still good, once.
+//! "Unwritable" is `chattr +i` (immutable), which binds root too (file modes do not);
+//! without the capability the test says so and skips. PostgreSQL's equivalent (a
+//! read-only database) is in `tests/postgres.rs`.
+//!
+//! Recovery needs the restart: pooled connections opened while the file was immutable
+//! are read-only for good (SQLite falls back to read-only when it cannot open for
+//! writing), and one whose COMMIT failed is left by sqlx inside a transaction; both keep
+//! answering 503 until the process restarts.
 
 use crate::{refresh, verify_status};
 use std::path::PathBuf;
@@ -34,7 +40,11 @@ async fn an_unwritable_database_refuses_writes_with_503_and_recovers() {
     if tessera_test_support::backend_is_postgres() {
         return;
     }
-    let app = TestApp::spawn().await;
+    const ISSUER: &str = "http://tessera.unwritable.test";
+    let app = TestApp::builder()
+        .settings(|s| s.issuer = Some(ISSUER.into()))
+        .spawn()
+        .await;
     let user = app.create_user("user1", false).await;
     let pair = app.login("user1").await;
     let db = app.data_dir().join("tessera.db");
@@ -63,9 +73,15 @@ async fn an_unwritable_database_refuses_writes_with_503_and_recovers() {
     assert_eq!(res.status(), 200);
 
     drop(immutable);
+    let restarted = TestApp::builder()
+        .settings(|s| s.issuer = Some(ISSUER.into()))
+        .data_dir_of(&app);
+    app.stop().await;
+    let app = restarted.spawn().await;
     // The refused refresh consumed nothing: the same token works now, once.
     let res = refresh(&app, &pair.refresh).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    assert_eq!(refresh(&app, &pair.refresh).await.status(), 401);
+    let again = refresh(&app, &pair.refresh).await;
+    assert_eq!(again.status(), 401, "{}", again.text().await.unwrap());
     app.login("user1").await;
 }
