@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod group_commit;
+mod health;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -25,6 +26,9 @@ const RESET_USER_IDS: &str = "SELECT 1";
 pub struct SqliteStore {
     pool: SqlitePool,
     writers: Writers,
+    /// Whether pooled connections survived an outage of the file (see [`health`]); owned
+    /// here so that its watcher ends with the store.
+    _health: Arc<health::Health>,
     /// Refresh rotations, committed in groups by [`group_commit::run`].
     rotations: tokio::sync::mpsc::Sender<group_commit::Rotation>,
 }
@@ -78,9 +82,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let health = Arc::<health::Health>::default();
+        let keeps = health.clone();
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
+            .before_acquire(move |conn, meta| {
+                let keep = keeps.keeps(conn, meta.age);
+                Box::pin(async move { Ok(keep) })
+            })
             .connect_with(options.clone())
             .await
             .map_err(classify)?;
@@ -93,10 +103,16 @@ impl SqliteStore {
         };
         let (rotations, queue) = tokio::sync::mpsc::channel(group_commit::QUEUE);
         tokio::spawn(group_commit::run(writers.clone(), queue));
-        tokio::spawn(watch_other_writers(options, Arc::downgrade(&cache)));
+        tokio::spawn(watch_other_writers(options.clone(), Arc::downgrade(&cache)));
+        tokio::spawn(health::watch(
+            options,
+            writers.turn.clone(),
+            Arc::downgrade(&health),
+        ));
         Ok(Self {
             pool,
             writers,
+            _health: health,
             rotations,
         })
     }
@@ -188,6 +204,15 @@ fn classify(e: sqlx::Error) -> StoreError {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             StoreError::Unavailable(e)
         }
+        // A pooled connection in a state it cannot leave (sqlx counts a transaction SQLite
+        // no longer has; its worker thread is gone): retry on another; the health
+        // watcher replaces it.
+        sqlx::Error::InvalidSavePointStatement
+        | sqlx::Error::BeginFailed
+        | sqlx::Error::WorkerCrashed => {
+            health::note_fault();
+            StoreError::Unavailable(e)
+        }
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let msg = db.message();
             if msg.contains("users.username") {
@@ -207,17 +232,27 @@ fn classify(e: sqlx::Error) -> StoreError {
         // The primary result code (the extended code's low byte): SQLITE_BUSY (the write
         // lock was not granted within the busy timeout), SQLITE_READONLY, SQLITE_IOERR
         // (the file cannot be written: permissions, an immutable file, a failing disk),
-        // SQLITE_FULL, SQLITE_CANTOPEN. Nothing was written; retry later (503).
+        // SQLITE_FULL, SQLITE_CANTOPEN. Nothing was written; retry later (503). All but
+        // BUSY may have left the connection unable to write after the file is writable
+        // again: the pool's health watcher is told (see `health`).
+        sqlx::Error::Database(db) if primary_code(db.as_ref()).is_some_and(|c| c == 5) => {
+            StoreError::Unavailable(e)
+        }
         sqlx::Error::Database(db)
-            if db
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .is_some_and(|c| matches!(c & 0xff, 5 | 8 | 10 | 13 | 14)) =>
+            if primary_code(db.as_ref()).is_some_and(|c| matches!(c, 8 | 10 | 13 | 14)) =>
         {
+            health::note_fault();
             StoreError::Unavailable(e)
         }
         _ => StoreError::Database(e),
     }
+}
+
+/// The primary result code of a SQLite error (the extended code's low byte).
+fn primary_code(db: &dyn sqlx::error::DatabaseError) -> Option<i32> {
+    db.code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .map(|c| c & 0xff)
 }
 
 impl_store!(SqliteStore, sqlx::Sqlite);
