@@ -80,6 +80,7 @@ async fn an_unwritable_database_refuses_writes_with_503_and_recovers() {
     }
 
     drop(immutable);
+    let writable = Instant::now();
     // The same process recovers within the health watcher's probe interval; a 503 in
     // between consumed nothing, so the same token may be presented again.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -91,6 +92,7 @@ async fn an_unwritable_database_refuses_writes_with_503_and_recovers() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    eprintln!("writes recovered {:?} after the file became writable", writable.elapsed());
     let again = refresh(&app, &pair.refresh).await;
     assert_eq!(again.status(), 401, "{}", again.text().await.unwrap());
     // Every pooled connection writes again: more logins than the pool has connections
