@@ -8,10 +8,13 @@
 //! - a read notes the generation *before* it asks the database and keeps its answer only
 //!   while the generation is unchanged, so an answer that may predate a commit is never
 //!   served after it;
-//! - writes by other processes (the CLI on the same file) are seen by polling SQLite's
-//!   `PRAGMA data_version` on a connection of its own every [`POLL`], which bumps the
-//!   generation too: a `tessera user disable` reaches a running server's answers within
-//!   that interval.
+//! - changes by other connections (the CLI on the same file, sqlite3) to the cached
+//!   tables are seen by polling, every [`POLL`] on a connection of its own, `PRAGMA
+//!   data_version` (anything committed?) and then `cache_epoch`, which triggers on users,
+//!   clients and revoked_access increment in the changing transaction (migration 0012);
+//!   a change there bumps the generation too: a `tessera user disable` reaches a running
+//!   server's answers within that interval, and writes to other tables (refresh tokens,
+//!   audit events, login counters) leave the cache alone.
 //!
 //! Each map is bounded ([`CAPACITY`]); when full it is emptied rather than evicted entry
 //! by entry. PostgreSQL has no such cache: its replicas write without telling each other.

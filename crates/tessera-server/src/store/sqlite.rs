@@ -164,14 +164,19 @@ impl SqliteStore {
     }
 }
 
-/// Looks for commits by other processes (the CLI on the same file) every
-/// [`super::read_cache::POLL`] through `PRAGMA data_version` on a connection of its own,
-/// and makes the read cache forget when there were any. Ends with the store. While its
-/// connection cannot be opened the cache is made to forget at every poll, so the bound
-/// on staleness holds either way.
+/// Looks for changes to the cached tables made by other connections (the CLI on the same
+/// file, sqlite3) every [`super::read_cache::POLL`], on a connection of its own, and makes
+/// the read cache forget when there were any. `PRAGMA data_version` says whether anything
+/// was committed since the last poll; only then is `cache_epoch` read, which the triggers
+/// of migration 0012 increment with every change to users, clients and revoked access
+/// tokens, so the frequent writes to other tables (refresh tokens, audit events, login
+/// counters) do not make the cache forget. Ends with the store. While its connection or
+/// the counter cannot be read the cache is made to forget at every poll, so the bound on
+/// staleness holds either way.
 async fn watch_other_writers(options: SqliteConnectOptions, cache: std::sync::Weak<ReadCache>) {
     use sqlx::ConnectOptions as _;
     let mut last = None;
+    let mut epoch = None;
     let mut conn = None;
     loop {
         let Some(live) = cache.upgrade() else { return };
@@ -186,8 +191,21 @@ async fn watch_other_writers(options: SqliteConnectOptions, cache: std::sync::We
             None => None,
         };
         if version.is_none() || version != last {
-            // Unknown (no connection) or changed: nothing cached may be trusted.
-            live.generation.bump();
+            let now = match conn.as_mut() {
+                Some(c) if version.is_some() => {
+                    sqlx::query_scalar::<_, i64>("SELECT n FROM cache_epoch WHERE id = 1")
+                        .fetch_one(c)
+                        .await
+                        .ok()
+                }
+                _ => None,
+            };
+            if now.is_none() || now != epoch {
+                // Unknown (no connection, no counter yet) or changed: nothing cached may
+                // be trusted.
+                live.generation.bump();
+            }
+            epoch = now;
             if version.is_none() {
                 conn = None;
             }
@@ -256,3 +274,67 @@ fn primary_code(db: &dyn sqlx::error::DatabaseError) -> Option<i32> {
 }
 
 impl_store!(SqliteStore, sqlx::Sqlite);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::ConnectOptions as _;
+
+    /// Waits a few polls of [`watch_other_writers`], then says whether the cache was made
+    /// to forget meanwhile.
+    async fn forgot(store: &SqliteStore, since: u64) -> bool {
+        tokio::time::sleep(super::super::read_cache::POLL * 4).await;
+        store.writers.cache.generation.current() != since
+    }
+
+    #[tokio::test]
+    async fn only_changes_to_cached_tables_by_others_make_the_cache_forget() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqliteStore::connect(&url, &DatabaseSettings::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        // Another process's connection, as the CLI's would be.
+        let mut other = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        tokio::time::sleep(super::super::read_cache::POLL * 4).await;
+
+        let before = store.writers.cache.generation.current();
+        sqlx::query("INSERT INTO audit_events (at, kind) VALUES (1, 'test')")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        assert!(
+            !forgot(&store, before).await,
+            "an audit event changes no cached answer"
+        );
+
+        let before = store.writers.cache.generation.current();
+        sqlx::query(
+            "INSERT INTO users (username, email, password_hash, date_joined) \
+             VALUES ('u', 'u@example.com', '!', 1)",
+        )
+        .execute(&mut other)
+        .await
+        .unwrap();
+        assert!(forgot(&store, before).await, "a new user");
+
+        let before = store.writers.cache.generation.current();
+        sqlx::query("UPDATE users SET is_active = FALSE WHERE username = 'u'")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        assert!(forgot(&store, before).await, "a disabled user");
+
+        let before = store.writers.cache.generation.current();
+        sqlx::query("INSERT INTO revoked_access (jti, expires_at) VALUES ('j', 1)")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        assert!(forgot(&store, before).await, "a revoked access token");
+    }
+}

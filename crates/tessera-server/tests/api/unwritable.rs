@@ -92,7 +92,10 @@ async fn an_unwritable_database_refuses_writes_with_503_and_recovers() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    eprintln!("writes recovered {:?} after the file became writable", writable.elapsed());
+    eprintln!(
+        "writes recovered {:?} after the file became writable",
+        writable.elapsed()
+    );
     let again = refresh(&app, &pair.refresh).await;
     assert_eq!(again.status(), 401, "{}", again.text().await.unwrap());
     // Every pooled connection writes again: more logins than the pool has connections
