@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The SQLite read cache under a mixed load, two builds interleaved (A B A B …): wrk
+# verifies the access tokens of USERS distinct users (bench/verify_many.lua) while one
+# more connection rotates a refresh chain (bench/chain.lua) on the same server, so writes
+# that touch no cached table (refresh rows) run all along. For before/after comparisons
+# of the cache's invalidation:
+#   bench/cache_ab.sh OLD_BINARY NEW_BINARY   # USERS=300 ROUNDS=3 DURATION=10s CONNECTIONS=8
+set -euo pipefail
+cd "$(dirname "$0")/.."
+A=$1 B=$2
+USERS=${USERS:-300}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-8}
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
+export TESSERA_LOG_FILTER=warn
+login() { # PORT USER FIELD
+    curl -sf -X POST "http://127.0.0.1:$1/auth/token/" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"$2\",\"password\":\"bench-password-1\"}" |
+        python3 -c "import json,sys; print(json.load(sys.stdin)['$3'])"
+}
+start() { # NAME BINARY PORT
+    for n in $(seq 1 "$USERS"); do
+        echo bench-password-1 | "$2" --data-dir "$WORK/$1" user create --username "u$n" \
+            --email "u$n@example.com" --password-stdin >/dev/null
+    done
+    TESSERA_THROTTLE__ENABLED=false "$2" --data-dir "$WORK/$1" serve --bind "127.0.0.1:$3" >/dev/null 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$3/readyz" >/dev/null && break; sleep 0.1; done
+    for n in $(seq 1 "$USERS"); do login "$3" "u$n" access; done >"$WORK/$1.tokens"
+}
+start a "$A" 18711
+start b "$B" 18712
+: >"$WORK/rows.txt"
+for _ in $(seq 1 "$ROUNDS"); do
+    for s in a:18711 b:18712; do
+        name=${s%%:*} port=${s##*:}
+        for _ in 1 2; do login "$port" u1 refresh; done >"$WORK/chain"
+        TOKENS_FILE="$WORK/chain" wrk -t1 -c1 -d"$DURATION" -s bench/chain.lua \
+            "http://127.0.0.1:$port/auth/token/refresh/" >"$WORK/writes.txt" &
+        writer=$!
+        TOKENS_FILE="$WORK/$name.tokens" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency \
+            -s bench/verify_many.lua "http://127.0.0.1:$port/auth/token/verify/" >"$WORK/out.txt"
+        wait "$writer"
+        python3 bench/wrk_row.py "$WORK/out.txt" "$name" | tee -a "$WORK/rows.txt" >&2
+        echo "$name latency p50/p75/p90/p99: $(grep -A4 'Latency Distribution' "$WORK/out.txt" | tail -4 | awk '{print $2}' | paste -sd/)" >&2
+        echo "$name refreshes/s during the run: $(grep -oP 'Requests/sec:\s+\K[\d.]+' "$WORK/writes.txt")" >&2
+    done
+done
+python3 bench/medians.py "$WORK/rows.txt" a "$DURATION" "$CONNECTIONS" "$ROUNDS" verifications/s
