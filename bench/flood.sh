@@ -3,8 +3,9 @@
 # GET /.well-known/jwks.json and POST /auth/token/verify/ measured idle and during a flood
 # (32 connections posting wrong passwords), on one release server (SQLite), rounds
 # alternating idle / flood; medians. Three servers: throttling off (a distributed flood:
-# every attempt reaches Argon2id) with the hashing threads at the default niceness 10 and,
-# as the reference, at 0 (the server's own priority); and throttling on (defaults; the
+# every attempt reaches Argon2id) with the hashing threads at the default niceness 10,
+# under SCHED_IDLE (`hash_sched_idle`) and, as the reference, at niceness 0 (the server's
+# own priority); and throttling on (defaults; the
 # flood comes from one address, so it is refused before hashing). The flood's own
 # login rate is reported too (hashing must still use the idle CPU).
 #   bench/flood.sh        # ROUNDS=3 DURATION=5s CONNECTIONS=8
@@ -22,17 +23,18 @@ export TESSERA_LOG_FILTER=warn
 cargo build --release -q -p tessera
 BIN=target/release/tessera
 
-start() { # NAME PORT THROTTLE_ENABLED HASH_NICE
+start() { # NAME PORT THROTTLE_ENABLED HASH_NICE [HASH_SCHED_IDLE]
     mkdir -p "$WORK/$1"
     echo 'bench-password-1' | $BIN --data-dir "$WORK/$1" user create --username bench \
         --email bench@example.com --password-stdin >/dev/null
-    TESSERA_THROTTLE__ENABLED=$3 TESSERA_PASSWORDS__HASH_NICE=$4 $BIN --data-dir "$WORK/$1" serve --bind 127.0.0.1:$2 >/dev/null 2>&1 &
+    TESSERA_THROTTLE__ENABLED=$3 TESSERA_PASSWORDS__HASH_NICE=$4 TESSERA_PASSWORDS__HASH_SCHED_IDLE=${5:-false} $BIN --data-dir "$WORK/$1" serve --bind 127.0.0.1:$2 >/dev/null 2>&1 &
     PIDS+=($!)
     for _ in $(seq 1 100); do curl -sf http://127.0.0.1:$2/readyz >/dev/null && break; sleep 0.1; done
 }
 start off 18500 false 10
 start on 18501 true 10
 start nice0 18502 false 0
+start idle 18503 false 10 true
 # One access token per server, taken before any flood (they live 5 minutes; the run is
 # shorter).
 token_of() {
@@ -40,7 +42,7 @@ token_of() {
         -d '{"username":"bench","password":"bench-password-1"}' \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])'
 }
-declare -A TOKEN=([off]=$(token_of 18500) [on]=$(token_of 18501) [nice0]=$(token_of 18502))
+declare -A TOKEN=([off]=$(token_of 18500) [on]=$(token_of 18501) [nice0]=$(token_of 18502) [idle]=$(token_of 18503))
 
 cat >"$WORK/wrong.lua" <<'LUA'
 wrk.method = "POST"
@@ -51,7 +53,7 @@ LUA
 
 : >"$WORK/results.txt"
 for _ in $(seq 1 "$ROUNDS"); do
-    for server in nice0:18502 off:18500 on:18501; do
+    for server in nice0:18502 off:18500 idle:18503 on:18501; do
         name=${server%%:*}; port=${server##*:}
         token=${TOKEN[$name]}
         printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = %s\n' \
@@ -85,13 +87,13 @@ def med(name, col):
 print(f"rounds={sys.argv[4]} duration={sys.argv[2]} connections={sys.argv[3]}; flood: 32 connections of wrong-password logins; reference: the same endpoint idle, same rounds\n")
 print("| server | endpoint | p99 idle ms | p99 flood ms | p99 ratio | req/s idle | req/s flood |")
 print("|---|---|---|---|---|---|---|")
-labels = {"nice0": "throttle off, hash_nice 0 (reference)", "off": "throttle off, hash_nice 10", "on": "throttle on, hash_nice 10"}
-for t in ("nice0", "off", "on"):
+labels = {"nice0": "throttle off, hash_nice 0 (reference)", "off": "throttle off, hash_nice 10", "idle": "throttle off, hash_sched_idle", "on": "throttle on, hash_nice 10"}
+for t in ("nice0", "off", "idle", "on"):
     for e in ("jwks", "verify"):
         base = f"throttle-{t}/{e}"
         i, f = med(base + "/idle", 2), med(base + "/flood", 2)
         print(f"| {labels[t]} | {e} | {i:.2f} | {f:.2f} | {f / i:.2f} | {med(base + '/idle', 1):.0f} | {med(base + '/flood', 1):.0f} |")
 print()
-for t in ("nice0", "off", "on"):
+for t in ("nice0", "off", "idle", "on"):
     print(f"- {labels[t]}: the flood's own answers {med(f'throttle-{t}/logins/flood', 1):.1f}/s (median over rounds)")
 PY

@@ -247,6 +247,10 @@ pub struct PasswordSettings {
     /// Niceness of the hashing threads (Linux; 0 = the server's own priority): under a
     /// login flood, JWKS, verification and refresh keep the CPU first.
     pub hash_nice: i32,
+    /// Run the hashing threads under `SCHED_IDLE` instead (Linux; `hash_nice` then does not
+    /// apply): any other thread that wakes preempts them at once, so a login flood adds
+    /// less to the cheap endpoints' tail latency, but logins get only the CPU those leave.
+    pub hash_sched_idle: bool,
     /// How long a login waits in the hash queue before answering 503.
     #[serde(with = "humantime_serde")]
     pub queue_timeout: Duration,
@@ -490,6 +494,7 @@ impl Default for PasswordSettings {
             parallelism: 1,
             max_concurrent_hashes: 2,
             hash_nice: 10,
+            hash_sched_idle: false,
             queue_timeout: Duration::from_secs(5),
             max_length: 1024,
             min_length: 8,
@@ -790,6 +795,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [passwords] parallelism          TESSERA_PASSWORDS__PARALLELISM           1               Argon2id p
   [passwords] max_concurrent_hashes TESSERA_PASSWORDS__MAX_CONCURRENT_HASHES 2             hashes at once; others queue
   [passwords] hash_nice            TESSERA_PASSWORDS__HASH_NICE             10              niceness of hashing threads (0-19); 0 = same as the server
+  [passwords] hash_sched_idle      TESSERA_PASSWORDS__HASH_SCHED_IDLE       false           hashing threads under SCHED_IDLE instead of hash_nice
   [passwords] queue_timeout        TESSERA_PASSWORDS__QUEUE_TIMEOUT         5s              then 503
   [passwords] max_length           TESSERA_PASSWORDS__MAX_LENGTH            1024            bytes; longer is refused before hashing
   [passwords] min_length           TESSERA_PASSWORDS__MIN_LENGTH            8               for new passwords

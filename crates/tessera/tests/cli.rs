@@ -679,6 +679,60 @@ async fn sigterm_drains_in_flight_requests() {
     }
 }
 
+/// (niceness, scheduling policy) of each of the server's hashing threads, from
+/// `/proc/PID/task/TID/stat` (fields 19 and 41).
+fn hashing_threads(pid: u32) -> Vec<(i64, u32)> {
+    let mut found = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let task = task.unwrap().path();
+        let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if !comm.starts_with("tessera-hash") {
+            continue;
+        }
+        let stat = stat_fields(&task.join("stat"));
+        found.push((stat[19 - 3].parse().unwrap(), stat[41 - 3].parse().unwrap()));
+    }
+    found
+}
+
+/// The fields of a `/proc/…/stat` file after the command name (field 3 onwards).
+fn stat_fields(path: &Path) -> Vec<String> {
+    let stat = std::fs::read_to_string(path).unwrap();
+    stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn hashing_threads_run_at_the_configured_priority() {
+    const SCHED_OTHER: u32 = 0;
+    const SCHED_IDLE: u32 = 5;
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::Server::start(dir.path(), None, &[]).await;
+    let own: i64 = stat_fields(Path::new("/proc/self/stat"))[19 - 3]
+        .parse()
+        .unwrap();
+    assert_eq!(
+        hashing_threads(server.pid()),
+        vec![((own + 10).min(19), SCHED_OTHER); 2],
+        "default: two threads 10 steps nicer than the server"
+    );
+    server.stop().await;
+    let server = common::Server::start(
+        dir.path(),
+        None,
+        &[("TESSERA_PASSWORDS__HASH_SCHED_IDLE", "true")],
+    )
+    .await;
+    let threads = hashing_threads(server.pid());
+    assert_eq!(threads.len(), 2);
+    assert!(
+        threads.iter().all(|&(_, policy)| policy == SCHED_IDLE),
+        "{threads:?}"
+    );
+}
+
 #[test]
 fn django_imports_keep_ids_unless_one_is_taken_by_someone_else() {
     let dir = tempfile::tempdir().unwrap();

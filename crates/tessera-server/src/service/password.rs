@@ -65,7 +65,7 @@ impl PasswordHasher {
             queue_timeout: s.queue_timeout,
             max_length: s.max_length,
             dummy,
-            pool: super::hash_pool::HashPool::start(s.max_concurrent_hashes, s.hash_nice)
+            pool: super::hash_pool::HashPool::start(s.max_concurrent_hashes, hash_priority(s))
                 .map_err(internal)?,
         })
     }
@@ -206,6 +206,15 @@ fn is_weaker(hash: &PasswordHash<'_>, wanted: &Params) -> bool {
                 || p.p_cost() < wanted.p_cost()
         }
         Err(_) => true,
+    }
+}
+
+/// The hashing threads' priority from `[passwords]`.
+fn hash_priority(s: &PasswordSettings) -> super::hash_pool::Priority {
+    if s.hash_sched_idle {
+        super::hash_pool::Priority::Idle
+    } else {
+        super::hash_pool::Priority::Nice(s.hash_nice)
     }
 }
 

@@ -83,6 +83,12 @@ impl Server {
         Self { child, url }
     }
 
+    /// The server's process id.
+    #[allow(dead_code, reason = "used by the CLI tests, which share this module")]
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
     /// Stops the server (SIGKILL: a crash is the harder case for the store).
     pub async fn stop(mut self) {
         self.child.kill().await.unwrap();
