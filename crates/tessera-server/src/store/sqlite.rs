@@ -26,9 +26,6 @@ const RESET_USER_IDS: &str = "SELECT 1";
 pub struct SqliteStore {
     pool: SqlitePool,
     writers: Writers,
-    /// Whether pooled connections survived an outage of the file (see [`health`]); owned
-    /// here so that its watcher ends with the store.
-    _health: Arc<health::Health>,
     /// Refresh rotations, committed in groups by [`group_commit::run`].
     rotations: tokio::sync::mpsc::Sender<group_commit::Rotation>,
 }
@@ -82,6 +79,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // Which pooled connections outlived an outage of the file (see `health`). The
+        // pool's hook holds it; its watcher ends with the pool.
         let health = Arc::<health::Health>::default();
         let keeps = health.clone();
         let pool = SqlitePoolOptions::new()
@@ -112,7 +111,6 @@ impl SqliteStore {
         Ok(Self {
             pool,
             writers,
-            _health: health,
             rotations,
         })
     }

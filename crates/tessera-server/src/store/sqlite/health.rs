@@ -72,7 +72,7 @@ impl Health {
 }
 
 /// Watches for I/O faults and probes the database until it is writable again. Ends with
-/// the store (when `health` has no other owner). `turn` is this process's writers' lock:
+/// the pool, whose `before_acquire` hook holds `health`. `turn` is this process's writers' lock:
 /// the probe takes it so that it never waits in SQLite's busy handler behind them.
 pub async fn watch(
     options: SqliteConnectOptions,
