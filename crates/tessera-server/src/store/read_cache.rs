@@ -16,6 +16,10 @@
 //!   server's answers within that interval, and writes to other tables (refresh tokens,
 //!   audit events, login counters) leave the cache alone.
 //!
+//! A write that changes one user's `last_login` only (every login) forgets that user
+//! alone ([`Memo::forget`]), under the same rule: a read begun before the forget is not
+//! kept after it.
+//!
 //! Each map is bounded ([`CAPACITY`]); when full it is emptied rather than evicted entry
 //! by entry. PostgreSQL has no such cache: its replicas write without telling each other.
 
@@ -50,12 +54,16 @@ impl Generation {
 #[derive(Debug)]
 pub struct Memo<K, V> {
     entries: Mutex<(u64, HashMap<K, V>)>,
+    /// Entries forgotten one at a time so far ([`Memo::forget`]); changed only under the
+    /// lock, so a read that began before a forget is not kept after it.
+    forgets: AtomicU64,
 }
 
 impl<K, V> Default for Memo<K, V> {
     fn default() -> Self {
         Self {
             entries: Mutex::new((0, HashMap::new())),
+            forgets: AtomicU64::new(0),
         }
     }
 }
@@ -68,13 +76,31 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
         entries.1.get(key).cloned()
     }
 
-    /// Keeps `value`, read from the database in generation `read_in`, if the generation
-    /// is still `read_in` (`now`).
-    pub fn put(&self, read_in: u64, now: u64, key: K, value: V) {
+    /// How many entries were forgotten one at a time: noted, like the generation, before
+    /// a read of the database, and given back to [`Memo::put`].
+    pub fn forgets(&self) -> u64 {
+        self.forgets.load(Ordering::Acquire)
+    }
+
+    /// Forgets `key` alone, after a committed write that changed only its row (a login's
+    /// `last_login`): the rest of the cache stays valid.
+    pub fn forget(&self, key: &K) {
+        let mut entries = self.lock();
+        self.forgets.fetch_add(1, Ordering::AcqRel);
+        entries.1.remove(key);
+    }
+
+    /// Keeps `value`, read from the database in generation `read_in` after `forgets`
+    /// single forgets, if the generation is still `read_in` (`now`) and nothing was
+    /// forgotten since.
+    pub fn put(&self, read_in: u64, now: u64, forgets: u64, key: K, value: V) {
         if read_in != now {
             return;
         }
         let mut entries = self.lock();
+        if self.forgets.load(Ordering::Acquire) != forgets {
+            return;
+        }
         Self::refresh(&mut entries, now);
         if entries.1.len() >= CAPACITY {
             entries.1.clear();
@@ -121,11 +147,12 @@ impl ReadCache {
         F: std::future::Future<Output = super::StoreResult<V>>,
     {
         let read_in = self.generation.current();
+        let forgets = memo(self).forgets();
         if let Some(v) = memo(self).get(read_in, &key) {
             return Ok(v);
         }
         let v = load.await?;
-        memo(self).put(read_in, self.generation.current(), key, v.clone());
+        memo(self).put(read_in, self.generation.current(), forgets, key, v.clone());
         Ok(v)
     }
 }
@@ -140,7 +167,7 @@ mod tests {
         let m: Memo<i64, &str> = Memo::default();
         let read_in = g.current();
         g.bump(); // a write commits while the read is under way
-        m.put(read_in, g.current(), 1, "old");
+        m.put(read_in, g.current(), 0, 1, "old");
         assert_eq!(m.get(g.current(), &1), None);
     }
 
@@ -148,17 +175,32 @@ mod tests {
     fn a_write_makes_every_answer_stale() {
         let g = Generation::default();
         let m: Memo<i64, &str> = Memo::default();
-        m.put(g.current(), g.current(), 1, "a");
+        m.put(g.current(), g.current(), 0, 1, "a");
         assert_eq!(m.get(g.current(), &1), Some("a"));
         g.bump();
         assert_eq!(m.get(g.current(), &1), None);
     }
 
     #[test]
+    fn a_forget_drops_one_answer_and_any_read_begun_before_it() {
+        let m: Memo<i64, &str> = Memo::default();
+        m.put(0, 0, m.forgets(), 1, "a");
+        m.put(0, 0, m.forgets(), 2, "b");
+        let before = m.forgets();
+        m.forget(&1); // a write to user 1 commits while a read of it is under way
+        assert_eq!(m.get(0, &1), None);
+        assert_eq!(m.get(0, &2), Some("b"), "the other answers stay");
+        m.put(0, 0, before, 1, "old");
+        assert_eq!(m.get(0, &1), None, "read before the forget: not kept");
+        m.put(0, 0, m.forgets(), 1, "new");
+        assert_eq!(m.get(0, &1), Some("new"));
+    }
+
+    #[test]
     fn a_full_map_starts_again() {
         let m: Memo<usize, ()> = Memo::default();
         for k in 0..=CAPACITY {
-            m.put(0, 0, k, ());
+            m.put(0, 0, 0, k, ());
         }
         assert_eq!(m.get(0, &CAPACITY), Some(()));
         assert_eq!(m.get(0, &0), None);

@@ -755,12 +755,19 @@ macro_rules! impl_store {
             }
 
             async fn record_login(&self, id: i64, at: time::OffsetDateTime) -> StoreResult<()> {
+                // One user's last_login: that user is forgotten from the read cache once
+                // the update has committed, not the whole cache.
+                let mut conn = self.write_conn_leaving_cache().await?;
                 sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
                     .bind(at)
                     .bind(id)
-                    .execute(&mut *self.write_conn().await?)
+                    .execute(&mut *conn)
                     .await
                     .map_err(classify)?;
+                drop(conn);
+                if let Some(cache) = self.read_cache() {
+                    cache.users.forget(&id);
+                }
                 Ok(())
             }
 

@@ -335,4 +335,74 @@ mod tests {
             .unwrap();
         assert!(forgot(&store, before).await, "a revoked access token");
     }
+
+    #[tokio::test]
+    async fn a_login_forgets_its_user_alone() {
+        use crate::store::Store as _;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqliteStore::connect(&url, &DatabaseSettings::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        sqlx::query(
+            "INSERT INTO users (username, email, password_hash, date_joined) \
+             VALUES ('u', 'u@example.com', '!', '2026-01-01T00:00:00Z')",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        tokio::time::sleep(super::super::read_cache::POLL * 4).await;
+        let id = 1;
+        assert_eq!(
+            store.user_by_id(id).await.unwrap().unwrap().last_login,
+            None
+        );
+        let before = store.writers.cache.generation.current();
+        let at = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        store.record_login(id, at).await.unwrap();
+        let user = store.user_by_id(id).await.unwrap().unwrap();
+        assert_eq!(
+            user.last_login,
+            Some(at),
+            "the user's own entry was forgotten"
+        );
+        assert!(!forgot(&store, before).await, "the rest of the cache stays");
+    }
+
+    #[tokio::test]
+    async fn the_users_trigger_names_every_column_but_last_login() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqliteStore::connect(&url, &DatabaseSettings::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let columns: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM pragma_table_info('users')")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        let trigger: String = sqlx::query_scalar(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'users_changed_update'",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        let listed = trigger
+            .split_once("UPDATE OF")
+            .and_then(|(_, rest)| rest.split_once(" ON users"))
+            .map(|(list, _)| list)
+            .unwrap();
+        let mut listed: Vec<&str> = listed.split(',').map(str::trim).collect();
+        listed.sort_unstable();
+        let mut expected: Vec<&str> = columns
+            .iter()
+            .map(String::as_str)
+            .filter(|c| *c != "last_login")
+            .collect();
+        expected.sort_unstable();
+        assert!(expected.len() > 10);
+        assert_eq!(listed, expected);
+    }
 }
