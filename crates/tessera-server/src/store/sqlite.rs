@@ -278,6 +278,16 @@ mod tests {
     use super::*;
     use sqlx::ConnectOptions as _;
 
+    /// A migrated store on a new file in `dir`, and the file's URL.
+    async fn migrated_store(dir: &tempfile::TempDir) -> (SqliteStore, String) {
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqliteStore::connect(&url, &DatabaseSettings::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        (store, url)
+    }
+
     /// Waits a few polls of [`watch_other_writers`], then says whether the cache was made
     /// to forget meanwhile.
     async fn forgot(store: &SqliteStore, since: u64) -> bool {
@@ -288,11 +298,7 @@ mod tests {
     #[tokio::test]
     async fn only_changes_to_cached_tables_by_others_make_the_cache_forget() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = SqliteStore::connect(&url, &DatabaseSettings::default())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let (store, url) = migrated_store(&dir).await;
         // Another process's connection, as the CLI's would be.
         let mut other = SqliteConnectOptions::from_str(&url)
             .unwrap()
@@ -340,11 +346,7 @@ mod tests {
     async fn a_login_forgets_its_user_alone() {
         use crate::store::Store as _;
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = SqliteStore::connect(&url, &DatabaseSettings::default())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let (store, _) = migrated_store(&dir).await;
         sqlx::query(
             "INSERT INTO users (username, email, password_hash, date_joined) \
              VALUES ('u', 'u@example.com', '!', '2026-01-01T00:00:00Z')",
@@ -373,11 +375,7 @@ mod tests {
     #[tokio::test]
     async fn the_users_trigger_names_every_column_but_last_login() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = SqliteStore::connect(&url, &DatabaseSettings::default())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let (store, _) = migrated_store(&dir).await;
         let columns: Vec<String> =
             sqlx::query_scalar("SELECT name FROM pragma_table_info('users')")
                 .fetch_all(&store.pool)
