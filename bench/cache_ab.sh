@@ -14,12 +14,7 @@ USERS=${USERS:-300}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-8}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
-export TESSERA_LOG_FILTER=warn
+. bench/common.sh
 login() { # PORT USER FIELD
     curl -sf -X POST "http://127.0.0.1:$1/auth/token/" -H 'Content-Type: application/json' \
         -d "{\"username\":\"$2\",\"password\":\"bench-password-1\"}" |

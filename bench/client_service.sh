@@ -10,12 +10,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-8}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
-export TESSERA_LOG_FILTER=warn RUST_LOG=warn
+. bench/common.sh
+export RUST_LOG=warn
 
 cargo build --release -q -p tessera -p client-service
 echo 'bench-password-long' | target/release/tessera --data-dir "$WORK/auth" user create \

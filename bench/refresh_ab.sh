@@ -9,12 +9,7 @@ A=$1 B=$2
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-8}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
-export TESSERA_LOG_FILTER=warn
+. bench/common.sh
 start() { # NAME BINARY PORT
     echo bench-password-1 | "$2" --data-dir "$WORK/$1" user create --username bench --email b@example.com --password-stdin >/dev/null
     "$2" --data-dir "$WORK/$1" serve --bind "127.0.0.1:$3" >/dev/null 2>&1 &
