@@ -105,15 +105,25 @@ pub struct Introspection {
     /// Subject.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
-    /// Audience.
+    /// Audience: one or several (RFC 7662 §2.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<IntrospectedAudience>,
     /// Issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     /// Token id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+}
+
+/// The `aud` of an introspected token: a string, or a list of strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IntrospectedAudience {
+    /// One audience.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
 }
 
 /// RFC 6749 §5.2 error codes (and RFC 7009's `unsupported_token_type`).

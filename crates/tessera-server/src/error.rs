@@ -174,7 +174,7 @@ impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
         match e {
             TokenError::NotValid(_) => Self::TokenNotValid,
-            TokenError::ServiceNotAllowed => Self::PermissionDenied,
+            TokenError::ServiceNotAllowed | TokenError::NumericClientId => Self::PermissionDenied,
             TokenError::Store(s) => s.into(),
             TokenError::Signer(s) if s.is_unavailable() => Self::Unavailable(s.to_string()),
             TokenError::Sign(_)

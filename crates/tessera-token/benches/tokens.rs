@@ -39,6 +39,7 @@ fn claims() -> AccessClaims {
         groups: Vec::new(),
         is_staff: None,
         is_superuser: None,
+        sep: 0,
     }
 }
 
@@ -75,6 +76,7 @@ fn issue_pair(c: &mut Criterion) {
                 user_id: 42,
                 client_id: None,
                 scope: None,
+                sep: 0,
             };
             (access, sign_refresh(&mac, &refresh).unwrap())
         })

@@ -77,6 +77,20 @@ pub struct AccessClaims {
     /// Django's superuser flag (when the authority is configured to carry it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_superuser: Option<bool>,
+    /// The user's session epoch when the token was issued: the authority counts every
+    /// "end every session of this user" and refuses a token of an earlier epoch. Absent
+    /// (0) until the user's sessions were first ended.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sep: i64,
+}
+
+/// Whether an epoch is the first one (then it is not written).
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+pub(crate) fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 impl AccessClaims {
@@ -124,6 +138,9 @@ pub struct RefreshClaims {
     /// Space-separated scopes granted; a refresh may only narrow them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The user's session epoch when the token was issued (see [`AccessClaims::sep`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sep: i64,
 }
 
 /// A new random token id: 32 lowercase hex characters (128 bits).

@@ -54,6 +54,29 @@ pub fn verify_access(
     validation: &Validation,
     now: i64,
 ) -> Result<AccessClaims, VerifyError> {
+    let claims = verify_access_any_audience(token, keys, validation, now)?;
+    if !claims.aud.contains(&validation.audience) {
+        return Err(VerifyError::WrongAudience);
+    }
+    Ok(claims)
+}
+
+/// Verifies an access token like [`verify_access`] except for its audience, which is
+/// left to the caller: for an authority that issues tokens to many audiences and decides
+/// per surface which it accepts (introspection describes any of them).
+///
+/// # Security
+/// The caller must check `aud` (or an equivalent binding) before trusting the token for
+/// anything but describing it.
+///
+/// # Errors
+/// A [`VerifyError`] naming the first check that failed.
+pub fn verify_access_any_audience(
+    token: &str,
+    keys: &KeySet,
+    validation: &Validation,
+    now: i64,
+) -> Result<AccessClaims, VerifyError> {
     let header = header_of(token, validation)?;
     let kid = header.kid.as_deref().ok_or(VerifyError::UnknownKey)?;
     let key = keys.get(kid).ok_or(VerifyError::UnknownKey)?;
@@ -71,9 +94,6 @@ pub fn verify_access(
     let claims = verified_access_claims(token, key)?;
     if claims.iss != validation.issuer {
         return Err(VerifyError::WrongIssuer);
-    }
-    if !claims.aud.contains(&validation.audience) {
-        return Err(VerifyError::WrongAudience);
     }
     if claims.token_type != TokenType::Access {
         return Err(VerifyError::WrongType);
@@ -158,6 +178,7 @@ pub fn verify_legacy_access(
         groups: Vec::new(),
         is_staff: None,
         is_superuser: None,
+        sep: 0,
     })
 }
 

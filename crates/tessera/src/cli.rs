@@ -174,6 +174,11 @@ pub enum ClientCommand {
         /// rotate --alg ALG`) [default: tokens.algorithm].
         #[arg(long)]
         id_token_alg: Option<tessera_token::Algorithm>,
+        /// An audience this client's tokens carry beside its own id (repeat for several);
+        /// `--audience tessera` (the `[tokens] audience`) makes its users' tokens good for
+        /// the Django user API and the services verifying that audience.
+        #[arg(long = "audience", value_name = "AUD")]
+        audiences: Vec<String>,
     },
     /// List clients.
     List,

@@ -23,6 +23,7 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
             access_lifetime,
             refresh_lifetime,
             id_token_alg,
+            audiences,
         } => {
             let seconds = |d: Option<std::time::Duration>| {
                 d.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -38,6 +39,7 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
                 access_lifetime: seconds(access_lifetime),
                 refresh_lifetime: seconds(refresh_lifetime),
                 id_token_alg,
+                audiences,
             };
             if let Some(alg) = id_token_alg {
                 let active = store.signing_keys().await?.into_iter().any(|k| {

@@ -7,8 +7,10 @@ use url::Url;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
-    /// The id is empty, too long or has other characters than letters, digits and `._-`.
-    #[error("client id: 1 to 64 characters: letters, digits and ._- only")]
+    /// The id is empty, too long, has other characters than letters, digits and `._-`,
+    /// or is digits only (a client-credentials token's `sub` is its client id, and a user's
+    /// `sub` is their integer id: the two must never collide, RFC 9068 §5).
+    #[error("client id: 1 to 64 characters: letters, digits and ._- only, not digits only")]
     Id,
     /// Not a grant type Tessera supports.
     #[error(
@@ -24,6 +26,9 @@ pub enum ClientError {
         "redirect URI {0:?}: must be absolute https (http only on localhost), without a fragment"
     )]
     RedirectUri(String),
+    /// An audience that is empty, too long or has spaces or control characters.
+    #[error("audience: {0:?} must be 1 to 256 printable characters without spaces")]
+    Audience(String),
     /// A combination that cannot work.
     #[error("{0}")]
     Invalid(&'static str),
@@ -87,8 +92,29 @@ pub fn check_client_id(id: &str) -> Result<(), ClientError> {
     let ok = (1..=64).contains(&id.len())
         && id
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && !could_be_user_id(id);
     if ok { Ok(()) } else { Err(ClientError::Id) }
+}
+
+/// Whether `sub` could name a user (digits only): such a client id is refused at
+/// registration, and one registered before that rule gets no service token.
+pub fn could_be_user_id(sub: &str) -> bool {
+    sub.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Checks an audience a client's tokens may carry: a scope-like token of printable
+/// ASCII without spaces (a client id, `[tokens] audience`, or a resource URI).
+///
+/// # Errors
+/// [`ClientError::Audience`].
+pub fn check_audience(aud: &str) -> Result<(), ClientError> {
+    let ok = (1..=256).contains(&aud.len()) && aud.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        Err(ClientError::Audience(aud.to_owned()))
+    }
 }
 
 /// Checks one scope token (RFC 6749 §3.3: `%x21 / %x23-5B / %x5D-7E`).

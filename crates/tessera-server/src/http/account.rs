@@ -385,12 +385,16 @@ async fn flask_signup(
 }
 
 /// `GET /login` with HTTP Basic credentials: `{"token": <access token>}` (no refresh
-/// token: these clients log in again).
+/// token: these clients log in again). Like the other Flask-style aliases, there only
+/// when sign-up is on.
 async fn flask_login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: axum::http::HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
+    if !state.settings.signup.enabled {
+        return Err(ApiError::NotFound);
+    }
     let (id, password) = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -400,7 +404,9 @@ async fn flask_login(
     let user = login::authenticate(&state, &LoginId::Username(id), &password, ip).await?;
     let issued = token::issue_for(&state, &user, token::Grant::DIRECT, false).await?;
     state.metrics.issued("password");
-    Ok(Json(json!({"token": issued.access})))
+    Ok(crate::http::oauth::no_store(
+        Json(json!({"token": issued.access})).into_response(),
+    ))
 }
 
 /// `GET /user/profile` with the token: `{"user": {"email", "name"}}`.
@@ -408,7 +414,12 @@ async fn flask_profile(
     State(state): State<AppState>,
     Bearer(bearer): Bearer,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, user) = token::authenticate_bearer(&state, &bearer).await?;
+    if !state.settings.signup.enabled {
+        return Err(ApiError::NotFound);
+    }
+    let (_, user) =
+        token::authenticate_bearer(&state, &bearer, crate::service::audience::Surface::UserApi)
+            .await?;
     let name = format!("{} {}", user.first_name, user.last_name)
         .trim()
         .to_owned();

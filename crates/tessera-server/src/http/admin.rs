@@ -2,8 +2,11 @@
 //! (generated from these handlers and types by `utoipa`).
 //!
 //! Callers present a user access token (`Authorization: Bearer`) of a staff user or a
-//! superuser. Staff manage ordinary users and read everything; only a superuser may touch
-//! a staff or superuser account, grant those flags, or create and delete OAuth clients.
+//! superuser, issued for administration (`service::audience::Surface::Admin`: Tessera's
+//! own sign-in, or a first-party client's token with the `tessera:admin` scope). Staff
+//! manage ordinary users and read everything; only a superuser may touch a staff or
+//! superuser account, grant those flags, set roles, groups or services, or create and
+//! delete OAuth clients.
 
 use crate::error::ApiError;
 use crate::http::bearer::Bearer;
@@ -54,7 +57,12 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
-        let (_, user) = crate::service::token::authenticate_bearer(state, &token).await?;
+        let (_, user) = crate::service::token::authenticate_bearer(
+            state,
+            &token,
+            crate::service::audience::Surface::Admin,
+        )
+        .await?;
         if user.is_staff || user.is_superuser {
             Ok(Self(user))
         } else {
@@ -249,6 +257,8 @@ pub struct ClientView {
     /// Unix seconds.
     created_at: i64,
     id_token_alg: Option<String>,
+    /// Audiences its tokens carry beside its own client id.
+    audiences: Vec<String>,
 }
 
 impl From<&Client> for ClientView {
@@ -265,6 +275,7 @@ impl From<&Client> for ClientView {
             refresh_lifetime: c.refresh_lifetime,
             created_at: c.created_at,
             id_token_alg: c.id_token_alg.clone(),
+            audiences: c.audiences.clone(),
         }
     }
 }
@@ -294,6 +305,10 @@ pub struct NewClientBody {
     /// RS256, PS256, ES256 or EdDSA.
     #[serde(default)]
     id_token_alg: Option<String>,
+    /// Audiences its user tokens carry beside its own id: `[tokens] audience` makes them
+    /// good for the Django user API and the services verifying that audience.
+    #[serde(default)]
+    audiences: Vec<String>,
 }
 
 /// A registered client and, for a confidential one, its secret: shown this once only.
@@ -393,7 +408,15 @@ async fn create_user(
     admin: Admin,
     Body(body): Body<NewUserBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    admin.require_superuser_if(body.is_staff || body.is_superuser)?;
+    // Roles, groups and services are what services trust (`has_role()`): a superuser's to
+    // grant, like the staff and superuser flags.
+    admin.require_superuser_if(
+        body.is_staff
+            || body.is_superuser
+            || !body.roles.is_empty()
+            || !body.groups.is_empty()
+            || body.services.is_some(),
+    )?;
     let input = NewUserInput {
         username: body.username,
         email: body.email,
@@ -448,7 +471,13 @@ async fn update_user(
 ) -> Result<Json<AdminUser>, ApiError> {
     let users = Users::of(&state);
     let target = admin.target(&users, &id).await?;
-    admin.require_superuser_if(body.is_staff.is_some() || body.is_superuser.is_some())?;
+    admin.require_superuser_if(
+        body.is_staff.is_some()
+            || body.is_superuser.is_some()
+            || body.roles.is_some()
+            || body.groups.is_some()
+            || body.services.is_some(),
+    )?;
     let patch = UserPatch {
         username: body.username,
         email: body.email,
@@ -557,6 +586,7 @@ async fn create_client(
         access_lifetime: body.access_lifetime,
         refresh_lifetime: body.refresh_lifetime,
         id_token_alg,
+        audiences: body.audiences,
     };
     let created = clients::create(state.store.as_ref(), input, state.clock.unix()).await?;
     Ok((

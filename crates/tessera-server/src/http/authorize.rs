@@ -175,6 +175,8 @@ struct ConsentForm {
     csrf: String,
     #[serde(default)]
     decision: String,
+    #[serde(default)]
+    ticket: String,
 }
 
 async fn consent_form(
@@ -221,8 +223,20 @@ async fn consent_form(
         .await;
     }
     match form.decision.as_str() {
-        "approve" => match authorize::approve(&state, &req, &current).await {
-            Ok(url) => redirect(&url, StatusCode::SEE_OTHER),
+        "approve" => match authorize::approve(&state, &req, current, &form.ticket).await {
+            Ok(next) => {
+                show(
+                    &state,
+                    jar,
+                    &req,
+                    &form.params,
+                    next,
+                    None,
+                    "",
+                    StatusCode::SEE_OTHER,
+                )
+                .await
+            }
             Err(e) => failure(e, StatusCode::SEE_OTHER),
         },
         _ => redirect(&authorize::deny(&req), StatusCode::SEE_OTHER),
@@ -288,8 +302,10 @@ async fn show(
                 Ok(Some(u)) => u.username,
                 _ => return unavailable(),
             };
+            let ticket = authorize::consent_ticket(state, req, &current);
             pages::render(
                 &ConsentPage {
+                    ticket,
                     client_name: req.client.name.clone(),
                     username,
                     scopes: req

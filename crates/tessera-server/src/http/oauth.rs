@@ -123,8 +123,9 @@ fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
     tessera_proto::oauth::parse_basic(value.to_str().ok()?)
 }
 
-/// RFC 6749 §5.1: token responses (and errors) must not be cached.
-fn no_store(mut response: Response) -> Response {
+/// RFC 6749 §5.1: token responses (and errors) must not be cached. Every answer that
+/// carries a token goes through it (the Django API's too).
+pub(crate) fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

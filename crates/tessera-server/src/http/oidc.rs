@@ -100,7 +100,13 @@ async fn userinfo(State(state): State<AppState>, bearer: Result<Bearer, ApiError
     let Ok(Bearer(token)) = bearer else {
         return bearer_error(StatusCode::UNAUTHORIZED, None, "no access token");
     };
-    let (claims, user) = match token::authenticate_bearer(&state, &token).await {
+    let (claims, user) = match token::authenticate_bearer(
+        &state,
+        &token,
+        crate::service::audience::Surface::UserInfo,
+    )
+    .await
+    {
         Ok(found) => found,
         Err(TokenError::NotValid(_)) => {
             return bearer_error(

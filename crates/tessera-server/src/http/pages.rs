@@ -114,6 +114,9 @@ pub struct ConsentPage {
     pub hidden: Vec<(String, String)>,
     /// The CSRF token.
     pub csrf: String,
+    /// Proof that Tessera showed this page for this request and session
+    /// (`authorize::consent_ticket`).
+    pub ticket: String,
 }
 
 /// A page with a title and one message (errors, "signed out").
@@ -211,6 +214,9 @@ pub fn describe_scope(scope: &str) -> String {
         "openid" => "Know who you are (your account id)".into(),
         "profile" => "See your name and username".into(),
         "email" => "See your e-mail address".into(),
+        crate::service::client::ADMIN_SCOPE => {
+            "Administer Tessera with your rights (users, clients, keys)".into()
+        }
         other => format!("Use the permission “{other}”"),
     }
 }

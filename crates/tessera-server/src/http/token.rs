@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
+use crate::http::oauth::no_store;
 use crate::service::login::{self, LoginId};
 use crate::service::token;
 use crate::state::AppState;
@@ -12,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tessera_proto::TokenPair;
 use tessera_proto::django::{BlacklistRequest, ObtainRequest, RefreshRequest, VerifyRequest};
 
 /// `/auth/token/`, `/auth/token/refresh/`, `/auth/refresh/`, `/auth/token/verify/`,
@@ -30,7 +30,7 @@ async fn obtain(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Body(req): Body<ObtainRequest>,
-) -> Result<Json<TokenPair>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = match (req.username, req.email) {
         (Some(username), _) if !username.is_empty() => LoginId::Username(username),
         (_, Some(email)) if !email.is_empty() => LoginId::Email(email),
@@ -39,19 +39,19 @@ async fn obtain(
     let user = login::authenticate(&state, &id, &req.password, ip).await?;
     let pair = token::issue_pair(&state, &user).await?;
     state.metrics.issued("password");
-    Ok(Json(pair))
+    Ok(no_store(Json(pair).into_response()))
 }
 
 async fn refresh(
     State(state): State<AppState>,
     Body(req): Body<RefreshRequest>,
-) -> Result<Json<TokenPair>, ApiError> {
+) -> Result<Response, ApiError> {
     let token = req
         .into_token()
         .ok_or_else(|| ApiError::Required("refresh".into()))?;
     let pair = token::refresh(&state, &token).await?;
     state.metrics.issued("refresh_token");
-    Ok(Json(pair))
+    Ok(no_store(Json(pair).into_response()))
 }
 
 /// A refusal carries `Content-Type: application/json; charset=utf-8` (still JSON to every

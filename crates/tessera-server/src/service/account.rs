@@ -333,7 +333,8 @@ async fn confirm_password(
     ip: std::net::IpAddr,
     password: &Secret,
 ) -> Result<crate::store::User, AccountError> {
-    let (_, user) = super::token::authenticate_bearer(state, bearer).await?;
+    let (_, user) =
+        super::token::authenticate_bearer(state, bearer, super::audience::Surface::UserApi).await?;
     match login::authenticate(
         state,
         &LoginId::Username(user.username.clone()),

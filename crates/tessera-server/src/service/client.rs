@@ -2,7 +2,7 @@
 //! is 256 random bits), secret rotation, deletion, and client authentication.
 
 use crate::domain::client::{
-    ClientError, GrantType, check_client_id, check_redirect_uri, check_scope,
+    ClientError, GrantType, check_audience, check_client_id, check_redirect_uri, check_scope,
 };
 use crate::store::{Client, Store, StoreError};
 use aws_lc_rs::digest;
@@ -14,6 +14,11 @@ use tessera_token::RandomError;
 
 /// Scopes a client gets when none are named.
 pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
+
+/// The scope that makes a user's token good for the admin API (`/admin/api/`): only a
+/// first-party client may be registered with it, and the admin API checks again that the
+/// token's client is first-party when it is used.
+pub const ADMIN_SCOPE: &str = "tessera:admin";
 
 /// A client operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +64,9 @@ pub struct NewClient {
     pub refresh_lifetime: Option<i64>,
     /// ID token algorithm (`id_token_signed_response_alg`) [default: tokens.algorithm].
     pub id_token_alg: Option<tessera_token::Algorithm>,
+    /// Audiences its tokens carry beside its own id (e.g. `[tokens] audience`, for the
+    /// Django API and the services that verify that audience).
+    pub audiences: Vec<String>,
 }
 
 /// A created client and, for a confidential one, its secret (shown once, never stored).
@@ -111,6 +119,15 @@ pub async fn create(
     for scope in &scopes {
         check_scope(scope)?;
     }
+    if !input.first_party && scopes.iter().any(|s| s == ADMIN_SCOPE) {
+        return Err(ClientError::Invalid(
+            "only a first-party client may have the tessera:admin scope",
+        )
+        .into());
+    }
+    for aud in &input.audiences {
+        check_audience(aud)?;
+    }
     for lifetime in [input.access_lifetime, input.refresh_lifetime]
         .into_iter()
         .flatten()
@@ -136,6 +153,7 @@ pub async fn create(
         refresh_lifetime: input.refresh_lifetime,
         created_at: now,
         id_token_alg: input.id_token_alg.map(|a| a.as_str().to_owned()),
+        audiences: dedup(input.audiences.into_iter()),
     };
     match store.create_client(&client).await {
         Ok(()) => {

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod argon2_memory;
+pub mod audience;
 pub mod audit;
 pub mod authorize;
 pub mod client;

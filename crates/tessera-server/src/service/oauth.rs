@@ -9,9 +9,9 @@ use crate::service::password::HashError;
 use crate::service::token::{self, Grant, TokenError};
 use crate::state::AppState;
 use crate::store::{Client, Redemption, RefreshState, StoreError};
-use tessera_proto::oauth::{TokenHintRequest, TokenRequest};
+use tessera_proto::oauth::{IntrospectedAudience, TokenHintRequest, TokenRequest};
 use tessera_proto::{Introspection, OAuthErrorCode, Secret, TokenResponse};
-use tessera_token::validate::{verify_access, verify_refresh};
+use tessera_token::validate::{verify_access_any_audience, verify_refresh};
 
 /// An OAuth request failed; each case is one RFC 6749 error code.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +86,9 @@ impl From<TokenError> for OAuthError {
         match e {
             TokenError::NotValid(why) => Self::InvalidGrant(why),
             TokenError::ServiceNotAllowed => Self::InvalidGrant("the user may not use this client"),
+            TokenError::NumericClientId => Self::UnauthorizedClient(
+                "client ids of digits only get no service token; register the client again",
+            ),
             TokenError::Store(s) => s.into(),
             TokenError::Signer(s) if s.is_unavailable() => Self::Unavailable(s.to_string()),
             TokenError::Sign(_)
@@ -349,16 +352,21 @@ fn pair_response(
 }
 
 /// `POST /oauth/introspect` (RFC 7662): `{"active": false}` for anything not valid now,
-/// whatever the reason.
+/// whatever the reason. Only a confidential client (a resource server with a secret) may
+/// ask: RFC 7662 §2.1 requires the endpoint to be protected, and a public client proves
+/// nothing by its id.
 ///
 /// # Errors
-/// [`OAuthError::InvalidClient`], or the store being unavailable.
+/// [`OAuthError::InvalidClient`] (a public client too), or the store being unavailable.
 pub async fn introspect(
     state: &AppState,
     creds: &ClientCredentials,
     req: TokenHintRequest,
 ) -> Result<Introspection, OAuthError> {
-    client::authenticate(state.store.as_ref(), creds).await?;
+    let caller = client::authenticate(state.store.as_ref(), creds).await?;
+    if caller.is_public() {
+        return Err(OAuthError::InvalidClient);
+    }
     let token = required(req.token, "token")?;
     let refresh_first = req.token_type_hint.as_deref() == Some("refresh_token");
     let (first, second) = if refresh_first {
@@ -388,12 +396,12 @@ async fn describe(
     let ring = state.keys.current();
     match kind {
         Kind::Access => {
-            let (c, user) = match token::live_access(state, token).await {
+            let live = match token::live_access(state, token).await {
                 Ok(found) => found,
                 Err(TokenError::NotValid(_)) => return Ok(None),
                 Err(e) => return Err(e.into()),
             };
-            let username = user.map(|u| u.username);
+            let (c, username) = (live.claims, live.user.map(|u| u.username));
             Ok(Some(Introspection {
                 active: true,
                 scope: c.scope,
@@ -404,7 +412,10 @@ async fn describe(
                 iat: Some(c.iat),
                 nbf: Some(c.nbf),
                 sub: Some(c.sub),
-                aud: Some(state.settings.tokens.audience.clone()),
+                aud: Some(match c.aud {
+                    tessera_token::Audience::One(a) => IntrospectedAudience::One(a),
+                    tessera_token::Audience::Many(a) => IntrospectedAudience::Many(a),
+                }),
                 iss: Some(c.iss),
                 jti: Some(c.jti),
             }))
@@ -463,7 +474,10 @@ pub async fn revoke(
         state.store.revoke_family_of(&c.jti, now).await?;
         return Ok(());
     }
-    if let Ok(c) = verify_access(token.expose(), ring.published(), &state.validation, now) {
+    // Any audience: a client revokes the tokens issued to it, which are for its own id.
+    if let Ok(c) =
+        verify_access_any_audience(token.expose(), ring.published(), &state.validation, now)
+    {
         if !mine(&c.client_id) {
             return Err(OAuthError::UnauthorizedClient(
                 "the token was issued to another client",

@@ -1,15 +1,14 @@
 //! Issuing, rotating, verifying and revoking tokens.
 
+use super::audience::{self, Surface};
 use crate::config::UserClaim;
 use crate::state::AppState;
 use crate::store::{Client, RefreshRecord, RefreshState, RotateOutcome, StoreError, User};
 use tessera_proto::{Secret, TokenPair};
 use tessera_token::claims::new_jti;
 use tessera_token::sign::sign_refresh;
-use tessera_token::validate::{verify_access, verify_refresh};
-use tessera_token::{
-    AccessClaims, Audience, RandomError, RefreshClaims, SignError, TokenType, VerifyError,
-};
+use tessera_token::validate::{verify_access_any_audience, verify_refresh};
+use tessera_token::{AccessClaims, RandomError, RefreshClaims, SignError, TokenType, VerifyError};
 
 /// A token operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +35,10 @@ pub enum TokenError {
     /// The user may not get tokens for this service (an admin restricted their services).
     #[error("the user may not use this service")]
     ServiceNotAllowed,
+    /// A client registered before client ids had to contain a non-digit: its service
+    /// token's `sub` would read as a user id.
+    #[error("client ids of digits only get no service token; register the client again")]
+    NumericClientId,
 }
 
 impl From<VerifyError> for TokenError {
@@ -191,6 +194,9 @@ pub async fn issue_client_token(
     client: &Client,
     scope: &str,
 ) -> Result<(String, i64), TokenError> {
+    if crate::domain::client::could_be_user_id(&client.client_id) {
+        return Err(TokenError::NumericClientId);
+    }
     let now = state.clock.unix();
     let grant = Grant {
         client: Some(client),
@@ -200,7 +206,7 @@ pub async fn issue_client_token(
     let claims = AccessClaims {
         iss: state.issuer.clone(),
         sub: client.client_id.clone(),
-        aud: Audience::One(state.settings.tokens.audience.clone()),
+        aud: audience::of_service_token(state, client),
         exp: now + lifetime,
         iat: now,
         nbf: now,
@@ -214,6 +220,7 @@ pub async fn issue_client_token(
         groups: Vec::new(),
         is_staff: None,
         is_superuser: None,
+        sep: 0,
     };
     Ok((
         state.keys.current().signer().sign_access(&claims).await?,
@@ -287,7 +294,7 @@ async fn rotate(
     grant: Grant<'_>,
     now: i64,
 ) -> Result<TokenPair, TokenError> {
-    let user = active_user(state, claims.user_id).await?;
+    let user = current_user(state, claims.user_id, claims.sep).await?;
     let (pair, next) = mint(state, &user, claims.fam.clone(), grant).await?;
     match state.store.rotate_refresh(&claims.jti, &next, now).await? {
         RotateOutcome::Rotated => Ok(pair),
@@ -323,17 +330,20 @@ fn refresh_claims(
     )?)
 }
 
-/// Checks an access token (signature, claims, not revoked, its user still active or its
-/// client still registered); with `verify_accepts_refresh`, a live refresh token passes too.
+/// Checks an access token for `[tokens] audience` (signature, claims, not revoked, its
+/// user still active and their sessions not ended since, or its client still registered);
+/// with `verify_accepts_refresh`, a live refresh token passes too.
 ///
 /// # Errors
 /// [`TokenError::NotValid`].
 pub async fn verify(state: &AppState, token: &Secret) -> Result<(), TokenError> {
-    match live_access(state, token).await {
+    match accepted(state, token, Surface::Verify).await {
         Err(TokenError::NotValid(_)) if state.settings.tokens.verify_accepts_refresh => {
             let claims = refresh_claims(state, token, state.clock.unix())?;
             live_refresh(state, &claims).await?;
-            active_user(state, claims.user_id).await.map(|_| ())
+            current_user(state, claims.user_id, claims.sep)
+                .await
+                .map(|_| ())
         }
         other => other.map(|_| ()),
     }
@@ -357,18 +367,33 @@ pub async fn blacklist(state: &AppState, token: &Secret) -> Result<(), TokenErro
     Ok(())
 }
 
-/// A live access token: signature and claims valid, not revoked, its user (if any) active
-/// and its client (if any) still registered. Returns the claims and the user.
+/// A live access token, whatever its audience.
+#[derive(Debug)]
+pub struct Live {
+    /// Its claims.
+    pub claims: AccessClaims,
+    /// Its user (active), if it names one.
+    pub user: Option<User>,
+    /// The client it was issued to (still registered), if any.
+    pub client: Option<Client>,
+}
+
+/// A live access token, for any audience: signature and claims valid, not revoked, its
+/// user (if any) active and their sessions not ended since it was issued, its client (if
+/// any) still the registration it was issued under. Callers that act on the token check
+/// its audience ([`accepted`]); introspection describes any live token.
 ///
 /// # Errors
 /// [`TokenError::NotValid`]; store failures.
-pub async fn live_access(
-    state: &AppState,
-    token: &Secret,
-) -> Result<(AccessClaims, Option<User>), TokenError> {
+pub async fn live_access(state: &AppState, token: &Secret) -> Result<Live, TokenError> {
     let now = state.clock.unix();
     let ring = state.keys.current();
-    let claims = match verify_access(token.expose(), ring.published(), &state.validation, now) {
+    let claims = match verify_access_any_audience(
+        token.expose(),
+        ring.published(),
+        &state.validation,
+        now,
+    ) {
         Ok(claims) => claims,
         Err(VerifyError::UnknownKey) => legacy_access(state, ring.published(), token, now)?,
         Err(e) => return Err(e.into()),
@@ -377,15 +402,50 @@ pub async fn live_access(
         return Err(TokenError::NotValid("access token revoked"));
     }
     let user = match claims.user_id {
-        Some(id) => Some(active_user(state, id).await?),
+        Some(id) => Some(current_user(state, id, claims.sep).await?),
         None => None,
     };
-    if let Some(client_id) = &claims.client_id
-        && state.store.client(client_id).await?.is_none()
-    {
-        return Err(TokenError::NotValid("the client was deleted"));
+    let client = match &claims.client_id {
+        Some(id) => Some(registered_client(state, id, claims.iat).await?),
+        None => None,
+    };
+    Ok(Live {
+        claims,
+        user,
+        client,
+    })
+}
+
+/// The client `id` names, if it is still the registration a token issued at `iat` was
+/// issued under: a client deleted and registered again under the same id (created after
+/// the token) does not revive the old registration's tokens.
+async fn registered_client(state: &AppState, id: &str, iat: i64) -> Result<Client, TokenError> {
+    match state.store.client(id).await? {
+        Some(c) if c.created_at <= iat => Ok(c),
+        Some(_) => Err(TokenError::NotValid(
+            "issued under an earlier registration of the client",
+        )),
+        None => Err(TokenError::NotValid("the client was deleted")),
     }
-    Ok((claims, user))
+}
+
+/// A live access token that `surface` accepts (its audience, client and scope).
+///
+/// # Errors
+/// [`TokenError::NotValid`] also for a live token issued for something else.
+pub async fn accepted(
+    state: &AppState,
+    token: &Secret,
+    surface: Surface,
+) -> Result<Live, TokenError> {
+    let live = live_access(state, token).await?;
+    if audience::accepts(state, surface, &live.claims, live.client.as_ref()) {
+        Ok(live)
+    } else {
+        Err(TokenError::NotValid(
+            "the token was not issued for this API",
+        ))
+    }
 }
 
 /// An access token of the Django deployment Tessera replaced (signed by the key imported as
@@ -453,7 +513,8 @@ async fn exchange_legacy(
     state: &AppState,
     legacy: &tessera_token::validate::LegacyRefresh,
 ) -> Result<TokenPair, TokenError> {
-    let user = active_user(state, legacy.user_id).await?;
+    // simplejwt's tokens carry no epoch: they die at the user's first "end every session".
+    let user = current_user(state, legacy.user_id, 0).await?;
     if !state
         .store
         .use_legacy_refresh(&legacy.jti, legacy.exp)
@@ -473,22 +534,28 @@ async fn exchange_legacy(
     issue_pair(state, &user).await
 }
 
-/// Authenticates a bearer access token of a user and returns its claims and (active) user.
+/// Authenticates a bearer access token of a user for `surface` and returns its claims
+/// and (active) user.
 ///
 /// # Errors
-/// [`TokenError::NotValid`], also for a service (client credentials) token.
+/// [`TokenError::NotValid`], also for a service (client credentials) token and for a
+/// token issued for something other than `surface`.
 pub async fn authenticate_bearer(
     state: &AppState,
     token: &Secret,
+    surface: Surface,
 ) -> Result<(AccessClaims, User), TokenError> {
-    let (claims, user) = live_access(state, token).await?;
-    let user = user.ok_or(TokenError::NotValid("not a user token"))?;
-    Ok((claims, user))
+    let live = accepted(state, token, surface).await?;
+    let user = live.user.ok_or(TokenError::NotValid("not a user token"))?;
+    Ok((live.claims, user))
 }
 
-async fn active_user(state: &AppState, id: i64) -> Result<User, TokenError> {
+/// The active user `id` of a token issued in session epoch `sep`: refused when every
+/// session of the user was ended since (log out everywhere, a password set, a disable).
+async fn current_user(state: &AppState, id: i64, sep: i64) -> Result<User, TokenError> {
     match state.store.user_by_id(id).await? {
-        Some(u) if u.is_active => Ok(u),
+        Some(u) if u.is_active && u.session_epoch == sep => Ok(u),
+        Some(u) if u.is_active => Err(TokenError::NotValid("the user's sessions were ended since")),
         _ => Err(TokenError::NotValid("user missing or disabled")),
     }
 }
@@ -529,7 +596,7 @@ async fn mint(
     let access = AccessClaims {
         iss: state.issuer.clone(),
         sub: user.id.to_string(),
-        aud: Audience::One(tokens.audience.clone()),
+        aud: audience::of_user_token(state, grant.client),
         exp: access_exp,
         iat: now,
         nbf: now,
@@ -551,6 +618,7 @@ async fn mint(
         },
         is_staff: wants(UserClaim::IsStaff).then_some(user.is_staff),
         is_superuser: wants(UserClaim::IsSuperuser).then_some(user.is_superuser),
+        sep: user.session_epoch,
     };
     let refresh = RefreshClaims {
         iss: state.issuer.clone(),
@@ -563,6 +631,7 @@ async fn mint(
         user_id: user.id,
         client_id: grant.client_id(),
         scope: grant.scope.map(str::to_owned),
+        sep: user.session_epoch,
     };
     let pair = TokenPair {
         access: state.keys.current().signer().sign_access(&access).await?,

@@ -478,7 +478,12 @@ pub async fn read(
     token: &Secret,
     target: Target,
 ) -> Result<User, ReadError> {
-    let (_, viewer) = crate::service::token::authenticate_bearer(state, token).await?;
+    let (_, viewer) = crate::service::token::authenticate_bearer(
+        state,
+        token,
+        crate::service::audience::Surface::UserApi,
+    )
+    .await?;
     match target {
         Target::Me => Ok(viewer),
         Target::Id(id) if id == viewer.id => Ok(viewer),

@@ -56,6 +56,11 @@ pub struct User {
     /// import count as verified.
     #[serde(default = "verified")]
     pub email_verified: bool,
+    /// How many times every session of this user was ended (log out everywhere, a
+    /// password set, a disable). Tokens carry the epoch they were issued in; one of an
+    /// earlier epoch is refused.
+    #[serde(default)]
+    pub session_epoch: i64,
 }
 
 fn verified() -> bool {
@@ -288,6 +293,11 @@ pub struct Client {
     /// `None`: the server's `tokens.algorithm`.
     #[serde(default)]
     pub id_token_alg: Option<String>,
+    /// Audiences its user tokens carry beside its own client id (granted by a superuser:
+    /// the Django API's `[tokens] audience` makes them usable there and at the services
+    /// that verify that audience).
+    #[serde(default)]
+    pub audiences: Vec<String>,
 }
 
 /// A browser SSO session.

@@ -152,7 +152,7 @@ impl Scope<'_> {
 
 /// The columns of [`super::User`], in `FromRow` order.
 pub(super) const USER_COLUMNS: &str = "id, username, email, password_hash, first_name, last_name, \
-     is_active, is_staff, is_superuser, date_joined, last_login, roles, group_names, services, email_verified";
+     is_active, is_staff, is_superuser, date_joined, last_login, roles, group_names, services, email_verified, session_epoch";
 
 /// Refresh token columns, in [`super::RefreshRow`] order.
 pub(super) const REFRESH_COLUMNS: &str = "jti, family, user_id, client_id, issued_at, expires_at, \
@@ -160,7 +160,7 @@ pub(super) const REFRESH_COLUMNS: &str = "jti, family, user_id, client_id, issue
 
 /// Client columns, in [`super::Client`] order.
 pub(super) const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, grants, \
-     scopes, first_party, access_lifetime, refresh_lifetime, created_at, id_token_alg";
+     scopes, first_party, access_lifetime, refresh_lifetime, created_at, id_token_alg, audiences";
 
 /// Signing key columns, in [`super::StoredKey`] order.
 pub(super) const KEY_COLUMNS: &str =
@@ -184,20 +184,27 @@ macro_rules! impl_store {
         type Conn = <$db as sqlx::Database>::Connection;
         type DbRow = <$db as sqlx::Database>::Row;
 
-        /// Revokes every token of the families in `scope`, and blocks the unexpired access
-        /// tokens issued with them.
-        /// Every refresh family of the user revoked (with its access tokens) and every SSO
-        /// browser session ended.
+        /// Every refresh family of the user revoked (with its access tokens), every SSO
+        /// browser session ended, every unredeemed code voided, and the user's session
+        /// epoch moved on, so that a token of any kind issued before is refused.
         async fn end_all_sessions(conn: &mut Conn, id: i64, now: i64) -> StoreResult<()> {
             revoke_families(&mut *conn, Scope::User(id), now).await?;
-            sqlx::query("UPDATE sessions SET ended = TRUE WHERE user_id = $1 AND NOT ended")
-                .bind(id)
-                .execute(&mut *conn)
-                .await
-                .map_err(classify)?;
+            for statement in [
+                "UPDATE sessions SET ended = TRUE WHERE user_id = $1 AND NOT ended",
+                "DELETE FROM auth_codes WHERE user_id = $1 AND used_at IS NULL",
+                "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1",
+            ] {
+                sqlx::query(statement)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(classify)?;
+            }
             Ok(())
         }
 
+        /// Revokes every token of the families in `scope`, and blocks the unexpired access
+        /// tokens issued with them.
         async fn revoke_families(conn: &mut Conn, scope: Scope<'_>, now: i64) -> StoreResult<()> {
             let filter = scope.filter();
             // Lock the rows first, in one order, so that concurrent revocations of one
@@ -313,13 +320,14 @@ macro_rules! impl_store {
                 refresh_lifetime: r.try_get("refresh_lifetime").map_err(get)?,
                 created_at: r.try_get("created_at").map_err(get)?,
                 id_token_alg: r.try_get("id_token_alg").map_err(get)?,
+                audiences: list("audiences")?,
             })
         }
 
         async fn insert_client(conn: &mut Conn, c: &Client) -> StoreResult<()> {
             let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
             sqlx::query(&format!(
-                "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             ))
             .bind(&c.client_id)
             .bind(&c.name)
@@ -332,6 +340,7 @@ macro_rules! impl_store {
             .bind(c.refresh_lifetime)
             .bind(c.created_at)
             .bind(&c.id_token_alg)
+            .bind(json(&c.audiences))
             .execute(&mut *conn)
             .await
             .map_err(classify)?;
@@ -1413,7 +1422,7 @@ macro_rules! impl_store {
                 for u in &s.users {
                     sqlx::query(&format!(
                         "INSERT INTO users ({USER_COLUMNS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
                     ))
                     .bind(u.id)
                     .bind(&u.username)
@@ -1430,6 +1439,7 @@ macro_rules! impl_store {
                     .bind(sqlx::types::Json(&u.groups))
                     .bind(u.services.as_ref().map(sqlx::types::Json))
                     .bind(u.email_verified)
+                    .bind(u.session_epoch)
                     .execute(&mut *tx)
                     .await
                     .map_err(classify)?;

@@ -28,6 +28,7 @@ fn claims(app: &TestApp, user_id: i64) -> AccessClaims {
         groups: Vec::new(),
         is_staff: None,
         is_superuser: None,
+        sep: 0,
     }
 }
 

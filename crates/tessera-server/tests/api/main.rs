@@ -12,6 +12,7 @@ mod account_page;
 mod admin;
 mod audit;
 mod bad_input;
+mod boundaries;
 mod cors;
 mod forged;
 mod health;

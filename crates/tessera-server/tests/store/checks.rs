@@ -57,6 +57,7 @@ fn client(id: &str, secret_hash: Option<&str>) -> Client {
         refresh_lifetime: None,
         created_at: NOW,
         id_token_alg: Some("ES256".into()),
+        audiences: vec!["tessera".into()],
     }
 }
 

@@ -37,6 +37,7 @@ pub fn access_claims() -> AccessClaims {
         groups: Vec::new(),
         is_staff: None,
         is_superuser: None,
+        sep: 0,
     }
 }
 
@@ -52,6 +53,7 @@ pub fn refresh_claims() -> RefreshClaims {
         user_id: 42,
         client_id: None,
         scope: None,
+        sep: 0,
     }
 }
 
