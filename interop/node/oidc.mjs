@@ -69,8 +69,21 @@ check(idClaims.sub === '1' && idClaims.aud === 'web', 'openid-client validates t
 const jwks = createRemoteJWKSet(new URL(meta.jwks_uri), { });
 const { payload, protectedHeader } = await jwtVerify(tokens.id_token, jwks, { issuer, audience: 'web' });
 check(payload.nonce === nonce && protectedHeader.typ === 'JWT', 'jose verifies the ID token from the JWKS');
-const access = await jwtVerify(tokens.access_token, jwks, { issuer, audience: 'tessera', typ: 'at+jwt' });
-check(access.payload.client_id === 'web', 'jose verifies the RFC 9068 access token');
+const access = await jwtVerify(tokens.access_token, jwks, { issuer, audience: 'web', typ: 'at+jwt' });
+check(access.payload.client_id === 'web', 'jose verifies the RFC 9068 access token, for the client');
+// It is for `web`, not for the services of the Django API's audience, nor for that API.
+let otherAudience = '';
+try {
+  await jwtVerify(tokens.access_token, jwks, { issuer, audience: 'tessera', typ: 'at+jwt' });
+} catch (e) {
+  otherAudience = e.code;
+}
+check(otherAudience === 'ERR_JWT_CLAIM_VALIDATION_FAILED', 'jose refuses it for the tessera audience');
+const me = await fetch(new URL('/auth/users/me/', issuer), {
+  headers: { authorization: `Bearer ${tokens.access_token}` },
+});
+check(me.status === 401 && me.headers.get('www-authenticate') !== null,
+  'the Django user API refuses a client\'s token');
 
 const info = await client.fetchUserInfo(web, tokens.access_token, idClaims.sub);
 check(info.email === `${username}@example.com`, 'userinfo answers with the email scope');

@@ -205,6 +205,7 @@ enum Route {
     UsersMe,
     UserById,
     SetPassword,
+    SetEmail,
     FlaskProfile,
     UserInfo,
     Verify,
@@ -225,6 +226,10 @@ async fn call(app: &TestApp, s: &Secrets, route: Route, token: &str) -> reqwest:
             .post(app.url("/auth/users/set_password/"))
             .bearer_auth(token)
             .json(&json!({"current_password": "not it", "new_password": "a new long passphrase"})),
+        Route::SetEmail => c
+            .post(app.url("/auth/users/set_email/"))
+            .bearer_auth(token)
+            .json(&json!({"current_password": "not it", "new_email": "new@example.com"})),
         Route::FlaskProfile => c.get(app.url("/user/profile")).bearer_auth(token),
         Route::UserInfo => c.get(app.url("/oauth/userinfo")).bearer_auth(token),
         Route::Verify => c
@@ -258,7 +263,7 @@ fn expected(route: Route, kind: Kind) -> u16 {
             _ => 401,
         },
         // An accepted token reaches the password check (wrong current password: 400).
-        Route::SetPassword => match kind {
+        Route::SetPassword | Route::SetEmail => match kind {
             Django | Granted => 400,
             _ => 401,
         },
@@ -289,6 +294,7 @@ async fn every_route_accepts_exactly_the_tokens_the_readme_says() {
         Route::Verify,
         Route::Introspect,
         Route::SetPassword,
+        Route::SetEmail,
     ];
     let mut wrong = Vec::new();
     for route in routes {

@@ -2,8 +2,8 @@
 
 use crate::Fixture;
 use tessera_server::store::{
-    Client, DynStore, KeyState, NewUser, RefreshRecord, RefreshState, RotateOutcome, RowState,
-    StoreError, StoredKey,
+    Client, DynStore, KeyState, NewUser, Redemption, RefreshRecord, RefreshState, RotateOutcome,
+    RowState, StoreError, StoredKey,
 };
 use time::OffsetDateTime;
 
@@ -906,9 +906,40 @@ pub async fn logging_out_everywhere_ends_families_and_browser_sessions(f: Fixtur
     }
     assert_eq!(s.user_sessions(u.id, NOW).await.unwrap().len(), 2);
     assert_eq!(s.user_families(u.id, NOW).await.unwrap().len(), 2);
+    s.create_client(&client("web", None)).await.unwrap();
+    let code = |hash: &str| tessera_server::store::AuthCode {
+        code_hash: hash.into(),
+        client_id: "web".into(),
+        user_id: u.id,
+        redirect_uri: "https://app.example.com/cb".into(),
+        scope: "openid".into(),
+        nonce: None,
+        code_challenge: None,
+        sid: "sid-s1".into(),
+        auth_time: NOW,
+        expires_at: NOW + 60,
+    };
+    s.insert_code(&code("c1")).await.unwrap();
+    assert_eq!(s.user_by_id(u.id).await.unwrap().unwrap().session_epoch, 0);
     s.end_user_sessions(u.id, NOW).await.unwrap();
     assert!(s.user_sessions(u.id, NOW).await.unwrap().is_empty());
     assert!(s.user_families(u.id, NOW).await.unwrap().is_empty());
     assert!(s.session("s1", NOW).await.unwrap().is_none());
     assert!(s.is_access_revoked("a-m2").await.unwrap());
+    assert!(
+        matches!(s.redeem_code("c1", NOW).await.unwrap(), Redemption::Unknown),
+        "a code not yet redeemed is void"
+    );
+    let epoch = || async { s.user_by_id(u.id).await.unwrap().unwrap().session_epoch };
+    assert_eq!(epoch().await, 1, "every token issued before is refused");
+    // Every other way of ending the sessions moves the epoch on too; a password change
+    // that keeps them does not.
+    s.set_password_hash(u.id, "!", false, NOW).await.unwrap();
+    assert_eq!(epoch().await, 1);
+    s.set_password_hash(u.id, "!", true, NOW).await.unwrap();
+    assert_eq!(epoch().await, 2);
+    s.set_active(u.id, false, NOW).await.unwrap();
+    assert_eq!(epoch().await, 3);
+    s.set_active(u.id, true, NOW).await.unwrap();
+    assert_eq!(epoch().await, 3, "enabling revives nothing");
 }
