@@ -611,6 +611,10 @@ impl Settings {
         {
             return invalid("tokens", "lifetimes must be at least one second");
         }
+        let ten_years = Duration::from_secs(10 * 366 * 86_400);
+        if t.access_lifetime > ten_years || t.refresh_lifetime > ten_years {
+            return invalid("tokens", "lifetimes must be at most ten years");
+        }
         if t.audience.is_empty() || t.audience.contains(['>', '?', '~']) {
             return invalid(
                 "tokens.audience",

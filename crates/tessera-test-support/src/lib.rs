@@ -217,6 +217,7 @@ impl TestApp {
             self.state.store.as_ref(),
             input,
             tessera_token::Clock::unix(self.state.clock.as_ref()),
+            &self.state.settings.tokens.audience,
         )
         .await
         .expect("create client");

@@ -51,7 +51,13 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
                     );
                 }
             }
-            let created = client::create(store.as_ref(), input, SystemClock.unix()).await?;
+            let created = client::create(
+                store.as_ref(),
+                input,
+                SystemClock.unix(),
+                &settings.tokens.audience,
+            )
+            .await?;
             let secret = created.secret.as_ref().map(|s| s.expose().to_owned());
             let text = match &secret {
                 Some(s) => format!(

@@ -8,9 +8,10 @@ use url::Url;
 #[non_exhaustive]
 pub enum ClientError {
     /// The id is empty, too long, has other characters than letters, digits and `._-`,
-    /// or is digits only (a client-credentials token's `sub` is its client id, and a user's
-    /// `sub` is their integer id: the two must never collide, RFC 9068 §5).
-    #[error("client id: 1 to 64 characters: letters, digits and ._- only, not digits only")]
+    /// or does not start with a letter (a client-credentials token's `sub` is its client
+    /// id, and a user's `sub` is their integer id: the two must never collide, RFC 9068 §5,
+    /// not even for parsers that read `1_0`, `1e3` or `1.0` as numbers).
+    #[error("client id: 1 to 64 characters: letters, digits and ._- only, starting with a letter")]
     Id,
     /// Not a grant type Tessera supports.
     #[error(
@@ -97,10 +98,11 @@ pub fn check_client_id(id: &str) -> Result<(), ClientError> {
     if ok { Ok(()) } else { Err(ClientError::Id) }
 }
 
-/// Whether `sub` could name a user (digits only): such a client id is refused at
-/// registration, and one registered before that rule gets no service token.
+/// Whether `sub` could be read as a user's id (it does not start with a letter): such a
+/// client id is refused at registration, and one registered before that rule gets no
+/// service token.
 pub fn could_be_user_id(sub: &str) -> bool {
-    sub.bytes().all(|b| b.is_ascii_digit())
+    !sub.starts_with(|c: char| c.is_ascii_alphabetic())
 }
 
 /// Checks an audience a client's tokens may carry: a scope-like token of printable
@@ -186,7 +188,17 @@ mod tests {
             assert!(check_scope(bad).is_err(), "{bad}");
         }
         assert!(check_client_id("client_1.svc-a").is_ok());
-        for bad in ["", "a b", "x/y", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "a b",
+            "x/y",
+            &"a".repeat(65),
+            "1",
+            "1_0",
+            "1e3",
+            "_a",
+            ".a",
+        ] {
             assert!(check_client_id(bad).is_err(), "{bad}");
         }
         assert_eq!(GrantType::parse("password"), Ok(GrantType::Password));

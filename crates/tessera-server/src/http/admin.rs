@@ -73,10 +73,18 @@ impl FromRequestParts<AppState> for Admin {
 
 impl Admin {
     /// The user `raw_id` names, if this admin may manage them: staff may manage ordinary
-    /// users; privileged accounts need a superuser.
+    /// users; privileged accounts need a superuser, and so does an account holding what only
+    /// a superuser grants (roles, groups, a services list): staff setting its password
+    /// would otherwise sign in with those grants.
     async fn target(&self, users: &Users<'_>, raw_id: &str) -> Result<User, ApiError> {
         let target = users.get(user_id(raw_id)?).await?;
-        self.require_superuser_if(target.is_staff || target.is_superuser)?;
+        self.require_superuser_if(
+            target.is_staff
+                || target.is_superuser
+                || !target.roles.is_empty()
+                || !target.groups.is_empty()
+                || target.services.is_some(),
+        )?;
         Ok(target)
     }
 
@@ -588,7 +596,13 @@ async fn create_client(
         id_token_alg,
         audiences: body.audiences,
     };
-    let created = clients::create(state.store.as_ref(), input, state.clock.unix()).await?;
+    let created = clients::create(
+        state.store.as_ref(),
+        input,
+        state.clock.unix(),
+        &state.settings.tokens.audience,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedClient {

@@ -62,6 +62,9 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), deadline))
+        // A bug that panics answers the generic 500 (detail logged), not a dropped
+        // connection; `unwrap`/`panic` are denied in this crate, arithmetic is not.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -76,6 +79,12 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The answer to a request whose handler panicked.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ApiError::Internal("a handler panicked".into()).into_response()
 }
 
 /// CORS for the configured origins only (none: no CORS headers at all). Bearer tokens and

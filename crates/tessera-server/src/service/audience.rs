@@ -72,8 +72,16 @@ pub fn accepts(
     claims: &AccessClaims,
     client: Option<&Client>,
 ) -> bool {
-    let ours = claims.aud.contains(&state.settings.tokens.audience);
+    let audience = &state.settings.tokens.audience;
     let user = claims.user_id.is_some();
+    // A user's token issued to a client is for Tessera's audience only while the client is
+    // granted it (its `aud` alone could name it ungranted: a client whose id is that
+    // audience, registered before such ids were refused).
+    let ours = claims.aud.contains(audience)
+        && match client {
+            Some(c) if user => c.audiences.iter().any(|a| a == audience),
+            _ => true,
+        };
     match surface {
         Surface::Verify => ours,
         Surface::UserApi => ours && user,

@@ -367,7 +367,7 @@ fn consent_ticket_ok(
         return false;
     };
     let now = state.clock.unix();
-    (at..=at + CONSENT_TICKET_LIFETIME).contains(&now)
+    (at..=at.saturating_add(CONSENT_TICKET_LIFETIME)).contains(&now)
         && state.keys.current().mac().verify_tag(
             CONSENT_PURPOSE,
             &ticket_message(at, req, session),
@@ -375,7 +375,9 @@ fn consent_ticket_ok(
         )
 }
 
-/// What a consent ticket binds, each value length-prefixed so no two requests share bytes.
+/// What a consent ticket binds, each value length-prefixed so no two requests share bytes:
+/// the session, and every value of the request (what the code carries, and `state`,
+/// `prompt` and `max_age`, which decided that only consent was missing).
 fn ticket_message(at: i64, req: &AuthorizeRequest, session: &Session) -> Vec<u8> {
     let mut out = Vec::new();
     let values = [
@@ -387,6 +389,14 @@ fn ticket_message(at: i64, req: &AuthorizeRequest, session: &Session) -> Vec<u8>
         Some(req.scope.clone()),
         req.nonce.clone(),
         req.code_challenge.clone(),
+        req.state.clone(),
+        req.max_age.map(|m| m.to_string()),
+        Some(format!(
+            "{}{}{}",
+            u8::from(req.prompt_none),
+            u8::from(req.prompt_login),
+            u8::from(req.prompt_consent)
+        )),
     ];
     for v in values {
         match v {
@@ -473,6 +483,7 @@ async fn issue_code(
             sid: session.sid.clone(),
             auth_time: session.auth_time,
             expires_at: now + CODE_LIFETIME,
+            session_epoch: session.session_epoch,
         })
         .await?;
     Ok(redirect_url(

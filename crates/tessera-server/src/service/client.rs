@@ -15,6 +15,12 @@ use tessera_token::RandomError;
 /// Scopes a client gets when none are named.
 pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 
+/// How many audiences a client may be granted (each goes into every token it gets).
+pub const MAX_AUDIENCES: usize = 10;
+
+/// The longest token lifetime a client may be given (ten years, in seconds).
+pub const MAX_LIFETIME: i64 = 10 * 366 * 86_400;
+
 /// The scope that makes a user's token good for the admin API (`/admin/api/`): only a
 /// first-party client may be registered with it, and the admin API checks again that the
 /// token's client is first-party when it is used.
@@ -78,7 +84,8 @@ pub struct Created {
     pub secret: Option<Secret>,
 }
 
-/// Validates and stores a client.
+/// Validates and stores a client. `audience` is the server's `[tokens] audience`: no
+/// client may take it as its id (its tokens would carry that audience ungranted).
 ///
 /// # Errors
 /// [`ClientServiceError`].
@@ -86,8 +93,15 @@ pub async fn create(
     store: &dyn Store,
     input: NewClient,
     now: i64,
+    audience: &str,
 ) -> Result<Created, ClientServiceError> {
     check_client_id(&input.id)?;
+    if input.id == audience {
+        return Err(ClientError::Invalid(
+            "a client id may not be the Django API's audience ([tokens] audience)",
+        )
+        .into());
+    }
     let grants = if input.grants.is_empty() {
         vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
     } else {
@@ -125,6 +139,9 @@ pub async fn create(
         )
         .into());
     }
+    if input.audiences.len() > MAX_AUDIENCES {
+        return Err(ClientError::Invalid("a client may be granted at most 10 audiences").into());
+    }
     for aud in &input.audiences {
         check_audience(aud)?;
     }
@@ -132,14 +149,23 @@ pub async fn create(
         .into_iter()
         .flatten()
     {
-        if lifetime < 1 {
-            return Err(ClientError::Invalid("lifetimes must be at least one second").into());
+        if !(1..=MAX_LIFETIME).contains(&lifetime) {
+            return Err(
+                ClientError::Invalid("lifetimes must be from one second to ten years").into(),
+            );
         }
     }
     let secret = if input.public {
         None
     } else {
         Some(new_secret()?)
+    };
+    // A token's client must have been registered no later than the token was issued; an id
+    // deleted this very second is registered from the next one, so that the old
+    // registration's last tokens (issued up to the deletion) are never taken for its own.
+    let created_at = match store.client_deleted_at(&input.id).await {
+        Ok(deleted) => deleted.map_or(now, |d| now.max(d.saturating_add(1))),
+        Err(e) => return Err(ClientServiceError::Store(e)),
     };
     let client = Client {
         name: input.name.unwrap_or_else(|| input.id.clone()),
@@ -151,7 +177,7 @@ pub async fn create(
         first_party: input.first_party,
         access_lifetime: input.access_lifetime,
         refresh_lifetime: input.refresh_lifetime,
-        created_at: now,
+        created_at,
         id_token_alg: input.id_token_alg.map(|a| a.as_str().to_owned()),
         audiences: dedup(input.audiences.into_iter()),
     };

@@ -205,8 +205,15 @@ async fn code(
         }
         (None, None) => {}
     }
+    // The tokens carry the epoch of this user row: if the user's sessions end after this
+    // read, they die with the rest.
     let user = match state.store.user_by_id(found.user_id).await? {
-        Some(u) if u.is_active => u,
+        Some(u) if u.is_active && u.session_epoch == found.session_epoch => u,
+        Some(u) if u.is_active => {
+            return Err(OAuthError::InvalidGrant(
+                "the user's sessions were ended since the code was issued",
+            ));
+        }
         _ => return Err(OAuthError::InvalidGrant("the user is disabled")),
     };
     let grant = Grant {
@@ -231,7 +238,7 @@ async fn code(
         claims.sub = user.id.to_string();
         claims.aud = client.client_id.clone();
         claims.iat = now;
-        claims.exp = now + token::access_lifetime(state, grant);
+        claims.exp = now.saturating_add(token::access_lifetime(state, grant));
         claims.auth_time = found.auth_time;
         claims.nonce = found.nonce.clone();
         claims.at_hash = Some(tessera_token::oidc::half_hash(alg, &issued.access));

@@ -33,12 +33,15 @@ pub async fn start(state: &AppState, user: &User) -> Result<(String, Session), S
         user_id: user.id,
         auth_time: now,
         expires_at: now.saturating_add(lifetime),
+        session_epoch: user.session_epoch,
     };
     state.store.create_session(&session).await?;
     Ok((cookie, session))
 }
 
-/// The live session the cookie names, if any (its user must still be active).
+/// The live session the cookie names, if any: its user must still be active, and in the
+/// session epoch the session started in (a session started while the user's sessions were
+/// being ended does not survive them).
 ///
 /// # Errors
 /// Store failures.
@@ -57,7 +60,7 @@ pub async fn current(
         return Ok(None);
     };
     match state.store.user_by_id(session.user_id).await? {
-        Some(u) if u.is_active => Ok(Some(session)),
+        Some(u) if u.is_active && u.session_epoch == session.session_epoch => Ok(Some(session)),
         _ => Ok(None),
     }
 }

@@ -207,7 +207,7 @@ pub async fn issue_client_token(
         iss: state.issuer.clone(),
         sub: client.client_id.clone(),
         aud: audience::of_service_token(state, client),
-        exp: now + lifetime,
+        exp: now.saturating_add(lifetime),
         iat: now,
         nbf: now,
         jti: new_jti()?,
@@ -340,6 +340,10 @@ pub async fn verify(state: &AppState, token: &Secret) -> Result<(), TokenError> 
     match accepted(state, token, Surface::Verify).await {
         Err(TokenError::NotValid(_)) if state.settings.tokens.verify_accepts_refresh => {
             let claims = refresh_claims(state, token, state.clock.unix())?;
+            // Only the Django API's own refresh tokens: a client's are for that client.
+            if claims.client_id.is_some() {
+                return Err(TokenError::NotValid("a client's refresh token"));
+            }
             live_refresh(state, &claims).await?;
             current_user(state, claims.user_id, claims.sep)
                 .await
@@ -592,7 +596,7 @@ async fn mint(
     let now = state.clock.unix();
     let tokens = &state.settings.tokens;
     let wants = |claim| tokens.user_claims.contains(&claim);
-    let access_exp = now + grant.access_lifetime(state);
+    let access_exp = now.saturating_add(grant.access_lifetime(state));
     let access = AccessClaims {
         iss: state.issuer.clone(),
         sub: user.id.to_string(),
@@ -623,7 +627,7 @@ async fn mint(
     let refresh = RefreshClaims {
         iss: state.issuer.clone(),
         sub: user.id.to_string(),
-        exp: now + grant.refresh_lifetime(state),
+        exp: now.saturating_add(grant.refresh_lifetime(state)),
         iat: now,
         jti: new_jti()?,
         fam: family,

@@ -218,9 +218,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
     /// Replaces a confidential client's secret hash. Returns whether the client exists.
     async fn set_client_secret(&self, client_id: &str, secret_hash: &str) -> StoreResult<bool>;
-    /// Deletes a client and revokes every refresh family issued to it, atomically.
-    /// Returns whether it existed.
+    /// Deletes a client and revokes every refresh family issued to it, atomically, and
+    /// records when the id was deleted. Returns whether it existed.
     async fn delete_client(&self, client_id: &str, now: i64) -> StoreResult<bool>;
+    /// When a client of this id was last deleted, if ever.
+    async fn client_deleted_at(&self, client_id: &str) -> StoreResult<Option<i64>>;
 
     /// The user's live SSO sessions, newest first.
     async fn user_sessions(&self, user_id: i64, now: i64) -> StoreResult<Vec<Session>>;

@@ -313,6 +313,9 @@ pub struct Session {
     pub auth_time: i64,
     /// When the session ends by itself.
     pub expires_at: i64,
+    /// The user's session epoch when the session started: it is live only while the user's
+    /// epoch is still that one.
+    pub session_epoch: i64,
 }
 
 /// An authorization code's row.
@@ -338,6 +341,8 @@ pub struct AuthCode {
     pub auth_time: i64,
     /// Expiry (at most 60 s after issue).
     pub expires_at: i64,
+    /// The session epoch it was issued in (its session's): redeemed only in that epoch.
+    pub session_epoch: i64,
 }
 
 /// What redeeming a code found.

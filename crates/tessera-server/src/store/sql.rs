@@ -1151,20 +1151,40 @@ macro_rules! impl_store {
                     .map_err(classify)?
                     .rows_affected()
                     == 1;
+                if gone {
+                    sqlx::query(
+                        "INSERT INTO deleted_clients (client_id, deleted_at) VALUES ($1, $2) \
+                         ON CONFLICT (client_id) DO UPDATE SET deleted_at = excluded.deleted_at",
+                    )
+                    .bind(client_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                }
                 tx.commit().await.map_err(classify)?;
                 Ok(gone)
             }
 
+            async fn client_deleted_at(&self, client_id: &str) -> StoreResult<Option<i64>> {
+                sqlx::query_scalar("SELECT deleted_at FROM deleted_clients WHERE client_id = $1")
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(classify)
+            }
+
             async fn create_session(&self, x: &Session) -> StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO sessions (token_hash, sid, user_id, auth_time, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO sessions (token_hash, sid, user_id, auth_time, expires_at, session_epoch) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&x.token_hash)
                 .bind(&x.sid)
                 .bind(x.user_id)
                 .bind(x.auth_time)
                 .bind(x.expires_at)
+                .bind(x.session_epoch)
                 .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(classify)?;
@@ -1173,7 +1193,7 @@ macro_rules! impl_store {
 
             async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>> {
                 sqlx::query_as::<_, Session>(
-                    "SELECT token_hash, sid, user_id, auth_time, expires_at FROM sessions \
+                    "SELECT token_hash, sid, user_id, auth_time, expires_at, session_epoch FROM sessions \
                      WHERE token_hash = $1 AND NOT ended AND expires_at > $2",
                 )
                 .bind(token_hash)
@@ -1185,7 +1205,7 @@ macro_rules! impl_store {
 
             async fn user_sessions(&self, user_id: i64, now: i64) -> StoreResult<Vec<Session>> {
                 sqlx::query_as::<_, Session>(
-                    "SELECT token_hash, sid, user_id, auth_time, expires_at FROM sessions \
+                    "SELECT token_hash, sid, user_id, auth_time, expires_at, session_epoch FROM sessions \
                      WHERE user_id = $1 AND NOT ended AND expires_at > $2 ORDER BY auth_time DESC",
                 )
                 .bind(user_id)
@@ -1253,8 +1273,8 @@ macro_rules! impl_store {
             async fn insert_code(&self, c: &AuthCode) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO auth_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
-                     code_challenge, sid, auth_time, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     code_challenge, sid, auth_time, expires_at, session_epoch) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(&c.code_hash)
                 .bind(&c.client_id)
@@ -1266,6 +1286,7 @@ macro_rules! impl_store {
                 .bind(&c.sid)
                 .bind(c.auth_time)
                 .bind(c.expires_at)
+                .bind(c.session_epoch)
                 .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(classify)?;
@@ -1278,7 +1299,7 @@ macro_rules! impl_store {
                 let consumed = sqlx::query_as::<_, AuthCode>(
                     "UPDATE auth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
                      AND expires_at > $1 RETURNING code_hash, client_id, user_id, redirect_uri, scope, \
-                     nonce, code_challenge, sid, auth_time, expires_at",
+                     nonce, code_challenge, sid, auth_time, expires_at, session_epoch",
                 )
                 .bind(now)
                 .bind(code_hash)

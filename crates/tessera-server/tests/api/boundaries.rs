@@ -778,6 +778,29 @@ async fn staff_cannot_grant_roles_groups_or_services() {
             .unwrap();
         assert_eq!(res.status(), 200, "a superuser may");
     }
+    // alice now holds grants: staff may not touch her account any more (setting her
+    // password would let them sign in with her roles).
+    for (method, path, body) in [
+        (
+            "POST",
+            "/admin/api/users/2/password",
+            json!({"password": "staff chose this one"}),
+        ),
+        ("PATCH", "/admin/api/users/2", json!({"first_name": "Al"})),
+        ("PATCH", "/admin/api/users/2", json!({"is_active": false})),
+        ("POST", "/admin/api/users/2/logout", json!({})),
+        ("DELETE", "/admin/api/users/2", json!({})),
+    ] {
+        let res = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .bearer_auth(&staff)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        crate::assert_error(res, 403, "permission_denied").await;
+    }
     // Staff still create plain users and edit names.
     let res = app
         .client
@@ -820,7 +843,7 @@ async fn introspection_refuses_public_clients() {
 async fn client_ids_that_could_name_a_user_are_refused() {
     let (app, _) = setup().await;
     let root = app.login("root").await.access;
-    for id in ["1", "007"] {
+    for id in ["1", "007", "1_0", "1e3", "1.0", "0x1F", "-1"] {
         let res = app
             .client
             .post(app.url("/admin/api/clients"))
@@ -849,7 +872,7 @@ async fn a_client_registered_again_does_not_revive_its_old_tokens() {
             .unwrap();
         assert_eq!(res.status(), 204);
     }
-    app.clock.advance(Duration::from_secs(1));
+    // Registered again within the same second as the deletion (and the old tokens' issue).
     let billing = app
         .create_client(NewClient {
             id: "billing".into(),
@@ -874,6 +897,8 @@ async fn a_client_registered_again_does_not_revive_its_old_tokens() {
     );
     let userinfo = call(&app, &s, Route::UserInfo, &access(&user_old)).await;
     assert_eq!(userinfo.status(), 401);
+    // The new registration counts from the next second.
+    app.clock.advance(Duration::from_secs(1));
     let new = app.service_token("billing", &billing).await;
     assert!(active(&app, &s, &new).await, "the new registration's token");
 }
@@ -909,4 +934,218 @@ async fn django_api_token_answers_are_not_cached() {
         .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
+}
+
+/// The races of "end every session" with a browser sign-in, replayed in order: the session
+/// row or the code row lands just after the user's sessions were ended, carrying the
+/// epoch read before. Neither may give a token.
+#[tokio::test]
+async fn a_session_or_code_stored_just_after_the_sessions_ended_is_void() {
+    let (app, s) = setup().await;
+    let store = app.state.store.as_ref();
+    let before = store.user_by_username("alice").await.unwrap().unwrap();
+    let root = app.login("root").await.access;
+    let res = app
+        .client
+        .post(app.url("/admin/api/users/2/logout"))
+        .bearer_auth(&root)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+
+    // A sign-in that read the user before, and stores its session after.
+    let (cookie, session) = tessera_server::service::session::start(&app.state, &before)
+        .await
+        .unwrap();
+    let (_, challenge) = pkce();
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(authorize_url(&app, "web", CB, &challenge, &[]))
+        .header("cookie", format!("tessera_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the login page: that session is void");
+    assert!(res.text().await.unwrap().contains("name=\"password\""));
+
+    // A code issued from a session read before, stored after.
+    let (verifier, challenge) = pkce();
+    store
+        .insert_code(&tessera_server::store::AuthCode {
+            code_hash: tessera_server::service::authorize::sha256_hex("late-code"),
+            client_id: "web".into(),
+            user_id: before.id,
+            redirect_uri: CB.into(),
+            scope: "openid".into(),
+            nonce: None,
+            code_challenge: Some(challenge),
+            sid: session.sid.clone(),
+            auth_time: session.auth_time,
+            expires_at: tessera_token::Clock::unix(app.clock.as_ref()) + 60,
+            session_epoch: before.session_epoch,
+        })
+        .await
+        .unwrap();
+    let res = redeem(&app, ("web", &s.web), "late-code", CB, &verifier).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_consent_ticket_does_not_carry_over_to_prompt_login_or_max_age() {
+    let (app, _) = setup().await;
+    let b = browser();
+    let (_, challenge) = pkce();
+    let page = b
+        .get(authorize_url(&app, "partner", PARTNER_CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    let mut form = hidden_inputs(&page.text().await.unwrap());
+    form.push(("username".into(), "alice".into()));
+    form.push(("password".into(), PASSWORD.into()));
+    let consent = b
+        .post(app.url("/oauth/authorize/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let form = hidden_inputs(&consent.text().await.unwrap());
+    app.clock.advance(Duration::from_secs(120));
+    for extra in [("prompt", "login"), ("max_age", "0"), ("state", "other")] {
+        let mut form = form.clone();
+        form.retain(|(k, _)| k != extra.0);
+        form.push((extra.0.into(), extra.1.into()));
+        form.push(("decision".into(), "approve".into()));
+        let res = b
+            .post(app.url("/oauth/authorize/consent"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{extra:?}: decided again, no code");
+    }
+}
+
+#[tokio::test]
+async fn verify_takes_only_the_django_apis_own_refresh_tokens() {
+    let app = TestApp::builder()
+        .settings(|s| s.tokens.verify_accepts_refresh = true)
+        .spawn()
+        .await;
+    app.create_user("alice", false).await;
+    let web = app
+        .create_client(NewClient {
+            id: "thirdparty".into(),
+            grants: vec!["password".into(), "refresh_token".into()],
+            scopes: vec!["openid".into()],
+            ..NewClient::default()
+        })
+        .await
+        .unwrap();
+    let pair: Value = app
+        .post_form(
+            "/oauth/token",
+            Some(("thirdparty", &web)),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    for token in ["access_token", "refresh_token"] {
+        let res = app
+            .post_json("/auth/token/verify/", &json!({"token": pair[token]}))
+            .await;
+        crate::assert_verify_refusal(res).await;
+    }
+    let own = app.login("alice").await.refresh;
+    let res = app
+        .post_json("/auth/token/verify/", &json!({"token": own}))
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn no_client_takes_the_django_apis_audience_as_its_id() {
+    let (app, _) = setup().await;
+    let root = app.login("root").await.access;
+    let res = app
+        .client
+        .post(app.url("/admin/api/clients"))
+        .bearer_auth(&root)
+        .json(&json!({"client_id": "tessera", "grants": ["client_credentials"]}))
+        .send()
+        .await
+        .unwrap();
+    crate::assert_error(res, 400, "invalid").await;
+}
+
+#[tokio::test]
+async fn client_lifetimes_audiences_and_ticket_times_are_bounded() {
+    let (app, _) = setup().await;
+    let root = app.login("root").await.access;
+    let res = app
+        .client
+        .post(app.url("/admin/api/clients"))
+        .bearer_auth(&root)
+        .json(
+            &json!({"client_id": "big", "grants": ["client_credentials"],
+                      "access_lifetime": i64::MAX}),
+        )
+        .send()
+        .await
+        .unwrap();
+    crate::assert_error(res, 400, "invalid").await;
+    let many: Vec<String> = (0..11).map(|i| format!("aud{i}")).collect();
+    let res = app
+        .client
+        .post(app.url("/admin/api/clients"))
+        .bearer_auth(&root)
+        .json(
+            &json!({"client_id": "wide", "grants": ["client_credentials"],
+                      "audiences": many}),
+        )
+        .send()
+        .await
+        .unwrap();
+    crate::assert_error(res, 400, "invalid").await;
+    // A ticket whose time would overflow is refused like any other (the page again).
+    let b = browser();
+    let (_, challenge) = pkce();
+    let page = b
+        .get(authorize_url(&app, "partner", PARTNER_CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    let mut form = hidden_inputs(&page.text().await.unwrap());
+    form.push(("username".into(), "alice".into()));
+    form.push(("password".into(), PASSWORD.into()));
+    let consent = b
+        .post(app.url("/oauth/authorize/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let mut form = hidden_inputs(&consent.text().await.unwrap());
+    for (k, v) in &mut form {
+        if k == "ticket" {
+            *v = format!("{}.AAAA", i64::MAX);
+        }
+    }
+    form.push(("decision".into(), "approve".into()));
+    let res = b
+        .post(app.url("/oauth/authorize/consent"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the consent page again");
 }

@@ -381,6 +381,29 @@ async fn the_flask_style_aliases_work_over_the_real_endpoints() {
     assert_error(wrong, 401, "no_active_account").await;
     let none = client.get(app.url("/login")).send().await.unwrap();
     assert_error(none, 401, "not_authenticated").await;
+
+    // Its token has no refresh row; a password reset through the mailed link still ends it.
+    let asked = app
+        .post_json(
+            "/auth/users/reset_password/",
+            &json!({"email": "flask@example.com"}),
+        )
+        .await;
+    assert_eq!(asked.status(), 202);
+    let mail = smtp.wait_for("flask@example.com", 2).await.remove(1);
+    let reset = mail.link_token("reset").expect("a reset link");
+    let done = client
+        .post(app.url("/account/reset"))
+        .form(&[
+            ("token", reset.as_str()),
+            ("password", "a brand new password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    let after = app.get_bearer("/user/profile", token).await;
+    assert_error(after, 401, "token_not_valid").await;
 }
 
 #[tokio::test]

@@ -900,6 +900,7 @@ pub async fn logging_out_everywhere_ends_families_and_browser_sessions(f: Fixtur
             user_id: u.id,
             auth_time: NOW,
             expires_at: NOW + 100,
+            session_epoch: 0,
         })
         .await
         .unwrap();
@@ -918,6 +919,7 @@ pub async fn logging_out_everywhere_ends_families_and_browser_sessions(f: Fixtur
         sid: "sid-s1".into(),
         auth_time: NOW,
         expires_at: NOW + 60,
+        session_epoch: 0,
     };
     s.insert_code(&code("c1")).await.unwrap();
     assert_eq!(s.user_by_id(u.id).await.unwrap().unwrap().session_epoch, 0);
