@@ -875,3 +875,46 @@ async fn background_work_logs_with_its_request_id() {
     assert!(line.contains(&id), "no request id {id} in {line}");
     child.kill().await.unwrap();
 }
+
+#[test]
+fn django_imports_refuse_hashes_beyond_the_cost_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("users.json");
+    let salt_hash = "M3pzNUs4Q2ZkTGoyUXBxY1RYd2Z4OQ$JLSKDcOJVJSrrzJuEVKPysHXDMTllGTvcXyhqV3Zwa8";
+    let bcrypt_rest = "Y7OX26nIlcGaunmRgEdSxuD//RD3oK/JOV/OnQ5JH5w/G9nP3wljm";
+    // Each of these crashed the server (4 TiB of memory) or pinned a hashing thread for
+    // minutes to days on one login, after an import that took them.
+    let costly = [
+        format!("argon2$argon2id$v=19$m=4294967295,t=1,p=1${salt_hash}"),
+        format!("argon2$argon2id$v=19$m=19456,t=4294967295,p=1${salt_hash}"),
+        format!("argon2$argon2id$v=19$m=19456,t=2,p=1,t=4000000000${salt_hash}"),
+        "pbkdf2_sha256$2000000000$salt$aGFzaA==".to_owned(),
+        format!("bcrypt$$2b$31${bcrypt_rest}"),
+    ];
+    let mut users: Vec<serde_json::Value> = costly
+        .iter()
+        .enumerate()
+        .map(|(i, hash)| {
+            serde_json::json!({"model": "auth.user", "pk": i + 1, "fields": {
+                "username": format!("u{i}"), "email": format!("u{i}@example.com"),
+                "password": hash, "is_active": true}})
+        })
+        .collect();
+    users.push(
+        serde_json::json!({"model": "auth.user", "pk": 9, "fields": {
+        "username": "fine", "email": "fine@example.com",
+        "password": "pbkdf2_sha256$1000000$salt$aGFzaA==", "is_active": true}}),
+    );
+    std::fs::write(&dump, serde_json::to_string(&users).unwrap()).unwrap();
+    let args = [
+        "--output",
+        "json",
+        "import",
+        "django",
+        "--from-json",
+        dump.to_str().unwrap(),
+    ];
+    let summary = json(&tessera(dir.path(), &args, ""));
+    assert_eq!(summary["created"], 1, "{summary}");
+    assert_eq!(summary["refused"], 5, "{summary}");
+}

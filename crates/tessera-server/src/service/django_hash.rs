@@ -9,6 +9,7 @@
 //!
 //! A hash starting with `!` is Django's unusable password: kept as is, never matches.
 
+use super::hash_cost;
 use argon2::password_hash::PasswordHash;
 use aws_lc_rs::{digest, pbkdf2};
 use base64::Engine as _;
@@ -45,8 +46,12 @@ pub enum Prf {
     Sha1,
 }
 
-/// Parses `encoded` if it is one of the Django formats above.
-pub fn parse(encoded: &str) -> Option<DjangoHash<'_>> {
+/// Parses `encoded` if it is one of the Django formats above and within the cost bounds
+/// of [`super::hash_cost`] (`argon2`: Argon2's, a hash beyond them is never verified).
+pub fn parse<'a>(encoded: &'a str, argon2: &hash_cost::Argon2Bounds) -> Option<DjangoHash<'a>> {
+    if encoded.len() > hash_cost::MAX_ENCODED_BYTES {
+        return None;
+    }
     let (prefix, rest) = encoded.split_once('$')?;
     match prefix {
         "pbkdf2_sha256" => parse_pbkdf2(Prf::Sha256, rest),
@@ -54,10 +59,18 @@ pub fn parse(encoded: &str) -> Option<DjangoHash<'_>> {
         // The PHC string starts at the `$` after the prefix.
         "argon2" => PasswordHash::new(&encoded["argon2".len()..])
             .ok()
-            .filter(|h| h.algorithm.as_str().starts_with("argon2"))
+            .filter(|h| {
+                h.algorithm.as_str().starts_with("argon2") && hash_cost::argon2_ok(h, argon2)
+            })
             .map(DjangoHash::Argon2),
-        "bcrypt_sha256" => rest.strip_prefix('$').map(DjangoHash::BcryptSha256),
-        "bcrypt" => rest.strip_prefix('$').map(DjangoHash::Bcrypt),
+        "bcrypt_sha256" => rest
+            .strip_prefix('$')
+            .filter(|h| hash_cost::bcrypt_ok(h))
+            .map(DjangoHash::BcryptSha256),
+        "bcrypt" => rest
+            .strip_prefix('$')
+            .filter(|h| hash_cost::bcrypt_ok(h))
+            .map(DjangoHash::Bcrypt),
         _ => None,
     }
 }
@@ -69,7 +82,10 @@ fn parse_pbkdf2(prf: Prf, rest: &str) -> Option<DjangoHash<'_>> {
     let derived = base64::engine::general_purpose::STANDARD
         .decode(parts.next()?)
         .ok()?;
-    (!salt.is_empty() && !derived.is_empty()).then_some(DjangoHash::Pbkdf2 {
+    (!salt.is_empty()
+        && !derived.is_empty()
+        && hash_cost::pbkdf2_ok(iterations.get(), salt, &derived))
+    .then_some(DjangoHash::Pbkdf2 {
         prf,
         iterations,
         salt,
@@ -137,7 +153,8 @@ mod tests {
     #[test]
     fn every_django_hasher_verifies_the_right_password_only() {
         for encoded in [PBKDF2_SHA256, PBKDF2_SHA1, ARGON2, BCRYPT_SHA256, BCRYPT] {
-            let hash = parse(encoded).unwrap_or_else(|| panic!("{encoded} not parsed"));
+            let hash = parse(encoded, &Default::default())
+                .unwrap_or_else(|| panic!("{encoded} not parsed"));
             assert!(hash.verify(b"correct horse"), "{encoded}");
             assert!(!hash.verify(b"correct horse "), "{encoded}");
             assert!(!hash.verify(b""), "{encoded}");
@@ -159,15 +176,22 @@ mod tests {
             "argon2",
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
         ] {
-            assert!(parse(encoded).is_none(), "{encoded:?}");
+            assert!(parse(encoded, &Default::default()).is_none(), "{encoded:?}");
         }
         assert!(is_unusable("!abc"));
         assert!(!is_unusable(PBKDF2_SHA256));
     }
 
     #[test]
-    fn a_garbled_bcrypt_hash_never_matches() {
-        let hash = parse("bcrypt_sha256$$2b$12$short").unwrap();
-        assert!(!hash.verify(b"correct horse"));
+    fn a_garbled_or_too_costly_hash_is_not_read() {
+        for encoded in [
+            "bcrypt_sha256$$2b$12$short",
+            "bcrypt$$2b$31$Y7OX26nIlcGaunmRgEdSxuD//RD3oK/JOV/OnQ5JH5w/G9nP3wljm",
+            "pbkdf2_sha256$2000000000$OSSjswC628FhoOKPFMTQeo$sMgonSMZvEM72MECO/noq1Zc0BloA1bDzKMwM/fKDyc=",
+            "argon2$argon2id$v=19$m=4294967295,t=1,p=1$M3pzNUs4Q2ZkTGoyUXBxY1RYd2Z4OQ$JLSKDcOJVJSrrzJuEVKPysHXDMTllGTvcXyhqV3Zwa8",
+            "argon2$argon2id$v=19$m=19456,t=2,p=1,t=4000000000$M3pzNUs4Q2ZkTGoyUXBxY1RYd2Z4OQ$JLSKDcOJVJSrrzJuEVKPysHXDMTllGTvcXyhqV3Zwa8",
+        ] {
+            assert!(parse(encoded, &Default::default()).is_none(), "{encoded}");
+        }
     }
 }

@@ -113,12 +113,13 @@ async fn find(state: &AppState, id: &LoginId) -> Result<Option<User>, StoreError
     }
 }
 
-/// Stores a hash with the current parameters; a failure only delays the upgrade.
+/// Stores a hash with the current parameters in place of the one just verified (never
+/// over a password set meanwhile); a failure only delays the upgrade.
 async fn upgrade_hash(state: &AppState, user: &User, password: &Secret) {
     let result = match state.hasher.hash(password).await {
         Ok(hash) => state
             .store
-            .set_password_hash(user.id, &hash, false, state.clock.unix())
+            .upgrade_password_hash(user.id, &user.password_hash, &hash)
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authorize;
 pub mod client;
 pub mod django_hash;
+pub mod hash_cost;
 pub mod hash_pool;
 pub mod links;
 pub mod login;

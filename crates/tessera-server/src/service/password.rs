@@ -45,6 +45,8 @@ pub struct PasswordHasher {
     max_length: usize,
     dummy: String,
     pool: super::hash_pool::HashPool,
+    /// The costs a stored Argon2 hash may have (`hash_cost`).
+    bounds: super::hash_cost::Argon2Bounds,
 }
 
 impl PasswordHasher {
@@ -59,6 +61,7 @@ impl PasswordHasher {
         let dummy = hash_blocking(&argon, "tessera dummy password for unknown users")?;
         Ok(Self {
             argon,
+            bounds: super::hash_cost::Argon2Bounds::with_own(&params),
             params,
             permits: Arc::new(Semaphore::new(s.max_concurrent_hashes)),
             waiting: Arc::new(std::sync::atomic::AtomicI64::new(0)),
@@ -107,13 +110,16 @@ impl PasswordHasher {
         let real = stored.is_some();
         let phc = stored.unwrap_or(&self.dummy).to_owned();
         let wanted = self.params.clone();
+        let bounds = self.bounds;
         let password = password.clone();
         self.run(move || {
             // Always run a hash, then combine: an unknown user costs the same as a known one.
-            let (verified, outdated) = match super::django_hash::parse(&phc) {
+            let (verified, outdated) = match super::django_hash::parse(&phc, &bounds) {
                 // Imported from Django: verified as it is, replaced on this login.
                 Some(legacy) => (legacy.verify(password.expose().as_bytes()), true),
                 None => match PasswordHash::new(&phc) {
+                    // Beyond the cost bounds (imported before they existed): never hashed.
+                    Ok(hash) if !super::hash_cost::argon2_ok(&hash, &bounds) => (false, false),
                     Ok(hash) => (
                         super::argon2_memory::verify(password.expose().as_bytes(), &hash),
                         is_weaker(&hash, &wanted),
@@ -132,10 +138,15 @@ impl PasswordHasher {
     }
 
     /// Whether `phc` is a hash this hasher can verify or keep (for imports): an Argon2 PHC
-    /// string, a Django hash, or Django's unusable-password mark (never matches).
-    pub fn is_supported_hash(phc: &str) -> bool {
-        PasswordHash::new(phc).is_ok_and(|h| h.algorithm.as_str().starts_with("argon2"))
-            || super::django_hash::parse(phc).is_some()
+    /// string or a Django hash within the cost bounds (`hash_cost`), or Django's
+    /// unusable-password mark (never matches).
+    pub fn is_supported_hash(&self, phc: &str) -> bool {
+        (phc.len() <= super::hash_cost::MAX_ENCODED_BYTES
+            && PasswordHash::new(phc).is_ok_and(|h| {
+                h.algorithm.as_str().starts_with("argon2")
+                    && super::hash_cost::argon2_ok(&h, &self.bounds)
+            }))
+            || super::django_hash::parse(phc, &self.bounds).is_some()
             || super::django_hash::is_unusable(phc)
     }
 
@@ -159,8 +170,15 @@ impl PasswordHasher {
         let permit = acquired
             .map_err(|_| HashError::Busy)?
             .map_err(|_| HashError::Busy)?;
-        let result = self.pool.run(work).await;
-        drop(permit);
+        // The slot goes with the work: a caller that gives up (its request timed out)
+        // does not free it while the thread is still hashing, so the queue stays bounded.
+        let result = self
+            .pool
+            .run(move || {
+                let _slot = permit;
+                work()
+            })
+            .await;
         result.ok_or_else(|| HashError::Internal("a hashing thread failed".into()))
     }
 }
@@ -220,4 +238,62 @@ fn hash_priority(s: &PasswordSettings) -> super::hash_pool::Priority {
 
 fn internal(e: impl std::fmt::Display) -> HashError {
     HashError::Internal(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn hasher(slots: usize) -> PasswordHasher {
+        let settings = PasswordSettings {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent_hashes: slots,
+            queue_timeout: Duration::from_millis(100),
+            ..PasswordSettings::default()
+        };
+        PasswordHasher::new(&settings).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_slot_is_held_until_its_thread_finishes_not_until_its_caller_gives_up() {
+        let hasher = hasher(1);
+        let (finish, finished) = mpsc::channel::<()>();
+        // The caller gives up (its request timed out); its thread is still working.
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(50),
+            hasher.run(move || finished.recv()),
+        )
+        .await;
+        assert!(gave_up.is_err());
+        let next = tokio::time::timeout(Duration::from_secs(5), hasher.run(|| ())).await;
+        assert!(
+            matches!(next, Ok(Err(HashError::Busy))),
+            "the one slot is still taken: {next:?}"
+        );
+        finish.send(()).unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while hasher.run(|| ()).await.is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the slot never came back"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hash_beyond_the_cost_bounds_is_never_hashed() {
+        let hasher = hasher(1);
+        let password = Secret::new(String::from("correct horse"));
+        // 4 TiB of memory: verifying it would abort the process.
+        let huge = "$argon2id$v=19$m=4294967295,t=1,p=1$M3pzNUs4Q2ZkTGoyUXBxY1RYd2Z4OQ$JLSKDcOJVJSrrzJuEVKPysHXDMTllGTvcXyhqV3Zwa8";
+        let verdict = hasher.verify(&password, Some(huge)).await.unwrap();
+        assert!(!verdict.matches && !verdict.needs_rehash);
+        assert!(!hasher.is_supported_hash(huge));
+        assert!(!hasher.is_supported_hash(
+            "pbkdf2_sha256$2000000000$salt$sMgonSMZvEM72MECO/noq1Zc0BloA1bDzKMwM/fKDyc="
+        ));
+    }
 }

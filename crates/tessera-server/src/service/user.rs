@@ -129,7 +129,7 @@ impl Users<'_> {
                 self.hash_new(p, &[username.as_str(), email.as_str()])
                     .await?
             }
-            PasswordInput::Hashed(h) if PasswordHasher::is_supported_hash(h) => h.clone(),
+            PasswordInput::Hashed(h) if self.hasher.is_supported_hash(h) => h.clone(),
             PasswordInput::Hashed(_) => return Err(UserServiceError::UnsupportedHash),
         };
         let user = NewUser {

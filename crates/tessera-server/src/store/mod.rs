@@ -119,6 +119,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         end_sessions: bool,
         now: i64,
     ) -> StoreResult<bool>;
+    /// Replaces the password hash `old` by `new` (a rehash with current parameters after a
+    /// login), only if it is still `old`: a password set meanwhile (by an admin, a reset)
+    /// is never overwritten by the old password's rehash. Returns whether it replaced it.
+    async fn upgrade_password_hash(&self, id: i64, old: &str, new: &str) -> StoreResult<bool>;
     /// Enables or disables a user; disabling also revokes all their tokens and ends their
     /// SSO sessions, atomically.
     /// Returns whether the user exists.

@@ -758,6 +758,19 @@ macro_rules! impl_store {
                     .await
             }
 
+            async fn upgrade_password_hash(&self, id: i64, old: &str, new: &str) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+                )
+                .bind(new)
+                .bind(id)
+                .bind(old)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn set_active(&self, id: i64, active: bool, now: i64) -> StoreResult<bool> {
                 let update = "UPDATE users SET is_active = $1 WHERE id = $2";
                 self.update_user(update, active, id, !active, now).await

@@ -140,3 +140,51 @@ async fn hashes_are_upgraded_on_login_when_parameters_rise() {
     let pair = second.login("user1").await;
     assert_eq!(crate::refresh(&second, &pair.refresh).await.status(), 200);
 }
+
+/// A hash beyond the cost bounds, stored before they existed (an old import): a login
+/// against it is refused like a wrong password, and the server lives on (4 TiB of Argon2
+/// memory aborted the process, over and over after every restart).
+#[tokio::test]
+async fn a_stored_hash_beyond_the_cost_bounds_is_refused_not_hashed() {
+    let app = TestApp::spawn().await;
+    let huge = "argon2$argon2id$v=19$m=4294967295,t=1,p=1$M3pzNUs4Q2ZkTGoyUXBxY1RYd2Z4OQ$JLSKDcOJVJSrrzJuEVKPysHXDMTllGTvcXyhqV3Zwa8";
+    app.state
+        .store
+        .create_user(&tessera_server::store::NewUser {
+            id: None,
+            username: "legacy".into(),
+            email: "legacy@example.com".into(),
+            password_hash: huge.into(),
+            first_name: String::new(),
+            last_name: String::new(),
+            is_active: true,
+            is_staff: false,
+            is_superuser: false,
+            date_joined: time::OffsetDateTime::UNIX_EPOCH,
+            last_login: None,
+            roles: Vec::new(),
+            groups: Vec::new(),
+            services: None,
+            email_verified: true,
+        })
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let res = app
+            .post_json(
+                "/auth/token/",
+                &serde_json::json!({"username": "legacy", "password": "anything at all"}),
+            )
+            .await;
+        crate::assert_error(res, 401, "no_active_account").await;
+    }
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

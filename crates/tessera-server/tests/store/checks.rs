@@ -945,3 +945,32 @@ pub async fn logging_out_everywhere_ends_families_and_browser_sessions(f: Fixtur
     s.set_active(u.id, true, NOW).await.unwrap();
     assert_eq!(epoch().await, 3, "enabling revives nothing");
 }
+
+pub async fn a_hash_upgrade_never_overwrites_a_password_set_meanwhile(f: Fixture) {
+    let s = f.store;
+    let u = s.create_user(&new_user("rehash")).await.unwrap();
+    let old = u.password_hash.clone();
+    // A login verified `old` and rehashes it; meanwhile an admin sets a new password.
+    s.set_password_hash(u.id, "admin-set", true, NOW)
+        .await
+        .unwrap();
+    assert!(
+        !s.upgrade_password_hash(u.id, &old, "rehash-of-old")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.user_by_id(u.id).await.unwrap().unwrap().password_hash,
+        "admin-set"
+    );
+    // Without a change in between, the upgrade happens.
+    assert!(
+        s.upgrade_password_hash(u.id, "admin-set", "upgraded")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.user_by_id(u.id).await.unwrap().unwrap().password_hash,
+        "upgraded"
+    );
+}

@@ -106,6 +106,7 @@ conformance!(
     users_are_searched_paged_updated_and_deleted,
     links_are_used_once_before_they_expire,
     logging_out_everywhere_ends_families_and_browser_sessions,
+    a_hash_upgrade_never_overwrites_a_password_set_meanwhile,
 );
 
 #[tokio::test]
