@@ -175,6 +175,7 @@ impl Application {
             mailer,
             legacy_keys,
             discovery: crate::http::oidc::DiscoveryCache::default(),
+            throttle_audit: crate::service::audit::Sampler::default(),
             throttle_redis,
         });
         Ok(Self {

@@ -5,7 +5,52 @@
 //! Events carry ids, names and addresses, never passwords or tokens.
 
 use crate::store::{AuditEvent, Store};
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// The most characters an event keeps of a value from outside (a login id as typed, a
+/// detail): Django's username length. Longer values are cut, marked with `…`.
+pub const MAX_VALUE_CHARS: usize = 150;
+
+fn capped(value: &impl ToString) -> String {
+    let mut text = value.to_string();
+    if let Some((at, _)) = text.char_indices().nth(MAX_VALUE_CHARS) {
+        text.truncate(at);
+        text.push('…');
+    }
+    text
+}
+
+/// Remembers which repeated events were recorded lately, so that an unauthenticated flood
+/// (throttled logins, answered before any hashing) writes one event per key and period,
+/// not one per request. Per process and bounded: when full it forgets everything.
+#[derive(Debug, Default)]
+pub struct Sampler(Mutex<HashMap<String, i64>>);
+
+/// Keys a [`Sampler`] remembers before it starts again.
+const SAMPLER_KEYS: usize = 10_000;
+
+impl Sampler {
+    /// Whether an event for `key` should be recorded at `now`: the first time, and again
+    /// once `period` seconds have passed since the last one recorded.
+    pub fn first_in(&self, key: &str, now: i64, period: i64) -> bool {
+        let key = capped(&key);
+        let Ok(mut seen) = self.0.lock() else {
+            return true;
+        };
+        match seen.get(&key) {
+            Some(&at) if now.saturating_sub(at) < period => false,
+            _ => {
+                if seen.len() >= SAMPLER_KEYS {
+                    seen.clear();
+                }
+                seen.insert(key, now);
+                true
+            }
+        }
+    }
+}
 
 /// An event being described.
 #[derive(Debug, Clone)]
@@ -40,7 +85,7 @@ impl Event {
 
     /// What it was done to.
     pub fn subject(mut self, subject: impl ToString) -> Self {
-        self.0.subject = Some(subject.to_string());
+        self.0.subject = Some(capped(&subject));
         self
     }
 
@@ -52,7 +97,7 @@ impl Event {
 
     /// A short note (never a secret).
     pub fn detail(mut self, detail: impl ToString) -> Self {
-        self.0.detail = Some(detail.to_string());
+        self.0.detail = Some(capped(&detail));
         self
     }
 

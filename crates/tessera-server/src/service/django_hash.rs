@@ -125,6 +125,18 @@ impl DjangoHash<'_> {
     }
 }
 
+impl DjangoHash<'_> {
+    /// Whether the hash covers all of a password of `len` bytes: bcrypt reads only the
+    /// first 72, so a longer password that verifies may differ from the real one after
+    /// them, and a rehash of it would lock the real password out.
+    pub fn covers(&self, len: usize) -> bool {
+        !matches!(self, Self::Bcrypt(_)) || len <= BCRYPT_MAX_BYTES
+    }
+}
+
+/// The bytes of a password bcrypt reads.
+const BCRYPT_MAX_BYTES: usize = 72;
+
 fn hex_sha256(data: &[u8]) -> String {
     use std::fmt::Write as _;
     digest::digest(&digest::SHA256, data).as_ref().iter().fold(

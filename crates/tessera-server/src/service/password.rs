@@ -115,8 +115,12 @@ impl PasswordHasher {
         self.run(move || {
             // Always run a hash, then combine: an unknown user costs the same as a known one.
             let (verified, outdated) = match super::django_hash::parse(&phc, &bounds) {
-                // Imported from Django: verified as it is, replaced on this login.
-                Some(legacy) => (legacy.verify(password.expose().as_bytes()), true),
+                // Imported from Django: verified as it is, replaced on this login (unless
+                // the hash does not cover the whole password: bcrypt's 72 bytes).
+                Some(legacy) => (
+                    legacy.verify(password.expose().as_bytes()),
+                    legacy.covers(password.len()),
+                ),
                 None => match PasswordHash::new(&phc) {
                     // Beyond the cost bounds (imported before they existed): never hashed.
                     Ok(hash) if !super::hash_cost::argon2_ok(&hash, &bounds) => (false, false),
@@ -295,5 +299,24 @@ mod tests {
         assert!(!hasher.is_supported_hash(
             "pbkdf2_sha256$2000000000$salt$sMgonSMZvEM72MECO/noq1Zc0BloA1bDzKMwM/fKDyc="
         ));
+    }
+
+    #[tokio::test]
+    async fn a_bcrypt_hash_is_not_replaced_from_a_password_longer_than_it_covers() {
+        let hasher = hasher(1);
+        let real = "a".repeat(72);
+        let stored = format!("bcrypt${}", bcrypt::hash(&real, 4).unwrap());
+        let longer = Secret::new(format!("{real}-and-more"));
+        let verdict = hasher.verify(&longer, Some(&stored)).await.unwrap();
+        assert!(verdict.matches, "bcrypt reads 72 bytes");
+        assert!(
+            !verdict.needs_rehash,
+            "a rehash would lock the real password out"
+        );
+        let verdict = hasher
+            .verify(&Secret::new(real), Some(&stored))
+            .await
+            .unwrap();
+        assert!(verdict.matches && verdict.needs_rehash);
     }
 }

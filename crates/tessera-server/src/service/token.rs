@@ -519,9 +519,12 @@ async fn exchange_legacy(
 ) -> Result<TokenPair, TokenError> {
     // simplejwt's tokens carry no epoch: they die at the user's first "end every session".
     let user = current_user(state, legacy.user_id, 0).await?;
+    // The marker must outlive every moment the token verifies: until `exp` plus the
+    // leeway (pruned at `exp`, a replay in the leeway got a second family).
+    let verifies_until = legacy.exp.saturating_add(state.validation.leeway);
     if !state
         .store
-        .use_legacy_refresh(&legacy.jti, legacy.exp)
+        .use_legacy_refresh(&legacy.jti, verifies_until)
         .await?
     {
         super::audit::event("token.reuse_detected")

@@ -291,3 +291,42 @@ async fn a_configured_public_key_verifies_simplejwt_tokens_without_the_private_k
     let forged = simplejwt_token(&other, &claims(now, json!({})));
     assert_eq!(verify_status(&app, &forged).await, 401);
 }
+
+#[tokio::test]
+async fn a_used_simplejwt_refresh_token_stays_used_through_the_leeway_after_a_prune() {
+    const SECRET: &str = "django-insecure-old-secret-key";
+    let until = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let app = TestApp::builder()
+        .settings(move |s| {
+            s.tokens.legacy_hs256_secret = Some(tessera_proto::Secret::new(SECRET));
+            s.tokens.legacy_until = Some(until);
+        })
+        .spawn()
+        .await;
+    let alice = app.create_user("alice", false).await;
+    let now = app.clock.unix();
+    let old = simplejwt_refresh(
+        SECRET,
+        &json!({"token_type": "refresh", "exp": now + 60, "iat": now - 60, "jti": "p1",
+                "user_id": alice.id}),
+    );
+    let first = app
+        .post_json("/auth/token/refresh/", &json!({"refresh": old}))
+        .await;
+    assert_eq!(first.status(), 200);
+    // Past its exp, inside the leeway (30 s): it still verifies, so its marker must hold.
+    app.clock.advance(std::time::Duration::from_secs(75));
+    app.state
+        .store
+        .prune_expired(app.clock.unix(), 0)
+        .await
+        .unwrap();
+    let replay = app
+        .post_json("/auth/token/refresh/", &json!({"refresh": old}))
+        .await;
+    assert_eq!(
+        replay.status(),
+        401,
+        "a second family from one legacy token"
+    );
+}
