@@ -1,5 +1,7 @@
 //! The JWKS cache: fetched at start, refreshed before its max-age runs out, refetched on
-//! an unknown `kid` at most once per cooldown, served stale for a bounded time.
+//! an unknown `kid` (one fetch in flight, shared by every caller waiting on it; after a
+//! fetch that did not find the kid, none until the cooldown has passed), served stale for
+//! a bounded time.
 
 use crate::SetupError;
 use arc_swap::ArcSwapOption;
@@ -40,7 +42,12 @@ struct Shared {
     http: reqwest::Client,
     url: url::Url,
     current: ArcSwapOption<Cached>,
-    last_unknown_kid_fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// One unknown-kid refetch at a time; callers that waited on one use its keys.
+    refetch_gate: tokio::sync::Mutex<()>,
+    /// Successful fetches of any cause, so a waiter sees that one finished meanwhile.
+    generation: AtomicU64,
+    /// When an unknown-kid refetch last found nothing (the cooldown runs from then).
+    last_fruitless: std::sync::Mutex<Option<Instant>>,
     cooldown: Duration,
     max_stale: Duration,
     fetches: AtomicU64,
@@ -73,7 +80,9 @@ impl JwksCache {
             http,
             url,
             current: ArcSwapOption::empty(),
-            last_unknown_kid_fetch: tokio::sync::Mutex::new(None),
+            refetch_gate: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
+            last_fruitless: std::sync::Mutex::new(None),
             cooldown,
             max_stale,
             fetches: AtomicU64::new(0),
@@ -92,24 +101,34 @@ impl JwksCache {
         (cached.fetched.elapsed() <= limit).then(|| cached.keys.clone())
     }
 
-    /// Refetches because a token named an unknown kid, unless another refetch for that
-    /// reason happened within the cooldown. Returns the new keys when it fetched.
-    pub(crate) async fn refetch_for_unknown_kid(&self) -> Option<Arc<KeySet>> {
-        let mut last = self.shared.last_unknown_kid_fetch.lock().await;
-        if last.is_some_and(|t| t.elapsed() < self.shared.cooldown) {
+    /// Refetches because a token named `kid`, unknown. One refetch runs at a time: a caller
+    /// that waited while one ran uses its keys instead of fetching again. After a refetch
+    /// that did not find its kid (made up, or not published yet), none runs until the
+    /// cooldown has passed; one that found its kid charges no cooldown, so a made-up kid
+    /// holds a real new key back for at most the cooldown. Returns the keys when a fetch
+    /// finished (this one or the one waited on).
+    pub(crate) async fn refetch_for_unknown_kid(&self, kid: &str) -> Option<Arc<KeySet>> {
+        let seen = self.shared.generation.load(Ordering::Acquire);
+        let _gate = self.shared.refetch_gate.lock().await;
+        if self.shared.generation.load(Ordering::Acquire) != seen {
+            return self.keys();
+        }
+        if self.shared.in_cooldown() {
             return None;
         }
-        *last = Some(Instant::now());
         self.shared
             .unknown_kid_fetches
             .fetch_add(1, Ordering::Relaxed);
-        match self.shared.fetch().await {
-            Ok(()) => self.keys(),
-            Err(e) => {
-                tracing::warn!(error = %e, "JWKS refetch failed");
-                None
-            }
+        let fetched = self.shared.fetch().await;
+        let keys = fetched.as_ref().ok().and_then(|()| self.keys());
+        let found = keys.as_ref().is_some_and(|k| k.get(kid).is_some());
+        if let Ok(mut last) = self.shared.last_fruitless.lock() {
+            *last = (!found).then(Instant::now);
         }
+        if let Err(e) = fetched {
+            tracing::warn!(error = %e, "JWKS refetch failed");
+        }
+        keys
     }
 
     pub(crate) fn stats(&self) -> FetchStats {
@@ -122,6 +141,14 @@ impl JwksCache {
 }
 
 impl Shared {
+    fn in_cooldown(&self) -> bool {
+        self.last_fruitless
+            .lock()
+            .ok()
+            .and_then(|last| *last)
+            .is_some_and(|t| t.elapsed() < self.cooldown)
+    }
+
     async fn fetch(&self) -> Result<(), String> {
         let result = self.fetch_once().await;
         match &result {
@@ -135,6 +162,7 @@ impl Shared {
         }
         let cached = result?;
         self.current.store(Some(Arc::new(cached)));
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -237,15 +265,24 @@ pub(crate) fn decode_segment(segment: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(segment).ok()
 }
 
+/// The `kid` of a compact JWS header, without verifying anything.
+pub(crate) fn header_kid(token: &str) -> Option<String> {
+    header_field(token, "kid")
+}
+
 /// The `alg` of a compact JWS header, without verifying anything.
 pub(crate) fn header_alg(token: &str) -> Option<String> {
+    header_field(token, "alg")
+}
+
+fn header_field(token: &str, field: &str) -> Option<String> {
     let header = token.split('.').next()?;
     if header.len() > 2048 {
         return None;
     }
     let bytes = URL_SAFE_NO_PAD.decode(header).ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("alg")?.as_str().map(str::to_owned)
+    value.get(field)?.as_str().map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -21,8 +21,9 @@
 //! `token_type: access`) pass.
 //!
 //! The JWKS is fetched when the verifier is built, refreshed in the background before its
-//! `Cache-Control` max-age runs out, refetched when a token names an unknown `kid` (at
-//! most once per cooldown, so a flood of random kids is not a flood of fetches), served
+//! `Cache-Control` max-age runs out, refetched when a token names an unknown `kid` (one
+//! fetch at a time, and after one that found nothing none for the cooldown, so a flood of
+//! random kids is not a flood of fetches), keys it cannot use skipped one by one, served
 //! stale for a bounded time while the authority is unreachable, and never guessed: with
 //! no usable key the token is refused.
 #![warn(missing_docs)]
@@ -93,7 +94,9 @@ impl Builder {
         self
     }
 
-    /// Least time between two refetches caused by unknown kids [default: 30 s].
+    /// After an unknown-kid refetch that found nothing, how long until the next one
+    /// [default: 5 s]: the most a made-up kid can hold a real new key back, and the most
+    /// often a flood of made-up kids makes the service fetch the JWKS.
     pub fn refetch_cooldown(mut self, cooldown: Duration) -> Self {
         self.refetch_cooldown = cooldown;
         self
@@ -171,7 +174,7 @@ impl Verifier {
                 Algorithm::EdDSA,
             ],
             leeway: Duration::from_secs(30),
-            refetch_cooldown: Duration::from_secs(30),
+            refetch_cooldown: Duration::from_secs(5),
             max_stale: Duration::from_secs(3600),
             http: None,
         }
@@ -188,8 +191,10 @@ impl Verifier {
         if first != Err(VerifyError::UnknownKey) {
             return first;
         }
-        // A kid we have not seen: perhaps a new key. Refetch, at most once per cooldown.
-        match inner.cache.refetch_for_unknown_kid().await {
+        // A kid we have not seen: perhaps a new key. Refetch (one at a time; after a
+        // fruitless one, not within the cooldown).
+        let kid = crate::jwks::header_kid(token).unwrap_or_default();
+        match inner.cache.refetch_for_unknown_kid(&kid).await {
             Some(fresh) => self.check(token, &fresh),
             None => first,
         }

@@ -121,13 +121,72 @@ async fn a_new_key_costs_one_fetch_and_a_flood_of_unknown_kids_costs_none() {
     );
     assert_eq!(verifier.fetch_stats().unknown_kid_fetches, 1);
 
-    // A flood of made-up kids within the cooldown fetches nothing.
+    // A flood of made-up kids: the first costs one fetch (the refetch that found the new
+    // key charged no cooldown), which finds nothing and starts the cooldown; the rest
+    // fetch nothing.
     for i in 0..50 {
         let forged = with_kid(&fresh.access, &format!("made-up-{i}"));
         assert_eq!(verifier.verify(&forged).await, Err(VerifyError::UnknownKey));
     }
-    assert_eq!(verifier.fetch_stats().unknown_kid_fetches, 1);
-    assert_eq!(verifier.fetch_stats().fetches, 2);
+    assert_eq!(verifier.fetch_stats().unknown_kid_fetches, 2);
+    assert_eq!(verifier.fetch_stats().fetches, 3);
+}
+
+/// A made-up kid sent just before an emergency rotation (`keys rotate --now`) holds the new
+/// key back for the cooldown at most (it held it for 30 s, and a flood kept it held).
+#[tokio::test]
+async fn a_made_up_kid_holds_a_new_key_back_for_the_cooldown_at_most() {
+    let app = TestApp::builder()
+        .settings(|s| s.database.key_reload_interval = Duration::from_millis(100))
+        .spawn()
+        .await;
+    app.create_user("alice", false).await;
+    // The default cooldown (5 s; it was 30 s, past this test's 10 s deadline).
+    let verifier = Verifier::builder(app.address.clone(), "tessera")
+        .discover()
+        .await
+        .unwrap();
+    let before = app.login("alice").await;
+    let forged = with_kid(&before.access, "made-up");
+    assert_eq!(verifier.verify(&forged).await, Err(VerifyError::UnknownKey));
+    let fruitless = std::time::Instant::now();
+
+    let old = app.state.keys.current().signer().kid().to_owned();
+    let master = tessera_server::keys::MasterKey::obtain(None, app.data_dir(), true).unwrap();
+    let now = tessera_token::Clock::unix(app.state.clock.as_ref());
+    tessera_server::keys::stage_new_key(
+        app.state.store.as_ref(),
+        &master,
+        Algorithm::RS256,
+        tessera_token::key::RsaBits::B2048,
+        Some(now + 330),
+        now,
+    )
+    .await
+    .unwrap();
+    for _ in 0..100 {
+        if app.state.keys.current().signer().kid() != old {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let fresh = app.login("alice").await;
+    // Meanwhile the attacker keeps sending made-up kids: within the cooldown they fetch
+    // nothing, and they do not extend it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let accepted = loop {
+        let forged = with_kid(&fresh.access, "made-up-again");
+        let _ = verifier.verify(&forged).await;
+        if verifier.verify(&fresh.access).await.is_ok() {
+            break fruitless.elapsed();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new key never verified"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    eprintln!("the new key verified {accepted:?} after the made-up kid");
 }
 
 #[tokio::test]
@@ -160,4 +219,50 @@ async fn cached_keys_keep_working_while_the_authority_is_away() {
             .await
             .is_err()
     );
+}
+
+/// Another provider's set (or a proxy in front of Tessera) may carry keys the client cannot
+/// use: an X25519 encryption key, a secp256k1 key, a post-quantum one. They are skipped one
+/// by one; the service starts and verifies with the keys it can use.
+#[tokio::test]
+async fn keys_the_client_cannot_use_do_not_hide_the_others() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    let pair = app.login("alice").await;
+    let mut jwks: serde_json::Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"].as_array_mut().unwrap().extend([
+        serde_json::json!({"kty": "OKP", "crv": "X25519", "use": "enc", "kid": "x",
+                           "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}),
+        serde_json::json!({"kty": "EC", "crv": "secp256k1", "alg": "ES256K", "kid": "k",
+                           "x": "WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis",
+                           "y": "y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE"}),
+        serde_json::json!({"kty": "AKP", "alg": "ML-DSA-44", "kid": "pq", "pub": "AAAA"}),
+    ]);
+    let body = serde_json::to_string(&jwks).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+    let router = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let verifier = Verifier::builder(app.address.clone(), "tessera")
+        .jwks_url(url)
+        .discover()
+        .await
+        .expect("the service starts");
+    let claims = verifier.verify(&pair.access).await.unwrap();
+    assert_eq!(claims.user_id, Some(1));
 }

@@ -306,20 +306,29 @@ impl KeySet {
         Self::default()
     }
 
-    /// Reads a JWKS document, skipping keys Tessera cannot use (unknown algorithms,
-    /// missing `kid`, short RSA keys, encryption keys).
+    /// Reads a JWKS document, skipping, key by key, what Tessera cannot use (unknown key
+    /// types or curves such as X25519, secp256k1 or post-quantum keys, unknown algorithms,
+    /// missing `kid`, short RSA keys, encryption keys): other providers' sets carry such
+    /// keys beside their signing keys, and one of them must not hide the rest.
     ///
     /// # Errors
-    /// [`KeyError::Invalid`] if the document is not a JWKS.
+    /// [`KeyError::Invalid`] if the document is not a JWKS (an object with a `keys` array).
     pub fn from_jwks_json(json: &[u8]) -> Result<Self, KeyError> {
-        let set: JwkSet = serde_json::from_slice(json).map_err(|e| KeyError::Invalid {
+        #[derive(serde::Deserialize)]
+        struct AnyKeys {
+            keys: Vec<serde_json::Value>,
+        }
+        let set: AnyKeys = serde_json::from_slice(json).map_err(|e| KeyError::Invalid {
             alg: "JWKS",
             reason: e.to_string(),
         })?;
         let mut keys = Self::new();
-        for jwk in &set.keys {
+        for value in set.keys {
+            let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
+                continue;
+            };
             let for_signing = !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption));
-            if let (true, Ok(key)) = (for_signing, PublicKey::from_jwk(jwk)) {
+            if let (true, Ok(key)) = (for_signing, PublicKey::from_jwk(&jwk)) {
                 keys.insert(key);
             }
         }
@@ -396,6 +405,31 @@ mod tests {
         let json = serde_json::to_vec(&set.to_jwks()).unwrap();
         let again = KeySet::from_jwks_json(&json).unwrap();
         assert_eq!(again.get(key.kid()).unwrap().jwk(), key.public_key().jwk());
+    }
+
+    #[test]
+    fn keys_that_cannot_be_used_are_skipped_one_by_one() {
+        let key = SigningKey::generate(Algorithm::ES256).unwrap();
+        let mut set = KeySet::new();
+        set.insert(key.public_key().clone());
+        let mut jwks = serde_json::to_value(set.to_jwks()).unwrap();
+        let foreign = [
+            // An encryption key on X25519 (jsonwebtoken knows no such curve).
+            serde_json::json!({"kty": "OKP", "crv": "X25519", "use": "enc", "kid": "x",
+                               "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}),
+            // A secp256k1 signing key (ES256K).
+            serde_json::json!({"kty": "EC", "crv": "secp256k1", "alg": "ES256K", "kid": "k",
+                               "x": "WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis",
+                               "y": "y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE"}),
+            // A post-quantum key type, and something that is not a key at all.
+            serde_json::json!({"kty": "AKP", "alg": "ML-DSA-44", "kid": "pq", "pub": "AAAA"}),
+            serde_json::json!("not a key"),
+        ];
+        jwks["keys"].as_array_mut().unwrap().extend(foreign);
+        let set = KeySet::from_jwks_json(&serde_json::to_vec(&jwks).unwrap()).unwrap();
+        assert_eq!(set.len(), 1);
+        assert!(set.get(key.kid()).is_some());
+        assert!(KeySet::from_jwks_json(br#"{"nokeys": []}"#).is_err());
     }
 }
 
