@@ -291,6 +291,18 @@ fn public_params(alg: Algorithm, der: &[u8]) -> Result<AlgorithmParameters, KeyE
                 return Err(KeyError::TooShort { bits });
             }
             let c = RsaPublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+            // 65537 only: small exponents (3) are what the classic RSA signature forgeries
+            // against lax verifiers need, and no key generator makes them by default.
+            let exponent: &[u8] = {
+                let start = c.e.iter().position(|&b| b != 0).unwrap_or(c.e.len());
+                &c.e[start..]
+            };
+            if exponent != [1, 0, 1] {
+                return Err(KeyError::Invalid {
+                    alg: alg.as_str(),
+                    reason: "the RSA public exponent must be 65537".into(),
+                });
+            }
             Ok(AlgorithmParameters::RSA(RSAKeyParameters {
                 key_type: RSAKeyType::RSA,
                 n: b64(&c.n),

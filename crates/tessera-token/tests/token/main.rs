@@ -70,3 +70,21 @@ pub fn validation() -> Validation {
 pub fn mac() -> MacKey {
     MacKey::generate().unwrap()
 }
+
+#[test]
+fn an_rsa_key_with_a_small_public_exponent_is_refused() {
+    // `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_pubexp:3`
+    let pem = include_str!("../data/rsa-e3.pem");
+    for alg in [
+        tessera_token::Algorithm::RS256,
+        tessera_token::Algorithm::PS256,
+    ] {
+        let refused = tessera_token::SigningKey::from_pkcs8_pem(alg, pem);
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("65537")),
+            "{refused:?}"
+        );
+    }
+}
