@@ -2,8 +2,8 @@
 //! revocation at once. Two ways to ask: RFC 7662 introspection as a confidential client
 //! ([`RemoteVerifier::new`]), or the Django API's `/auth/token/verify/`, which needs no
 //! client credentials, as drf_remotejwt does ([`RemoteVerifier::verify_endpoint`]).
-//! Positive answers are cached briefly (default 5 s), keyed by the token's SHA-256;
-//! negative answers never are.
+//! Positive answers are cached briefly (default 5 s, and never past the token's `exp`),
+//! keyed by the token's SHA-256; negative answers never are.
 
 use crate::{SetupError, VerifyError};
 use std::collections::HashMap;
@@ -45,8 +45,14 @@ enum Ask {
         client_id: String,
         client_secret: String,
     },
-    VerifyEndpoint,
+    VerifyEndpoint {
+        issuer: String,
+        audience: String,
+    },
 }
+
+/// The most of a verify answer read: Tessera's yes is `{}`.
+const MAX_VERIFY_ANSWER_BYTES: usize = 1024;
 
 /// Verifies tokens by asking Tessera.
 #[derive(Debug)]
@@ -79,12 +85,23 @@ impl RemoteVerifier {
 
     /// Asks `{issuer}/auth/token/verify/` (no client credentials needed), caching positive
     /// answers for `ttl`. The authority only says yes or no; the claims are then read from
-    /// the token it vouched for.
+    /// the token it vouched for, and checked here too: `iss` must be `issuer`, `aud` must
+    /// name `audience`, `exp` must be ahead. A yes is exactly `200 {}`: any other 200 (a
+    /// catch-all page, a gateway) is a misconfiguration, answered
+    /// [`VerifyError::AuthorityUnavailable`], never a yes.
     ///
     /// # Errors
     /// [`SetupError::Url`] for a bad issuer URL.
-    pub fn verify_endpoint(issuer: &str, ttl: Duration) -> Result<Self, SetupError> {
-        Self::build(issuer, "/auth/token/verify/", Ask::VerifyEndpoint, ttl)
+    pub fn verify_endpoint(
+        issuer: &str,
+        audience: impl Into<String>,
+        ttl: Duration,
+    ) -> Result<Self, SetupError> {
+        let ask = Ask::VerifyEndpoint {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            audience: audience.into(),
+        };
+        Self::build(issuer, "/auth/token/verify/", ask, ttl)
     }
 
     fn build(issuer: &str, path: &str, ask: Ask, ttl: Duration) -> Result<Self, SetupError> {
@@ -118,13 +135,20 @@ impl RemoteVerifier {
                 client_id,
                 client_secret,
             } => self.introspect(token, client_id, client_secret).await?,
-            Ask::VerifyEndpoint => self.ask_verify_endpoint(token).await?,
+            Ask::VerifyEndpoint { issuer, audience } => {
+                self.ask_verify_endpoint(token, issuer, audience).await?
+            }
         };
         self.remember(key, &found);
         Ok(found)
     }
 
-    async fn ask_verify_endpoint(&self, token: &str) -> Result<Introspected, VerifyError> {
+    async fn ask_verify_endpoint(
+        &self,
+        token: &str,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Introspected, VerifyError> {
         let res = self
             .http
             .post(self.url.clone())
@@ -140,13 +164,33 @@ impl RemoteVerifier {
                 return Err(VerifyError::AuthorityUnavailable);
             }
         }
-        // The authority vouched for this exact token, so its payload can be read as is.
+        let body = res
+            .bytes()
+            .await
+            .map_err(|_| VerifyError::AuthorityUnavailable)?;
+        let yes = body.len() <= MAX_VERIFY_ANSWER_BYTES
+            && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body)
+                .is_ok_and(|m| m.is_empty());
+        if !yes {
+            tracing::warn!(
+                "the verify URL answered 200 without Tessera's yes: is it the right URL?"
+            );
+            return Err(VerifyError::AuthorityUnavailable);
+        }
+        // The authority vouched for this exact token, so its payload can be read as is;
+        // what a service relies on is checked here again.
         let payload = token.split('.').nth(1).ok_or(VerifyError::Malformed)?;
         let bytes = crate::jwks::decode_segment(payload).ok_or(VerifyError::Malformed)?;
         let claims: crate::AccessClaims =
             serde_json::from_slice(&bytes).map_err(|_| VerifyError::Malformed)?;
         if claims.token_type != tessera_token::TokenType::Access {
             // `/auth/token/verify/` also vouches for refresh tokens (as simplejwt does).
+            return Err(VerifyError::Inactive);
+        }
+        if claims.iss.trim_end_matches('/') != issuer
+            || !claims.aud.contains(audience)
+            || claims.exp <= crate::now()
+        {
             return Err(VerifyError::Inactive);
         }
         Ok(Introspected {
@@ -192,7 +236,7 @@ impl RemoteVerifier {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .get(key)
-            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .filter(|(v, at)| at.elapsed() < self.ttl && v.exp > crate::now())
             .map(|(v, _)| v.clone())
     }
 
