@@ -13,7 +13,7 @@ CONNECTIONS=${CONNECTIONS:-8}
 . bench/common.sh
 export RUST_LOG=warn
 
-cargo build --release -q -p tessera -p client-service
+cargo build --release -q -p tessera -p client-service --features client-service/bench-unverified
 echo 'bench-password-long' | target/release/tessera --data-dir "$WORK/auth" user create \
     --username alice --email alice@example.com --password-stdin >/dev/null
 target/release/tessera --data-dir "$WORK/auth" serve --bind 127.0.0.1:18400 >/dev/null 2>&1 &

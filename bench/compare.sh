@@ -55,7 +55,7 @@ fi
 mkdir -p "$PEERS/node"
 cp bench/peers/node/package.json bench/peers/node/server.mjs "$PEERS/node/"
 [ -d "$PEERS/node/node_modules/oidc-provider" ] || (cd "$PEERS/node" && npm install -q --no-audit --no-fund >/dev/null)
-cargo build --release -q -p tessera -p client-service
+cargo build --release -q -p tessera -p client-service --features client-service/bench-unverified
 cargo bench -q -p tessera-token --bench tokens --no-run 2>/dev/null
 cargo bench -q -p tessera-server --bench password --no-run 2>/dev/null
 BIN=target/release/tessera

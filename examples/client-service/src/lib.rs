@@ -14,11 +14,13 @@
 pub mod users;
 
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_client::axum::{Authenticated, bearer_token};
@@ -89,6 +91,7 @@ impl Service {
     /// answer as `/api/test/` without verifying the token (it reads `user_id` from the
     /// payload as is). Only for measuring what verification costs (`bench/client_service.sh`);
     /// it trusts any token, so it is off unless asked for.
+    #[cfg(feature = "bench-unverified")]
     pub fn router_with(self, unverified_baseline: bool) -> Router {
         let router = self.clone().router();
         if !unverified_baseline {
@@ -101,7 +104,9 @@ impl Service {
         )
     }
 
-    /// The routes.
+    /// The routes. Serve them with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`: the login proxy passes each
+    /// caller's address on.
     pub fn router(self) -> Router {
         Router::new()
             .route("/validate-jwt/", post(me))
@@ -125,6 +130,7 @@ async fn me(
 }
 
 /// `/api/test/` minus verification: the baseline of `bench/client_service.sh`.
+#[cfg(feature = "bench-unverified")]
 async fn unverified(
     State(service): State<Service>,
     headers: HeaderMap,
@@ -143,16 +149,23 @@ async fn unverified(
     Ok(Json(service.shadows.user(&claims, token).await?))
 }
 
-/// Login through the authority; on success, make or refresh the local copy.
-async fn login(State(service): State<Service>, headers: HeaderMap, body: Bytes) -> Response {
-    let answer = forward(&service, "/auth/token/", &headers, body).await;
-    let Ok((status, content_type, body)) = answer else {
+/// Login through the authority; on success, make or refresh the local copy. The caller's
+/// address goes along (`X-Forwarded-For`), so the authority throttles each caller on its
+/// own: list this service in the authority's `[throttle] trusted_proxies`.
+async fn login(
+    State(service): State<Service>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let answer = forward(&service, "/auth/token/", peer, &headers, body).await;
+    let Ok((status, passed, body)) = answer else {
         return ApiError::Unavailable.into_response();
     };
     if status == StatusCode::OK {
         remember_login(&service, &body).await;
     }
-    reply(status, content_type, body)
+    reply(status, passed, body)
 }
 
 async fn remember_login(service: &Service, body: &Bytes) {
@@ -173,12 +186,13 @@ async fn remember_login(service: &Service, body: &Bytes) {
 /// Refresh and verify go to the authority unchanged.
 async fn pass_through(
     State(service): State<Service>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match forward(&service, uri.path(), &headers, body).await {
-        Ok((status, content_type, body)) => reply(status, content_type, body),
+    match forward(&service, uri.path(), peer, &headers, body).await {
+        Ok((status, passed, body)) => reply(status, passed, body),
         Err(()) => ApiError::Unavailable.into_response(),
     }
 }
@@ -196,22 +210,34 @@ async fn user_of_authority(
         request = request.header(header::AUTHORIZATION, auth);
     }
     match send(request).await {
-        Ok((status, content_type, body)) => reply(status, content_type, body),
+        Ok((status, passed, body)) => reply(status, passed, body),
         Err(()) => ApiError::Unavailable.into_response(),
     }
 }
 
-type Answer = (StatusCode, Option<HeaderValue>, Bytes);
+/// An answer of the authority: its status, the headers a client needs passed on, its body.
+type Answer = (StatusCode, HeaderMap, Bytes);
+
+/// The authority's headers the proxy passes on: the body's type, and what a client needs to
+/// act on a refusal (`WWW-Authenticate`) or a 429/503 (`Retry-After`).
+const PASSED_ON: [header::HeaderName; 4] = [
+    header::CONTENT_TYPE,
+    header::WWW_AUTHENTICATE,
+    header::RETRY_AFTER,
+    header::CACHE_CONTROL,
+];
 
 async fn forward(
     service: &Service,
     path: &str,
+    peer: SocketAddr,
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Answer, ()> {
     let mut request = service
         .http
         .post(format!("{}{path}", service.authority))
+        .header("x-forwarded-for", forwarded_for(headers, peer))
         .body(body);
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
         request = request.header(header::CONTENT_TYPE, ct);
@@ -219,24 +245,40 @@ async fn forward(
     send(request).await
 }
 
+/// `X-Forwarded-For` with the peer appended (the authority believes the right-most address
+/// that is not a trusted proxy, so what a caller wrote before it changes nothing).
+fn forwarded_for(headers: &HeaderMap, peer: SocketAddr) -> String {
+    let before = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    match before {
+        Some(list) => format!("{list}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    }
+}
+
 async fn send(request: reqwest::RequestBuilder) -> Result<Answer, ()> {
     let res = request.send().await.map_err(|e| {
         tracing::warn!(error = %e, "authority unreachable");
     })?;
     let status = StatusCode::from_u16(res.status().as_u16()).map_err(|_| ())?;
-    let content_type = res
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
+    let mut passed = HeaderMap::new();
+    for name in PASSED_ON {
+        if let Some(value) = res.headers().get(name.as_str())
+            && let Ok(value) = HeaderValue::from_bytes(value.as_bytes())
+        {
+            passed.insert(name, value);
+        }
+    }
     let body = res.bytes().await.map_err(|_| ())?;
-    Ok((status, content_type, body))
+    Ok((status, passed, body))
 }
 
-fn reply(status: StatusCode, content_type: Option<HeaderValue>, body: Bytes) -> Response {
+fn reply(status: StatusCode, headers: HeaderMap, body: Bytes) -> Response {
     let mut response = (status, body).into_response();
-    if let Some(ct) = content_type {
-        response.headers_mut().insert(header::CONTENT_TYPE, ct);
-    }
+    response.headers_mut().extend(headers);
     response
 }
 

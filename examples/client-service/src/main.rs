@@ -19,7 +19,9 @@ struct Args {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite:client-service.db")]
     database: String,
     /// Benchmarks only: also serve `GET /bench/unverified/`, `/api/test/` without token
-    /// verification (it trusts any token). Never in production.
+    /// verification (it trusts any token). Only in a build with the `bench-unverified`
+    /// feature; never in production.
+    #[cfg(feature = "bench-unverified")]
     #[arg(long)]
     bench_unverified_route: bool,
 }
@@ -44,10 +46,18 @@ async fn main() -> anyhow::Result<()> {
         listener.local_addr()?,
         config.authority
     );
-    if args.bench_unverified_route {
-        eprintln!("WARNING: /bench/unverified/ trusts any token (benchmark mode)");
-    }
-    axum::serve(listener, service.router_with(args.bench_unverified_route))
+    #[cfg(feature = "bench-unverified")]
+    let router = {
+        if args.bench_unverified_route {
+            eprintln!("WARNING: /bench/unverified/ trusts any token (benchmark mode)");
+        }
+        service.router_with(args.bench_unverified_route)
+    };
+    #[cfg(not(feature = "bench-unverified"))]
+    let router = service.router();
+    // The login proxy passes each caller's address on to the authority.
+    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

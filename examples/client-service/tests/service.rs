@@ -18,7 +18,9 @@ use tessera_test_support::{PASSWORD, TestApp};
 async fn serve(service: Service) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = service.router();
+    let router = service
+        .router()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     url
 }
@@ -203,4 +205,41 @@ async fn the_client_service_round_trip() {
         res.json::<Value>().await.unwrap()["error"],
         "temporarily_unavailable"
     );
+}
+
+/// The login proxy passes on what a caller needs to act on a refusal (`WWW-Authenticate`,
+/// `Retry-After`) and each caller's address, so the authority (trusting the service as a
+/// proxy) throttles callers apart: five wrong passwords from one caller behind the service
+/// no longer lock the account for every caller of it.
+#[tokio::test]
+async fn the_login_proxy_passes_on_refusals_and_the_callers_address() {
+    let app = TestApp::builder()
+        .settings(|s| s.throttle.trusted_proxies = vec!["127.0.0.1".parse().unwrap()])
+        .spawn()
+        .await;
+    app.create_user("alice", false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        authority: app.address.clone(),
+        audience: "tessera".into(),
+        database: format!("sqlite:{}", dir.path().join("users.db").display()),
+    };
+    let svc = serve(Service::start(&config).await.unwrap()).await;
+    let http = reqwest::Client::new();
+    let login = |caller: &'static str, password: &'static str| {
+        http.post(format!("{svc}/auth/token/"))
+            .header("x-forwarded-for", caller)
+            .json(&json!({"username": "alice", "password": password}))
+            .send()
+    };
+    for _ in 0..5 {
+        let res = login("203.0.113.5", "wrong-password").await.unwrap();
+        assert_eq!(res.status(), 401);
+        assert!(res.headers().contains_key("www-authenticate"), "passed on");
+    }
+    let throttled = login("203.0.113.5", "wrong-password").await.unwrap();
+    assert_eq!(throttled.status(), 429);
+    assert!(throttled.headers().contains_key("retry-after"), "passed on");
+    let other = login("203.0.113.6", PASSWORD).await.unwrap();
+    assert_eq!(other.status(), 200, "another caller is not throttled");
 }
