@@ -183,10 +183,7 @@ impl Shared {
             .and_then(max_age_of)
             .unwrap_or(DEFAULT_MAX_AGE)
             .clamp(MIN_MAX_AGE, MAX_MAX_AGE);
-        let body = res.bytes().await.map_err(|e| e.to_string())?;
-        if body.len() > MAX_JWKS_BYTES {
-            return Err("JWKS too large".into());
-        }
+        let body = read_capped(res, MAX_JWKS_BYTES).await?;
         let keys = KeySet::from_jwks_json(&body).map_err(|e| e.to_string())?;
         Ok(Cached {
             keys: Arc::new(keys),
@@ -194,6 +191,26 @@ impl Shared {
             max_age,
         })
     }
+}
+
+/// The body, refused as soon as it is known to pass `cap` bytes (by its `Content-Length`, or
+/// while reading it): a huge answer is never held in memory whole.
+async fn read_capped(mut res: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
+    let too_large = || format!("JWKS larger than {cap} bytes");
+    if res
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(cap).unwrap_or(u64::MAX))
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > cap {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Refreshes at 80% of the max-age; after a failure, again in a tenth of it (at least a
@@ -257,7 +274,15 @@ pub(crate) async fn discover(http: &reqwest::Client, issuer: &str) -> Result<url
     let jwks = doc["jwks_uri"]
         .as_str()
         .ok_or_else(|| SetupError::Invalid("discovery has no jwks_uri".into()))?;
-    Ok(url::Url::parse(jwks)?)
+    let jwks = url::Url::parse(jwks)?;
+    // The keys come from the issuer itself: a discovery document (or whatever answered for
+    // it) naming keys elsewhere is refused; set `jwks_url` to use another origin on purpose.
+    if jwks.origin() != url::Url::parse(issuer)?.origin() {
+        return Err(SetupError::Invalid(format!(
+            "discovery's jwks_uri {jwks} is not on the issuer's origin {issuer}"
+        )));
+    }
+    Ok(jwks)
 }
 
 /// A base64url JWS segment, decoded.

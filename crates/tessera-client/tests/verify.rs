@@ -266,3 +266,50 @@ async fn keys_the_client_cannot_use_do_not_hide_the_others() {
     let claims = verifier.verify(&pair.access).await.unwrap();
     assert_eq!(claims.user_id, Some(1));
 }
+
+/// Discovery that names keys on another origin is refused (the keys come from the issuer),
+/// and a JWKS past the size cap is refused without being read whole.
+#[tokio::test]
+async fn keys_come_from_the_issuer_and_within_the_size_cap() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let doc = serde_json::json!({"issuer": issuer, "jwks_uri": "http://127.0.0.2:9/jwks"});
+    let huge = format!(
+        r#"{{"keys": [], "pad": "{}"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let router = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc) }
+            }),
+        )
+        .route(
+            "/big-jwks",
+            axum::routing::get(move || {
+                let huge = huge.clone();
+                async move { huge }
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let elsewhere = Verifier::builder(issuer.clone(), "tessera")
+        .discover()
+        .await;
+    assert!(
+        elsewhere
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("origin")),
+        "{elsewhere:?}"
+    );
+    let big = Verifier::builder(issuer.clone(), "tessera")
+        .jwks_url(format!("{issuer}/big-jwks"))
+        .discover()
+        .await;
+    assert!(
+        big.as_ref()
+            .is_err_and(|e| e.to_string().contains("larger")),
+        "{big:?}"
+    );
+}
