@@ -183,8 +183,18 @@ async fn send_verification(state: &AppState, user_id: i64, email: &str) -> Resul
 /// [`AccountError::BadLink`], [`AccountError::Store`] (a new address taken meanwhile is
 /// `Store(Conflict)`).
 pub async fn verify(state: &AppState, token: &str) -> Result<(), AccountError> {
+    // An e-mail change tells the old address, read before the link replaces it.
+    let old_email = match links::peek(state, token, Purpose::Email).await? {
+        Some(link) => state.store.user_by_id(link.user_id).await?.map(|u| u.email),
+        None => None,
+    };
     for purpose in [Purpose::Verify, Purpose::Email] {
         if let Some(link) = links::redeem(state, token, purpose).await? {
+            if let (Purpose::Email, Some(old), Some(new)) =
+                (purpose, old_email.clone(), link.new_email.clone())
+            {
+                notify_email_changed(state, old, new);
+            }
             super::audit::event(if purpose == Purpose::Verify {
                 "user.email_verified"
             } else {
@@ -197,6 +207,20 @@ pub async fn verify(state: &AppState, token: &str) -> Result<(), AccountError> {
         }
     }
     Err(AccountError::BadLink)
+}
+
+/// Tells the old address that the account moved to `new` (after the answer): the owner of
+/// the old address learns of a change they did not make.
+fn notify_email_changed(state: &AppState, old: String, new: String) {
+    background(state, "e-mail change notice", move |state| async move {
+        let body = format!(
+            "The e-mail address of your account at {issuer} was changed to {new}, and every \
+             session of the account was ended.\n\nIf you did not do this, contact your \
+             administrator.\n",
+            issuer = state.issuer,
+        );
+        mail(&state, &old, "Your e-mail address was changed", body).await
+    });
 }
 
 /// Mails a reset link to `email` if an active account has it; answers the same at once

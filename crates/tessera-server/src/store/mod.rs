@@ -95,7 +95,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Uses up the link with this hash and purpose, if it exists and has not expired, and
     /// applies it in the same transaction: `verify` and `reset` mark the e-mail verified
     /// (the caller of `reset` then sets the password), `email` replaces the address
-    /// (verified). Other links of the same user and purpose are removed.
+    /// (verified), ends every session of the user and removes all their other links. For
+    /// the other purposes, the other links of the same user and purpose are removed.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] with `"email"` when the new address was taken meanwhile.

@@ -203,6 +203,16 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        /// Every pending link (verification, reset, e-mail change) of the user removed.
+        async fn void_user_links(conn: &mut Conn, id: i64) -> StoreResult<()> {
+            sqlx::query("DELETE FROM user_links WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map_err(classify)?;
+            Ok(())
+        }
+
         /// Revokes every token of the families in `scope`, and blocks the unexpired access
         /// tokens issued with them.
         async fn revoke_families(conn: &mut Conn, scope: Scope<'_>, now: i64) -> StoreResult<()> {
@@ -479,6 +489,9 @@ macro_rules! impl_store {
                     == 1;
                 if found && end_sessions {
                     end_all_sessions(&mut tx, id, now).await?;
+                    // A password set or a disable voids every link mailed before: a reset
+                    // link issued to the account as it was must not set its password now.
+                    void_user_links(&mut tx, id).await?;
                 }
                 tx.commit().await.map_err(classify)?;
                 Ok(found)
@@ -701,6 +714,10 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(classify)?;
+                        // The account moved: what was mailed to the old address and every
+                        // session started before are void.
+                        end_all_sessions(&mut tx, link.user_id, now).await?;
+                        void_user_links(&mut tx, link.user_id).await?;
                     }
                     _ => {}
                 }

@@ -297,6 +297,16 @@ async fn a_logged_in_user_changes_password_and_email() {
             .status(),
         200
     );
+    // The move ended every session (the old token is refused) and told the old address.
+    let me = app.get_bearer("/auth/users/me/", &pair.access).await;
+    assert_error(me, 401, "token_not_valid").await;
+    let notice = smtp.wait_for("mover@example.com", 1).await.remove(0);
+    assert!(
+        notice.body().contains("moved@example.com"),
+        "{}",
+        notice.body()
+    );
+    let pair = app.login("mover").await;
     let me: Value = app
         .get_bearer("/auth/users/me/", &pair.access)
         .await
@@ -447,4 +457,96 @@ async fn mail_sending_requests_back_off_per_client_address() {
         )
         .await;
     assert_error(invalid, 400, "invalid").await;
+}
+
+/// A link mailed for the account as it was is void once the account changed: a reset link
+/// after a disable, after an admin set the password, or sent to the address the account
+/// moved away from.
+#[tokio::test]
+async fn pending_links_die_with_the_state_they_were_issued_for() {
+    let Some(smtp) = Smtp::start().await else {
+        return;
+    };
+    let app = app_with_mail(&smtp, false).await;
+    app.create_superuser("root").await;
+    let root = app.login("root").await.access;
+    let reset_link = |email: &'static str, n: usize| {
+        let app = &app;
+        let smtp = &smtp;
+        async move {
+            let asked = app
+                .post_json("/auth/users/reset_password/", &json!({"email": email}))
+                .await;
+            assert_eq!(asked.status(), 202);
+            smtp.wait_for(email, n)
+                .await
+                .remove(n - 1)
+                .link_token("reset")
+                .expect("a reset link")
+        }
+    };
+    let use_link = |token: String| {
+        let app = &app;
+        async move {
+            app.post_json(
+                "/auth/users/reset_password_confirm/",
+                &json!({"token": token, "new_password": "the attacker's choice"}),
+            )
+            .await
+        }
+    };
+
+    // Disabled (and enabled again): the link mailed before is void.
+    let u = app.create_user("first", false).await;
+    let link = reset_link("first@example.com", 1).await;
+    for active in [false, true] {
+        let res = app
+            .client
+            .patch(app.url(&format!("/admin/api/users/{}", u.id)))
+            .bearer_auth(&root)
+            .json(&json!({"is_active": active}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    assert_error(use_link(link).await, 400, "invalid").await;
+
+    // An admin set the password: void.
+    let u = app.create_user("second", false).await;
+    let link = reset_link("second@example.com", 1).await;
+    let res = app
+        .client
+        .post(app.url(&format!("/admin/api/users/{}/password", u.id)))
+        .bearer_auth(&root)
+        .json(&json!({"password": "set by the admin 1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_error(use_link(link).await, 400, "invalid").await;
+
+    // The account moved to another address: the link at the old one is void.
+    app.create_user("third", false).await;
+    let link = reset_link("third@example.com", 1).await;
+    let pair = app.login("third").await;
+    let moved = app
+        .client
+        .post(app.url("/auth/users/set_email/"))
+        .bearer_auth(&pair.access)
+        .json(&json!({"current_password": PASSWORD, "new_email": "third-new@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 202);
+    let confirm = smtp.wait_for("third-new@example.com", 1).await.remove(0);
+    let token = confirm.link_token("verify").unwrap();
+    assert_eq!(
+        get(&app, &format!("/account/verify?token={token}"))
+            .await
+            .status(),
+        200
+    );
+    assert_error(use_link(link).await, 400, "invalid").await;
+    assert_eq!(login_status(&app, "third", PASSWORD).await, 200);
 }
