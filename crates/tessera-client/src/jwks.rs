@@ -185,6 +185,11 @@ impl Shared {
             .clamp(MIN_MAX_AGE, MAX_MAX_AGE);
         let body = read_capped(res, MAX_JWKS_BYTES).await?;
         let keys = KeySet::from_jwks_json(&body).map_err(|e| e.to_string())?;
+        if keys.is_empty() {
+            // Nothing usable: keep serving the keys we have (stale, bounded) rather than
+            // replacing them with none.
+            return Err("no usable key in the JWKS".into());
+        }
         Ok(Cached {
             keys: Arc::new(keys),
             fetched: Instant::now(),

@@ -313,3 +313,53 @@ async fn keys_come_from_the_issuer_and_within_the_size_cap() {
         "{big:?}"
     );
 }
+
+/// A JWKS answer with no key the client can use is a failed fetch: the keys it has stay in
+/// use (stale, bounded), instead of being replaced by none.
+#[tokio::test]
+async fn a_jwks_with_no_usable_key_does_not_replace_the_cached_one() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    let pair = app.login("alice").await;
+    let genuine = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let served = std::sync::Arc::new(std::sync::Mutex::new(genuine));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+    let body = served.clone();
+    let router = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            let body = body.lock().unwrap().clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let verifier = Verifier::builder(app.address.clone(), "tessera")
+        .jwks_url(url)
+        .refetch_cooldown(Duration::from_millis(1))
+        .discover()
+        .await
+        .unwrap();
+    assert!(verifier.verify(&pair.access).await.is_ok());
+    *served.lock().unwrap() = serde_json::json!({"keys": [
+        {"kty": "OKP", "crv": "X25519", "use": "enc", "kid": "x",
+         "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}
+    ]})
+    .to_string();
+    // An unknown kid makes it fetch the useless set.
+    let forged = with_kid(&pair.access, "made-up");
+    assert_eq!(verifier.verify(&forged).await, Err(VerifyError::UnknownKey));
+    assert_eq!(verifier.fetch_stats().failures, 1);
+    assert!(
+        verifier.verify(&pair.access).await.is_ok(),
+        "the cached keys are still used"
+    );
+}

@@ -40,8 +40,8 @@ pub struct Inner {
     pub mailer: Option<crate::service::mail::Mailer>,
     /// The discovery document, serialised once per set of active algorithms.
     pub discovery: crate::http::oidc::DiscoveryCache,
-    /// Which throttled-login events were recorded lately (one per login id and address a
-    /// minute; the metric counts every one).
+    /// Which throttled-login events were recorded lately (one per client address a minute;
+    /// the metric counts every one).
     pub throttle_audit: crate::service::audit::Sampler,
 }
 

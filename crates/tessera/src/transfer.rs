@@ -74,6 +74,20 @@ pub async fn import(file: &Path, settings: &Settings, out: Format) -> anyhow::Re
         );
     }
     let snapshot = doc.snapshot;
+    // The same cost ceiling as every other import: a stored hash beyond it could not be
+    // verified, and the file is data from outside.
+    let bounds =
+        tessera_server::service::hash_cost::Argon2Bounds::for_settings(&settings.passwords);
+    if let Some(u) = snapshot
+        .users
+        .iter()
+        .find(|u| !tessera_server::service::password::supported_hash(&u.password_hash, &bounds))
+    {
+        bail!(
+            "user {:?} has a password hash Tessera does not accept (unknown, or above the cost ceiling): nothing was imported",
+            u.username
+        );
+    }
     if !snapshot.signing_keys.is_empty() {
         // Every key must open under this installation's master key, or the imported
         // installation could not sign: check before writing anything.

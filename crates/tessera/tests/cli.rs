@@ -918,3 +918,48 @@ fn django_imports_refuse_hashes_beyond_the_cost_bounds() {
     assert_eq!(summary["created"], 1, "{summary}");
     assert_eq!(summary["refused"], 5, "{summary}");
 }
+
+#[test]
+fn an_export_file_with_a_hash_above_the_cost_ceiling_is_not_imported() {
+    let source = tempfile::tempdir().unwrap();
+    let created = tessera(
+        source.path(),
+        &[
+            "user",
+            "create",
+            "--username",
+            "ann",
+            "--email",
+            "ann@example.com",
+            "--password-stdin",
+        ],
+        "a first password 1\n",
+    );
+    assert!(created.status.success());
+    let file = source.path().join("export.json");
+    let exported = tessera(source.path(), &["export", file.to_str().unwrap()], "");
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    // The file is data from outside: a hash edited in it must meet the ceiling like any
+    // imported hash (this one stored 4 TiB of Argon2 memory).
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let users = doc["users"].as_array_mut().unwrap();
+    users[0]["password_hash"] = Value::from(
+        "$argon2id$v=19$m=4294967295,t=1,p=1$M3pzNUs4Q2ZkTGoyUXBxY1RYd2Z4OQ$JLSKDcOJVJSrrzJuEVKPysHXDMTllGTvcXyhqV3Zwa8",
+    );
+    std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let out = tessera(target.path(), &["import", file.to_str().unwrap()], "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cost ceiling") && err.contains("ann"), "{err}");
+    let list = json(&tessera(
+        target.path(),
+        &["user", "list", "--output", "json"],
+        "",
+    ));
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "nothing imported");
+}

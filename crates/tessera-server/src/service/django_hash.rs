@@ -84,13 +84,23 @@ fn parse_pbkdf2(prf: Prf, rest: &str) -> Option<DjangoHash<'_>> {
         .ok()?;
     (!salt.is_empty()
         && !derived.is_empty()
-        && hash_cost::pbkdf2_ok(iterations.get(), salt, &derived))
+        && hash_cost::pbkdf2_ok(iterations.get(), prf.output_len(), salt, &derived))
     .then_some(DjangoHash::Pbkdf2 {
         prf,
         iterations,
         salt,
         derived,
     })
+}
+
+impl Prf {
+    /// Bytes of one output block.
+    fn output_len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha1 => 20,
+        }
+    }
 }
 
 /// Whether `encoded` is Django's mark for "no usable password".

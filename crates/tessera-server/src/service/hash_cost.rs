@@ -11,20 +11,25 @@
 use argon2::Params;
 use argon2::password_hash::PasswordHash;
 
-/// PBKDF2 iterations (Django 5.2 uses 1,000,000).
-pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
-/// PBKDF2 derived-key bytes (each 32 more bytes cost the iterations again).
+/// PBKDF2 work: iterations times the blocks of the derived key (Django 5.2 uses
+/// 1,000,000 iterations and one block; each further block of the PRF's output size costs
+/// the iterations again, so a 64-byte SHA-1 key at 10 M iterations is 40 M of work).
+pub const MAX_PBKDF2_WORK: u64 = 10_000_000;
+/// PBKDF2 derived-key bytes.
 pub const MAX_PBKDF2_KEY_BYTES: usize = 64;
-/// Argon2 memory, KiB (1 GiB).
-pub const MAX_ARGON2_MEMORY_KIB: u32 = 1024 * 1024;
+/// Argon2 memory, KiB (256 MiB; Django's default is 100 MiB, Tessera's 19 MiB): each of
+/// `max_concurrent_hashes` slots may hold this much during a login.
+pub const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
 /// Argon2 passes.
 pub const MAX_ARGON2_TIME: u32 = 10;
+/// Argon2 work: memory (KiB) times passes (1 GiB-pass: 256 MiB × 4, 100 MiB × 10).
+pub const MAX_ARGON2_WORK: u64 = 1024 * 1024;
 /// Argon2 lanes.
 pub const MAX_ARGON2_LANES: u32 = 64;
 /// Argon2 output bytes.
 pub const MAX_ARGON2_OUTPUT_BYTES: usize = 64;
-/// bcrypt's cost (log2 of the rounds; Django uses 12).
-pub const MAX_BCRYPT_COST: u32 = 16;
+/// bcrypt's cost (log2 of the rounds; Django uses 12; each step doubles the time).
+pub const MAX_BCRYPT_COST: u32 = 14;
 /// Salts, in characters as stored.
 pub const MAX_SALT_CHARS: usize = 128;
 /// A whole stored hash, in bytes.
@@ -37,6 +42,7 @@ pub struct Argon2Bounds {
     memory_kib: u32,
     time: u32,
     lanes: u32,
+    work: u64,
 }
 
 impl Default for Argon2Bounds {
@@ -45,6 +51,7 @@ impl Default for Argon2Bounds {
             memory_kib: MAX_ARGON2_MEMORY_KIB,
             time: MAX_ARGON2_TIME,
             lanes: MAX_ARGON2_LANES,
+            work: MAX_ARGON2_WORK,
         }
     }
 }
@@ -57,6 +64,22 @@ impl Argon2Bounds {
             memory_kib: d.memory_kib.max(own.m_cost()),
             time: d.time.max(own.t_cost()),
             lanes: d.lanes.max(own.p_cost()),
+            work: d
+                .work
+                .max(u64::from(own.m_cost()) * u64::from(own.t_cost())),
+        }
+    }
+
+    /// The bounds for a server configured with `passwords`.
+    pub fn for_settings(passwords: &crate::config::PasswordSettings) -> Self {
+        match Params::new(
+            passwords.memory_kib,
+            passwords.iterations,
+            passwords.parallelism,
+            None,
+        ) {
+            Ok(own) => Self::with_own(&own),
+            Err(_) => Self::default(),
         }
     }
 }
@@ -76,13 +99,17 @@ pub fn argon2_ok(hash: &PasswordHash<'_>, bounds: &Argon2Bounds) -> bool {
     p.m_cost() <= bounds.memory_kib
         && p.t_cost() <= bounds.time
         && p.p_cost() <= bounds.lanes
+        && u64::from(p.m_cost()) * u64::from(p.t_cost()) <= bounds.work
         && hash.hash.is_none_or(|h| h.len() <= MAX_ARGON2_OUTPUT_BYTES)
         && hash.salt.is_none_or(|s| s.len() <= MAX_SALT_CHARS)
 }
 
-/// Whether PBKDF2 with these values is within the bounds.
-pub fn pbkdf2_ok(iterations: u32, salt: &str, derived: &[u8]) -> bool {
-    iterations <= MAX_PBKDF2_ITERATIONS
+/// Whether PBKDF2 with these values is within the bounds; `block` is the PRF's output size
+/// in bytes (32 for SHA-256, 20 for SHA-1).
+pub fn pbkdf2_ok(iterations: u32, block: usize, salt: &str, derived: &[u8]) -> bool {
+    let blocks = derived.len().div_ceil(block.max(1));
+    u64::from(iterations).saturating_mul(u64::try_from(blocks).unwrap_or(u64::MAX))
+        <= MAX_PBKDF2_WORK
         && salt.len() <= MAX_SALT_CHARS
         && derived.len() <= MAX_PBKDF2_KEY_BYTES
 }
@@ -122,11 +149,16 @@ mod tests {
             "$argon2id$v=19$m=19456,t=2,p=1${salt_hash}"
         )));
         assert!(argon(&format!(
-            "$argon2id$v=19$m=1048576,t=10,p=64${salt_hash}"
+            "$argon2id$v=19$m=262144,t=4,p=64${salt_hash}"
+        )));
+        assert!(argon(&format!(
+            "$argon2id$v=19$m=102400,t=10,p=8${salt_hash}"
         )));
         for params in [
             "m=4294967295,t=1,p=1",
-            "m=1048577,t=1,p=1",
+            "m=1048576,t=1,p=1",
+            "m=262145,t=1,p=1",
+            "m=262144,t=5,p=1",
             "m=19456,t=4294967295,p=1",
             "m=19456,t=11,p=1",
             "m=19456,t=2,p=65",
@@ -154,16 +186,22 @@ mod tests {
 
     #[test]
     fn pbkdf2_and_bcrypt_costs_are_bounded() {
-        assert!(pbkdf2_ok(1_000_000, "salt", &[0; 32]));
-        assert!(!pbkdf2_ok(2_000_000_000, "salt", &[0; 32]));
-        assert!(!pbkdf2_ok(1_000, "salt", &[0; 4096]));
-        assert!(!pbkdf2_ok(1_000, &"s".repeat(4096), &[0; 32]));
+        assert!(pbkdf2_ok(1_000_000, 32, "salt", &[0; 32]));
+        assert!(pbkdf2_ok(10_000_000, 32, "salt", &[0; 32]));
+        assert!(!pbkdf2_ok(2_000_000_000, 32, "salt", &[0; 32]));
+        assert!(
+            !pbkdf2_ok(10_000_000, 20, "salt", &[0; 64]),
+            "4 SHA-1 blocks"
+        );
+        assert!(pbkdf2_ok(2_500_000, 20, "salt", &[0; 64]));
+        assert!(!pbkdf2_ok(1_000, 32, "salt", &[0; 4096]));
+        assert!(!pbkdf2_ok(1_000, 32, &"s".repeat(4096), &[0; 32]));
         let rest = "Y7OX26nIlcGaunmRgEdSxuD//RD3oK/JOV/OnQ5JH5w/G9nP3wljm";
         assert!(bcrypt_ok(&format!("$2b$12${rest}")));
-        assert!(bcrypt_ok(&format!("$2b$16${rest}")));
+        assert!(bcrypt_ok(&format!("$2b$14${rest}")));
         for bad in [
             format!("$2b$31${rest}"),
-            format!("$2b$17${rest}"),
+            format!("$2b$15${rest}"),
             format!("$2b$4${rest}"),
             format!("$2q$12${rest}"),
             format!("$2b$12${rest}x"),

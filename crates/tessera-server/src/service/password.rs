@@ -111,8 +111,16 @@ impl PasswordHasher {
         let phc = stored.unwrap_or(&self.dummy).to_owned();
         let wanted = self.params.clone();
         let bounds = self.bounds;
+        let dummy = self.dummy.clone();
         let password = password.clone();
         self.run(move || {
+            // A hash that is never verified (unreadable, Django's unusable mark, above the
+            // cost ceiling) costs the dummy's hash all the same: its timing must not tell.
+            let dummy_work = |password: &[u8]| {
+                if let Ok(hash) = PasswordHash::new(&dummy) {
+                    let _ = super::argon2_memory::verify(password, &hash);
+                }
+            };
             // Always run a hash, then combine: an unknown user costs the same as a known one.
             let (verified, outdated) = match super::django_hash::parse(&phc, &bounds) {
                 // Imported from Django: verified as it is, replaced on this login (unless
@@ -123,13 +131,19 @@ impl PasswordHasher {
                 ),
                 None => match PasswordHash::new(&phc) {
                     // Beyond the cost bounds (imported before they existed): never hashed.
-                    Ok(hash) if !super::hash_cost::argon2_ok(&hash, &bounds) => (false, false),
+                    Ok(hash) if !super::hash_cost::argon2_ok(&hash, &bounds) => {
+                        dummy_work(password.expose().as_bytes());
+                        (false, false)
+                    }
                     Ok(hash) => (
                         super::argon2_memory::verify(password.expose().as_bytes(), &hash),
                         is_weaker(&hash, &wanted),
                     ),
                     // Django's unusable password (`!…`) and anything unreadable.
-                    Err(_) => (false, false),
+                    Err(_) => {
+                        dummy_work(password.expose().as_bytes());
+                        (false, false)
+                    }
                 },
             };
             let matches = real && verified;
@@ -145,13 +159,7 @@ impl PasswordHasher {
     /// string or a Django hash within the cost bounds (`hash_cost`), or Django's
     /// unusable-password mark (never matches).
     pub fn is_supported_hash(&self, phc: &str) -> bool {
-        (phc.len() <= super::hash_cost::MAX_ENCODED_BYTES
-            && PasswordHash::new(phc).is_ok_and(|h| {
-                h.algorithm.as_str().starts_with("argon2")
-                    && super::hash_cost::argon2_ok(&h, &self.bounds)
-            }))
-            || super::django_hash::parse(phc, &self.bounds).is_some()
-            || super::django_hash::is_unusable(phc)
+        supported_hash(phc, &self.bounds)
     }
 
     fn check_length(&self, password: &Secret) -> Result<(), HashError> {
@@ -185,6 +193,18 @@ impl PasswordHasher {
             .await;
         result.ok_or_else(|| HashError::Internal("a hashing thread failed".into()))
     }
+}
+
+/// Whether `phc` is a hash a server with Argon2 `bounds` can verify or keep: an Argon2 PHC
+/// string or a Django hash within the cost ceiling (`hash_cost`), or Django's
+/// unusable-password mark (never matches). Imports check every hash with it.
+pub fn supported_hash(phc: &str, bounds: &super::hash_cost::Argon2Bounds) -> bool {
+    (phc.len() <= super::hash_cost::MAX_ENCODED_BYTES
+        && PasswordHash::new(phc).is_ok_and(|h| {
+            h.algorithm.as_str().starts_with("argon2") && super::hash_cost::argon2_ok(&h, bounds)
+        }))
+        || super::django_hash::parse(phc, bounds).is_some()
+        || super::django_hash::is_unusable(phc)
 }
 
 /// A new hash on a hashing thread, in that thread's kept memory.
