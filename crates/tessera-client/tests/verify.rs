@@ -80,6 +80,31 @@ async fn tokens_verify_locally_and_forgeries_do_not() {
     );
 }
 
+/// `tessera keys rotate --now` on the server (a key signing at once, never published
+/// before), waiting for the server to sign with it.
+async fn rotate_now(app: &TestApp) {
+    let old = app.state.keys.current().signer().kid().to_owned();
+    let master = tessera_server::keys::MasterKey::obtain(None, app.data_dir(), true).unwrap();
+    let now = tessera_token::Clock::unix(app.state.clock.as_ref());
+    tessera_server::keys::stage_new_key(
+        app.state.store.as_ref(),
+        &master,
+        Algorithm::RS256,
+        tessera_token::key::RsaBits::B2048,
+        Some(now + 330),
+        now,
+    )
+    .await
+    .unwrap();
+    for _ in 0..200 {
+        if app.state.keys.current().signer().kid() != old {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the server never signed with the new key");
+}
+
 #[tokio::test]
 async fn a_new_key_costs_one_fetch_and_a_flood_of_unknown_kids_costs_none() {
     let app = TestApp::builder()
@@ -95,25 +120,7 @@ async fn a_new_key_costs_one_fetch_and_a_flood_of_unknown_kids_costs_none() {
     assert_eq!(verifier.fetch_stats().fetches, 1);
 
     // Rotate at once on the server; the verifier has never seen the new key.
-    let old = app.state.keys.current().signer().kid().to_owned();
-    let master = tessera_server::keys::MasterKey::obtain(None, app.data_dir(), true).unwrap();
-    let now = tessera_token::Clock::unix(app.state.clock.as_ref());
-    tessera_server::keys::stage_new_key(
-        app.state.store.as_ref(),
-        &master,
-        Algorithm::RS256,
-        tessera_token::key::RsaBits::B2048,
-        Some(now + 330),
-        now,
-    )
-    .await
-    .unwrap();
-    for _ in 0..100 {
-        if app.state.keys.current().signer().kid() != old {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    rotate_now(&app).await;
     let fresh = app.login("alice").await;
     assert!(
         verifier.verify(&fresh.access).await.is_ok(),
@@ -151,25 +158,7 @@ async fn a_made_up_kid_holds_a_new_key_back_for_the_cooldown_at_most() {
     assert_eq!(verifier.verify(&forged).await, Err(VerifyError::UnknownKey));
     let fruitless = std::time::Instant::now();
 
-    let old = app.state.keys.current().signer().kid().to_owned();
-    let master = tessera_server::keys::MasterKey::obtain(None, app.data_dir(), true).unwrap();
-    let now = tessera_token::Clock::unix(app.state.clock.as_ref());
-    tessera_server::keys::stage_new_key(
-        app.state.store.as_ref(),
-        &master,
-        Algorithm::RS256,
-        tessera_token::key::RsaBits::B2048,
-        Some(now + 330),
-        now,
-    )
-    .await
-    .unwrap();
-    for _ in 0..100 {
-        if app.state.keys.current().signer().kid() != old {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    rotate_now(&app).await;
     let fresh = app.login("alice").await;
     // Meanwhile the attacker keeps sending made-up kids: within the cooldown they fetch
     // nothing, and they do not extend it.

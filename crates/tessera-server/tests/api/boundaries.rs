@@ -621,8 +621,8 @@ async fn ending_sessions_voids_codes_not_yet_redeemed() {
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
 }
 
-/// Signs alice in to `partner` (consent given), then returns the browser, an hour later.
-async fn consented_browser(app: &TestApp, s: &Secrets) -> reqwest::Client {
+/// A browser in which alice signed in to `partner`, and the consent page it was shown.
+async fn consent_page(app: &TestApp) -> (reqwest::Client, reqwest::Response) {
     let b = browser();
     let (_, challenge) = pkce();
     let page = b
@@ -640,16 +640,15 @@ async fn consented_browser(app: &TestApp, s: &Secrets) -> reqwest::Client {
         .await
         .unwrap();
     assert_eq!(consent.status(), 200, "the consent page");
-    let _ = s;
-    app.clock.advance(Duration::from_secs(3600));
-    b
+    (b, consent)
 }
 
 #[tokio::test]
 async fn the_consent_form_posted_directly_goes_through_prompt_login_and_max_age() {
-    let (app, s) = setup().await;
+    let (app, _) = setup().await;
     for extra in [("prompt", "login"), ("max_age", "60")] {
-        let b = consented_browser(&app, &s).await;
+        let (b, _) = consent_page(&app).await;
+        app.clock.advance(Duration::from_secs(3600));
         let (_, challenge) = pkce();
         // The page the attacker's link would show (a login page: the session is an hour old).
         let url = authorize_url(&app, "partner", PARTNER_CB, &challenge, &[extra]);
@@ -684,23 +683,8 @@ async fn the_consent_form_posted_directly_goes_through_prompt_login_and_max_age(
 
 #[tokio::test]
 async fn a_consent_ticket_is_bound_to_its_request() {
-    let (app, s) = setup().await;
-    let b = browser();
-    let (_, challenge) = pkce();
-    let page = b
-        .get(authorize_url(&app, "partner", PARTNER_CB, &challenge, &[]))
-        .send()
-        .await
-        .unwrap();
-    let mut form = hidden_inputs(&page.text().await.unwrap());
-    form.push(("username".into(), "alice".into()));
-    form.push(("password".into(), PASSWORD.into()));
-    let consent = b
-        .post(app.url("/oauth/authorize/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let (app, _) = setup().await;
+    let (b, consent) = consent_page(&app).await;
     let mut form = hidden_inputs(&consent.text().await.unwrap());
     assert!(
         form.iter().any(|(k, _)| k == "ticket"),
@@ -731,7 +715,6 @@ async fn a_consent_ticket_is_bound_to_its_request() {
         .unwrap();
     assert_eq!(res.status(), 303);
     assert!(param(&location(&res), "code").is_some());
-    let _ = s;
 }
 
 #[tokio::test]
@@ -997,22 +980,7 @@ async fn a_session_or_code_stored_just_after_the_sessions_ended_is_void() {
 #[tokio::test]
 async fn a_consent_ticket_does_not_carry_over_to_prompt_login_or_max_age() {
     let (app, _) = setup().await;
-    let b = browser();
-    let (_, challenge) = pkce();
-    let page = b
-        .get(authorize_url(&app, "partner", PARTNER_CB, &challenge, &[]))
-        .send()
-        .await
-        .unwrap();
-    let mut form = hidden_inputs(&page.text().await.unwrap());
-    form.push(("username".into(), "alice".into()));
-    form.push(("password".into(), PASSWORD.into()));
-    let consent = b
-        .post(app.url("/oauth/authorize/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let (b, consent) = consent_page(&app).await;
     let form = hidden_inputs(&consent.text().await.unwrap());
     app.clock.advance(Duration::from_secs(120));
     for extra in [("prompt", "login"), ("max_age", "0"), ("state", "other")] {
@@ -1118,22 +1086,7 @@ async fn client_lifetimes_audiences_and_ticket_times_are_bounded() {
         .unwrap();
     crate::assert_error(res, 400, "invalid").await;
     // A ticket whose time would overflow is refused like any other (the page again).
-    let b = browser();
-    let (_, challenge) = pkce();
-    let page = b
-        .get(authorize_url(&app, "partner", PARTNER_CB, &challenge, &[]))
-        .send()
-        .await
-        .unwrap();
-    let mut form = hidden_inputs(&page.text().await.unwrap());
-    form.push(("username".into(), "alice".into()));
-    form.push(("password".into(), PASSWORD.into()));
-    let consent = b
-        .post(app.url("/oauth/authorize/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let (b, consent) = consent_page(&app).await;
     let mut form = hidden_inputs(&consent.text().await.unwrap());
     for (k, v) in &mut form {
         if k == "ticket" {

@@ -120,6 +120,20 @@ async fn without_the_window_simplejwt_tokens_are_refused() {
     assert_eq!(verify_status(&app, &legacy).await, 401);
 }
 
+const SECRET: &str = "django-insecure-old-secret-key";
+
+/// A server accepting simplejwt's HS256 refresh tokens (signed with [`SECRET`]) for a day.
+async fn app_with_legacy_secret() -> TestApp {
+    let until = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    TestApp::builder()
+        .settings(move |s| {
+            s.tokens.legacy_hs256_secret = Some(tessera_proto::Secret::new(SECRET));
+            s.tokens.legacy_until = Some(until);
+        })
+        .spawn()
+        .await
+}
+
 /// A refresh token shaped as simplejwt 5 writes it with its default HS256 signing.
 fn simplejwt_refresh(secret: &str, claims: &Value) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
@@ -132,15 +146,7 @@ fn simplejwt_refresh(secret: &str, claims: &Value) -> String {
 
 #[tokio::test]
 async fn simplejwt_refresh_tokens_are_exchanged_once_during_the_window() {
-    const SECRET: &str = "django-insecure-old-secret-key";
-    let until = time::OffsetDateTime::now_utc() + time::Duration::days(1);
-    let app = TestApp::builder()
-        .settings(move |s| {
-            s.tokens.legacy_hs256_secret = Some(tessera_proto::Secret::new(SECRET));
-            s.tokens.legacy_until = Some(until);
-        })
-        .spawn()
-        .await;
+    let app = app_with_legacy_secret().await;
     let alice = app.create_user("alice", false).await;
     let now = app.clock.unix();
     let refresh_claims = |jti: &str, user: i64| {
@@ -200,7 +206,6 @@ async fn simplejwt_refresh_tokens_are_exchanged_once_during_the_window() {
 
 #[tokio::test]
 async fn simplejwt_refresh_tokens_are_refused_after_the_window() {
-    const SECRET: &str = "django-insecure-old-secret-key";
     let until = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
     let app = TestApp::builder()
         .settings(move |s| {
@@ -294,15 +299,7 @@ async fn a_configured_public_key_verifies_simplejwt_tokens_without_the_private_k
 
 #[tokio::test]
 async fn a_used_simplejwt_refresh_token_stays_used_through_the_leeway_after_a_prune() {
-    const SECRET: &str = "django-insecure-old-secret-key";
-    let until = time::OffsetDateTime::now_utc() + time::Duration::days(1);
-    let app = TestApp::builder()
-        .settings(move |s| {
-            s.tokens.legacy_hs256_secret = Some(tessera_proto::Secret::new(SECRET));
-            s.tokens.legacy_until = Some(until);
-        })
-        .spawn()
-        .await;
+    let app = app_with_legacy_secret().await;
     let alice = app.create_user("alice", false).await;
     let now = app.clock.unix();
     let old = simplejwt_refresh(
