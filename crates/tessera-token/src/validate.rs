@@ -191,6 +191,8 @@ pub struct LegacyRefresh {
     pub user_id: i64,
     /// Its expiry.
     pub exp: i64,
+    /// When it was issued.
+    pub iat: i64,
 }
 
 /// Verifies a refresh token issued by a djangorestframework-simplejwt deployment with its
@@ -217,6 +219,7 @@ pub fn verify_legacy_refresh(
         jti: legacy.jti,
         user_id,
         exp: legacy.exp,
+        iat: legacy.iat,
     })
 }
 

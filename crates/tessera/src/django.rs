@@ -46,6 +46,19 @@ fn yes() -> bool {
 }
 
 pub async fn run(args: &DjangoImportArgs, settings: &Settings, out: Format) -> anyhow::Result<()> {
+    let t = &settings.tokens;
+    let legacy_window = t.legacy_until.is_some()
+        && (t.legacy_hs256_secret.is_some()
+            || t.legacy_kid.is_some()
+            || !t.legacy_public_keys.is_empty());
+    if args.new_ids && legacy_window {
+        // Django's tokens name users by their Django id: with new ids they would name
+        // whoever got that id here.
+        anyhow::bail!(
+            "--new-ids cannot be combined with a legacy token window ([tokens] legacy_until): \
+             Django's tokens name users by their Django ids"
+        );
+    }
     let rows = match (&args.from_json, &args.from_db) {
         (Some(file), _) => {
             from_json(&std::fs::read(file).with_context(|| format!("reading {}", file.display()))?)?

@@ -963,3 +963,37 @@ fn an_export_file_with_a_hash_above_the_cost_ceiling_is_not_imported() {
     ));
     assert_eq!(list.as_array().map(Vec::len), Some(0), "nothing imported");
 }
+
+#[test]
+fn django_imports_with_new_ids_are_refused_during_a_legacy_token_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tessera.toml");
+    std::fs::write(
+        &config,
+        "[tokens]\nlegacy_until = \"2099-01-01T00:00:00Z\"\nlegacy_hs256_secret = \"old django secret\"\n",
+    )
+    .unwrap();
+    let dump = dir.path().join("users.json");
+    std::fs::write(
+        &dump,
+        r#"[{"model": "auth.user", "pk": 7, "fields": {"username": "bob", "email": "bob@example.com",
+             "password": "pbkdf2_sha256$1000$salt$aGFzaA==", "is_active": true}}]"#,
+    )
+    .unwrap();
+    let out = tessera(
+        dir.path(),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "import",
+            "django",
+            "--new-ids",
+            "--from-json",
+            dump.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--new-ids"), "{err}");
+}

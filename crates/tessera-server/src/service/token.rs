@@ -392,14 +392,14 @@ pub struct Live {
 pub async fn live_access(state: &AppState, token: &Secret) -> Result<Live, TokenError> {
     let now = state.clock.unix();
     let ring = state.keys.current();
-    let claims = match verify_access_any_audience(
+    let (claims, legacy) = match verify_access_any_audience(
         token.expose(),
         ring.published(),
         &state.validation,
         now,
     ) {
-        Ok(claims) => claims,
-        Err(VerifyError::UnknownKey) => legacy_access(state, ring.published(), token, now)?,
+        Ok(claims) => (claims, false),
+        Err(VerifyError::UnknownKey) => (legacy_access(state, ring.published(), token, now)?, true),
         Err(e) => return Err(e.into()),
     };
     if state.store.is_access_revoked(&claims.jti).await? {
@@ -409,6 +409,15 @@ pub async fn live_access(state: &AppState, token: &Secret) -> Result<Live, Token
         Some(id) => Some(current_user(state, id, claims.sep).await?),
         None => None,
     };
+    if legacy
+        && user
+            .as_ref()
+            .is_some_and(|u| !legacy_token_is_theirs(u, claims.iat))
+    {
+        return Err(TokenError::NotValid(
+            "a legacy token older than its user's account",
+        ));
+    }
     let client = match &claims.client_id {
         Some(id) => Some(registered_client(state, id, claims.iat).await?),
         None => None,
@@ -486,6 +495,14 @@ fn legacy_access(
     Ok(claims)
 }
 
+/// Whether a legacy (simplejwt) token issued at `iat` can be `user`'s: the old system
+/// issued it for the user who had that id then, so the account must be at least as old
+/// (imports keep Django's `date_joined`). An account made later under an id the import
+/// skipped or refused (or a newer one) is someone else: the token names who held the id.
+fn legacy_token_is_theirs(user: &User, iat: i64) -> bool {
+    user.date_joined.unix_timestamp() <= iat
+}
+
 /// A refresh token of the simplejwt deployment Tessera replaced (`[tokens]
 /// legacy_hs256_secret`, until `legacy_until`), exchanged once for a new Tessera pair (a
 /// new family). `None` when the window is closed or the token is not such a token, so the
@@ -519,6 +536,11 @@ async fn exchange_legacy(
 ) -> Result<TokenPair, TokenError> {
     // simplejwt's tokens carry no epoch: they die at the user's first "end every session".
     let user = current_user(state, legacy.user_id, 0).await?;
+    if !legacy_token_is_theirs(&user, legacy.iat) {
+        return Err(TokenError::NotValid(
+            "a legacy token older than its user's account",
+        ));
+    }
     // The marker must outlive every moment the token verifies: until `exp` plus the
     // leeway (pruned at `exp`, a replay in the leeway got a second family).
     let verifies_until = legacy.exp.saturating_add(state.validation.leeway);

@@ -304,7 +304,7 @@ async fn a_used_simplejwt_refresh_token_stays_used_through_the_leeway_after_a_pr
     let now = app.clock.unix();
     let old = simplejwt_refresh(
         SECRET,
-        &json!({"token_type": "refresh", "exp": now + 60, "iat": now - 60, "jti": "p1",
+        &json!({"token_type": "refresh", "exp": now + 60, "iat": now, "jti": "p1",
                 "user_id": alice.id}),
     );
     let first = app
@@ -326,4 +326,33 @@ async fn a_used_simplejwt_refresh_token_stays_used_through_the_leeway_after_a_pr
         401,
         "a second family from one legacy token"
     );
+}
+
+/// A legacy token names whoever had its `user_id` in the old system: an account made here
+/// after the token was issued (under an id the import skipped or refused) is someone else,
+/// and gets nothing from it.
+#[tokio::test]
+async fn a_legacy_token_older_than_the_account_of_its_id_is_refused() {
+    let app = app_with_legacy_secret().await;
+    let alice = app.create_user("alice", false).await;
+    let now = app.clock.unix();
+    let before = now - 3600;
+    let refresh = simplejwt_refresh(
+        SECRET,
+        &json!({"token_type": "refresh", "exp": now + 86_400, "iat": before, "jti": "o1",
+                "user_id": alice.id}),
+    );
+    let res = app
+        .post_json("/auth/token/refresh/", &json!({"refresh": refresh}))
+        .await;
+    assert_eq!(res.status(), 401, "not alice's: it predates her account");
+    let fresh = simplejwt_refresh(
+        SECRET,
+        &json!({"token_type": "refresh", "exp": now + 86_400, "iat": now, "jti": "o2",
+                "user_id": alice.id}),
+    );
+    let res = app
+        .post_json("/auth/token/refresh/", &json!({"refresh": fresh}))
+        .await;
+    assert_eq!(res.status(), 200);
 }
