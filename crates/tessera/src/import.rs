@@ -65,6 +65,9 @@ struct Summary {
     skipped: usize,
     refused: usize,
     errors: Vec<String>,
+    /// Users created with the staff or superuser flag, named: an import that hands out
+    /// admin rights says so.
+    privileged: Vec<String>,
 }
 
 pub async fn run(users: &Users<'_>, file: &Path, out: Format) -> anyhow::Result<()> {
@@ -91,16 +94,22 @@ pub async fn create_all(
     let mut summary = Summary::default();
     let mut results = futures_util::stream::iter(records.into_iter().enumerate())
         .map(|(i, record)| async move {
-            let result = match record {
-                Ok(input) => create_one(users, input).await,
-                Err(e) => Err(UserServiceError::Invalid(invalid_record(e))),
+            let (result, privileged) = match record {
+                Ok(input) => {
+                    let privileged = privilege(&input);
+                    (create_one(users, input).await, privileged)
+                }
+                Err(e) => (Err(UserServiceError::Invalid(invalid_record(e))), None),
             };
-            (i + 1, result)
+            (i + 1, result, privileged)
         })
         .buffer_unordered(4);
-    while let Some((line, result)) = results.next().await {
+    while let Some((line, result, privileged)) = results.next().await {
         match result {
-            Ok(()) => summary.created += 1,
+            Ok(()) => {
+                summary.created += 1;
+                summary.privileged.extend(privileged);
+            }
             Err(UserServiceError::Conflict(_)) => summary.skipped += 1,
             Err(e) => {
                 summary.refused += 1;
@@ -111,8 +120,14 @@ pub async fn create_all(
     }
     bar.finish_and_clear();
     summary.errors.sort();
+    summary.privileged.sort();
+    let privileged = if summary.privileged.is_empty() {
+        String::new()
+    } else {
+        format!("\nwith admin rights: {}", summary.privileged.join(", "))
+    };
     let text = format!(
-        "created {}, skipped {} (already exist), refused {} (invalid){}",
+        "created {}, skipped {} (already exist), refused {} (invalid){}{privileged}",
         summary.created,
         summary.skipped,
         summary.refused,
@@ -123,6 +138,15 @@ pub async fn create_all(
             .collect::<String>()
     );
     output::message(out, &text, &summary);
+}
+
+/// `username (superuser)` or `username (staff)` for a user created with admin rights.
+fn privilege(input: &NewUserInput) -> Option<String> {
+    match (input.is_superuser, input.is_staff) {
+        (true, _) => Some(format!("{} (superuser)", input.username)),
+        (false, true) => Some(format!("{} (staff)", input.username)),
+        (false, false) => None,
+    }
 }
 
 /// Creates one user; an id taken by *another* user is a refusal, not a skip (a second run

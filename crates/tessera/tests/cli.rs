@@ -997,3 +997,32 @@ fn django_imports_with_new_ids_are_refused_during_a_legacy_token_window() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--new-ids"), "{err}");
 }
+
+#[test]
+fn an_import_that_hands_out_admin_rights_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.json");
+    std::fs::write(
+        &file,
+        r#"[
+          {"username": "boss", "email": "boss@example.com", "password": "password-boss", "is_superuser": true},
+          {"username": "helper", "email": "helper@example.com", "password": "password-helper", "is_staff": true},
+          {"username": "plain", "email": "plain@example.com", "password": "password-plain"}
+        ]"#,
+    )
+    .unwrap();
+    let summary = json(&tessera(
+        dir.path(),
+        &["user", "import", file.to_str().unwrap(), "--output", "json"],
+        "",
+    ));
+    assert_eq!(
+        summary["privileged"],
+        serde_json::json!(["boss (superuser)", "helper (staff)"]),
+        "{summary}"
+    );
+    let text = tessera(dir.path(), &["audit", "tail", "--output", "json"], "");
+    let events = String::from_utf8_lossy(&text.stdout);
+    assert!(events.contains("boss (superuser)"), "{events}");
+    assert!(events.contains("helper (staff)"), "{events}");
+}

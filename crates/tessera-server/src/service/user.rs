@@ -160,9 +160,15 @@ impl Users<'_> {
             email_verified: input.email_verified,
         };
         let created = self.store.create_user(&user).await?;
+        // Admin rights given at creation are said (an import can carry them).
+        let rights = match (created.is_superuser, created.is_staff) {
+            (true, _) => " (superuser)",
+            (false, true) => " (staff)",
+            (false, false) => "",
+        };
         super::audit::event("user.created")
             .subject(created.id)
-            .detail(&created.username)
+            .detail(format!("{}{rights}", created.username))
             .record(self.store, self.clock.unix())
             .await;
         Ok(created)
