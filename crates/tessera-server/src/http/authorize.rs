@@ -54,22 +54,8 @@ async fn authorize(
         Ok(s) => s,
         Err(e) => return failure(e, StatusCode::FOUND),
     };
-    match authorize::decide(&state, &req, current, false).await {
-        Ok(next) => {
-            show(
-                &state,
-                jar,
-                &req,
-                &params,
-                next,
-                None,
-                "",
-                StatusCode::FOUND,
-            )
-            .await
-        }
-        Err(e) => failure(e, StatusCode::FOUND),
-    }
+    let decided = authorize::decide(&state, &req, current, false).await;
+    answer(&state, jar, &req, &params, decided, StatusCode::FOUND).await
 }
 
 /// The login form's fields.
@@ -148,22 +134,16 @@ async fn login_form(
         }
     };
     let jar = jar.add(session_cookie(&state, cookie));
-    match authorize::decide(&state, &req, Some(started), true).await {
-        Ok(next) => {
-            show(
-                &state,
-                jar,
-                &req,
-                &form.params,
-                next,
-                None,
-                "",
-                StatusCode::SEE_OTHER,
-            )
-            .await
-        }
-        Err(e) => failure(e, StatusCode::SEE_OTHER),
-    }
+    let decided = authorize::decide(&state, &req, Some(started), true).await;
+    answer(
+        &state,
+        jar,
+        &req,
+        &form.params,
+        decided,
+        StatusCode::SEE_OTHER,
+    )
+    .await
 }
 
 /// The consent form's fields.
@@ -223,22 +203,18 @@ async fn consent_form(
         .await;
     }
     match form.decision.as_str() {
-        "approve" => match authorize::approve(&state, &req, current, &form.ticket).await {
-            Ok(next) => {
-                show(
-                    &state,
-                    jar,
-                    &req,
-                    &form.params,
-                    next,
-                    None,
-                    "",
-                    StatusCode::SEE_OTHER,
-                )
-                .await
-            }
-            Err(e) => failure(e, StatusCode::SEE_OTHER),
-        },
+        "approve" => {
+            let decided = authorize::approve(&state, &req, current, &form.ticket).await;
+            answer(
+                &state,
+                jar,
+                &req,
+                &form.params,
+                decided,
+                StatusCode::SEE_OTHER,
+            )
+            .await
+        }
         _ => redirect(&authorize::deny(&req), StatusCode::SEE_OTHER),
     }
 }
@@ -262,6 +238,22 @@ async fn login_again(
         StatusCode::SEE_OTHER,
     )
     .await
+}
+
+/// What a decision leads to: its page or redirect, or its error (on Tessera's page, or
+/// redirected to the client).
+async fn answer(
+    state: &AppState,
+    jar: CookieJar,
+    req: &AuthorizeRequest,
+    params: &AuthorizeParams,
+    decided: Result<Next, AuthorizeError>,
+    redirect_status: StatusCode,
+) -> Response {
+    match decided {
+        Ok(next) => show(state, jar, req, params, next, None, "", redirect_status).await,
+        Err(e) => failure(e, redirect_status),
+    }
 }
 
 /// Renders what comes next: the login page, the consent page, or the redirect.
