@@ -175,8 +175,27 @@ impl TestApp {
         self.create_user_with(username, false, true).await
     }
 
-    #[expect(clippy::expect_used, reason = "test harness")]
+    /// Creates a user with [`PASSWORD`] as an import keeping its old system's `id` does
+    /// (`tessera import django`): its legacy tokens may name it.
+    ///
+    /// # Panics
+    /// When creation fails.
+    pub async fn create_imported_user(&self, username: &str, id: i64) -> User {
+        self.create_user_as(username, false, false, Some(id)).await
+    }
+
     async fn create_user_with(&self, username: &str, staff: bool, superuser: bool) -> User {
+        self.create_user_as(username, staff, superuser, None).await
+    }
+
+    #[expect(clippy::expect_used, reason = "test harness")]
+    async fn create_user_as(
+        &self,
+        username: &str,
+        staff: bool,
+        superuser: bool,
+        id: Option<i64>,
+    ) -> User {
         let users = Users {
             store: self.state.store.as_ref(),
             hasher: &self.state.hasher,
@@ -184,7 +203,8 @@ impl TestApp {
             min_password_len: 8,
         };
         users
-            .create(NewUserInput {
+            .create(
+                NewUserInput {
                 username: username.into(),
                 email: format!("{username}@example.com"),
                 password: PasswordInput::Clear(Secret::new(PASSWORD)),
@@ -197,8 +217,10 @@ impl TestApp {
                 last_login: None,
                 access: Default::default(),
                 email_verified: true,
-                id: None,
-            })
+                id,
+                },
+                tessera_server::service::audit::Actor::Cli,
+            )
             .await
             .expect("create user")
     }
@@ -218,6 +240,7 @@ impl TestApp {
             input,
             tessera_token::Clock::unix(self.state.clock.as_ref()),
             &self.state.settings.tokens.audience,
+            tessera_server::service::audit::Actor::Cli,
         )
         .await
         .expect("create client");

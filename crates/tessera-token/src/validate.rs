@@ -91,7 +91,7 @@ pub fn verify_access_any_audience(
     if typ != ACCESS_TYP && typ != "application/at+jwt" {
         return Err(VerifyError::WrongType);
     }
-    let claims = verified_access_claims(token, key)?;
+    let claims: AccessClaims = verified_claims(token, key)?;
     if claims.iss != validation.issuer {
         return Err(VerifyError::WrongIssuer);
     }
@@ -108,9 +108,40 @@ pub fn verify_access_any_audience(
     Ok(claims)
 }
 
+/// Verifies an ID token this issuer signed, given back as an `id_token_hint` (OpenID
+/// Connect RP-Initiated Logout §2): a published key by `kid` with the header's algorithm,
+/// the signature, `iss`. Not its expiry: a hint may be presented after the token expired,
+/// and it only says who the relying party believes is signed in. The caller decides what
+/// the claims are worth (Tessera ends a session without asking only when `sub` is the
+/// session's user).
+///
+/// # Errors
+/// A [`VerifyError`] naming the first check that failed.
+pub fn verify_id_token_hint(
+    token: &str,
+    keys: &KeySet,
+    validation: &Validation,
+) -> Result<crate::oidc::IdClaims, VerifyError> {
+    let header = header_of(token, validation)?;
+    let kid = header.kid.as_deref().ok_or(VerifyError::UnknownKey)?;
+    let key = keys.get(kid).ok_or(VerifyError::UnknownKey)?;
+    if header.alg != key.alg().to_jwt() {
+        return Err(VerifyError::AlgorithmNotAllowed);
+    }
+    let typ = header.typ.as_deref().unwrap_or_default().to_ascii_lowercase();
+    if typ == ACCESS_TYP || typ == "application/at+jwt" {
+        return Err(VerifyError::WrongType);
+    }
+    let claims: crate::oidc::IdClaims = verified_claims(token, key)?;
+    if claims.iss != validation.issuer {
+        return Err(VerifyError::WrongIssuer);
+    }
+    Ok(claims)
+}
+
 /// Checks the signature with the key parsed once (aws-lc-rs), then reads the claims. The
 /// header was read and matched to `key` by the caller.
-fn verified_access_claims(token: &str, key: &PublicKey) -> Result<AccessClaims, VerifyError> {
+fn verified_claims<T: DeserializeOwned>(token: &str, key: &PublicKey) -> Result<T, VerifyError> {
     let (message, signature) = token.rsplit_once('.').ok_or(VerifyError::Malformed)?;
     let (_, payload) = message.split_once('.').ok_or(VerifyError::Malformed)?;
     let signature = URL_SAFE_NO_PAD

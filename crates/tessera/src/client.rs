@@ -5,6 +5,7 @@ use crate::output::{self, Format};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use tessera_server::config::Settings;
+use tessera_server::service::audit::Actor;
 use tessera_server::service::client::{self, ClientServiceError, NewClient};
 use tessera_server::store::{self, Client};
 use tessera_token::{Clock, SystemClock};
@@ -56,6 +57,7 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
                 input,
                 SystemClock.unix(),
                 &settings.tokens.audience,
+                Actor::Cli,
             )
             .await?;
             let secret = created.secret.as_ref().map(|s| s.expose().to_owned());
@@ -99,7 +101,7 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
             output::message(out, &serde_json::to_string_pretty(&v)?, &v);
         }
         ClientCommand::Delete { id } => {
-            match client::delete(store.as_ref(), &id, "cli", SystemClock.unix()).await {
+            match client::delete(store.as_ref(), &id, Actor::Cli, SystemClock.unix()).await {
                 Ok(()) => {}
                 Err(ClientServiceError::NotFound(_)) => bail!("no client {id}"),
                 Err(e) => return Err(e.into()),
@@ -111,7 +113,7 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
             );
         }
         ClientCommand::RotateSecret { id } => {
-            let secret = client::rotate_secret(store.as_ref(), &id).await?;
+            let secret = client::rotate_secret(store.as_ref(), &id, Actor::Cli).await?;
             output::message(
                 out,
                 &format!("client_secret: {}\n(shown once)", secret.expose()),

@@ -6,6 +6,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::path::Path;
 use tessera_proto::Secret;
+use tessera_server::service::audit::Actor;
 use tessera_server::service::user::{NewUserInput, PasswordInput, UserServiceError, Users};
 
 /// One record of the file.
@@ -153,7 +154,7 @@ fn privilege(input: &NewUserInput) -> Option<String> {
 /// of the same import finds its own users there and skips them).
 async fn create_one(users: &Users<'_>, input: NewUserInput) -> Result<(), UserServiceError> {
     let (id, username) = (input.id, input.username.clone());
-    match users.create(input).await {
+    match users.create(input, Actor::Cli).await {
         Ok(_) => Ok(()),
         Err(UserServiceError::Conflict("id")) => {
             let holder = users.get(id.unwrap_or_default()).await?;

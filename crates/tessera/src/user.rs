@@ -7,6 +7,7 @@ use std::io::BufRead;
 use tessera_proto::Secret;
 use tessera_server::config::Settings;
 use tessera_server::service::password::PasswordHasher;
+use tessera_server::service::audit::Actor;
 use tessera_server::service::user::{NewUserInput, PasswordInput, Users, view};
 use tessera_server::store::{self, DynStore, User};
 use tessera_token::SystemClock;
@@ -66,7 +67,7 @@ pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::
                 email_verified: true,
                 id: None,
             };
-            let user = users.create(input).await?;
+            let user = users.create(input, Actor::Cli).await?;
             report(
                 out,
                 &format!("created user {} (id {})", user.username, user.id),
@@ -84,7 +85,9 @@ pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::
             user,
             password_stdin: _,
         } => {
-            let user = users.set_password(&user, &read_password()?).await?;
+            let user = users
+                .set_password(&user, &read_password()?, Actor::Cli)
+                .await?;
             report(
                 out,
                 &format!(
@@ -95,7 +98,7 @@ pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::
             );
         }
         UserCommand::Disable { user } => {
-            let user = users.set_active(&user, false).await?;
+            let user = users.set_active(&user, false, Actor::Cli).await?;
             report(
                 out,
                 &format!("disabled {}; their tokens are revoked", user.username),
@@ -103,7 +106,7 @@ pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::
             );
         }
         UserCommand::Enable { user } => {
-            let user = users.set_active(&user, true).await?;
+            let user = users.set_active(&user, true, Actor::Cli).await?;
             report(out, &format!("enabled {}", user.username), &user);
         }
         UserCommand::Import { file } => crate::import::run(&users, &file, out).await?,

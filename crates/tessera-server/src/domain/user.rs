@@ -24,6 +24,10 @@ pub enum UserError {
     /// An e-mail domain that may not sign up.
     #[error("email: this domain may not sign up")]
     DomainNotAllowed,
+    /// A username that is an e-mail address, not the account's own: it would answer
+    /// logins by that address.
+    #[error("username: an e-mail address can only be the username of the account with that address")]
+    UsernameIsOtherEmail,
     /// A new password shorter than the minimum.
     #[error("password: must be at least {min} characters")]
     PasswordTooShort {
@@ -32,31 +36,60 @@ pub enum UserError {
     },
 }
 
-/// A username as Django's default validator accepts it: 1–150 of letters, digits, `@.+-_`.
+/// A username as Django's default validator accepts it: 1–150 of letters, digits, `@.+-_`,
+/// NFKC-normalised as Django's `normalize_username` does (full-width `ｒｏｏｔ` is `root`).
+/// Unique without regard to case: see [`username_key`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);
 
 impl Username {
-    /// Checks a username.
+    /// Checks and normalises a username.
     ///
     /// # Errors
     /// [`UserError::Username`].
     pub fn parse(s: &str) -> Result<Self, UserError> {
+        use unicode_normalization::UnicodeNormalization as _;
+        let s: String = s.nfkc().collect();
         let ok = !s.is_empty()
             && s.chars().count() <= 150
             && s.chars()
                 .all(|c| c.is_alphanumeric() || "@.+-_".contains(c));
         if ok {
-            Ok(Self(s.to_owned()))
+            Ok(Self(s))
         } else {
             Err(UserError::Username)
         }
+    }
+
+    /// Checks that the username may belong to the account with `email`: a username that is
+    /// an e-mail address must be that address (whatever the case).
+    ///
+    /// # Errors
+    /// [`UserError::UsernameIsOtherEmail`].
+    pub fn fits(&self, email: &Email) -> Result<(), UserError> {
+        if self.0.contains('@') && username_key(&self.0) != username_key(email.as_str()) {
+            return Err(UserError::UsernameIsOtherEmail);
+        }
+        Ok(())
     }
 
     /// The username.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// What makes two usernames the same: NFKC, lower case, NFKC again (so `Root`, `ROOT` and
+/// full-width `ｒｏｏｔ` are all `root`). Stored beside the username (`users.username_key`,
+/// unique) and used for lookups; also the throttle's key for an unknown login id.
+pub fn username_key(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    s.trim()
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .nfkc()
+        .collect()
 }
 
 impl fmt::Display for Username {
@@ -117,6 +150,21 @@ mod tests {
         for bad in ["", "with space", "semi;colon", &"x".repeat(151)] {
             assert!(Username::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn usernames_are_normalised_and_compared_without_case() {
+        assert_eq!(Username::parse("ｒｏｏｔ").unwrap().as_str(), "root");
+        assert_eq!(username_key("Root"), "root");
+        assert_eq!(username_key("ＲＯＯＴ"), "root");
+        assert_eq!(username_key("Émile"), username_key("émile"));
+        let own = Email::parse("Alice@Example.com").unwrap();
+        assert!(Username::parse("alice@example.com").unwrap().fits(&own).is_ok());
+        assert_eq!(
+            Username::parse("bob@example.com").unwrap().fits(&own),
+            Err(UserError::UsernameIsOtherEmail)
+        );
+        assert!(Username::parse("alice").unwrap().fits(&own).is_ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::error::ApiError;
 use crate::http::bearer::Bearer;
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
+use crate::http::csrf;
 use crate::http::pages::{self, ForgotPage, ResetPage, SignupPage};
 use crate::service::account::{self, AccountError, Signup};
 use crate::service::login::{self, LoginId};
@@ -16,6 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_proto::Secret;
@@ -282,44 +284,74 @@ async fn reset_submit(State(state): State<AppState>, Body(form): Body<ResetForm>
     }
 }
 
-async fn forgot_page(State(state): State<AppState>) -> Response {
+/// A page's form: its fields and the CSRF token (`http::csrf`).
+#[derive(Debug, Deserialize)]
+struct PageForm<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    fields: T,
+}
+
+fn form_expired() -> Response {
+    pages::message(
+        StatusCode::FORBIDDEN,
+        "Form expired",
+        "This form expired. Open the page again.",
+        true,
+    )
+}
+
+async fn forgot_page(State(state): State<AppState>, jar: CookieJar) -> Response {
     if state.mailer.is_none() {
         return ApiError::NotFound.into_response();
     }
-    pages::render(&ForgotPage, StatusCode::OK, None)
+    let (jar, csrf) = csrf::token(&state, jar);
+    (jar, pages::render(&ForgotPage { csrf }, StatusCode::OK, None)).into_response()
 }
 
 async fn forgot_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Body(form): Body<EmailRequest>,
+    jar: CookieJar,
+    Body(form): Body<PageForm<EmailRequest>>,
 ) -> Response {
-    match account::request_reset(&state, &form.email, ip).await {
+    if !csrf::ok(&state, &jar, &form.csrf) {
+        return form_expired();
+    }
+    match account::request_reset(&state, &form.fields.email, ip).await {
         Ok(()) => pages::message(StatusCode::OK, "Check your e-mail", RESET_SENT, false),
         Err(e) => ApiError::from(e).into_response(),
     }
 }
 
-async fn signup_page(State(state): State<AppState>) -> Response {
+async fn signup_page(State(state): State<AppState>, jar: CookieJar) -> Response {
     if !state.settings.signup.enabled {
         return ApiError::NotFound.into_response();
     }
-    pages::render(
-        &SignupPage {
-            error: None,
-            email: String::new(),
-            username: String::new(),
-        },
-        StatusCode::OK,
-        None,
-    )
+    let (jar, csrf) = csrf::token(&state, jar);
+    let page = SignupPage {
+        error: None,
+        email: String::new(),
+        username: String::new(),
+        csrf,
+    };
+    (jar, pages::render(&page, StatusCode::OK, None)).into_response()
 }
 
 async fn signup_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Body(req): Body<SignupRequest>,
+    jar: CookieJar,
+    Body(form): Body<PageForm<SignupRequest>>,
 ) -> Response {
+    if !state.settings.signup.enabled {
+        return ApiError::NotFound.into_response();
+    }
+    if !csrf::ok(&state, &jar, &form.csrf) {
+        return form_expired();
+    }
+    let req = form.fields;
     let (email, username) = (req.email.clone(), req.username.clone().unwrap_or_default());
     let result = account::signup(
         &state,
@@ -340,15 +372,16 @@ async fn signup_submit(
             "We sent a link to confirm your address and finish signing up.",
             false,
         ),
-        Err(AccountError::Invalid(e)) => pages::render(
-            &SignupPage {
+        Err(AccountError::Invalid(e)) => {
+            let (jar, csrf) = csrf::token(&state, jar);
+            let page = SignupPage {
                 error: Some(e.to_string()),
                 email,
                 username,
-            },
-            StatusCode::BAD_REQUEST,
-            None,
-        ),
+                csrf,
+            };
+            (jar, pages::render(&page, StatusCode::BAD_REQUEST, None)).into_response()
+        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }

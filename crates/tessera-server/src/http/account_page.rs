@@ -1,12 +1,14 @@
 //! The account page (`GET /account`): who is signed in where (browser SSO sessions and
 //! apps holding refresh tokens) and a "log out everywhere" button. It uses the SSO session
 //! cookie; without one it shows its own sign-in form (`POST /account/login`). Forms carry a
-//! CSRF token equal to a cookie scoped to `/account` (double submit).
+//! server-bound CSRF token (`http::csrf`).
 
-use crate::http::authorize::{SESSION_COOKIE, csrf_ok, csrf_token, session_cookie};
+use crate::http::authorize::{SESSION_COOKIE, session_cookie};
+use crate::http::csrf;
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
 use crate::http::pages::{self, AccountLoginPage, AccountPage, SessionLine};
+use crate::service::audit::Actor;
 use crate::service::login::{self, LoginError, LoginId};
 use crate::service::session;
 use crate::service::user::Users;
@@ -20,8 +22,6 @@ use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar};
 use serde::Deserialize;
 use tessera_proto::Secret;
-
-const CSRF_PATH: &str = "/account";
 
 /// `/account`, `/account/login`, `/account/logout-everywhere`.
 pub fn routes() -> Router<AppState> {
@@ -65,7 +65,7 @@ async fn account(state: &AppState, jar: CookieJar, user: &User, current: &Sessio
         Ok(found) => found,
         Err(e) => return unavailable(&e),
     };
-    let (jar, csrf) = csrf_token(state, jar, CSRF_PATH);
+    let (jar, csrf) = csrf::token(state, jar);
     let page = AccountPage {
         username: user.username.clone(),
         email: user.email.clone(),
@@ -112,7 +112,7 @@ fn sign_in_form(
     username: &str,
     status: StatusCode,
 ) -> Response {
-    let (jar, csrf) = csrf_token(state, jar, CSRF_PATH);
+    let (jar, csrf) = csrf::token(state, jar);
     let page = AccountLoginPage {
         error: error.map(str::to_owned),
         username: username.to_owned(),
@@ -138,7 +138,7 @@ async fn sign_in(
     jar: CookieJar,
     Body(form): Body<SignIn>,
 ) -> Response {
-    if !csrf_ok(&jar, &form.csrf) {
+    if !csrf::ok(&state, &jar, &form.csrf) {
         let msg = "This form expired. Please sign in again.";
         return sign_in_form(
             &state,
@@ -222,7 +222,7 @@ async fn logout_everywhere(
     jar: CookieJar,
     Body(form): Body<Confirm>,
 ) -> Response {
-    if !csrf_ok(&jar, &form.csrf) {
+    if !csrf::ok(&state, &jar, &form.csrf) {
         return pages::message(
             StatusCode::FORBIDDEN,
             "Form expired",
@@ -236,7 +236,7 @@ async fn logout_everywhere(
         Err(e) => return unavailable(&e),
     };
     // The same use case as the admin API's force logout, with the user as the actor.
-    if let Err(e) = Users::of(&state).end_sessions(user.id, Some(user.id)).await {
+    if let Err(e) = Users::of(&state).end_sessions(user.id, Actor::User(user.id)).await {
         return unavailable(&e);
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));

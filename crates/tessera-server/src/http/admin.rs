@@ -11,6 +11,7 @@
 use crate::error::ApiError;
 use crate::http::bearer::Bearer;
 use crate::http::body::Body;
+use crate::service::audit::Actor;
 use crate::service::client::{self as clients, ClientServiceError, NewClient};
 use crate::service::user::{
     Access, NewUserInput, PasswordInput, UserPatch, UserServiceError, Users,
@@ -448,7 +449,9 @@ async fn create_user(
         email_verified: true,
         id: None,
     };
-    let created = Users::of(&state).create(input).await?;
+    let created = Users::of(&state)
+        .create(input, Actor::User(admin.0.id))
+        .await?;
     Ok((StatusCode::CREATED, Json(AdminUser::from(&created))))
 }
 
@@ -498,7 +501,7 @@ async fn update_user(
         groups: body.groups,
         services: body.services,
     };
-    let updated = users.update(target.id, patch, Some(admin.0.id)).await?;
+    let updated = users.update(target.id, patch, Actor::User(admin.0.id)).await?;
     Ok(Json(AdminUser::from(&updated)))
 }
 
@@ -518,7 +521,7 @@ async fn delete_user(
             "an admin cannot delete themselves".into(),
         ));
     }
-    users.delete(target.id, Some(admin.0.id)).await?;
+    users.delete(target.id, Actor::User(admin.0.id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -534,7 +537,9 @@ async fn set_password(
 ) -> Result<StatusCode, ApiError> {
     let users = Users::of(&state);
     let target = admin.target(&users, &id).await?;
-    users.set_password_of(&target, &body.password).await?;
+    users
+        .set_password_of(&target, &body.password, Actor::User(admin.0.id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -549,7 +554,7 @@ async fn logout(
 ) -> Result<StatusCode, ApiError> {
     let users = Users::of(&state);
     let target = admin.target(&users, &id).await?;
-    users.end_sessions(target.id, Some(admin.0.id)).await?;
+    users.end_sessions(target.id, Actor::User(admin.0.id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -601,6 +606,7 @@ async fn create_client(
         input,
         state.clock.unix(),
         &state.settings.tokens.audience,
+        Actor::User(admin.0.id),
     )
     .await?;
     Ok((
@@ -638,7 +644,7 @@ async fn delete_client(
     clients::delete(
         state.store.as_ref(),
         &id,
-        &admin.0.id.to_string(),
+        Actor::User(admin.0.id),
         state.clock.unix(),
     )
     .await?;

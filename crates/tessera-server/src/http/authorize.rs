@@ -1,12 +1,13 @@
 //! The browser side of SSO: `GET /oauth/authorize`, the login and consent forms it shows
 //! (`POST /oauth/authorize/login`, `POST /oauth/authorize/consent`), and
 //! `GET /oauth/logout`. Forms carry the authorization request in hidden fields and a
-//! CSRF token that must equal the `tessera_csrf` cookie (double submit).
+//! server-bound CSRF token (`http::csrf`).
 
 use crate::error::ApiError;
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
-use crate::http::pages::{self, ConsentPage, LoginPage};
+use crate::http::csrf;
+use crate::http::pages::{self, ConsentPage, LoginPage, LogoutPage};
 use crate::service::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Next};
 use crate::service::login::{self, LoginError, LoginId};
 use crate::service::session;
@@ -19,13 +20,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
-use subtle::ConstantTimeEq as _;
 use tessera_proto::Secret;
 
 /// The SSO session cookie.
 pub const SESSION_COOKIE: &str = "tessera_session";
-/// The CSRF cookie of the login and consent forms.
-pub const CSRF_COOKIE: &str = "tessera_csrf";
 
 /// The authorization endpoint and its forms, and logout.
 pub fn routes() -> Router<AppState> {
@@ -33,7 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/authorize", get(authorize))
         .route("/oauth/authorize/login", post(login_form))
         .route("/oauth/authorize/consent", post(consent_form))
-        .route("/oauth/logout", get(logout))
+        .route("/oauth/logout", get(logout).post(logout_confirmed))
 }
 
 async fn authorize(
@@ -83,7 +81,7 @@ async fn login_form(
         Ok(req) => req,
         Err(e) => return failure(e, StatusCode::SEE_OTHER),
     };
-    if !csrf_ok(&jar, &form.csrf) {
+    if !csrf::ok(&state, &jar, &form.csrf) {
         let msg = "This form expired. Please sign in again.";
         return login_again(&state, jar, &req, &form, msg).await;
     }
@@ -189,7 +187,7 @@ async fn consent_form(
         )
         .await;
     };
-    if !csrf_ok(&jar, &form.csrf) {
+    if !csrf::ok(&state, &jar, &form.csrf) {
         return show(
             &state,
             jar,
@@ -271,7 +269,7 @@ async fn show(
     username: &str,
     redirect_status: StatusCode,
 ) -> Response {
-    let (jar, csrf) = csrf_token(state, jar, "/oauth/authorize");
+    let (jar, csrf) = csrf::token(state, jar);
     let hidden = hidden_fields(params);
     let target = origin_of(&req.redirect_uri);
     let page = match next {
@@ -325,46 +323,14 @@ async fn browser_session(
     Ok(session::current(state, cookie).await?)
 }
 
-/// The request's parameters as hidden form fields.
-fn hidden_fields(params: &AuthorizeParams) -> Vec<(String, String)> {
+/// A request's parameters as hidden form fields.
+fn hidden_fields(params: &impl serde::Serialize) -> Vec<(String, String)> {
     match serde_json::to_value(params) {
         Ok(serde_json::Value::Object(map)) => map
             .into_iter()
             .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
             .collect(),
         _ => Vec::new(),
-    }
-}
-
-/// The CSRF token: the cookie's, or a new one set now, scoped to the forms under `path`.
-pub(crate) fn csrf_token(
-    state: &AppState,
-    jar: CookieJar,
-    path: &'static str,
-) -> (CookieJar, String) {
-    if let Some(existing) = jar
-        .get(CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43)
-    {
-        return (jar, existing);
-    }
-    let Ok(token) = authorize::random_token() else {
-        return (jar, String::new());
-    };
-    let cookie = Cookie::build((CSRF_COOKIE, token.clone()))
-        .path(path)
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.issuer.starts_with("https://"))
-        .build();
-    (jar.add(cookie), token)
-}
-
-pub(crate) fn csrf_ok(jar: &CookieJar, field: &str) -> bool {
-    match jar.get(CSRF_COOKIE) {
-        Some(c) if !field.is_empty() => bool::from(c.value().as_bytes().ct_eq(field.as_bytes())),
-        _ => false,
     }
 }
 
@@ -458,42 +424,95 @@ fn unavailable() -> Response {
     r
 }
 
-/// `GET /oauth/logout` parameters (RP-initiated logout).
-#[derive(Debug, Default, Deserialize)]
+/// `/oauth/logout` parameters (RP-initiated logout), and the confirmation form's.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 struct LogoutParams {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token_hint: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     client_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     post_logout_redirect_uri: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     state: Option<String>,
 }
 
-/// Ends the SSO session and clears its cookie; redirects to `post_logout_redirect_uri`
-/// only when it is one of the client's registered redirect URIs (the client named by
-/// `client_id` or by the `aud` of `id_token_hint`), else shows a "signed out" page.
+/// The confirmation form: the request's parameters and the CSRF token.
+#[derive(Debug, Deserialize)]
+struct LogoutConfirm {
+    #[serde(flatten)]
+    params: LogoutParams,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `GET /oauth/logout`: ends the browser's session at once only when the relying party
+/// proves it speaks for it: an `id_token_hint` Tessera signed for the session's user.
+/// Otherwise (no hint, a forged or foreign one) a page asks the user to confirm, so a link
+/// or image elsewhere cannot sign the browser out. Without a live session there is nothing
+/// to end: straight to the end.
 async fn logout(
     State(state): State<AppState>,
     jar: CookieJar,
     query: Result<Query<LogoutParams>, QueryRejection>,
 ) -> Response {
     let params = query.map(|Query(p)| p).unwrap_or_default();
-    if let Err(e) = session::end(&state, jar.get(SESSION_COOKIE).map(Cookie::value)).await {
+    let current = match browser_session(&state, &jar).await {
+        Ok(current) => current,
+        Err(_) => return unavailable(),
+    };
+    let Some(current) = current else {
+        return signed_out(&state, jar, &params).await;
+    };
+    let hinted = params
+        .id_token_hint
+        .as_deref()
+        .and_then(|hint| hint_subject(&state, hint));
+    if hinted.as_deref() == Some(current.user_id.to_string().as_str()) {
+        return end_session(&state, jar, &params).await;
+    }
+    let target = allowed_return(&state, &params).await.and_then(|u| origin_of(&u));
+    let (jar, csrf) = csrf::token(&state, jar);
+    let page = LogoutPage {
+        hidden: hidden_fields(&params),
+        csrf,
+    };
+    (jar, pages::render(&page, StatusCode::OK, target.as_deref())).into_response()
+}
+
+/// `POST /oauth/logout`: the confirmation, with the CSRF token of the page.
+async fn logout_confirmed(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    body: Result<Body<LogoutConfirm>, ApiError>,
+) -> Response {
+    let Ok(Body(form)) = body else {
+        return bad_request("The sign-out form could not be read.");
+    };
+    if !csrf::ok(&state, &jar, &form.csrf) {
+        return pages::message(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form expired. You are still signed in; sign out again from the app.",
+            true,
+        );
+    }
+    end_session(&state, jar, &form.params).await
+}
+
+async fn end_session(state: &AppState, jar: CookieJar, params: &LogoutParams) -> Response {
+    if let Err(e) = session::end(state, jar.get(SESSION_COOKIE).map(Cookie::value)).await {
         tracing::warn!(error = %e, "could not end a session");
         return unavailable();
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
-    let client_id = params
-        .client_id
-        .clone()
-        .or_else(|| params.id_token_hint.as_deref().and_then(audience_of));
-    if let (Some(uri), Some(client_id)) = (&params.post_logout_redirect_uri, client_id)
-        && let Ok(Some(client)) = state.store.client(&client_id).await
-        && client.redirect_uris.iter().any(|r| r == uri)
-    {
-        let url = authorize::redirect_url(uri, &[("state", params.state.as_deref())]);
+    signed_out(state, jar, params).await
+}
+
+/// Back to `post_logout_redirect_uri` when allowed, else a "signed out" page.
+async fn signed_out(state: &AppState, jar: CookieJar, params: &LogoutParams) -> Response {
+    if let Some(uri) = allowed_return(state, params).await {
+        let url = authorize::redirect_url(&uri, &[("state", params.state.as_deref())]);
         return (jar, redirect(&url, StatusCode::FOUND)).into_response();
     }
     let page = pages::message(
@@ -504,6 +523,31 @@ async fn logout(
     );
     (jar, page).into_response()
 }
+
+/// `post_logout_redirect_uri` when it is one of the registered redirect URIs of the client
+/// named by `client_id` or by the `aud` of `id_token_hint`.
+async fn allowed_return(state: &AppState, params: &LogoutParams) -> Option<String> {
+    let uri = params.post_logout_redirect_uri.as_ref()?;
+    let client_id = params
+        .client_id
+        .clone()
+        .or_else(|| params.id_token_hint.as_deref().and_then(audience_of))?;
+    let client = state.store.client(&client_id).await.ok()??;
+    client
+        .redirect_uris
+        .iter()
+        .any(|r| r == uri)
+        .then(|| uri.clone())
+}
+
+/// The `sub` of an ID token Tessera signed (expired or not), or `None`.
+fn hint_subject(state: &AppState, hint: &str) -> Option<String> {
+    let ring = state.keys.current();
+    tessera_token::validate::verify_id_token_hint(hint, ring.published(), &state.validation)
+        .ok()
+        .map(|c| c.sub)
+}
+
 
 /// The `aud` of an ID token, read without checking it: it only picks which client's
 /// registered URIs a logout may return to, so a forged hint can reach no other URI.

@@ -10,6 +10,7 @@ pub mod bearer;
 pub mod body;
 pub mod client_ip;
 pub mod conn_limit;
+pub mod csrf;
 pub mod health;
 pub mod jwks;
 pub mod metrics;

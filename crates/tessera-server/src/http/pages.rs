@@ -86,7 +86,10 @@ pub struct AccountPage {
 /// "Forgot your password?": asks for the address.
 #[derive(Template)]
 #[template(path = "forgot.html")]
-pub struct ForgotPage;
+pub struct ForgotPage {
+    /// The CSRF token.
+    pub csrf: String,
+}
 
 /// The sign-up page.
 #[derive(Template)]
@@ -98,6 +101,8 @@ pub struct SignupPage {
     pub email: String,
     /// Kept after a failure.
     pub username: String,
+    /// The CSRF token.
+    pub csrf: String,
 }
 
 /// The consent page.
@@ -117,6 +122,16 @@ pub struct ConsentPage {
     /// Proof that Tessera showed this page for this request and session
     /// (`authorize::consent_ticket`).
     pub ticket: String,
+}
+
+/// "Sign out of Tessera?": a logout that did not prove it speaks for the session.
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage {
+    /// The logout request, carried through the form.
+    pub hidden: Vec<(String, String)>,
+    /// The CSRF token.
+    pub csrf: String,
 }
 
 /// A page with a title and one message (errors, "signed out").

@@ -6,13 +6,14 @@
 //! exists: the lookup, the hashing, the write and the mail happen in a background task
 //! after the answer, so neither the body nor the timing tells (see `BENCHMARKS.md`).
 
+use super::audit::Actor;
 use super::links::{self, Purpose};
 use super::login::{self, LoginError, LoginId};
 use super::token::TokenError;
 use super::user::{Access, NewUserInput, PasswordInput, UserServiceError, Users};
 use crate::domain::{Email, UserError, Username};
 use crate::state::AppState;
-use crate::store::StoreError;
+use crate::store::{PendingSignup, StoreError};
 use tessera_proto::Secret;
 
 /// A self-service request failed.
@@ -85,6 +86,7 @@ pub async fn signup(
     }
     let email = Email::parse(&input.email)?;
     let username = Username::parse(input.username.as_deref().unwrap_or(email.as_str()))?;
+    username.fits(&email)?;
     let allowed = &state.settings.signup.allowed_domains;
     let domain = email.as_str().rsplit_once('@').map_or("", |(_, d)| d);
     if !allowed.is_empty() && !allowed.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
@@ -106,14 +108,33 @@ pub async fn signup(
     Ok(())
 }
 
+/// Creates the pending account without a usable password and mails a link carrying this
+/// sign-up's choices; for an address with a pending account already, only the link: the
+/// sign-up whose link the mailbox owner follows is the one that counts (no pre-hijacking
+/// by signing up first with someone else's address).
 async fn create_account(state: &AppState, input: Signup) -> Result<(), String> {
     let users = Users::of(state);
     let email = input.email.clone();
+    let username = input.username.clone().unwrap_or_default();
+    let chosen = PendingSignup {
+        password_hash: Some(
+            state
+                .hasher
+                .hash(&input.password)
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        username: Some(username.clone()),
+        first_name: Some(input.first_name.clone()),
+        last_name: Some(input.last_name.clone()),
+    };
     let created = users
-        .create(NewUserInput {
-            username: input.username.clone().unwrap_or_default(),
+        .create(
+            NewUserInput {
+            username: username.clone(),
             email: input.email,
-            password: PasswordInput::Clear(input.password),
+            // Django's unusable password: only a followed link sets one.
+            password: PasswordInput::Hashed("!".into()),
             first_name: input.first_name,
             last_name: input.last_name,
             is_staff: false,
@@ -124,23 +145,39 @@ async fn create_account(state: &AppState, input: Signup) -> Result<(), String> {
             access: Access::default(),
             email_verified: false,
             id: None,
-        })
+            },
+            Actor::SelfService,
+        )
         .await;
     let user = match created {
         Ok(user) => user,
         Err(UserServiceError::Conflict(field)) => {
-            return conflict_note(state, &email, field).await;
+            return conflict_note(state, &email, field, chosen).await;
         }
         Err(e) => return Err(e.to_string()),
     };
-    send_verification(state, user.id, &email).await
+    send_verification(state, user.id, &email, chosen).await
 }
 
-/// The address is taken: an unverified account gets a new link, a verified one a note.
-async fn conflict_note(state: &AppState, email: &str, field: &str) -> Result<(), String> {
+/// The address or username is taken: a pending account for the address gets a link with
+/// this sign-up's choices (when its username is free or the pending account's own); a
+/// verified one, or a username taken by another, a note.
+async fn conflict_note(
+    state: &AppState,
+    email: &str,
+    field: &str,
+    chosen: PendingSignup,
+) -> Result<(), String> {
     match state.store.user_by_email(email).await {
         Ok(Some(existing)) if !existing.email_verified => {
-            send_verification(state, existing.id, email).await
+            let wanted = chosen.username.as_deref().unwrap_or_default();
+            match state.store.user_by_username(wanted).await {
+                Ok(Some(other)) if other.id != existing.id => {
+                    username_taken(state, email).await
+                }
+                Ok(_) => send_verification(state, existing.id, email, chosen).await,
+                Err(e) => Err(e.to_string()),
+            }
         }
         Ok(Some(_)) => {
             let body = format!(
@@ -151,20 +188,28 @@ async fn conflict_note(state: &AppState, email: &str, field: &str) -> Result<(),
             );
             mail(state, email, "You already have an account", body).await
         }
-        Ok(None) => {
-            let body = format!(
-                "Someone, perhaps you, tried to sign up at {issuer} with this address, but the \
-                 {field} is taken. Sign up again with another one.\n",
-                issuer = state.issuer
-            );
-            mail(state, email, "Sign-up not completed", body).await
-        }
+        Ok(None) if field == "username" => username_taken(state, email).await,
+        Ok(None) => Err(format!("sign-up conflict on {field} without an account")),
         Err(e) => Err(e.to_string()),
     }
 }
 
-async fn send_verification(state: &AppState, user_id: i64, email: &str) -> Result<(), String> {
-    let token = links::issue(state, user_id, Purpose::Verify, None)
+async fn username_taken(state: &AppState, email: &str) -> Result<(), String> {
+    let body = format!(
+        "Someone, perhaps you, tried to sign up at {issuer} with this address, but the \
+         username is taken. Sign up again with another one.\n",
+        issuer = state.issuer
+    );
+    mail(state, email, "Sign-up not completed", body).await
+}
+
+async fn send_verification(
+    state: &AppState,
+    user_id: i64,
+    email: &str,
+    chosen: PendingSignup,
+) -> Result<(), String> {
+    let token = links::issue_signup(state, user_id, chosen)
         .await
         .map_err(|e| e.to_string())?;
     let body = format!(
@@ -287,7 +332,9 @@ pub async fn confirm_reset(
     links::redeem(state, token, Purpose::Reset)
         .await?
         .ok_or(AccountError::BadLink)?;
-    users.set_password_of(&user, password).await?;
+    users
+        .set_password_of(&user, password, Actor::SelfService)
+        .await?;
     Ok(())
 }
 
@@ -304,7 +351,9 @@ pub async fn change_password(
     new: &Secret,
 ) -> Result<(), AccountError> {
     let user = confirm_password(state, bearer, ip, current).await?;
-    Users::of(state).set_password_of(&user, new).await?;
+    Users::of(state)
+        .set_password_of(&user, new, Actor::User(user.id))
+        .await?;
     Ok(())
 }
 
@@ -359,15 +408,11 @@ async fn confirm_password(
 ) -> Result<crate::store::User, AccountError> {
     let (_, user) =
         super::token::authenticate_bearer(state, bearer, super::audience::Surface::UserApi).await?;
-    match login::authenticate(
-        state,
-        &LoginId::Username(user.username.clone()),
-        password,
-        ip,
-    )
-    .await
-    {
-        Ok(user) => Ok(user),
+    // By address (unique, and what a login by address resolves first): the token's own
+    // account, whatever its username looks like.
+    match login::authenticate(state, &LoginId::Email(user.email.clone()), password, ip).await {
+        Ok(found) if found.id == user.id => Ok(found),
+        Ok(_) => Err(AccountError::WrongPassword),
         Err(LoginError::NoActiveAccount) => Err(AccountError::WrongPassword),
         Err(e) => Err(AccountError::Login(e)),
     }

@@ -52,6 +52,27 @@ impl Sampler {
     }
 }
 
+/// Who did an action the trail records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in user (an admin through the API, or the user themselves): their id.
+    User(i64),
+    /// The operator, through the `tessera` command line.
+    Cli,
+    /// Nobody signed in: a sign-up, or the holder of a link mailed to the account.
+    SelfService,
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::User(id) => write!(f, "{id}"),
+            Self::Cli => f.write_str("cli"),
+            Self::SelfService => f.write_str("self-service"),
+        }
+    }
+}
+
 /// An event being described.
 #[derive(Debug, Clone)]
 #[must_use = "an audit event does nothing until recorded"]

@@ -94,6 +94,7 @@ pub async fn create(
     input: NewClient,
     now: i64,
     audience: &str,
+    actor: super::audit::Actor,
 ) -> Result<Created, ClientServiceError> {
     check_client_id(&input.id)?;
     if input.id == audience {
@@ -184,6 +185,7 @@ pub async fn create(
     match store.create_client(&client).await {
         Ok(()) => {
             super::audit::event("client.created")
+                .actor(actor)
                 .subject(&client.client_id)
                 .detail(client.grants.join(" "))
                 .record(store, now)
@@ -202,7 +204,7 @@ pub async fn create(
 pub async fn delete(
     store: &dyn Store,
     id: &str,
-    actor: &str,
+    actor: super::audit::Actor,
     now: i64,
 ) -> Result<(), ClientServiceError> {
     if !store
@@ -224,7 +226,11 @@ pub async fn delete(
 ///
 /// # Errors
 /// [`ClientServiceError::NotFound`] for an unknown or public client.
-pub async fn rotate_secret(store: &dyn Store, id: &str) -> Result<Secret, ClientServiceError> {
+pub async fn rotate_secret(
+    store: &dyn Store,
+    id: &str,
+    actor: super::audit::Actor,
+) -> Result<Secret, ClientServiceError> {
     let secret = new_secret()?;
     let found = store
         .set_client_secret(id, &hash_secret(secret.expose()))
@@ -232,6 +238,7 @@ pub async fn rotate_secret(store: &dyn Store, id: &str) -> Result<Secret, Client
         .map_err(ClientServiceError::Store)?;
     if found {
         super::audit::event("client.secret_rotated")
+            .actor(actor)
             .subject(id)
             .record(store, time::OffsetDateTime::now_utc().unix_timestamp())
             .await;

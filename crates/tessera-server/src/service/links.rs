@@ -2,7 +2,7 @@
 //! expiring, used up atomically (see `Store::redeem_user_link`).
 
 use crate::state::AppState;
-use crate::store::{StoreError, UserLink};
+use crate::store::{PendingSignup, StoreError, UserLink};
 use base64::Engine as _;
 
 /// What a link does.
@@ -48,6 +48,29 @@ pub async fn issue(
     purpose: Purpose,
     new_email: Option<&str>,
 ) -> Result<String, LinkError> {
+    store_link(state, user_id, purpose, new_email, PendingSignup::default()).await
+}
+
+/// Stores a verification link carrying one sign-up's choices (following it activates
+/// them) and returns the token to put in the URL.
+///
+/// # Errors
+/// [`LinkError`].
+pub async fn issue_signup(
+    state: &AppState,
+    user_id: i64,
+    signup: PendingSignup,
+) -> Result<String, LinkError> {
+    store_link(state, user_id, Purpose::Verify, None, signup).await
+}
+
+async fn store_link(
+    state: &AppState,
+    user_id: i64,
+    purpose: Purpose,
+    new_email: Option<&str>,
+    signup: PendingSignup,
+) -> Result<String, LinkError> {
     let mut raw = [0u8; 32];
     aws_lc_rs::rand::fill(&mut raw).map_err(|_| LinkError::Random)?;
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
@@ -61,6 +84,7 @@ pub async fn issue(
         purpose: purpose.as_str().to_owned(),
         new_email: new_email.map(str::to_owned),
         expires_at: state.clock.unix() + i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2),
+        signup,
     };
     state.store.insert_user_link(&link).await?;
     Ok(token)

@@ -6,13 +6,15 @@
 use super::password::HashError;
 use super::{audit, throttle};
 use crate::state::AppState;
-use crate::store::{StoreError, User};
+use crate::store::{Store, StoreError, User};
 use tessera_proto::Secret;
 
 /// Who is logging in.
 #[derive(Debug, Clone)]
 pub enum LoginId {
-    /// A username; an address containing `@` that matches no username is tried as an e-mail.
+    /// A username, or an e-mail address: an id containing `@` is the account with that
+    /// address first, then the one with that username (so a username cannot shadow
+    /// someone's address).
     Username(String),
     /// An e-mail address.
     Email(String),
@@ -63,7 +65,10 @@ pub async fn authenticate(
     if id.as_str().chars().count() > MAX_LOGIN_ID_CHARS {
         return Err(LoginError::NoActiveAccount);
     }
-    let mut attempt = throttle::Attempt::new(id.as_str(), ip);
+    // The account is looked up before the throttle, so that its budget is one whatever it
+    // is called by (username, address, another case); unknown ids count as typed.
+    let user = find(state, id).await?;
+    let mut attempt = throttle::Attempt::new(user.as_ref().map(|u| u.id), id.as_str(), ip);
     if let Some(wait) = throttle::check(state, &mut attempt).await? {
         state.metrics.login_throttled.inc();
         // Answered before any hashing, so cheap to send by the thousand: one event per
@@ -82,7 +87,6 @@ pub async fn authenticate(
         }
         return Err(LoginError::Throttled(wait));
     }
-    let user = find(state, id).await?;
     let verdict = state
         .hasher
         .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
@@ -121,12 +125,23 @@ pub async fn authenticate(
 async fn find(state: &AppState, id: &LoginId) -> Result<Option<User>, StoreError> {
     match id {
         LoginId::Email(email) => state.store.user_by_email(email).await,
-        LoginId::Username(name) => match state.store.user_by_username(name).await? {
-            Some(u) => Ok(Some(u)),
-            None if name.contains('@') => state.store.user_by_email(name).await,
-            None => Ok(None),
-        },
+        LoginId::Username(name) => lookup(state.store.as_ref(), name).await,
     }
+}
+
+/// The account a username or address names: an id containing `@` is first the account
+/// with that address, then the one with that username; any other id a username (without
+/// regard to case or width).
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn lookup(store: &dyn Store, id: &str) -> Result<Option<User>, StoreError> {
+    if id.contains('@')
+        && let Some(owner) = store.user_by_email(id).await?
+    {
+        return Ok(Some(owner));
+    }
+    store.user_by_username(id).await
 }
 
 /// Stores a hash with the current parameters in place of the one just verified (never

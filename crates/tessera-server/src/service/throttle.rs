@@ -2,9 +2,10 @@
 //! doubles per failure past a free allowance (see [`crate::config::ThrottleSettings`]).
 //!
 //! Counters live in the store (`login_failures`), so every replica sees the same ones.
-//! Keys are the login id as typed (lower-cased; existing or not, so the answer says
-//! nothing about which accounts exist), the client IP, and both together. A waiting
-//! attempt is refused before any password hash is computed.
+//! Keys are the account (its id when the login names one, whether by username or address,
+//! in any case; an unknown id as typed, case- and width-folded, so the answer is the same
+//! for accounts that do not exist), the client IP, and both together. A waiting attempt is
+//! refused before any password hash is computed.
 
 use crate::config::ThrottleSettings;
 use crate::state::AppState;
@@ -45,9 +46,13 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// The attempt to log in as `login` (username or e-mail as typed) from `ip`.
-    pub fn new(login: &str, ip: IpAddr) -> Self {
-        let login = login.trim().to_lowercase();
+    /// The attempt to log in to the account `user` (found by `login`, as typed) from `ip`;
+    /// when no account has that id, the typed id folded is the key.
+    pub fn new(user: Option<i64>, login: &str, ip: IpAddr) -> Self {
+        let login = match user {
+            Some(id) => format!("#{id}"),
+            None => format!("={}", crate::domain::user::username_key(login)),
+        };
         Self {
             account_ip: format!("a+ip:{login}|{ip}"),
             account: format!("a:{login}"),

@@ -496,11 +496,12 @@ fn legacy_access(
 }
 
 /// Whether a legacy (simplejwt) token issued at `iat` can be `user`'s: the old system
-/// issued it for the user who had that id then, so the account must be at least as old
-/// (imports keep Django's `date_joined`). An account made later under an id the import
-/// skipped or refused (or a newer one) is someone else: the token names who held the id.
+/// issued it for the user who had that id then, so the account must hold the id the import
+/// kept (`imported_id`: not one made here, nor imported with `--new-ids`) and be at least
+/// as old (imports keep Django's `date_joined`). An account made later under an id the
+/// import skipped or refused is someone else: the token names who held the id.
 fn legacy_token_is_theirs(user: &User, iat: i64) -> bool {
-    user.date_joined.unix_timestamp() <= iat
+    user.imported_id && user.date_joined.unix_timestamp() <= iat
 }
 
 /// A refresh token of the simplejwt deployment Tessera replaced (`[tokens]

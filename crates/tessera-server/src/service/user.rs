@@ -1,5 +1,6 @@
 //! Managing users (the CLI now, the admin API later) and showing them.
 
+use super::audit::Actor;
 use super::password::{HashError, PasswordHasher};
 use crate::domain::{Email, UserError, Username};
 use crate::store::{NewUser, Store, StoreError, User};
@@ -121,9 +122,19 @@ impl Users<'_> {
     ///
     /// # Errors
     /// [`UserServiceError`].
-    pub async fn create(&self, input: NewUserInput) -> Result<User, UserServiceError> {
+    pub async fn create(
+        &self,
+        input: NewUserInput,
+        actor: Actor,
+    ) -> Result<User, UserServiceError> {
         let username = Username::parse(&input.username)?;
         let email = Email::parse(&input.email)?;
+        // An e-mail address as username only for the account with that address. An
+        // imported account (its id kept) keeps the username it had: logins resolve an
+        // address to the account that has it first, so it shadows nobody.
+        if input.id.is_none() {
+            username.fits(&email)?;
+        }
         let password_hash = match &input.password {
             PasswordInput::Clear(p) => {
                 self.hash_new(p, &[username.as_str(), email.as_str()])
@@ -158,6 +169,7 @@ impl Users<'_> {
                 .map(|s| names("services", s))
                 .transpose()?,
             email_verified: input.email_verified,
+            imported_id: input.id.is_some(),
         };
         let created = self.store.create_user(&user).await?;
         // Admin rights given at creation are said (an import can carry them).
@@ -167,6 +179,7 @@ impl Users<'_> {
             (false, false) => "",
         };
         super::audit::event("user.created")
+            .actor(actor)
             .subject(created.id)
             .detail(format!("{}{rights}", created.username))
             .record(self.store, self.clock.unix())
@@ -174,17 +187,15 @@ impl Users<'_> {
         Ok(created)
     }
 
-    /// Finds a user by username, or by e-mail when the argument contains `@`.
+    /// Finds a user by username, or, when the argument contains `@`, by e-mail first (the
+    /// address's owner, as logins resolve it), then by username.
     ///
     /// # Errors
     /// [`UserServiceError::NotFound`].
     pub async fn find(&self, who: &str) -> Result<User, UserServiceError> {
-        let found = match self.store.user_by_username(who).await? {
-            Some(u) => Some(u),
-            None if who.contains('@') => self.store.user_by_email(who).await?,
-            None => None,
-        };
-        found.ok_or(UserServiceError::NotFound)
+        super::login::lookup(self.store, who)
+            .await?
+            .ok_or(UserServiceError::NotFound)
     }
 
     /// Sets a new password and ends every session of the user.
@@ -195,9 +206,10 @@ impl Users<'_> {
         &self,
         who: &str,
         password: &Secret,
+        actor: Actor,
     ) -> Result<User, UserServiceError> {
         let user = self.find(who).await?;
-        self.set_password_of(&user, password).await?;
+        self.set_password_of(&user, password, actor).await?;
         Ok(user)
     }
 
@@ -205,9 +217,14 @@ impl Users<'_> {
     ///
     /// # Errors
     /// [`UserServiceError::NotFound`].
-    pub async fn set_active(&self, who: &str, active: bool) -> Result<User, UserServiceError> {
+    pub async fn set_active(
+        &self,
+        who: &str,
+        active: bool,
+        actor: Actor,
+    ) -> Result<User, UserServiceError> {
         let user = self.find(who).await?;
-        self.set_active_of(user, active).await
+        self.set_active_of(user, active, actor).await
     }
 
     /// The user with this id.
@@ -243,15 +260,17 @@ impl Users<'_> {
         &self,
         id: i64,
         patch: UserPatch,
-        actor: Option<i64>,
+        actor: Actor,
     ) -> Result<User, UserServiceError> {
         let current = self.get(id).await?;
         let mut next = current.clone();
-        if let Some(u) = patch.username {
-            next.username = Username::parse(&u)?.as_str().to_owned();
-        }
         if let Some(e) = patch.email {
             next.email = Email::parse(&e)?.as_str().to_owned();
+        }
+        if let Some(u) = patch.username {
+            let username = Username::parse(&u)?;
+            username.fits(&Email::parse(&next.email)?)?;
+            next.username = username.as_str().to_owned();
         }
         next.first_name = patch.first_name.unwrap_or(next.first_name);
         next.last_name = patch.last_name.unwrap_or(next.last_name);
@@ -271,13 +290,16 @@ impl Users<'_> {
                 return Err(UserServiceError::NotFound);
             }
             super::audit::event("user.updated")
-                .actor_opt(actor)
+                .actor(actor)
                 .subject(id)
+                .detail(changes(&current, &next))
                 .record(self.store, self.clock.unix())
                 .await;
         }
         match patch.is_active {
-            Some(active) if active != next.is_active => self.set_active_of(next, active).await,
+            Some(active) if active != next.is_active => {
+                self.set_active_of(next, active, actor).await
+            }
             _ => Ok(next),
         }
     }
@@ -286,12 +308,12 @@ impl Users<'_> {
     ///
     /// # Errors
     /// [`UserServiceError::NotFound`].
-    pub async fn delete(&self, id: i64, actor: Option<i64>) -> Result<(), UserServiceError> {
+    pub async fn delete(&self, id: i64, actor: Actor) -> Result<(), UserServiceError> {
         if !self.store.delete_user(id, self.clock.unix()).await? {
             return Err(UserServiceError::NotFound);
         }
         super::audit::event("user.deleted")
-            .actor_opt(actor)
+            .actor(actor)
             .subject(id)
             .record(self.store, self.clock.unix())
             .await;
@@ -302,13 +324,13 @@ impl Users<'_> {
     ///
     /// # Errors
     /// [`UserServiceError::NotFound`].
-    pub async fn end_sessions(&self, id: i64, actor: Option<i64>) -> Result<(), UserServiceError> {
+    pub async fn end_sessions(&self, id: i64, actor: Actor) -> Result<(), UserServiceError> {
         let user = self.get(id).await?;
         self.store
             .end_user_sessions(user.id, self.clock.unix())
             .await?;
         super::audit::event("user.logged_out")
-            .actor_opt(actor)
+            .actor(actor)
             .subject(id)
             .detail("every session ended")
             .record(self.store, self.clock.unix())
@@ -324,6 +346,7 @@ impl Users<'_> {
         &self,
         user: &User,
         password: &Secret,
+        actor: Actor,
     ) -> Result<(), UserServiceError> {
         let hash = self
             .hash_new(password, &[user.username.as_str(), user.email.as_str()])
@@ -332,6 +355,7 @@ impl Users<'_> {
             .set_password_hash(user.id, &hash, true, self.clock.unix())
             .await?;
         super::audit::event("user.password_set")
+            .actor(actor)
             .subject(user.id)
             .detail("sessions ended")
             .record(self.store, self.clock.unix())
@@ -343,7 +367,12 @@ impl Users<'_> {
     ///
     /// # Errors
     /// [`UserServiceError::Store`].
-    pub async fn set_active_of(&self, user: User, active: bool) -> Result<User, UserServiceError> {
+    pub async fn set_active_of(
+        &self,
+        user: User,
+        active: bool,
+        actor: Actor,
+    ) -> Result<User, UserServiceError> {
         self.store
             .set_active(user.id, active, self.clock.unix())
             .await?;
@@ -353,6 +382,7 @@ impl Users<'_> {
             "user.disabled"
         };
         super::audit::event(kind)
+            .actor(actor)
             .subject(user.id)
             .record(self.store, self.clock.unix())
             .await;
@@ -403,6 +433,47 @@ pub struct UserPatch {
     pub groups: Option<Vec<String>>,
     /// Replaces the services: `Some(None)` lifts the restriction.
     pub services: Option<Option<Vec<String>>>,
+}
+
+/// What an update changed, for the audit trail: rights first (old → new), then lists, then
+/// the names of the profile fields changed (never their values, nor anything secret).
+fn changes(before: &User, after: &User) -> String {
+    let mut out = Vec::new();
+    for (name, old, new) in [
+        ("is_superuser", before.is_superuser, after.is_superuser),
+        ("is_staff", before.is_staff, after.is_staff),
+    ] {
+        if old != new {
+            out.push(format!("{name}: {old} → {new}"));
+        }
+    }
+    if before.services != after.services {
+        let show = |s: &Option<Vec<String>>| s.as_ref().map_or("all".into(), |l| l.join(","));
+        out.push(format!(
+            "services: {} → {}",
+            show(&before.services),
+            show(&after.services)
+        ));
+    }
+    for (name, old, new) in [
+        ("roles", &before.roles, &after.roles),
+        ("groups", &before.groups, &after.groups),
+    ] {
+        if old != new {
+            out.push(format!("{name}: [{}] → [{}]", old.join(","), new.join(",")));
+        }
+    }
+    for (name, changed) in [
+        ("username", before.username != after.username),
+        ("email", before.email != after.email),
+        ("first_name", before.first_name != after.first_name),
+        ("last_name", before.last_name != after.last_name),
+    ] {
+        if changed {
+            out.push(name.to_owned());
+        }
+    }
+    out.join("; ")
 }
 
 /// Checks a list of role, group or service names; drops duplicates, keeps the order.

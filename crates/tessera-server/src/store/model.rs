@@ -61,6 +61,12 @@ pub struct User {
     /// earlier epoch is refused.
     #[serde(default)]
     pub session_epoch: i64,
+    /// The account holds the id it had in the system it was imported from, so that
+    /// system's tokens may name it during a legacy window (`[legacy]`). An export made
+    /// before this field existed gives its users the benefit of the doubt, as the
+    /// migration did.
+    #[serde(default = "verified")]
+    pub imported_id: bool,
 }
 
 fn verified() -> bool {
@@ -93,6 +99,33 @@ pub struct UserLink {
     pub new_email: Option<String>,
     /// Unix seconds.
     pub expires_at: i64,
+    /// A `verify` link's sign-up: what following it activates (the pending account's own
+    /// values otherwise).
+    #[sqlx(flatten)]
+    pub signup: PendingSignup,
+}
+
+/// What one sign-up chose, carried by its verification link: the hash of its password,
+/// its username and names. `None` everywhere for other links.
+#[derive(Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct PendingSignup {
+    /// Argon2id PHC string of the chosen password.
+    pub password_hash: Option<String>,
+    /// The chosen username.
+    pub username: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+}
+
+impl std::fmt::Debug for PendingSignup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSignup")
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "…"))
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 impl User {
@@ -158,6 +191,8 @@ pub struct NewUser {
     pub services: Option<Vec<String>>,
     /// Whether the address is proven.
     pub email_verified: bool,
+    /// The id is the one the account had in the system it was imported from.
+    pub imported_id: bool,
 }
 
 /// Lifecycle state of a signing key.

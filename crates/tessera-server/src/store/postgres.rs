@@ -61,7 +61,7 @@ impl PgStore {
     /// [`StoreError::Migrate`].
     pub async fn migrate(&self) -> StoreResult<()> {
         MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        self.fill_username_keys().await
     }
 
     /// A transaction; PostgreSQL's row locks order the writers, no turn is needed.

@@ -152,7 +152,11 @@ impl Scope<'_> {
 
 /// The columns of [`super::User`], in `FromRow` order.
 pub(super) const USER_COLUMNS: &str = "id, username, email, password_hash, first_name, last_name, \
-     is_active, is_staff, is_superuser, date_joined, last_login, roles, group_names, services, email_verified, session_epoch";
+     is_active, is_staff, is_superuser, date_joined, last_login, roles, group_names, services, email_verified, session_epoch, imported_id";
+
+/// The columns of [`super::UserLink`].
+pub(super) const LINK_COLUMNS: &str = "token_hash, user_id, purpose, new_email, expires_at, \
+     password_hash, username, first_name, last_name";
 
 /// Refresh token columns, in [`super::RefreshRow`] order.
 pub(super) const REFRESH_COLUMNS: &str = "jti, family, user_id, client_id, issued_at, expires_at, \
@@ -174,7 +178,7 @@ pub(super) const KEY_COLUMNS: &str =
 /// `FOR_UPDATE` and `RESET_USER_IDS`.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
-        use $crate::store::sql::{CLIENT_COLUMNS, KEY_COLUMNS, REFRESH_COLUMNS, Scope, USER_COLUMNS};
+        use $crate::store::sql::{CLIENT_COLUMNS, KEY_COLUMNS, LINK_COLUMNS, REFRESH_COLUMNS, Scope, USER_COLUMNS};
         use $crate::store::{
             AuthCode, Client, KeyState, LiveFamily, UserLink, Redemption, Session, NewUser, RefreshRecord, RefreshRow, RefreshState, RevokedAccess,
             RotateOutcome, RowState, Snapshot, Store, StoreError, StoreResult, StoredKey, User,
@@ -444,6 +448,36 @@ macro_rules! impl_store {
                 Ok(conn)
             }
 
+            /// Gives every user written before `users.username_key` existed its key; one
+            /// whose key another already has (old usernames differing only in case) keeps
+            /// none, is found by its exact username, and is named in a warning.
+            pub(crate) async fn fill_username_keys(&self) -> StoreResult<()> {
+                let missing: Vec<(i64, String)> =
+                    sqlx::query_as("SELECT id, username FROM users WHERE username_key IS NULL ORDER BY id")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(classify)?;
+                for (id, username) in missing {
+                    let filled = sqlx::query("UPDATE users SET username_key = $1 WHERE id = $2")
+                        .bind($crate::domain::user::username_key(&username))
+                        .bind(id)
+                        .execute(&mut *self.write_conn().await?)
+                        .await
+                        .map_err(classify);
+                    match filled {
+                        Ok(_) => {}
+                        Err(StoreError::Conflict(_)) => tracing::warn!(
+                            user_id = id,
+                            %username,
+                            "another user's username differs from this one only in case or width: \
+                             rename one of them (logins by this one must be typed exactly)"
+                        ),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
+
             async fn user_where(&self, clause: &str, value: &str) -> StoreResult<Option<User>> {
                 sqlx::query_as::<_, User>(&format!(
                     "SELECT {USER_COLUMNS} FROM users WHERE {clause}"
@@ -520,14 +554,14 @@ macro_rules! impl_store {
                     None => ("", ""),
                 };
                 let first = if u.id.is_some() { 2 } else { 1 };
-                let params = (first..first + 14)
+                let params = (first..first + 16)
                     .map(|n| format!("${n}"))
                     .collect::<Vec<_>>()
                     .join(", ");
                 let sql = format!(
                     "INSERT INTO users ({id_column}username, email, password_hash, first_name, \
                      last_name, is_active, is_staff, is_superuser, date_joined, last_login, roles, \
-                     group_names, services, email_verified) \
+                     group_names, services, email_verified, imported_id, username_key) \
                      VALUES ({id_value}{params}) RETURNING {USER_COLUMNS}"
                 );
                 let mut query = sqlx::query_as::<_, User>(&sql);
@@ -549,6 +583,8 @@ macro_rules! impl_store {
                 .bind(sqlx::types::Json(&u.groups))
                 .bind(u.services.as_ref().map(sqlx::types::Json))
                 .bind(u.email_verified)
+                .bind(u.imported_id)
+                .bind($crate::domain::user::username_key(&u.username))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(classify)?;
@@ -580,7 +616,17 @@ macro_rules! impl_store {
             }
 
             async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-                self.user_where("username = $1", username).await
+                // By the key (case and width do not matter); a row still without one (two
+                // old usernames differing only in case) by its exact username.
+                sqlx::query_as::<_, User>(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE username_key = $1 \
+                     OR (username_key IS NULL AND username = $2)"
+                ))
+                .bind($crate::domain::user::username_key(username))
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)
             }
 
             async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
@@ -629,8 +675,8 @@ macro_rules! impl_store {
             async fn update_user_profile(&self, u: &User) -> StoreResult<bool> {
                 let done = sqlx::query(
                     "UPDATE users SET username = $1, email = $2, first_name = $3, last_name = $4, \
-                     is_staff = $5, is_superuser = $6, roles = $7, group_names = $8, services = $9 \
-                     WHERE id = $10",
+                     is_staff = $5, is_superuser = $6, roles = $7, group_names = $8, services = $9, \
+                     username_key = $11 WHERE id = $10",
                 )
                 .bind(&u.username)
                 .bind(&u.email)
@@ -642,6 +688,7 @@ macro_rules! impl_store {
                 .bind(sqlx::types::Json(&u.groups))
                 .bind(u.services.as_ref().map(sqlx::types::Json))
                 .bind(u.id)
+                .bind($crate::domain::user::username_key(&u.username))
                 .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(classify)?;
@@ -662,14 +709,19 @@ macro_rules! impl_store {
 
             async fn insert_user_link(&self, link: &UserLink) -> StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO user_links (token_hash, user_id, purpose, new_email, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO user_links (token_hash, user_id, purpose, new_email, expires_at, \
+                     password_hash, username, first_name, last_name) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&link.token_hash)
                 .bind(link.user_id)
                 .bind(&link.purpose)
                 .bind(&link.new_email)
                 .bind(link.expires_at)
+                .bind(&link.signup.password_hash)
+                .bind(&link.signup.username)
+                .bind(&link.signup.first_name)
+                .bind(&link.signup.last_name)
                 .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(classify)?;
@@ -683,10 +735,10 @@ macro_rules! impl_store {
                 now: i64,
             ) -> StoreResult<Option<UserLink>> {
                 let mut tx = self.begin_write().await?;
-                let found = sqlx::query_as::<_, UserLink>(
+                let found = sqlx::query_as::<_, UserLink>(&format!(
                     "DELETE FROM user_links WHERE token_hash = $1 AND purpose = $2 \
-                     RETURNING token_hash, user_id, purpose, new_email, expires_at",
-                )
+                     RETURNING {LINK_COLUMNS}"
+                ))
                 .bind(token_hash)
                 .bind(purpose)
                 .fetch_optional(&mut *tx)
@@ -697,6 +749,28 @@ macro_rules! impl_store {
                     return Ok(None);
                 };
                 match link.purpose.as_str() {
+                    // The sign-up whose link the mailbox owner followed decides the
+                    // password, username and names, whoever signed up first.
+                    "verify" if link.signup.password_hash.is_some() => {
+                        let s = &link.signup;
+                        sqlx::query(
+                            "UPDATE users SET email_verified = TRUE, \
+                             password_hash = COALESCE($1, password_hash), \
+                             username = COALESCE($2, username), \
+                             username_key = COALESCE($3, username_key), \
+                             first_name = COALESCE($4, first_name), \
+                             last_name = COALESCE($5, last_name) WHERE id = $6",
+                        )
+                        .bind(&s.password_hash)
+                        .bind(&s.username)
+                        .bind(s.username.as_deref().map($crate::domain::user::username_key))
+                        .bind(&s.first_name)
+                        .bind(&s.last_name)
+                        .bind(link.user_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                    }
                     // A reset link reached the address too: it is proven.
                     "verify" | "reset" => {
                         sqlx::query("UPDATE users SET email_verified = TRUE WHERE id = $1")
@@ -753,10 +827,9 @@ macro_rules! impl_store {
             }
 
             async fn user_link(&self, token_hash: &str) -> StoreResult<Option<UserLink>> {
-                sqlx::query_as::<_, UserLink>(
-                    "SELECT token_hash, user_id, purpose, new_email, expires_at FROM user_links \
-                     WHERE token_hash = $1",
-                )
+                sqlx::query_as::<_, UserLink>(&format!(
+                    "SELECT {LINK_COLUMNS} FROM user_links WHERE token_hash = $1"
+                ))
                 .bind(token_hash)
                 .fetch_optional(&self.pool)
                 .await
@@ -1472,8 +1545,8 @@ macro_rules! impl_store {
                 }
                 for u in &s.users {
                     sqlx::query(&format!(
-                        "INSERT INTO users ({USER_COLUMNS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+                        "INSERT INTO users ({USER_COLUMNS}, username_key) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
                     ))
                     .bind(u.id)
                     .bind(&u.username)
@@ -1491,6 +1564,8 @@ macro_rules! impl_store {
                     .bind(u.services.as_ref().map(sqlx::types::Json))
                     .bind(u.email_verified)
                     .bind(u.session_epoch)
+                    .bind(u.imported_id)
+                    .bind($crate::domain::user::username_key(&u.username))
                     .execute(&mut *tx)
                     .await
                     .map_err(classify)?;

@@ -121,7 +121,7 @@ impl SqliteStore {
     /// [`StoreError::Migrate`].
     pub async fn migrate(&self) -> StoreResult<()> {
         MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        self.fill_username_keys().await
     }
 
     /// The memory of hot reads, kept true by this process's writes and the poll of

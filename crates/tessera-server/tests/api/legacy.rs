@@ -51,7 +51,7 @@ async fn simplejwt_tokens_of_the_imported_key_verify_until_the_window_closes() {
         })
         .spawn()
         .await;
-    app.create_user("alice", false).await;
+    app.create_imported_user("alice", 1).await;
     // What `tessera keys import jwt_private.pem` does: published, not signing.
     let master = MasterKey::obtain(None, app.data_dir(), true).unwrap();
     let now = app.clock.unix();
@@ -109,7 +109,7 @@ async fn simplejwt_tokens_of_the_imported_key_verify_until_the_window_closes() {
 #[tokio::test]
 async fn without_the_window_simplejwt_tokens_are_refused() {
     let app = TestApp::spawn().await;
-    app.create_user("alice", false).await;
+    app.create_imported_user("alice", 1).await;
     let django = SigningKey::generate(Algorithm::RS256).unwrap();
     let master = MasterKey::obtain(None, app.data_dir(), true).unwrap();
     let now = app.clock.unix();
@@ -147,7 +147,7 @@ fn simplejwt_refresh(secret: &str, claims: &Value) -> String {
 #[tokio::test]
 async fn simplejwt_refresh_tokens_are_exchanged_once_during_the_window() {
     let app = app_with_legacy_secret().await;
-    let alice = app.create_user("alice", false).await;
+    let alice = app.create_imported_user("alice", 1).await;
     let now = app.clock.unix();
     let refresh_claims = |jti: &str, user: i64| {
         json!({"token_type": "refresh", "exp": now + 86_400, "iat": now, "jti": jti,
@@ -214,7 +214,7 @@ async fn simplejwt_refresh_tokens_are_refused_after_the_window() {
         })
         .spawn()
         .await;
-    let alice = app.create_user("alice", false).await;
+    let alice = app.create_imported_user("alice", 1).await;
     let now = app.clock.unix();
     let old = simplejwt_refresh(
         SECRET,
@@ -274,7 +274,7 @@ async fn a_configured_public_key_verifies_simplejwt_tokens_without_the_private_k
         })
         .spawn()
         .await;
-    app.create_user("alice", false).await;
+    app.create_imported_user("alice", 1).await;
     let now = app.clock.unix();
     let legacy = simplejwt_token(&django, &claims(now, json!({})));
     assert_eq!(verify_status(&app, &legacy).await, 200);
@@ -300,7 +300,7 @@ async fn a_configured_public_key_verifies_simplejwt_tokens_without_the_private_k
 #[tokio::test]
 async fn a_used_simplejwt_refresh_token_stays_used_through_the_leeway_after_a_prune() {
     let app = app_with_legacy_secret().await;
-    let alice = app.create_user("alice", false).await;
+    let alice = app.create_imported_user("alice", 1).await;
     let now = app.clock.unix();
     let old = simplejwt_refresh(
         SECRET,
@@ -334,7 +334,7 @@ async fn a_used_simplejwt_refresh_token_stays_used_through_the_leeway_after_a_pr
 #[tokio::test]
 async fn a_legacy_token_older_than_the_account_of_its_id_is_refused() {
     let app = app_with_legacy_secret().await;
-    let alice = app.create_user("alice", false).await;
+    let alice = app.create_imported_user("alice", 1).await;
     let now = app.clock.unix();
     let before = now - 3600;
     let refresh = simplejwt_refresh(
@@ -355,4 +355,17 @@ async fn a_legacy_token_older_than_the_account_of_its_id_is_refused() {
         .post_json("/auth/token/refresh/", &json!({"refresh": fresh}))
         .await;
     assert_eq!(res.status(), 200);
+
+    // An account made here (not holding an id the import kept) under the id of a token's
+    // user_id is never named by it, however recent the token.
+    let made_here = app.create_user("bob", false).await;
+    let for_bob = simplejwt_refresh(
+        SECRET,
+        &json!({"token_type": "refresh", "exp": now + 86_400, "iat": now + 1, "jti": "o3",
+                "user_id": made_here.id}),
+    );
+    let res = app
+        .post_json("/auth/token/refresh/", &json!({"refresh": for_bob}))
+        .await;
+    assert_eq!(res.status(), 401, "bob's id was never the old system's");
 }

@@ -9,6 +9,7 @@
 #![allow(missing_docs, reason = "integration tests")]
 
 mod account_page;
+mod accounts;
 mod admin;
 mod audit;
 mod bad_input;

@@ -166,6 +166,7 @@ async fn a_stored_hash_beyond_the_cost_bounds_is_refused_not_hashed() {
             groups: Vec::new(),
             services: None,
             email_verified: true,
+            imported_id: false,
         })
         .await
         .unwrap();

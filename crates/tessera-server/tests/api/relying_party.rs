@@ -84,6 +84,7 @@ async fn the_openidconnect_crate_completes_every_flow() {
         .await
         .unwrap();
     let id_token = tokens.id_token().unwrap();
+    let id_token_hint = id_token.to_string();
     let verifier = client.id_token_verifier();
     let claims = id_token.claims(&verifier, &nonce).unwrap();
     assert_eq!(claims.subject().as_str(), "1");
@@ -149,10 +150,12 @@ async fn the_openidconnect_crate_completes_every_flow() {
         "revoking the refresh token ended its family's access token"
     );
 
-    // RP-initiated logout ends the SSO session: the next authorize shows the login page.
+    // RP-initiated logout with the ID token as hint ends the SSO session at once: the next
+    // authorize shows the login page.
     let out = browser
         .get(app.url(&format!(
-            "/oauth/logout?client_id=rp&post_logout_redirect_uri={}",
+            "/oauth/logout?id_token_hint={}&post_logout_redirect_uri={}",
+            id_token_hint,
             url::form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>()
         )))
         .send()

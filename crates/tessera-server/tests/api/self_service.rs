@@ -19,6 +19,15 @@ async fn app_with_mail(smtp: &Smtp, signup: bool) -> TestApp {
         .await
 }
 
+/// The CSRF field of a page's form.
+pub(crate) fn csrf_of(html: &str) -> String {
+    crate::sso::hidden_inputs(html)
+        .into_iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v)
+        .expect("a CSRF field")
+}
+
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
     reqwest::get(app.url(path)).await.unwrap()
 }
@@ -125,12 +134,16 @@ async fn sign_up_verifies_the_address_before_the_first_login() {
     assert_eq!(note.subject(), "You already have an account");
     assert!(note.link_token("verify").is_none());
 
-    // The page form works too, and the login page links to it.
-    let form = reqwest::Client::new()
+    // The page form works too (with the page's CSRF token), and the login page links to it.
+    let b = crate::browser();
+    let page = b.get(app.url("/account/signup")).send().await.unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let form = b
         .post(app.url("/account/signup"))
         .form(&[
             ("email", "paged@example.com"),
             ("password", "a fine long password"),
+            ("csrf", csrf.as_str()),
         ])
         .send()
         .await

@@ -769,11 +769,27 @@ async fn discovery_describes_what_the_server_does() {
     );
 }
 
+/// A logout without proof that the relying party speaks for the session (no
+/// `id_token_hint`, or one Tessera did not sign for this user) asks the user first; the
+/// confirmation needs the page's CSRF token. One with the session user's ID token ends the
+/// session at once. Either way, back only to a registered URI.
 #[tokio::test]
 async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
-    let (app, _) = setup().await;
+    let (app, secret) = setup().await;
     let b = browser();
-    let (_, challenge) = pkce();
+    let (verifier, challenge) = pkce();
+    let signed_in = |b: reqwest::Client| {
+        let app = &app;
+        let challenge = challenge.clone();
+        async move {
+            let res = b
+                .get(authorize_url(app, "web", CB, &challenge, &[]))
+                .send()
+                .await
+                .unwrap();
+            res.status()
+        }
+    };
     let page = b
         .get(authorize_url(&app, "web", CB, &challenge, &[]))
         .send()
@@ -782,25 +798,64 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
         .text()
         .await
         .unwrap();
-    sign_in(&app, &b, &page, PASSWORD).await;
+    let done = sign_in(&app, &b, &page, PASSWORD).await;
+    let code = param(&location(&done), "code").unwrap();
+    let tokens: Value = redeem(&app, ("web", &secret), &code, CB, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap().to_owned();
 
+    // A plain link (an <img> elsewhere) only shows the question.
     let evil = b.get(app.url("/oauth/logout?client_id=web&post_logout_redirect_uri=https%3A%2F%2Fevil.example.com%2F")).send().await.unwrap();
-    assert_eq!(
-        evil.status(),
-        200,
-        "an unregistered URI gets the signed-out page, not a redirect"
+    assert_eq!(evil.status(), 200);
+    let question = evil.text().await.unwrap();
+    assert!(question.contains("Sign out of Tessera?"), "{question}");
+    assert_eq!(signed_in(b.clone()).await, 302, "still signed in");
+    // A forged hint (someone else's claims, unsigned) is no proof either.
+    let forged = format!(
+        "eyJhbGciOiJub25lIn0.{}.",
+        URL_SAFE_NO_PAD.encode(format!(r#"{{"iss":"{}","sub":"1","aud":"web"}}"#, app.address))
     );
-    // Signed out already; sign in again, then log out with a registered URI.
+    let res = b
+        .get(app.url(&format!("/oauth/logout?id_token_hint={forged}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(signed_in(b.clone()).await, 302, "still signed in");
+    // The confirmation needs the page's token: not a value the sender picked.
+    let fields = hidden_inputs(&question);
+    let forged_form = b
+        .post(app.url("/oauth/logout"))
+        .form(&[("csrf", "x".repeat(43)), ("client_id", "web".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged_form.status(), 403);
+    assert_eq!(signed_in(b.clone()).await, 302, "still signed in");
+    // Confirmed: signed out; the unregistered URI gets the signed-out page.
+    let confirmed = b
+        .post(app.url("/oauth/logout"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200, "not redirected to an unregistered URI");
+    assert!(confirmed.text().await.unwrap().contains("Signed out"));
+    assert_eq!(signed_in(b.clone()).await, 200, "the session ended: the login page");
+
+    // Signed in again; the relying party's own ID token ends the session at once.
     let page = b
         .get(authorize_url(&app, "web", CB, &challenge, &[]))
         .send()
         .await
         .unwrap();
-    assert_eq!(page.status(), 200, "the session ended");
     sign_in(&app, &b, &page.text().await.unwrap(), PASSWORD).await;
     let out = b
         .get(app.url(&format!(
-            "/oauth/logout?client_id=web&state=bye&post_logout_redirect_uri={}",
+            "/oauth/logout?id_token_hint={id_token}&state=bye&post_logout_redirect_uri={}",
             url::form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>()
         )))
         .send()
@@ -808,12 +863,7 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
         .unwrap();
     assert_eq!(out.status(), 302);
     assert_eq!(param(&location(&out), "state").as_deref(), Some("bye"));
-    let after = b
-        .get(authorize_url(&app, "web", CB, &challenge, &[]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(after.status(), 200, "logged out: the login page again");
+    assert_eq!(signed_in(b.clone()).await, 200, "logged out: the login page again");
 }
 
 #[tokio::test]

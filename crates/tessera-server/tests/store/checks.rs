@@ -27,6 +27,7 @@ fn new_user(name: &str) -> NewUser {
         groups: Vec::new(),
         services: None,
         email_verified: true,
+        imported_id: false,
     }
 }
 
@@ -814,6 +815,7 @@ pub async fn links_are_used_once_before_they_expire(f: Fixture) {
         purpose: purpose.into(),
         new_email: new_email.map(str::to_owned),
         expires_at,
+        signup: Default::default(),
     };
     s.insert_user_link(&link("v1", "verify", NOW + 60, None))
         .await
