@@ -962,6 +962,25 @@ fn an_export_file_with_a_hash_above_the_cost_ceiling_is_not_imported() {
         "",
     ));
     assert_eq!(list.as_array().map(Vec::len), Some(0), "nothing imported");
+
+    // The users themselves are checked as creation checks them (before: restored as
+    // written, a username with spaces or a thousand roles included).
+    for (field, value, why) in [
+        ("username", Value::from("ann with spaces"), "username"),
+        ("email", Value::from("not an address"), "email"),
+        ("roles", Value::from(vec!["r"; 101]), "roles"),
+        ("first_name", Value::from("x".repeat(151)), "first_name"),
+    ] {
+        let mut doc: Value = serde_json::from_slice(&std::fs::read(source.path().join("export.json")).unwrap()).unwrap();
+        doc["users"][0]["password_hash"] = Value::from("!");
+        doc["users"][0][field] = value;
+        let edited = target.path().join(format!("{field}.json"));
+        std::fs::write(&edited, serde_json::to_vec(&doc).unwrap()).unwrap();
+        let out = tessera(target.path(), &["import", edited.to_str().unwrap()], "");
+        assert!(!out.status.success(), "{field}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why) && err.contains("nothing was imported"), "{field}: {err}");
+    }
 }
 
 #[test]

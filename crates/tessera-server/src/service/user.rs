@@ -435,6 +435,31 @@ pub struct UserPatch {
     pub services: Option<Option<Vec<String>>>,
 }
 
+/// Checks a stored user from outside (an export file being imported) as creation checks a
+/// new one: username, address, name lengths, role, group and service lists. Hashes are
+/// checked by the caller against the cost ceiling.
+///
+/// # Errors
+/// The first [`UserError`].
+pub fn check_restored(user: &User) -> Result<(), UserError> {
+    Username::parse(&user.username)?;
+    Email::parse(&user.email)?;
+    for name in [&user.first_name, &user.last_name] {
+        if name.chars().count() > 150 || name.chars().any(char::is_control) {
+            return Err(UserError::Record(format!(
+                "first_name and last_name: at most 150 characters, no control characters (user {:?})",
+                user.username
+            )));
+        }
+    }
+    names("roles", user.roles.clone())?;
+    names("groups", user.groups.clone())?;
+    if let Some(services) = &user.services {
+        names("services", services.clone())?;
+    }
+    Ok(())
+}
+
 /// What an update changed, for the audit trail: rights first (old → new), then lists, then
 /// the names of the profile fields changed (never their values, nor anything secret).
 fn changes(before: &User, after: &User) -> String {
