@@ -128,7 +128,11 @@ pub fn verify_id_token_hint(
     if header.alg != key.alg().to_jwt() {
         return Err(VerifyError::AlgorithmNotAllowed);
     }
-    let typ = header.typ.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let typ = header
+        .typ
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if typ == ACCESS_TYP || typ == "application/at+jwt" {
         return Err(VerifyError::WrongType);
     }

@@ -90,9 +90,8 @@ pub async fn import(file: &Path, settings: &Settings, out: Format) -> anyhow::Re
     }
     // Every user as creating it would check it: the file is data from outside.
     for u in &snapshot.users {
-        tessera_server::service::user::check_restored(u).map_err(|e| {
-            anyhow::anyhow!("user {:?}: {e}: nothing was imported", u.username)
-        })?;
+        tessera_server::service::user::check_restored(u)
+            .map_err(|e| anyhow::anyhow!("user {:?}: {e}: nothing was imported", u.username))?;
     }
     if !snapshot.signing_keys.is_empty() {
         // Every key must open under this installation's master key, or the imported

@@ -971,7 +971,9 @@ fn an_export_file_with_a_hash_above_the_cost_ceiling_is_not_imported() {
         ("roles", Value::from(vec!["r"; 101]), "roles"),
         ("first_name", Value::from("x".repeat(151)), "first_name"),
     ] {
-        let mut doc: Value = serde_json::from_slice(&std::fs::read(source.path().join("export.json")).unwrap()).unwrap();
+        let mut doc: Value =
+            serde_json::from_slice(&std::fs::read(source.path().join("export.json")).unwrap())
+                .unwrap();
         doc["users"][0]["password_hash"] = Value::from("!");
         doc["users"][0][field] = value;
         let edited = target.path().join(format!("{field}.json"));
@@ -979,7 +981,10 @@ fn an_export_file_with_a_hash_above_the_cost_ceiling_is_not_imported() {
         let out = tessera(target.path(), &["import", edited.to_str().unwrap()], "");
         assert!(!out.status.success(), "{field}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(why) && err.contains("nothing was imported"), "{field}: {err}");
+        assert!(
+            err.contains(why) && err.contains("nothing was imported"),
+            "{field}: {err}"
+        );
     }
 }
 

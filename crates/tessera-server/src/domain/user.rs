@@ -26,7 +26,9 @@ pub enum UserError {
     DomainNotAllowed,
     /// A username that is an e-mail address, not the account's own: it would answer
     /// logins by that address.
-    #[error("username: an e-mail address can only be the username of the account with that address")]
+    #[error(
+        "username: an e-mail address can only be the username of the account with that address"
+    )]
     UsernameIsOtherEmail,
     /// A new password shorter than the minimum.
     #[error("password: must be at least {min} characters")]
@@ -159,7 +161,12 @@ mod tests {
         assert_eq!(username_key("ＲＯＯＴ"), "root");
         assert_eq!(username_key("Émile"), username_key("émile"));
         let own = Email::parse("Alice@Example.com").unwrap();
-        assert!(Username::parse("alice@example.com").unwrap().fits(&own).is_ok());
+        assert!(
+            Username::parse("alice@example.com")
+                .unwrap()
+                .fits(&own)
+                .is_ok()
+        );
         assert_eq!(
             Username::parse("bob@example.com").unwrap().fits(&own),
             Err(UserError::UsernameIsOtherEmail)

@@ -307,7 +307,11 @@ async fn forgot_page(State(state): State<AppState>, jar: CookieJar) -> Response 
         return ApiError::NotFound.into_response();
     }
     let (jar, csrf) = csrf::token(&state, jar);
-    (jar, pages::render(&ForgotPage { csrf }, StatusCode::OK, None)).into_response()
+    (
+        jar,
+        pages::render(&ForgotPage { csrf }, StatusCode::OK, None),
+    )
+        .into_response()
 }
 
 async fn forgot_submit(

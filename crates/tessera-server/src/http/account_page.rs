@@ -4,9 +4,9 @@
 //! server-bound CSRF token (`http::csrf`).
 
 use crate::http::authorize::{SESSION_COOKIE, session_cookie};
-use crate::http::csrf;
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
+use crate::http::csrf;
 use crate::http::pages::{self, AccountLoginPage, AccountPage, SessionLine};
 use crate::service::audit::Actor;
 use crate::service::login::{self, LoginError, LoginId};
@@ -236,7 +236,10 @@ async fn logout_everywhere(
         Err(e) => return unavailable(&e),
     };
     // The same use case as the admin API's force logout, with the user as the actor.
-    if let Err(e) = Users::of(&state).end_sessions(user.id, Actor::User(user.id)).await {
+    if let Err(e) = Users::of(&state)
+        .end_sessions(user.id, Actor::User(user.id))
+        .await
+    {
         return unavailable(&e);
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));

@@ -501,7 +501,9 @@ async fn update_user(
         groups: body.groups,
         services: body.services,
     };
-    let updated = users.update(target.id, patch, Actor::User(admin.0.id)).await?;
+    let updated = users
+        .update(target.id, patch, Actor::User(admin.0.id))
+        .await?;
     Ok(Json(AdminUser::from(&updated)))
 }
 
@@ -554,7 +556,9 @@ async fn logout(
 ) -> Result<StatusCode, ApiError> {
     let users = Users::of(&state);
     let target = admin.target(&users, &id).await?;
-    users.end_sessions(target.id, Actor::User(admin.0.id)).await?;
+    users
+        .end_sessions(target.id, Actor::User(admin.0.id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -471,7 +471,9 @@ async fn logout(
     if hinted.as_deref() == Some(current.user_id.to_string().as_str()) {
         return end_session(&state, jar, &params).await;
     }
-    let target = allowed_return(&state, &params).await.and_then(|u| origin_of(&u));
+    let target = allowed_return(&state, &params)
+        .await
+        .and_then(|u| origin_of(&u));
     let (jar, csrf) = csrf::token(&state, jar);
     let page = LogoutPage {
         hidden: hidden_fields(&params),
@@ -547,7 +549,6 @@ fn hint_subject(state: &AppState, hint: &str) -> Option<String> {
         .ok()
         .map(|c| c.sub)
 }
-
 
 /// The `aud` of an ID token, read without checking it: it only picks which client's
 /// registered URIs a logout may return to, so a forged hint can reach no other URI.

@@ -131,20 +131,20 @@ async fn create_account(state: &AppState, input: Signup) -> Result<(), String> {
     let created = users
         .create(
             NewUserInput {
-            username: username.clone(),
-            email: input.email,
-            // Django's unusable password: only a followed link sets one.
-            password: PasswordInput::Hashed("!".into()),
-            first_name: input.first_name,
-            last_name: input.last_name,
-            is_staff: false,
-            is_superuser: false,
-            is_active: true,
-            date_joined: None,
-            last_login: None,
-            access: Access::default(),
-            email_verified: false,
-            id: None,
+                username: username.clone(),
+                email: input.email,
+                // Django's unusable password: only a followed link sets one.
+                password: PasswordInput::Hashed("!".into()),
+                first_name: input.first_name,
+                last_name: input.last_name,
+                is_staff: false,
+                is_superuser: false,
+                is_active: true,
+                date_joined: None,
+                last_login: None,
+                access: Access::default(),
+                email_verified: false,
+                id: None,
             },
             Actor::SelfService,
         )
@@ -172,9 +172,7 @@ async fn conflict_note(
         Ok(Some(existing)) if !existing.email_verified => {
             let wanted = chosen.username.as_deref().unwrap_or_default();
             match state.store.user_by_username(wanted).await {
-                Ok(Some(other)) if other.id != existing.id => {
-                    username_taken(state, email).await
-                }
+                Ok(Some(other)) if other.id != existing.id => username_taken(state, email).await,
                 Ok(_) => send_verification(state, existing.id, email, chosen).await,
                 Err(e) => Err(e.to_string()),
             }

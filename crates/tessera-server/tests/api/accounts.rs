@@ -69,7 +69,13 @@ async fn the_mailbox_owner_decides_what_a_pending_sign_up_activates() {
         return;
     };
     let app = app_with_signup(&smtp).await;
-    signup(&app, "mallory", "owner@example.com", "the attackers password").await;
+    signup(
+        &app,
+        "mallory",
+        "owner@example.com",
+        "the attackers password",
+    )
+    .await;
     let first = smtp.wait_for("owner@example.com", 1).await.remove(0);
     let attackers_link = first.link_token("verify").unwrap();
     assert_eq!(
@@ -78,7 +84,13 @@ async fn the_mailbox_owner_decides_what_a_pending_sign_up_activates() {
         "a pending account logs nobody in"
     );
 
-    signup(&app, "owner", "owner@example.com", "the owners own password").await;
+    signup(
+        &app,
+        "owner",
+        "owner@example.com",
+        "the owners own password",
+    )
+    .await;
     let second = smtp.wait_for("owner@example.com", 2).await.remove(1);
     assert_eq!(second.subject(), "Confirm your e-mail address");
     let owners_link = second.link_token("verify").unwrap();
@@ -127,10 +139,7 @@ async fn usernames_are_one_whatever_their_case_or_width() {
         )
         .await;
         let body: Value = res.json().await.unwrap();
-        assert!(
-            body.to_string().contains("username"),
-            "{name}: {body}"
-        );
+        assert!(body.to_string().contains("username"), "{name}: {body}");
     }
     for name in ["Root", "ROOT", "ｒｏｏｔ"] {
         assert_eq!(login(&app, name, PASSWORD).await, 200, "{name}");
@@ -169,7 +178,10 @@ async fn a_username_never_shadows_someone_elses_address() {
         )
         .await;
     let body = assert_error(res, 400, "invalid").await;
-    assert!(body["detail"].as_str().unwrap().contains("e-mail address"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("e-mail address"),
+        "{body}"
+    );
     let res = call(
         &app,
         Method::POST,
@@ -214,8 +226,14 @@ async fn a_username_never_shadows_someone_elses_address() {
         200,
         "the address's owner"
     );
-    assert_eq!(login(&app, "dave@example.com", "daves long password").await, 401);
-    assert_eq!(login(&app, "dave@example.net", "daves long password").await, 200);
+    assert_eq!(
+        login(&app, "dave@example.com", "daves long password").await,
+        401
+    );
+    assert_eq!(
+        login(&app, "dave@example.net", "daves long password").await,
+        200
+    );
 }
 
 /// §3: one account, one budget: failures by username count against logins by address and
@@ -256,8 +274,16 @@ async fn the_audit_trail_names_who_did_what() {
     let bob: Value = created.json().await.unwrap();
     let path = format!("/admin/api/users/{}", bob["id"]);
     for (method, path, body) in [
-        (Method::PATCH, path.clone(), json!({"is_superuser": true, "first_name": "Robert"})),
-        (Method::POST, format!("{path}/password"), json!({"password": "another fine password"})),
+        (
+            Method::PATCH,
+            path.clone(),
+            json!({"is_superuser": true, "first_name": "Robert"}),
+        ),
+        (
+            Method::POST,
+            format!("{path}/password"),
+            json!({"password": "another fine password"}),
+        ),
         (Method::PATCH, path.clone(), json!({"is_active": false})),
         (Method::PATCH, path.clone(), json!({"is_active": true})),
     ] {
@@ -289,13 +315,20 @@ async fn the_audit_trail_names_who_did_what() {
             .rev()
             .find(|e| e.kind == kind)
             .unwrap_or_else(|| panic!("{kind}: {events:#?}"));
-        assert_eq!(event.actor.as_deref(), Some(me.as_str()), "{kind}: {event:?}");
+        assert_eq!(
+            event.actor.as_deref(),
+            Some(me.as_str()),
+            "{kind}: {event:?}"
+        );
     }
     let updated = events.iter().find(|e| e.kind == "user.updated").unwrap();
     let detail = updated.detail.as_deref().unwrap();
     assert!(detail.contains("is_superuser: false → true"), "{detail}");
     assert!(detail.contains("first_name"), "{detail}");
-    assert!(!detail.contains("Robert"), "names of fields, not their values: {detail}");
+    assert!(
+        !detail.contains("Robert"),
+        "names of fields, not their values: {detail}"
+    );
 }
 
 /// §6: a CSRF cookie and field the sender chose (a sibling subdomain or a network attacker
@@ -314,8 +347,17 @@ async fn csrf_tokens_are_the_servers_not_the_senders() {
         .build()
         .unwrap();
     for (path, fields) in [
-        ("/account/login", vec![("username", "alice"), ("password", PASSWORD)]),
-        ("/account/signup", vec![("email", "x@example.com"), ("password", "a fine long password")]),
+        (
+            "/account/login",
+            vec![("username", "alice"), ("password", PASSWORD)],
+        ),
+        (
+            "/account/signup",
+            vec![
+                ("email", "x@example.com"),
+                ("password", "a fine long password"),
+            ],
+        ),
         ("/account/forgot", vec![("email", "alice@example.com")]),
     ] {
         let mut form = fields.clone();
@@ -328,7 +370,12 @@ async fn csrf_tokens_are_the_servers_not_the_senders() {
             .await
             .unwrap();
         assert_eq!(res.status(), 403, "{path}");
-        let res = tossed.post(app.url(path)).form(&fields).send().await.unwrap();
+        let res = tossed
+            .post(app.url(path))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 403, "{path} without a token");
     }
     // A token from one browser's page is worthless in another's session.
@@ -337,7 +384,11 @@ async fn csrf_tokens_are_the_servers_not_the_senders() {
     let csrf = csrf_of(&page.text().await.unwrap());
     let signed_in = b
         .post(app.url("/account/login"))
-        .form(&[("username", "alice"), ("password", PASSWORD), ("csrf", &csrf)])
+        .form(&[
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
@@ -365,7 +416,9 @@ async fn csrf_tokens_are_the_servers_not_the_senders() {
     // No mail went out for the refused forms.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(
-        smtp.messages().iter().all(|m| m.to() != "x@example.com" && m.to() != "alice@example.com"),
+        smtp.messages()
+            .iter()
+            .all(|m| m.to() != "x@example.com" && m.to() != "alice@example.com"),
         "no mail for a refused form"
     );
 }
@@ -387,6 +440,9 @@ async fn on_https_the_csrf_cookie_is_host_only() {
         .find(|c| c.contains("csrf"))
         .unwrap();
     assert!(cookie.starts_with("__Host-tessera_csrf="), "{cookie}");
-    assert!(cookie.contains("Secure") && cookie.contains("Path=/"), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Domain"), "{cookie}");
 }

@@ -816,7 +816,10 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
     // A forged hint (someone else's claims, unsigned) is no proof either.
     let forged = format!(
         "eyJhbGciOiJub25lIn0.{}.",
-        URL_SAFE_NO_PAD.encode(format!(r#"{{"iss":"{}","sub":"1","aud":"web"}}"#, app.address))
+        URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"iss":"{}","sub":"1","aud":"web"}}"#,
+            app.address
+        ))
     );
     let res = b
         .get(app.url(&format!("/oauth/logout?id_token_hint={forged}")))
@@ -842,9 +845,17 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
         .send()
         .await
         .unwrap();
-    assert_eq!(confirmed.status(), 200, "not redirected to an unregistered URI");
+    assert_eq!(
+        confirmed.status(),
+        200,
+        "not redirected to an unregistered URI"
+    );
     assert!(confirmed.text().await.unwrap().contains("Signed out"));
-    assert_eq!(signed_in(b.clone()).await, 200, "the session ended: the login page");
+    assert_eq!(
+        signed_in(b.clone()).await,
+        200,
+        "the session ended: the login page"
+    );
 
     // Signed in again; the relying party's own ID token ends the session at once.
     let page = b
@@ -863,7 +874,11 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
         .unwrap();
     assert_eq!(out.status(), 302);
     assert_eq!(param(&location(&out), "state").as_deref(), Some("bye"));
-    assert_eq!(signed_in(b.clone()).await, 200, "logged out: the login page again");
+    assert_eq!(
+        signed_in(b.clone()).await,
+        200,
+        "logged out: the login page again"
+    );
 }
 
 #[tokio::test]

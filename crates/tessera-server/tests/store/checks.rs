@@ -94,7 +94,18 @@ pub async fn users_are_unique_by_username_and_case_insensitive_email(f: Fixture)
     let found = s.user_by_email("alice@EXAMPLE.com").await.unwrap().unwrap();
     assert_eq!(found, alice);
     assert_eq!(s.user_by_username("alice").await.unwrap().unwrap(), alice);
-    assert!(s.user_by_username("ALICE").await.unwrap().is_none());
+    // Usernames are one without regard to case or width (users.username_key).
+    assert_eq!(s.user_by_username("ALICE").await.unwrap().unwrap(), alice);
+    assert_eq!(
+        s.user_by_username("ａｌｉｃｅ").await.unwrap().unwrap(),
+        alice
+    );
+    let mut dup = new_user("Alice");
+    dup.email = "alice2@example.com".into();
+    assert!(matches!(
+        s.create_user(&dup).await,
+        Err(StoreError::Conflict("username"))
+    ));
     let bob = s.create_user(&new_user("bob")).await.unwrap();
     let all = s.list_users().await.unwrap();
     assert_eq!(all, vec![alice, bob]);
@@ -800,6 +811,70 @@ pub async fn users_are_searched_paged_updated_and_deleted(f: Fixture) {
     assert!(s.user_by_id(bob.id).await.unwrap().is_none());
     assert_eq!(s.refresh_state("b1", NOW).await.unwrap(), None);
     assert!(!s.delete_user(bob.id, NOW).await.unwrap());
+}
+
+/// A sign-up's verification link carries its choices: redeeming it sets them (password
+/// hash, username with its key, names) in the same transaction; a username taken
+/// meanwhile is a conflict and the link stays unused.
+pub async fn a_sign_up_link_applies_the_choices_it_carries(f: Fixture) {
+    use tessera_server::store::{PendingSignup, UserLink};
+    let s = f.store;
+    let mut pending = new_user("first-choice");
+    pending.email_verified = false;
+    pending.password_hash = "!".into();
+    let pending = s.create_user(&pending).await.unwrap();
+    let taken = s.create_user(&new_user("taken")).await.unwrap();
+    let link = |hash: &str, username: &str| UserLink {
+        token_hash: hash.into(),
+        user_id: pending.id,
+        purpose: "verify".into(),
+        new_email: None,
+        expires_at: NOW + 60,
+        signup: PendingSignup {
+            password_hash: Some(format!("hash-of-{hash}")),
+            username: Some(username.into()),
+            first_name: Some("Owner".into()),
+            last_name: Some(String::new()),
+        },
+    };
+    s.insert_user_link(&link("clash", "TAKEN")).await.unwrap();
+    s.insert_user_link(&link("mine", "Owner")).await.unwrap();
+    assert!(matches!(
+        s.redeem_user_link("clash", "verify", NOW).await,
+        Err(StoreError::Conflict("username"))
+    ));
+    assert!(s.user_link("clash").await.unwrap().is_some(), "not used up");
+    assert!(
+        !s.user_by_id(pending.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified
+    );
+    let used = s
+        .redeem_user_link("mine", "verify", NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(used.signup.username.as_deref(), Some("Owner"));
+    let owner = s.user_by_id(pending.id).await.unwrap().unwrap();
+    assert!(owner.email_verified);
+    assert_eq!(owner.password_hash, "hash-of-mine");
+    assert_eq!(owner.username, "Owner");
+    assert_eq!(owner.first_name, "Owner");
+    assert_eq!(
+        s.user_by_username("owner").await.unwrap().unwrap().id,
+        owner.id
+    );
+    assert!(s.user_by_username("first-choice").await.unwrap().is_none());
+    assert!(
+        s.redeem_user_link("clash", "verify", NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "the address's other verification links went with it"
+    );
+    assert_eq!(s.user_by_username("taken").await.unwrap().unwrap(), taken);
 }
 
 pub async fn links_are_used_once_before_they_expire(f: Fixture) {

@@ -89,6 +89,7 @@ macro_rules! conformance {
 
 conformance!(
     users_are_unique_by_username_and_case_insensitive_email,
+    a_sign_up_link_applies_the_choices_it_carries,
     a_missing_user_reads_as_none_and_updates_report_it,
     rotation_is_exactly_once_under_concurrency,
     concurrent_rotations_commit_independently,
