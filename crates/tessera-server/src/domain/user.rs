@@ -111,7 +111,11 @@ impl Email {
     /// # Errors
     /// [`UserError::Email`].
     pub fn parse(s: &str) -> Result<Self, UserError> {
-        let s = s.trim();
+        use unicode_normalization::UnicodeNormalization as _;
+        // NFKC, as usernames: a full-width `ｅｘａｍｐｌｅ.com` is `example.com`, not a
+        // second address that looks the same (and could not be mailed).
+        let s: String = s.trim().nfkc().collect();
+        let s = s.as_str();
         let (local, domain) = s.rsplit_once('@').ok_or(UserError::Email)?;
         let ok = !local.is_empty()
             && local.len() <= 64
@@ -172,6 +176,10 @@ mod tests {
             Err(UserError::UsernameIsOtherEmail)
         );
         assert!(Username::parse("alice").unwrap().fits(&own).is_ok());
+        assert_eq!(
+            Email::parse("dave@ｅｘａｍｐｌｅ.com").unwrap().as_str(),
+            "dave@example.com"
+        );
     }
 
     #[test]

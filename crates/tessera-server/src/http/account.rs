@@ -7,7 +7,7 @@ use crate::http::bearer::Bearer;
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf;
-use crate::http::pages::{self, ForgotPage, ResetPage, SignupPage};
+use crate::http::pages::{self, ForgotPage, ResetPage, SignupPage, VerifyPage};
 use crate::service::account::{self, AccountError, Signup};
 use crate::service::login::{self, LoginId};
 use crate::service::{links, token};
@@ -34,7 +34,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/auth/users/set_password/", post(set_password))
         .route("/auth/users/set_email/", post(set_email))
-        .route("/account/verify", get(verify_page))
+        .route("/account/verify", get(verify_page).post(verify_submit))
         .route("/account/reset", get(reset_page).post(reset_submit))
         .route("/account/forgot", get(forgot_page).post(forgot_submit))
         .route("/account/signup", get(signup_page).post(signup_submit))
@@ -52,7 +52,9 @@ impl From<AccountError> for ApiError {
         match e {
             AccountError::SignupClosed | AccountError::NoMail => Self::NotFound,
             AccountError::Invalid(e) => Self::Invalid(e.to_string()),
-            AccountError::BadLink | AccountError::WrongPassword => Self::Invalid(e.to_string()),
+            AccountError::BadLink
+            | AccountError::WrongPassword
+            | AccountError::NotTheSignupPassword => Self::Invalid(e.to_string()),
             AccountError::Login(l) => l.into(),
             AccountError::Throttled(wait) => Self::Throttled(wait.seconds),
             AccountError::Token(t) => t.into(),
@@ -98,13 +100,16 @@ async fn signup(
 #[derive(Debug, Deserialize)]
 struct TokenRequest {
     token: String,
+    /// A sign-up's link needs the password chosen at sign-up.
+    #[serde(default)]
+    password: Option<Secret>,
 }
 
 async fn activate(
     State(state): State<AppState>,
     Body(req): Body<TokenRequest>,
 ) -> Result<StatusCode, ApiError> {
-    account::verify(&state, &req.token).await?;
+    account::verify(&state, &req.token, req.password.as_ref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,8 +209,70 @@ fn unavailable() -> Response {
     )
 }
 
-async fn verify_page(State(state): State<AppState>, Query(q): Query<LinkQuery>) -> Response {
-    match account::verify(&state, &q.token).await {
+/// The page a verification or e-mail change link opens: says what following it does and
+/// asks (a sign-up's password, or a button); a GET changes nothing.
+async fn verify_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<LinkQuery>,
+) -> Response {
+    match account::view_link(&state, &q.token).await {
+        Ok(view) => verify_form(&state, jar, view, q.token, None, StatusCode::OK),
+        Err(AccountError::BadLink) => bad_link(),
+        Err(e) => {
+            tracing::warn!(error = %e, "verification link could not be read");
+            unavailable()
+        }
+    }
+}
+
+fn verify_form(
+    state: &AppState,
+    jar: CookieJar,
+    view: account::LinkView,
+    token: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let (jar, csrf) = csrf::token(state, jar);
+    let (username, new_email, needs_password) = match view {
+        account::LinkView::Signup { username } => (username, None, true),
+        account::LinkView::Verify => (String::new(), None, false),
+        account::LinkView::Email {
+            username,
+            new_email,
+        } => (username, Some(new_email), false),
+    };
+    let page = VerifyPage {
+        username,
+        new_email,
+        needs_password,
+        token,
+        csrf,
+        error,
+    };
+    (jar, pages::render(&page, status, None)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct VerifyForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: Option<Secret>,
+}
+
+async fn verify_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Body(form): Body<VerifyForm>,
+) -> Response {
+    if !csrf::ok(&state, &jar, &form.csrf) {
+        return form_expired();
+    }
+    match account::verify(&state, &form.token, form.password.as_ref()).await {
         Ok(()) => pages::message(
             StatusCode::OK,
             "Address confirmed",
@@ -213,6 +280,19 @@ async fn verify_page(State(state): State<AppState>, Query(q): Query<LinkQuery>) 
             false,
         ),
         Err(AccountError::BadLink) => bad_link(),
+        Err(e @ AccountError::NotTheSignupPassword) => {
+            match account::view_link(&state, &form.token).await {
+                Ok(view) => verify_form(
+                    &state,
+                    jar,
+                    view,
+                    form.token,
+                    Some(e.to_string()),
+                    StatusCode::BAD_REQUEST,
+                ),
+                Err(_) => bad_link(),
+            }
+        }
         Err(e) => {
             tracing::warn!(error = %e, "verification failed");
             unavailable()

@@ -40,6 +40,24 @@ pub struct ResetPage {
     pub error: Option<String>,
 }
 
+/// The page a verification or e-mail change link opens.
+#[derive(Template)]
+#[template(path = "verify.html")]
+pub struct VerifyPage {
+    /// The account (the sign-up's chosen username, or the account moving).
+    pub username: String,
+    /// An e-mail change: the address the account moves to.
+    pub new_email: Option<String>,
+    /// A sign-up: the password chosen then is asked for.
+    pub needs_password: bool,
+    /// The link's token, posted back.
+    pub token: String,
+    /// The CSRF token.
+    pub csrf: String,
+    /// Why the last attempt was refused.
+    pub error: Option<String>,
+}
+
 /// The account page's own sign-in form.
 #[derive(Template)]
 #[template(path = "account_login.html")]

@@ -35,6 +35,9 @@ pub enum AccountError {
     /// The current password is wrong.
     #[error("current_password: wrong password")]
     WrongPassword,
+    /// A sign-up link followed without the password that sign-up chose.
+    #[error("password: not the password chosen when signing up with this link")]
+    NotTheSignupPassword,
     /// Too many wrong passwords.
     #[error(transparent)]
     Login(LoginError),
@@ -220,17 +223,83 @@ async fn send_verification(
     mail(state, email, "Confirm your e-mail address", body).await
 }
 
-/// Uses a verification or e-mail change link.
+/// What a verification or e-mail change link will do, shown before it is used (a GET of
+/// the link changes nothing: mail scanners and previews fetch links).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkView {
+    /// A sign-up: following it needs the password that sign-up chose.
+    Signup {
+        /// The username the sign-up chose.
+        username: String,
+    },
+    /// An older verification link without a sign-up's choices.
+    Verify,
+    /// An e-mail change of `username` to `new_email`.
+    Email {
+        /// Whose.
+        username: String,
+        /// The address it moves to.
+        new_email: String,
+    },
+}
+
+/// What the link behind `token` does, without using it.
 ///
 /// # Errors
-/// [`AccountError::BadLink`], [`AccountError::Store`] (a new address taken meanwhile is
-/// `Store(Conflict)`).
-pub async fn verify(state: &AppState, token: &str) -> Result<(), AccountError> {
+/// [`AccountError::BadLink`], [`AccountError::Store`].
+pub async fn view_link(state: &AppState, token: &str) -> Result<LinkView, AccountError> {
+    if let Some(link) = links::peek(state, token, Purpose::Verify).await? {
+        return Ok(match link.signup.username {
+            Some(username) if link.signup.password_hash.is_some() => LinkView::Signup { username },
+            _ => LinkView::Verify,
+        });
+    }
+    if let Some(link) = links::peek(state, token, Purpose::Email).await? {
+        let username = state
+            .store
+            .user_by_id(link.user_id)
+            .await?
+            .map(|u| u.username)
+            .ok_or(AccountError::BadLink)?;
+        return Ok(LinkView::Email {
+            username,
+            new_email: link.new_email.unwrap_or_default(),
+        });
+    }
+    Err(AccountError::BadLink)
+}
+
+/// Uses a verification or e-mail change link. A sign-up's link needs the password that
+/// sign-up chose: whoever follows a link mailed after someone else's sign-up for their
+/// address (the mailbox owner) cannot activate credentials they did not choose, and the
+/// one who chose them never sees the link.
+///
+/// # Errors
+/// [`AccountError::BadLink`], [`AccountError::NotTheSignupPassword`], [`AccountError::Store`] (a new address or username taken meanwhile
+/// is `Store(Conflict)`).
+pub async fn verify(
+    state: &AppState,
+    token: &str,
+    password: Option<&Secret>,
+) -> Result<(), AccountError> {
     // An e-mail change tells the old address, read before the link replaces it.
     let old_email = match links::peek(state, token, Purpose::Email).await? {
         Some(link) => state.store.user_by_id(link.user_id).await?.map(|u| u.email),
         None => None,
     };
+    if let Some(link) = links::peek(state, token, Purpose::Verify).await?
+        && let Some(chosen) = &link.signup.password_hash
+    {
+        let given = password.ok_or(AccountError::NotTheSignupPassword)?;
+        let verdict = state
+            .hasher
+            .verify(given, Some(chosen))
+            .await
+            .map_err(|e| AccountError::Login(LoginError::Hash(e)))?;
+        if !verdict.matches {
+            return Err(AccountError::NotTheSignupPassword);
+        }
+    }
     for purpose in [Purpose::Verify, Purpose::Email] {
         if let Some(link) = links::redeem(state, token, purpose).await? {
             if let (Purpose::Email, Some(old), Some(new)) =
@@ -238,14 +307,23 @@ pub async fn verify(state: &AppState, token: &str) -> Result<(), AccountError> {
             {
                 notify_email_changed(state, old, new);
             }
-            super::audit::event(if purpose == Purpose::Verify {
-                "user.email_verified"
-            } else {
-                "user.email_changed"
-            })
-            .subject(link.user_id)
-            .record(state.store.as_ref(), state.clock.unix())
-            .await;
+            let (kind, detail) = match (purpose, &link.signup.username) {
+                (Purpose::Verify, Some(username)) => (
+                    "user.email_verified",
+                    format!("sign-up completed as {username}; password set"),
+                ),
+                (Purpose::Verify, None) => ("user.email_verified", String::new()),
+                _ => (
+                    "user.email_changed",
+                    link.new_email.clone().unwrap_or_default(),
+                ),
+            };
+            super::audit::event(kind)
+                .actor(Actor::SelfService)
+                .subject(link.user_id)
+                .detail(detail)
+                .record(state.store.as_ref(), state.clock.unix())
+                .await;
             return Ok(());
         }
     }

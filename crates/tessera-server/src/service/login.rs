@@ -130,18 +130,23 @@ async fn find(state: &AppState, id: &LoginId) -> Result<Option<User>, StoreError
 }
 
 /// The account a username or address names: an id containing `@` is first the account
-/// with that address, then the one with that username; any other id a username (without
+/// that proved that address, then the one with that username (then a pending one with the
+/// address); any other id a username (without
 /// regard to case or width).
 ///
 /// # Errors
 /// [`StoreError`].
 pub async fn lookup(store: &dyn Store, id: &str) -> Result<Option<User>, StoreError> {
-    if id.contains('@')
-        && let Some(owner) = store.user_by_email(id).await?
-    {
-        return Ok(Some(owner));
+    if !id.contains('@') {
+        return store.user_by_username(id).await;
     }
-    store.user_by_username(id).await
+    // Only a proven owner of the address comes first: a pending sign-up for it must not
+    // hide an account whose username it is.
+    let owner = store.user_by_email(id).await?;
+    if let Some(owner) = owner.as_ref().filter(|o| o.email_verified) {
+        return Ok(Some(owner.clone()));
+    }
+    Ok(store.user_by_username(id).await?.or(owner))
 }
 
 /// Stores a hash with the current parameters in place of the one just verified (never

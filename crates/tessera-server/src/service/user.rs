@@ -2,6 +2,7 @@
 
 use super::audit::Actor;
 use super::password::{HashError, PasswordHasher};
+use crate::domain::user::username_key;
 use crate::domain::{Email, UserError, Username};
 use crate::store::{NewUser, Store, StoreError, User};
 use tessera_proto::{Secret, UserJson};
@@ -267,10 +268,20 @@ impl Users<'_> {
         if let Some(e) = patch.email {
             next.email = Email::parse(&e)?.as_str().to_owned();
         }
-        if let Some(u) = patch.username {
-            let username = Username::parse(&u)?;
-            username.fits(&Email::parse(&next.email)?)?;
-            next.username = username.as_str().to_owned();
+        match patch.username {
+            Some(u) => {
+                let username = Username::parse(&u)?;
+                username.fits(&Email::parse(&next.email)?)?;
+                next.username = username.as_str().to_owned();
+            }
+            // A username that was the old address follows the address: it would otherwise
+            // be an address the account no longer has.
+            None if next.email != current.email
+                && username_key(&current.username) == username_key(&current.email) =>
+            {
+                next.username.clone_from(&next.email);
+            }
+            None => {}
         }
         next.first_name = patch.first_name.unwrap_or(next.first_name);
         next.last_name = patch.last_name.unwrap_or(next.last_name);
@@ -488,8 +499,13 @@ fn changes(before: &User, after: &User) -> String {
             out.push(format!("{name}: [{}] → [{}]", old.join(","), new.join(",")));
         }
     }
+    if before.username != after.username {
+        out.push(format!(
+            "username: {} → {}",
+            before.username, after.username
+        ));
+    }
     for (name, changed) in [
-        ("username", before.username != after.username),
         ("email", before.email != after.email),
         ("first_name", before.first_name != after.first_name),
         ("last_name", before.last_name != after.last_name),

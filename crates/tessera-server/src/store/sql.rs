@@ -759,7 +759,8 @@ macro_rules! impl_store {
                              username = COALESCE($2, username), \
                              username_key = COALESCE($3, username_key), \
                              first_name = COALESCE($4, first_name), \
-                             last_name = COALESCE($5, last_name) WHERE id = $6",
+                             last_name = COALESCE($5, last_name) \
+                             WHERE id = $6 AND email_verified = FALSE",
                         )
                         .bind(&s.password_hash)
                         .bind(&s.username)
@@ -780,11 +781,25 @@ macro_rules! impl_store {
                             .map_err(classify)?;
                     }
                     "email" => {
+                        // A username that was the old address follows it: it would
+                        // otherwise be an address the account no longer has.
+                        let (old_email,): (String,) =
+                            sqlx::query_as("SELECT email FROM users WHERE id = $1")
+                                .bind(link.user_id)
+                                .fetch_one(&mut *tx)
+                                .await
+                                .map_err(classify)?;
+                        let old_key = $crate::domain::user::username_key(&old_email);
                         sqlx::query(
-                            "UPDATE users SET email = $1, email_verified = TRUE WHERE id = $2",
+                            "UPDATE users SET email = $1, email_verified = TRUE, \
+                             username = CASE WHEN username_key = $3 THEN $1 ELSE username END, \
+                             username_key = CASE WHEN username_key = $3 THEN $4 ELSE username_key END \
+                             WHERE id = $2",
                         )
                         .bind(&link.new_email)
                         .bind(link.user_id)
+                        .bind(old_key)
+                        .bind(link.new_email.as_deref().map($crate::domain::user::username_key))
                         .execute(&mut *tx)
                         .await
                         .map_err(classify)?;

@@ -28,6 +28,32 @@ pub(crate) fn csrf_of(html: &str) -> String {
         .expect("a CSRF field")
 }
 
+/// Opens the page of a verification or e-mail change link in a browser and posts its form
+/// (with `password` for a sign-up's link).
+pub(crate) async fn follow_verify(
+    app: &TestApp,
+    token: &str,
+    password: Option<&str>,
+) -> reqwest::Response {
+    let b = crate::browser();
+    let page = b
+        .get(app.url(&format!("/account/verify?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "the link's page");
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let mut form = vec![("token", token.to_owned()), ("csrf", csrf)];
+    if let Some(p) = password {
+        form.push(("password", p.to_owned()));
+    }
+    b.post(app.url("/account/verify"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
     reqwest::get(app.url(path)).await.unwrap()
 }
@@ -106,10 +132,27 @@ async fn sign_up_verifies_the_address_before_the_first_login() {
         "not before the address is confirmed"
     );
 
+    // Opening the link changes nothing (mail scanners fetch links): its page asks for the
+    // password chosen at sign-up.
     let page = get(&app, &format!("/account/verify?token={token}")).await;
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["referrer-policy"], "no-referrer");
-    assert!(page.text().await.unwrap().contains("confirmed"));
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Enter the password you chose")
+    );
+    assert_eq!(
+        login_status(&app, "newcomer", "a fine long password").await,
+        401,
+        "a GET of the link confirms nothing"
+    );
+    let wrong = follow_verify(&app, &token, Some("another long password")).await;
+    assert_eq!(wrong.status(), 400);
+    let done = follow_verify(&app, &token, Some("a fine long password")).await;
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("confirmed"));
     assert_eq!(
         login_status(&app, "newcomer", "a fine long password").await,
         200
@@ -151,8 +194,15 @@ async fn sign_up_verifies_the_address_before_the_first_login() {
     assert_eq!(form.status(), 200);
     let mail = smtp.wait_for("paged@example.com", 1).await.remove(0);
     let token = mail.link_token("verify").unwrap();
-    let ok = app
+    let bare = app
         .post_json("/auth/users/activation/", &json!({"token": token}))
+        .await;
+    assert_error(bare, 400, "invalid").await;
+    let ok = app
+        .post_json(
+            "/auth/users/activation/",
+            &json!({"token": token, "password": "a fine long password"}),
+        )
         .await;
     assert_eq!(ok.status(), 204);
     assert_eq!(
@@ -304,12 +354,7 @@ async fn a_logged_in_user_changes_password_and_email() {
     assert_eq!(moved.status(), 202);
     let mail = smtp.wait_for("moved@example.com", 1).await.remove(0);
     let token = mail.link_token("verify").unwrap();
-    assert_eq!(
-        get(&app, &format!("/account/verify?token={token}"))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(follow_verify(&app, &token, None).await.status(), 200);
     // The move ended every session (the old token is refused) and told the old address.
     let me = app.get_bearer("/auth/users/me/", &pair.access).await;
     assert_error(me, 401, "token_not_valid").await;
@@ -368,7 +413,7 @@ async fn the_flask_style_aliases_work_over_the_real_endpoints() {
     let mail = smtp.wait_for("flask@example.com", 1).await.remove(0);
     let token = mail.link_token("verify").unwrap();
     assert_eq!(
-        get(&app, &format!("/account/verify?token={token}"))
+        follow_verify(&app, &token, Some("a fine long password"))
             .await
             .status(),
         200
@@ -554,12 +599,7 @@ async fn pending_links_die_with_the_state_they_were_issued_for() {
     assert_eq!(moved.status(), 202);
     let confirm = smtp.wait_for("third-new@example.com", 1).await.remove(0);
     let token = confirm.link_token("verify").unwrap();
-    assert_eq!(
-        get(&app, &format!("/account/verify?token={token}"))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(follow_verify(&app, &token, None).await.status(), 200);
     assert_error(use_link(link).await, 400, "invalid").await;
     assert_eq!(login_status(&app, "third", PASSWORD).await, 200);
 }
