@@ -176,7 +176,6 @@ impl Application {
             legacy_keys,
             discovery: crate::http::oidc::DiscoveryCache::default(),
             throttle_audit: crate::service::audit::Sampler::default(),
-            throttle_in_flight: crate::service::throttle::InFlight::default(),
             throttle_redis,
         });
         Ok(Self {

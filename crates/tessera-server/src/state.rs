@@ -43,8 +43,6 @@ pub struct Inner {
     /// Which throttled-login events were recorded lately (one per client address a minute;
     /// the metric counts every one).
     pub throttle_audit: crate::service::audit::Sampler,
-    /// Login attempts between their throttle check and their verdict.
-    pub throttle_in_flight: crate::service::throttle::InFlight,
 }
 
 impl AppState {

@@ -10,51 +10,7 @@
 use crate::config::ThrottleSettings;
 use crate::state::AppState;
 use crate::store::StoreError;
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-
-/// Attempts of this process between their check and their verdict, per key: they count as
-/// failures already, so a burst of concurrent guesses cannot all pass the check before the
-/// first failure is written (300 at once hashed 279 before). Per process; each entry goes
-/// when its last attempt ends.
-#[derive(Debug, Default)]
-pub struct InFlight(Mutex<HashMap<String, i64>>);
-
-impl InFlight {
-    fn get(&self, key: &str) -> i64 {
-        self.0
-            .lock()
-            .map_or(0, |m| m.get(key).copied().unwrap_or(0))
-    }
-
-    fn add(&self, keys: &[String], delta: i64) {
-        let Ok(mut map) = self.0.lock() else {
-            return;
-        };
-        for key in keys {
-            let n = map.entry(key.clone()).or_insert(0);
-            *n += delta;
-            if *n <= 0 {
-                map.remove(key);
-            }
-        }
-    }
-}
-
-/// An attempt's place among [`InFlight`]: taken when its check passes, given back when
-/// the attempt (its hashing and its verdict's write) is over.
-#[derive(Debug)]
-struct Reservation {
-    state: AppState,
-    keys: Vec<String>,
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        self.state.throttle_in_flight.add(&self.keys, -1);
-    }
-}
 
 /// How long the client must wait before trying again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +35,7 @@ pub fn backoff(failures: i64, free: i64, cap: i64, last: i64, now: i64) -> Optio
 }
 
 /// The throttle keys of one attempt.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Attempt {
     account_ip: String,
     account: String,
@@ -87,8 +43,6 @@ pub struct Attempt {
     /// Whether [`check`] found failures of this account from this IP: only then does a
     /// success need a write to clear them.
     seen_failures: bool,
-    /// Held from a passed check until the attempt is dropped.
-    reservation: Option<Reservation>,
 }
 
 impl Attempt {
@@ -104,7 +58,6 @@ impl Attempt {
             account: format!("a:{login}"),
             ip: format!("ip:{ip}"),
             seen_failures: false,
-            reservation: None,
         }
     }
 
@@ -196,33 +149,15 @@ pub async fn check(state: &AppState, attempt: &mut Attempt) -> Result<Option<Wai
         return Ok(None);
     }
     let now = state.clock.unix();
-    let keys = attempt.keys();
-    let counters = counters(state, &keys, now - secs(t.window)).await?;
+    let counters = counters(state, &attempt.keys(), now - secs(t.window)).await?;
     attempt.seen_failures = counters.iter().any(|(key, ..)| *key == attempt.account_ip);
-    // Each key's failures, plus this process's attempts still being decided (as if they
-    // had just failed).
-    let wait = keys
+    let wait = counters
         .iter()
-        .filter_map(|key| {
+        .filter_map(|(key, failures, last)| {
             let (free, cap) = limits(t, attempt, key)?;
-            let stored = counters.iter().find(|(k, ..)| k == key);
-            let in_flight = state.throttle_in_flight.get(key);
-            let failures = stored.map_or(0, |(_, n, _)| *n) + in_flight;
-            let last = match (stored, in_flight) {
-                (_, 1..) => now,
-                (Some((_, _, last)), _) => *last,
-                (None, _) => now,
-            };
-            backoff(failures, free, cap, last, now)
+            backoff(*failures, free, cap, *last, now)
         })
         .max();
-    if wait.is_none() {
-        state.throttle_in_flight.add(&keys, 1);
-        attempt.reservation = Some(Reservation {
-            state: state.clone(),
-            keys,
-        });
-    }
     Ok(wait.map(|seconds| Wait { seconds }))
 }
 
