@@ -78,11 +78,7 @@ pub fn verify_access_any_audience(
     now: i64,
 ) -> Result<AccessClaims, VerifyError> {
     let header = header_of(token, validation)?;
-    let kid = header.kid.as_deref().ok_or(VerifyError::UnknownKey)?;
-    let key = keys.get(kid).ok_or(VerifyError::UnknownKey)?;
-    if header.alg != key.alg().to_jwt() {
-        return Err(VerifyError::AlgorithmNotAllowed);
-    }
+    let key = key_for(&header, keys)?;
     let typ = header
         .typ
         .as_deref()
@@ -123,11 +119,7 @@ pub fn verify_id_token_hint(
     validation: &Validation,
 ) -> Result<crate::oidc::IdClaims, VerifyError> {
     let header = header_of(token, validation)?;
-    let kid = header.kid.as_deref().ok_or(VerifyError::UnknownKey)?;
-    let key = keys.get(kid).ok_or(VerifyError::UnknownKey)?;
-    if header.alg != key.alg().to_jwt() {
-        return Err(VerifyError::AlgorithmNotAllowed);
-    }
+    let key = key_for(&header, keys)?;
     let typ = header
         .typ
         .as_deref()
@@ -141,6 +133,17 @@ pub fn verify_id_token_hint(
         return Err(VerifyError::WrongIssuer);
     }
     Ok(claims)
+}
+
+/// The published key the header's `kid` names, refused unless the header's `alg` is that
+/// key's own (the key decides the algorithm, never the token).
+fn key_for<'k>(header: &Header, keys: &'k KeySet) -> Result<&'k PublicKey, VerifyError> {
+    let kid = header.kid.as_deref().ok_or(VerifyError::UnknownKey)?;
+    let key = keys.get(kid).ok_or(VerifyError::UnknownKey)?;
+    if header.alg != key.alg().to_jwt() {
+        return Err(VerifyError::AlgorithmNotAllowed);
+    }
+    Ok(key)
 }
 
 /// Checks the signature with the key parsed once (aws-lc-rs), then reads the claims. The
