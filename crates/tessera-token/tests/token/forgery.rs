@@ -190,3 +190,51 @@ fn a_string_exp_is_refused() {
     let token = sign_with(&key, "at+jwt", &claims).unwrap();
     assert!(verify_access(&token, &keyset(&key), &validation(), NOW).is_err());
 }
+
+/// An `id_token_hint` is taken only as an ID token this issuer signed: expired is fine (a
+/// hint may come after expiry); an access token, another issuer's token, another key's, or
+/// `alg: none` is not.
+#[test]
+fn an_id_token_hint_must_be_an_id_token_this_issuer_signed() {
+    use tessera_token::oidc::IdClaims;
+    use tessera_token::validate::verify_id_token_hint;
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let keys = keyset(&key);
+    let id = |iss: &str, exp: i64| IdClaims {
+        iss: iss.into(),
+        sub: "42".into(),
+        aud: "web".into(),
+        exp,
+        iat: exp - 300,
+        auth_time: exp - 300,
+        ..IdClaims::default()
+    };
+    let expired = sign_with(&key, "JWT", &id(ISS, NOW - 3600)).unwrap();
+    assert_eq!(
+        verify_id_token_hint(&expired, &keys, &validation()).unwrap().sub,
+        "42"
+    );
+    let foreign = sign_with(&key, "JWT", &id("https://elsewhere.example", NOW)).unwrap();
+    assert_eq!(
+        verify_id_token_hint(&foreign, &keys, &validation()),
+        Err(VerifyError::WrongIssuer)
+    );
+    let access = sign_access(&key, &access_claims()).unwrap();
+    assert_eq!(
+        verify_id_token_hint(&access, &keys, &validation()),
+        Err(VerifyError::WrongType)
+    );
+    let stranger = SigningKey::generate(Algorithm::ES256).unwrap();
+    let other = sign_with(&stranger, "JWT", &id(ISS, NOW)).unwrap();
+    assert_eq!(
+        verify_id_token_hint(&other, &keys, &validation()),
+        Err(VerifyError::UnknownKey)
+    );
+    let header = format!(r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#, key.kid());
+    let unsigned = format!(
+        "{}.{}.",
+        b64(&header),
+        b64(&serde_json::to_string(&id(ISS, NOW)).unwrap())
+    );
+    assert!(verify_id_token_hint(&unsigned, &keys, &validation()).is_err());
+}
