@@ -3,7 +3,7 @@
 //! cookie; without one it shows its own sign-in form (`POST /account/login`). Forms carry a
 //! server-bound CSRF token (`http::csrf`).
 
-use crate::http::authorize::{SESSION_COOKIE, session_cookie};
+use crate::http::authorize::{session_cookie, session_value, without_session};
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf;
@@ -19,7 +19,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum_extra::extract::cookie::{Cookie, CookieJar};
+use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use tessera_proto::Secret;
 
@@ -44,7 +44,7 @@ async fn signed_in(
     state: &AppState,
     jar: &CookieJar,
 ) -> Result<Option<(User, Session)>, StoreError> {
-    let cookie = jar.get(SESSION_COOKIE).map(Cookie::value);
+    let cookie = session_value(state, jar);
     let Some(current) = session::current(state, cookie).await? else {
         return Ok(None);
     };
@@ -242,7 +242,7 @@ async fn logout_everywhere(
     {
         return unavailable(&e);
     }
-    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    let jar = without_session(&state, jar);
     let page = pages::message(
         StatusCode::OK,
         "Signed out everywhere",

@@ -22,8 +22,30 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 use tessera_proto::Secret;
 
-/// The SSO session cookie.
+/// The SSO session cookie on plain http.
 pub const SESSION_COOKIE: &str = "tessera_session";
+/// The SSO session cookie on https: `__Host-`, so no sibling subdomain can set one (and
+/// sign a browser in as someone else).
+pub const HOST_SESSION_COOKIE: &str = "__Host-tessera_session";
+
+/// The session cookie's name for this issuer.
+pub(crate) fn session_cookie_name(state: &AppState) -> &'static str {
+    if state.issuer.starts_with("https://") {
+        HOST_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The browser's session cookie value, if it sent one.
+pub(crate) fn session_value<'j>(state: &AppState, jar: &'j CookieJar) -> Option<&'j str> {
+    jar.get(session_cookie_name(state)).map(Cookie::value)
+}
+
+/// The jar with the session cookie cleared.
+pub(crate) fn without_session(state: &AppState, jar: CookieJar) -> CookieJar {
+    jar.remove(Cookie::build(session_cookie_name(state)).path("/"))
+}
 
 /// The authorization endpoint and its forms, and logout.
 pub fn routes() -> Router<AppState> {
@@ -319,7 +341,7 @@ async fn browser_session(
     state: &AppState,
     jar: &CookieJar,
 ) -> Result<Option<crate::store::Session>, AuthorizeError> {
-    let cookie = jar.get(SESSION_COOKIE).map(Cookie::value);
+    let cookie = session_value(state, jar);
     Ok(session::current(state, cookie).await?)
 }
 
@@ -336,7 +358,7 @@ fn hidden_fields(params: &impl serde::Serialize) -> Vec<(String, String)> {
 
 pub(crate) fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
     let max_age = i64::try_from(state.settings.sso.session_lifetime.as_secs()).unwrap_or(i64::MAX);
-    Cookie::build((SESSION_COOKIE, value))
+    Cookie::build((session_cookie_name(state), value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -503,11 +525,11 @@ async fn logout_confirmed(
 }
 
 async fn end_session(state: &AppState, jar: CookieJar, params: &LogoutParams) -> Response {
-    if let Err(e) = session::end(state, jar.get(SESSION_COOKIE).map(Cookie::value)).await {
+    if let Err(e) = session::end(state, session_value(state, &jar)).await {
         tracing::warn!(error = %e, "could not end a session");
         return unavailable();
     }
-    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    let jar = without_session(state, jar);
     signed_out(state, jar, params).await
 }
 

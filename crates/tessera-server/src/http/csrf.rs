@@ -8,7 +8,7 @@
 //! key, nor take it from a page shown to another session: a cookie-and-field pair the
 //! client picks (double submit) is refused.
 
-use crate::http::authorize::SESSION_COOKIE;
+use crate::http::authorize::session_value;
 use crate::service::authorize;
 use crate::state::AppState;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -61,7 +61,7 @@ pub fn token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
         .keys
         .current()
         .mac()
-        .tag(PURPOSE, &message(&nonce, session(&jar)));
+        .tag(PURPOSE, &message(&nonce, session(state, &jar)));
     (jar, URL_SAFE_NO_PAD.encode(tag))
 }
 
@@ -81,11 +81,11 @@ pub fn ok(state: &AppState, jar: &CookieJar, field: &str) -> bool {
         .keys
         .current()
         .mac()
-        .verify_tag(PURPOSE, &message(nonce, session(jar)), &tag)
+        .verify_tag(PURPOSE, &message(nonce, session(state, jar)), &tag)
 }
 
-fn session(jar: &CookieJar) -> &str {
-    jar.get(SESSION_COOKIE).map_or("", Cookie::value)
+fn session<'j>(state: &AppState, jar: &'j CookieJar) -> &'j str {
+    session_value(state, jar).unwrap_or_default()
 }
 
 /// The nonce and the session cookie, length-prefixed so no two pairs share bytes.

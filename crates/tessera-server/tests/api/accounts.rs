@@ -507,20 +507,28 @@ async fn csrf_tokens_are_the_servers_not_the_senders() {
     );
 }
 
-/// §6: on https the nonce cookie is `__Host-` (no sibling subdomain can set it), Secure,
-/// for path `/`.
+/// §6: on https the nonce cookie and the session cookie are `__Host-` (no sibling
+/// subdomain can set them: neither a chosen nonce nor the attacker's own session), Secure,
+/// for path `/`; a plain `tessera_session` cookie means nothing there. (Before: the
+/// session cookie was `tessera_session` on https too, so a sibling could sign a browser in
+/// as the attacker.)
 #[tokio::test]
-async fn on_https_the_csrf_cookie_is_host_only() {
+async fn on_https_the_csrf_and_session_cookies_are_host_only() {
     let app = TestApp::builder()
         .settings(|s| s.issuer = Some("https://login.example.com".into()))
         .spawn()
         .await;
-    let res = reqwest::get(app.url("/account")).await.unwrap();
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
+    app.create_user("alice", false).await;
+    let set_cookies = |res: &reqwest::Response| -> Vec<String> {
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    let page = reqwest::get(app.url("/account")).await.unwrap();
+    let cookie = set_cookies(&page)
+        .into_iter()
         .find(|c| c.contains("csrf"))
         .unwrap();
     assert!(cookie.starts_with("__Host-tessera_csrf="), "{cookie}");
@@ -529,4 +537,66 @@ async fn on_https_the_csrf_cookie_is_host_only() {
         "{cookie}"
     );
     assert!(!cookie.contains("Domain"), "{cookie}");
+    // Sign in by hand (reqwest keeps no Secure cookie over plain http).
+    let nonce = cookie.split(';').next().unwrap().to_owned();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = client
+        .post(app.url("/account/login"))
+        .header("cookie", &nonce)
+        .form(&[
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let session = set_cookies(&signed_in)
+        .into_iter()
+        .find(|c| c.contains("session"))
+        .unwrap();
+    assert!(session.starts_with("__Host-tessera_session="), "{session}");
+    assert!(
+        session.contains("Secure") && session.contains("Path=/"),
+        "{session}"
+    );
+    let value = session
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    let account = |cookie: String| {
+        let client = client.clone();
+        let url = app.url("/account");
+        async move {
+            client
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        account(format!("__Host-tessera_session={value}"))
+            .await
+            .contains("Log out everywhere")
+    );
+    assert!(
+        !account(format!("tessera_session={value}"))
+            .await
+            .contains("Log out everywhere"),
+        "the unprefixed name is not the session on https"
+    );
 }

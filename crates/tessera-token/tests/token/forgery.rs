@@ -211,7 +211,9 @@ fn an_id_token_hint_must_be_an_id_token_this_issuer_signed() {
     };
     let expired = sign_with(&key, "JWT", &id(ISS, NOW - 3600)).unwrap();
     assert_eq!(
-        verify_id_token_hint(&expired, &keys, &validation()).unwrap().sub,
+        verify_id_token_hint(&expired, &keys, &validation())
+            .unwrap()
+            .sub,
         "42"
     );
     let foreign = sign_with(&key, "JWT", &id("https://elsewhere.example", NOW)).unwrap();
