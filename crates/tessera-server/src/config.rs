@@ -781,7 +781,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [database] acquire_timeout       TESSERA_DATABASE__ACQUIRE_TIMEOUT        5s              then 503
   [database] statement_timeout     TESSERA_DATABASE__STATEMENT_TIMEOUT      5s              PostgreSQL; then 503
   [database] key_reload_interval   TESSERA_DATABASE__KEY_RELOAD_INTERVAL    10s             keys rotated elsewhere are seen within this
-  [database] prune_interval        TESSERA_DATABASE__PRUNE_INTERVAL         10m             expired tokens, codes, sessions removed this often
+  [database] prune_interval        TESSERA_DATABASE__PRUNE_INTERVAL         10m             expired tokens, codes, sessions, unconfirmed sign-ups removed this often
   [tokens] algorithm               TESSERA_TOKENS__ALGORITHM                RS256           RS256 | PS256 | ES256 | EdDSA
   [tokens] audience                TESSERA_TOKENS__AUDIENCE                 tessera         aud of access tokens
   [tokens] access_lifetime         TESSERA_TOKENS__ACCESS_LIFETIME          5m

@@ -175,8 +175,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Removes what can never be used again: refresh tokens whose own and whose access
     /// token's expiry have passed, expired codes, sessions and revocation entries, and
-    /// login-failure counters last touched before `failures_before`. Returns rows removed
-    /// per table.
+    /// login-failure counters last touched before `failures_before`, and sign-ups never
+    /// confirmed (no usable password, no link left, over an hour old). Returns rows
+    /// removed per table.
     async fn prune_expired(
         &self,
         now: i64,

@@ -1046,6 +1046,21 @@ macro_rules! impl_store {
                         .map_err(classify)?;
                     removed.push((table, done.rows_affected()));
                 }
+                // Sign-ups nobody confirmed: no usable password, no link left (they went
+                // above), an hour old at least (a sign-up's link is written just after its
+                // account). They would hold a username and an address forever.
+                let before = time::OffsetDateTime::from_unix_timestamp(now.saturating_sub(3600))
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+                let done = sqlx::query(
+                    "DELETE FROM users WHERE email_verified = FALSE AND password_hash = '!' \
+                     AND date_joined < $1 \
+                     AND NOT EXISTS (SELECT 1 FROM user_links WHERE user_links.user_id = users.id)",
+                )
+                .bind(before)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                removed.push(("users (unconfirmed sign-ups)", done.rows_affected()));
                 Ok(removed)
             }
 

@@ -554,6 +554,51 @@ pub async fn pruning_removes_only_what_has_expired(f: Fixture) {
     assert_eq!(count(&after, "refresh_tokens"), 0);
     assert_eq!(count(&after, "users"), 3, "users are never pruned");
     assert_eq!(count(&after, "signing_keys"), 3);
+
+    // Sign-ups nobody confirmed go once their links have: not before, and not accounts
+    // that only lack a usable password or a verified address.
+    let pending = |name: &str, hash: &str, verified: bool| {
+        let mut u = new_user(name);
+        u.password_hash = hash.into();
+        u.email_verified = verified;
+        u.date_joined = OffsetDateTime::from_unix_timestamp(NOW - 7200).unwrap();
+        u
+    };
+    let never = s.create_user(&pending("never", "!", false)).await.unwrap();
+    let linked = s.create_user(&pending("linked", "!", false)).await.unwrap();
+    s.create_user(&pending("no-password", "!", true))
+        .await
+        .unwrap();
+    s.create_user(&pending(
+        "old-style",
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        false,
+    ))
+    .await
+    .unwrap();
+    let mut fresh = pending("fresh", "!", false);
+    fresh.date_joined = OffsetDateTime::from_unix_timestamp(NOW + 300).unwrap();
+    s.create_user(&fresh).await.unwrap();
+    s.insert_user_link(&tessera_server::store::UserLink {
+        token_hash: "live-link".into(),
+        user_id: linked.id,
+        purpose: "verify".into(),
+        new_email: None,
+        expires_at: NOW + 3600,
+        signup: Default::default(),
+    })
+    .await
+    .unwrap();
+    let removed = s.prune_expired(NOW + 301, NOW - 3600).await.unwrap();
+    let pruned = removed
+        .iter()
+        .find(|(t, _)| t.starts_with("users"))
+        .unwrap()
+        .1;
+    assert_eq!(pruned, 1);
+    assert!(s.user_by_id(never.id).await.unwrap().is_none());
+    assert!(s.user_by_id(linked.id).await.unwrap().is_some());
+    assert_eq!(count(&s.table_counts().await.unwrap(), "users"), 7);
 }
 
 /// Users, keys, a live family with a rotated ancestor, a revoked family, an expired token.
