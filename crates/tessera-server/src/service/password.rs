@@ -107,13 +107,46 @@ impl PasswordHasher {
         stored: Option<&str>,
     ) -> Result<Verdict, HashError> {
         self.check_length(password)?;
+        let slot = self.slot().await?;
+        self.verify_in(slot, password, stored).await
+    }
+
+    /// A hashing slot, waited for up to the queue timeout: for a caller that must decide
+    /// something once its turn has come and before the hash runs (the login throttle looks
+    /// again, so a burst queued behind the first failures is refused, not hashed).
+    ///
+    /// # Errors
+    /// [`HashError::Busy`].
+    pub async fn slot(&self) -> Result<Slot, HashError> {
+        use std::sync::atomic::Ordering;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let acquired =
+            tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let permit = acquired
+            .map_err(|_| HashError::Busy)?
+            .map_err(|_| HashError::Busy)?;
+        Ok(Slot { _permit: permit })
+    }
+
+    /// [`Self::verify`] in a slot taken with [`Self::slot`].
+    ///
+    /// # Errors
+    /// [`HashError::TooLong`], [`HashError::Internal`].
+    pub async fn verify_in(
+        &self,
+        slot: Slot,
+        password: &Secret,
+        stored: Option<&str>,
+    ) -> Result<Verdict, HashError> {
+        self.check_length(password)?;
         let real = stored.is_some();
         let phc = stored.unwrap_or(&self.dummy).to_owned();
         let wanted = self.params.clone();
         let bounds = self.bounds;
         let dummy = self.dummy.clone();
         let password = password.clone();
-        self.run(move || {
+        self.run_in(slot, move || {
             // A hash that is never verified (unreadable, Django's unusable mark, above the
             // cost ceiling) costs the dummy's hash all the same: its timing must not tell.
             let dummy_work = |password: &[u8]| {
@@ -174,25 +207,33 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        use std::sync::atomic::Ordering;
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-        let acquired =
-            tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await;
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
-        let permit = acquired
-            .map_err(|_| HashError::Busy)?
-            .map_err(|_| HashError::Busy)?;
+        let slot = self.slot().await?;
+        self.run_in(slot, work).await
+    }
+
+    async fn run_in<T: Send + 'static>(
+        &self,
+        slot: Slot,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
         // The slot goes with the work: a caller that gives up (its request timed out)
         // does not free it while the thread is still hashing, so the queue stays bounded.
         let result = self
             .pool
             .run(move || {
-                let _slot = permit;
+                let _slot = slot;
                 work()
             })
             .await;
         result.ok_or_else(|| HashError::Internal("a hashing thread failed".into()))
     }
+}
+
+/// A place on the hashing threads ([`PasswordHasher::slot`]); given back when dropped, or
+/// when the work it was given to ends.
+#[derive(Debug)]
+pub struct Slot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// Whether `phc` is a hash a server with Argon2 `bounds` can verify or keep: an Argon2 PHC

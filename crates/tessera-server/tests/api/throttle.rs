@@ -300,3 +300,42 @@ fn which_redis_server() -> Result<std::path::PathBuf, ()> {
         })
         .ok_or(())
 }
+
+/// A burst of concurrent guesses gets no more hashes than the allowance plus the hashing
+/// slots: the throttle looks again once an attempt's slot is its turn, so the attempts
+/// queued behind the first failures are refused unhashed. Concurrent correct logins are
+/// not slowed (they record no failure). (Before: the check ran only before queueing, so
+/// 300 concurrent guesses at one account from one address were 279 hashes.)
+#[tokio::test]
+async fn a_concurrent_burst_gets_no_more_guesses_than_the_allowance() {
+    let app = TestApp::builder()
+        .settings(|s| s.passwords.queue_timeout = Duration::from_secs(60))
+        .spawn()
+        .await;
+    app.create_user("alice", false).await;
+    let burst = |password: &'static str| {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..30 {
+            let (client, url) = (app.client.clone(), app.url("/auth/token/"));
+            set.spawn(async move {
+                client
+                    .post(url)
+                    .json(&json!({"username": "alice", "password": password}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            });
+        }
+        set.join_all()
+    };
+    let correct = burst(PASSWORD).await;
+    assert!(correct.iter().all(|s| *s == 200), "{correct:?}");
+    let statuses = burst("a wrong guess").await;
+    let hashed = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    let slots = app.state.settings.passwords.max_concurrent_hashes;
+    assert!(hashed <= 5 + slots, "{hashed} guesses hashed: {statuses:?}");
+    assert_eq!(hashed + refused, 30, "{statuses:?}");
+}
