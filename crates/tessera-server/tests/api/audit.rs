@@ -134,6 +134,21 @@ async fn an_unauthenticated_flood_writes_little_to_the_audit_trail() {
             .as_deref()
             .is_none_or(|s| s.chars().count() <= 151)
     }));
+    // An id no account has is never stored as typed (it may be a password typed in the
+    // wrong box): a keyed hash of it, the same for the same id.
+    let failures: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == "login.failure")
+        .map(|e| e.subject.as_deref().unwrap())
+        .collect();
+    assert!(
+        failures
+            .iter()
+            .all(|s| s.starts_with("unknown:") && !s.contains("aaa")),
+        "{failures:?}"
+    );
+    assert_eq!(failures[0], failures[4], "one id, one subject");
+    assert_ne!(failures[0], failures[5], "another id, another subject");
     // A minute later (the back-off over: one more failure, then throttled again) the next
     // throttled attempt is recorded again.
     app.clock.advance(std::time::Duration::from_secs(61));
