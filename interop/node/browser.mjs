@@ -82,6 +82,20 @@ try {
   check(second.searchParams.get('code') && second.searchParams.get('state') === 'state-partner',
     'Allow lands on the second client with a code');
 
+  // The account page, through the same session.
+  await page.goto(new URL('/account', issuer).toString());
+  check(await page.getByRole('button', { name: 'Log out everywhere' }).isVisible(), 'the account page shows the signed-in user');
+  await page.screenshot({ path: `${shots}/account.png`, fullPage: true });
+
+  // A logout without the relying party's ID token asks first; confirming signs out.
+  await page.goto(new URL('/oauth/logout?client_id=web', issuer).toString());
+  check(await page.getByRole('heading', { name: 'Sign out of Tessera?' }).isVisible(), 'a logout without an ID token hint asks first');
+  await page.screenshot({ path: `${shots}/logout.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  check(await page.getByRole('heading', { name: 'Signed out' }).isVisible(), 'confirming signs the browser out');
+  await page.goto(authorizeUrl('web', 'openid'));
+  check(await page.getByRole('heading', { name: 'Sign in' }).isVisible(), 'after the logout the login page shows again');
+
   // Phone width, and the error page.
   const phone = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true });
   const small = await phone.newPage();
