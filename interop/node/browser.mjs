@@ -6,6 +6,7 @@
 // Usage: node browser.mjs ISSUER USERNAME PASSWORD SCREENSHOTS
 import { chromium } from 'playwright-core';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const [issuer, username, password, shots] = process.argv.slice(2);
 const callback = 'http://127.0.0.1:9/';
@@ -95,6 +96,39 @@ try {
   check(await page.getByRole('heading', { name: 'Signed out' }).isVisible(), 'confirming signs the browser out');
   await page.goto(authorizeUrl('web', 'openid'));
   check(await page.getByRole('heading', { name: 'Sign in' }).isVisible(), 'after the logout the login page shows again');
+
+  // Sign-up through the mail (when run.sh started an SMTP server): the sign-up page, the
+  // link's page asking for the password chosen, confirmation, sign-in; the forgot page.
+  if (process.env.MAILDIR) {
+    await page.goto(new URL('/account/signup', issuer).toString());
+    await page.screenshot({ path: `${shots}/signup.png`, fullPage: true });
+    await page.getByLabel('E-mail', { exact: true }).fill('newcomer@example.com');
+    await page.getByLabel('Password').fill('a browser chosen password');
+    await page.getByRole('button', { name: 'Create the account' }).click();
+    check((await page.textContent('body')).includes('Check your e-mail'), 'sign-up answers at once');
+    let link = null;
+    for (let i = 0; i < 100 && !link; i++) {
+      const dir = `${process.env.MAILDIR}/new`;
+      for (const file of (() => { try { return readdirSync(dir); } catch { return []; } })()) {
+        const body = readFileSync(`${dir}/${file}`, 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+        const found = body.match(/\/account\/verify\?token=[A-Za-z0-9_-]+/);
+        if (found) link = new URL(found[0], issuer).toString();
+      }
+      if (!link) await new Promise((r) => setTimeout(r, 50));
+    }
+    check(link, 'the verification link arrived by mail');
+    await page.goto(link);
+    check((await page.textContent('body')).includes('Enter the password you chose'), "the link's page asks for the password chosen at sign-up");
+    await page.screenshot({ path: `${shots}/verify.png`, fullPage: true });
+    await page.getByLabel('Password').fill('not the chosen one');
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    check((await page.getByRole('alert').textContent()).includes('not the password chosen'), 'another password confirms nothing');
+    await page.getByLabel('Password').fill('a browser chosen password');
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    check(await page.getByRole('heading', { name: 'Address confirmed' }).isVisible(), 'the chosen password confirms the address');
+    await page.goto(new URL('/account/forgot', issuer).toString());
+    await page.screenshot({ path: `${shots}/forgot.png`, fullPage: true });
+  }
 
   // Phone width, and the error page.
   const phone = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true });

@@ -16,6 +16,7 @@ bao_pid=""
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null || true
     [ -n "$bao_pid" ] && kill "$bao_pid" 2>/dev/null || true
+    [ -n "${smtp_pid:-}" ] && kill "$smtp_pid" 2>/dev/null || true
     rm -rf "$data"
 }
 trap cleanup EXIT
@@ -28,6 +29,15 @@ web=$("$bin" --data-dir "$data" --output json client create --id web --name Orde
     --redirect-uri http://127.0.0.1:9/partner >/dev/null
 svc=$("$bin" --data-dir "$data" --output json client create --id billing --grant client_credentials \
     --scope read:orders | secret_of)
+# With aiosmtpd (CI's venv has it), sign-up is on and Chromium signs up through the mail.
+smtp_pid=""
+if command -v aiosmtpd >/dev/null; then
+    smtp_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$data/maildir" >/dev/null 2>&1 &
+    smtp_pid=$!
+    for _ in $(seq 1 100); do (exec 9<>"/dev/tcp/127.0.0.1/$smtp_port") 2>/dev/null && break; sleep 0.1; done
+    export TESSERA_SIGNUP__ENABLED=true TESSERA_MAIL__SMTP_URL="smtp://127.0.0.1:$smtp_port" MAILDIR="$data/maildir"
+fi
 exec 3< <("$bin" --data-dir "$data" --output json serve --bind 127.0.0.1:0 2>"$data/server.log")
 read -r line <&3
 server=$(pgrep -f "tessera --data-dir $data --output json serve" | head -n1 || true)
