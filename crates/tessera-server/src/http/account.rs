@@ -54,7 +54,8 @@ impl From<AccountError> for ApiError {
             AccountError::Invalid(e) => Self::Invalid(e.to_string()),
             AccountError::BadLink
             | AccountError::WrongPassword
-            | AccountError::NotTheSignupPassword => Self::Invalid(e.to_string()),
+            | AccountError::NotTheSignupPassword
+            | AccountError::Taken(_) => Self::Invalid(e.to_string()),
             AccountError::Login(l) => l.into(),
             AccountError::Throttled(wait) => Self::Throttled(wait.seconds),
             AccountError::Token(t) => t.into(),
@@ -107,9 +108,10 @@ struct TokenRequest {
 
 async fn activate(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Body(req): Body<TokenRequest>,
 ) -> Result<StatusCode, ApiError> {
-    account::verify(&state, &req.token, req.password.as_ref()).await?;
+    account::verify(&state, &req.token, req.password.as_ref(), ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -266,13 +268,14 @@ struct VerifyForm {
 
 async fn verify_submit(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     Body(form): Body<VerifyForm>,
 ) -> Response {
     if !csrf::ok(&state, &jar, &form.csrf) {
         return form_expired();
     }
-    match account::verify(&state, &form.token, form.password.as_ref()).await {
+    match account::verify(&state, &form.token, form.password.as_ref(), ip).await {
         Ok(()) => pages::message(
             StatusCode::OK,
             "Address confirmed",
@@ -292,6 +295,25 @@ async fn verify_submit(
                 ),
                 Err(_) => bad_link(),
             }
+        }
+        Err(e @ AccountError::Taken(_)) => pages::message(
+            StatusCode::BAD_REQUEST,
+            "Not confirmed",
+            &e.to_string(),
+            true,
+        ),
+        Err(AccountError::Throttled(wait)) => {
+            let mut page = pages::message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                &format!("Please wait {} seconds and try again.", wait.seconds),
+                true,
+            );
+            page.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(wait.seconds.max(1)),
+            );
+            page
         }
         Err(e) => {
             tracing::warn!(error = %e, "verification failed");

@@ -35,6 +35,9 @@ pub enum AccountError {
     /// The current password is wrong.
     #[error("current_password: wrong password")]
     WrongPassword,
+    /// Redeeming a link hit a value taken since it was mailed (`username`, `email`).
+    #[error("{0}: taken since this link was sent; start again with another")]
+    Taken(&'static str),
     /// A sign-up link followed without the password that sign-up chose.
     #[error("password: not the password chosen when signing up with this link")]
     NotTheSignupPassword,
@@ -131,10 +134,31 @@ async fn create_account(state: &AppState, input: Signup) -> Result<(), String> {
         first_name: Some(input.first_name.clone()),
         last_name: Some(input.last_name.clone()),
     };
+    // A username another account has: a note, nothing made.
+    if state
+        .store
+        .user_by_username(&username)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return username_taken(state, &email).await;
+    }
+    // The pending account holds the address only: its username is a placeholder until a
+    // link applies the one chosen, so an unconfirmed sign-up reserves no name.
+    let placeholder = format!(
+        "pending.{}",
+        super::authorize::random_token()
+            .map_err(|e| e.to_string())?
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(20)
+            .collect::<String>()
+    );
     let created = users
         .create(
             NewUserInput {
-                username: username.clone(),
+                username: placeholder,
                 email: input.email,
                 // Django's unusable password: only a followed link sets one.
                 password: PasswordInput::Hashed("!".into()),
@@ -154,31 +178,18 @@ async fn create_account(state: &AppState, input: Signup) -> Result<(), String> {
         .await;
     let user = match created {
         Ok(user) => user,
-        Err(UserServiceError::Conflict(field)) => {
-            return conflict_note(state, &email, field, chosen).await;
-        }
+        Err(UserServiceError::Conflict(_)) => return conflict_note(state, &email, chosen).await,
         Err(e) => return Err(e.to_string()),
     };
     send_verification(state, user.id, &email, chosen).await
 }
 
-/// The address or username is taken: a pending account for the address gets a link with
-/// this sign-up's choices (when its username is free or the pending account's own); a
-/// verified one, or a username taken by another, a note.
-async fn conflict_note(
-    state: &AppState,
-    email: &str,
-    field: &str,
-    chosen: PendingSignup,
-) -> Result<(), String> {
+/// The address has an account: a pending one gets a link with this sign-up's choices; a
+/// verified one, a note.
+async fn conflict_note(state: &AppState, email: &str, chosen: PendingSignup) -> Result<(), String> {
     match state.store.user_by_email(email).await {
         Ok(Some(existing)) if !existing.email_verified => {
-            let wanted = chosen.username.as_deref().unwrap_or_default();
-            match state.store.user_by_username(wanted).await {
-                Ok(Some(other)) if other.id != existing.id => username_taken(state, email).await,
-                Ok(_) => send_verification(state, existing.id, email, chosen).await,
-                Err(e) => Err(e.to_string()),
-            }
+            send_verification(state, existing.id, email, chosen).await
         }
         Ok(Some(_)) => {
             let body = format!(
@@ -189,8 +200,7 @@ async fn conflict_note(
             );
             mail(state, email, "You already have an account", body).await
         }
-        Ok(None) if field == "username" => username_taken(state, email).await,
-        Ok(None) => Err(format!("sign-up conflict on {field} without an account")),
+        Ok(None) => Err("sign-up conflict without an account for the address".into()),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -281,6 +291,7 @@ pub async fn verify(
     state: &AppState,
     token: &str,
     password: Option<&Secret>,
+    ip: std::net::IpAddr,
 ) -> Result<(), AccountError> {
     // An e-mail change tells the old address, read before the link replaces it.
     let old_email = match links::peek(state, token, Purpose::Email).await? {
@@ -291,17 +302,27 @@ pub async fn verify(
         && let Some(chosen) = &link.signup.password_hash
     {
         let given = password.ok_or(AccountError::NotTheSignupPassword)?;
+        // Guesses at a sign-up's password count like failed logins of that account.
+        let mut attempt = super::throttle::Attempt::new(Some(link.user_id), "", ip);
+        if let Some(wait) = super::throttle::check(state, &mut attempt).await? {
+            return Err(AccountError::Throttled(wait));
+        }
         let verdict = state
             .hasher
             .verify(given, Some(chosen))
             .await
             .map_err(|e| AccountError::Login(LoginError::Hash(e)))?;
         if !verdict.matches {
+            super::throttle::failed(state, &attempt).await?;
             return Err(AccountError::NotTheSignupPassword);
         }
     }
     for purpose in [Purpose::Verify, Purpose::Email] {
-        if let Some(link) = links::redeem(state, token, purpose).await? {
+        let redeemed = match links::redeem(state, token, purpose).await {
+            Err(StoreError::Conflict(field)) => return Err(AccountError::Taken(field)),
+            other => other?,
+        };
+        if let Some(link) = redeemed {
             if let (Purpose::Email, Some(old), Some(new)) =
                 (purpose, old_email.clone(), link.new_email.clone())
             {
@@ -452,12 +473,14 @@ pub async fn change_email(
     let email = Email::parse(new_email)?.as_str().to_owned();
     mail_allowed(state, ip).await?;
     background(state, "e-mail change", move |state| async move {
+        // Taken by an account (a sign-up nobody confirmed does not count: the move
+        // removes it).
         if state
             .store
             .user_by_email(&email)
             .await
             .map_err(|e| e.to_string())?
-            .is_some()
+            .is_some_and(|holder| holder.email_verified || holder.password_hash != "!")
         {
             return Ok(());
         }

@@ -297,7 +297,11 @@ impl Users<'_> {
             next.services = s.map(|s| names("services", s)).transpose()?;
         }
         if next != current {
-            if !self.store.update_user_profile(&next).await? {
+            if !self
+                .store
+                .update_user_profile(&next, self.clock.unix())
+                .await?
+            {
                 return Err(UserServiceError::NotFound);
             }
             super::audit::event("user.updated")

@@ -76,11 +76,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> StoreResult<(Vec<User>, i64)>;
     /// Saves the editable fields of `user` (username, e-mail, names, staff and superuser
-    /// flags, roles, groups, services). Returns whether the user exists.
+    /// flags, roles, groups, services). A new e-mail address ends every session of the user
+    /// and voids every pending link (in the same transaction). Returns whether the user
+    /// exists.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] with `"username"` or `"email"` when taken.
-    async fn update_user_profile(&self, user: &User) -> StoreResult<bool>;
+    async fn update_user_profile(&self, user: &User, now: i64) -> StoreResult<bool>;
     /// Deletes a user after blocking their live access tokens; refresh tokens, sessions,
     /// consents and codes go with the row. Returns whether the user existed.
     async fn delete_user(&self, id: i64, now: i64) -> StoreResult<bool>;

@@ -672,8 +672,18 @@ macro_rules! impl_store {
                 Ok((users, total))
             }
 
-            async fn update_user_profile(&self, u: &User) -> StoreResult<bool> {
-                let done = sqlx::query(
+            async fn update_user_profile(&self, u: &User, now: i64) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let before: Option<(String,)> = sqlx::query_as("SELECT email FROM users WHERE id = $1")
+                    .bind(u.id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                let Some((old_email,)) = before else {
+                    tx.commit().await.map_err(classify)?;
+                    return Ok(false);
+                };
+                sqlx::query(
                     "UPDATE users SET username = $1, email = $2, first_name = $3, last_name = $4, \
                      is_staff = $5, is_superuser = $6, roles = $7, group_names = $8, services = $9, \
                      username_key = $11 WHERE id = $10",
@@ -689,10 +699,17 @@ macro_rules! impl_store {
                 .bind(u.services.as_ref().map(sqlx::types::Json))
                 .bind(u.id)
                 .bind($crate::domain::user::username_key(&u.username))
-                .execute(&mut *self.write_conn().await?)
+                .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
-                Ok(done.rows_affected() == 1)
+                // The account moved to another address: what was mailed to the old one and
+                // every session started before are void (as a self-service change does).
+                if old_email.to_lowercase() != u.email.to_lowercase() {
+                    end_all_sessions(&mut tx, u.id, now).await?;
+                    void_user_links(&mut tx, u.id).await?;
+                }
+                tx.commit().await.map_err(classify)?;
+                Ok(true)
             }
 
             async fn delete_user(&self, id: i64, now: i64) -> StoreResult<bool> {
@@ -790,6 +807,16 @@ macro_rules! impl_store {
                                 .await
                                 .map_err(classify)?;
                         let old_key = $crate::domain::user::username_key(&old_email);
+                        // A sign-up nobody confirmed for the new address gives way.
+                        sqlx::query(&format!(
+                            "DELETE FROM users WHERE {EMAIL_MATCH} AND id <> $2 \
+                             AND email_verified = FALSE AND password_hash = '!'"
+                        ))
+                        .bind(&link.new_email)
+                        .bind(link.user_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
                         sqlx::query(
                             "UPDATE users SET email = $1, email_verified = TRUE, \
                              username = CASE WHEN username_key = $3 THEN $1 ELSE username END, \

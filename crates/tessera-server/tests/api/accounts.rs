@@ -317,7 +317,7 @@ async fn a_pending_sign_up_hides_no_one_and_usernames_follow_their_address() {
 async fn sqlx_free_rename(app: &TestApp, id: i64, username: &str) {
     let mut user = app.state.store.user_by_id(id).await.unwrap().unwrap();
     user.username = username.into();
-    assert!(app.state.store.update_user_profile(&user).await.unwrap());
+    assert!(app.state.store.update_user_profile(&user, 0).await.unwrap());
 }
 
 /// §3: one account, one budget: failures by username count against logins by address and
@@ -599,4 +599,144 @@ async fn on_https_the_csrf_and_session_cookies_are_host_only() {
             .contains("Log out everywhere"),
         "the unprefixed name is not the session on https"
     );
+}
+
+/// Second review: guesses at a sign-up's password through its link count like failed
+/// logins (before: unlimited, and a flood of them filled the hashing queue).
+#[tokio::test]
+async fn guessing_a_sign_ups_password_through_its_link_is_throttled() {
+    let Some(smtp) = Smtp::start().await else {
+        return;
+    };
+    let app = app_with_signup(&smtp).await;
+    signup(&app, "bob", "bob@example.com", "bobs long password").await;
+    let link = smtp.wait_for("bob@example.com", 1).await.remove(0);
+    let token = link.link_token("verify").unwrap();
+    let attempt = |password: String| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            app.post_json(
+                "/auth/users/activation/",
+                &json!({"token": token, "password": password}),
+            )
+            .await
+        }
+    };
+    for i in 0..5 {
+        assert_eq!(attempt(format!("guess {i} of many")).await.status(), 400);
+    }
+    let res = attempt("bobs long password".into()).await;
+    assert_eq!(
+        res.status(),
+        429,
+        "throttled, even the right one, until the wait is over"
+    );
+    assert!(res.headers().contains_key("retry-after"));
+}
+
+/// Second review: an admin's e-mail change voids what was mailed to the old address and
+/// ends every session, as the self-service change does (before: a reset link at the old
+/// address still set the moved account's password).
+#[tokio::test]
+async fn an_admin_e_mail_change_voids_the_old_addresses_links() {
+    let Some(smtp) = Smtp::start().await else {
+        return;
+    };
+    let app = app_with_signup(&smtp).await;
+    let sam = app.create_user("sam", false).await;
+    app.create_superuser("root").await;
+    let admin = app.login("root").await.access;
+    let pair = app.login("sam").await;
+    let res = app
+        .post_json(
+            "/auth/users/reset_password/",
+            &json!({"email": "sam@example.com"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let reset = smtp.wait_for("sam@example.com", 1).await.remove(0);
+    let token = reset.link_token("reset").unwrap();
+    let moved = call(
+        &app,
+        Method::PATCH,
+        &format!("/admin/api/users/{}", sam.id),
+        &admin,
+        json!({"email": "sam@elsewhere.example"}),
+    )
+    .await;
+    assert_eq!(moved.status(), 200);
+    let res = app
+        .post_json(
+            "/auth/users/reset_password_confirm/",
+            &json!({"token": token, "new_password": "the old mailbox owns it"}),
+        )
+        .await;
+    assert_error(res, 400, "invalid").await;
+    let me = app.get_bearer("/auth/users/me/", &pair.access).await;
+    assert_error(me, 401, "token_not_valid").await;
+    assert_eq!(login(&app, "sam@elsewhere.example", PASSWORD).await, 200);
+}
+
+/// Second review: a sign-up nobody confirms reserves no username (its account holds a
+/// placeholder until a link applies the chosen one) and does not block a move to its
+/// address; a name taken between mailing and confirming is a 400, not a 500.
+#[tokio::test]
+async fn an_unconfirmed_sign_up_holds_no_name_and_conflicts_are_400() {
+    let Some(smtp) = Smtp::start().await else {
+        return;
+    };
+    let app = app_with_signup(&smtp).await;
+    signup(&app, "ceo", "squat@nowhere.example", "a squatters password").await;
+    smtp.wait_for("squat@nowhere.example", 1).await;
+    signup(&app, "CEO", "ceo@example.com", "the real ceos password").await;
+    let mail = smtp.wait_for("ceo@example.com", 1).await.remove(0);
+    assert_eq!(
+        mail.subject(),
+        "Confirm your e-mail address",
+        "not 'username taken'"
+    );
+    let res = app
+        .post_json(
+            "/auth/users/activation/",
+            &json!({"token": mail.link_token("verify").unwrap(), "password": "the real ceos password"}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(login(&app, "CEO", "the real ceos password").await, 200);
+
+    // The squatter's own link now meets a taken name: 400, nothing changed.
+    let squat = smtp.wait_for("squat@nowhere.example", 1).await.remove(0);
+    let res = app
+        .post_json(
+            "/auth/users/activation/",
+            &json!({"token": squat.link_token("verify").unwrap(), "password": "a squatters password"}),
+        )
+        .await;
+    let body = assert_error(res, 400, "invalid").await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("username"),
+        "{body}"
+    );
+
+    // A move to the squatted address goes through; the unconfirmed sign-up gives way.
+    app.create_user("walt", false).await;
+    let pair = app.login("walt").await;
+    let res = app
+        .client
+        .post(app.url("/auth/users/set_email/"))
+        .bearer_auth(&pair.access)
+        .json(&json!({"current_password": PASSWORD, "new_email": "squat@nowhere.example"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let confirm = smtp.wait_for("squat@nowhere.example", 2).await.remove(1);
+    let token = confirm.link_token("verify").unwrap();
+    assert_eq!(
+        crate::self_service::follow_verify(&app, &token, None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(login(&app, "squat@nowhere.example", PASSWORD).await, 200);
 }

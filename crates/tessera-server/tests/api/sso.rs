@@ -918,7 +918,11 @@ async fn a_user_restricted_to_other_services_is_refused_with_access_denied() {
         .unwrap()
         .unwrap();
     alice.services = Some(vec!["billing".into()]);
-    app.state.store.update_user_profile(&alice).await.unwrap();
+    app.state
+        .store
+        .update_user_profile(&alice, 0)
+        .await
+        .unwrap();
     let b = browser();
     let (_, challenge) = pkce();
     let html = b

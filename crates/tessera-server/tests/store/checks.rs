@@ -833,15 +833,15 @@ pub async fn users_are_searched_paged_updated_and_deleted(f: Fixture) {
     bob.groups = vec!["ops".into()];
     bob.services = Some(vec!["billing".into()]);
     bob.first_name = "Robert".into();
-    assert!(s.update_user_profile(&bob).await.unwrap());
+    assert!(s.update_user_profile(&bob, NOW).await.unwrap());
     let stored = s.user_by_id(bob.id).await.unwrap().unwrap();
     assert_eq!(stored, bob, "every field round-trips, JSON lists included");
     bob.services = None;
-    assert!(s.update_user_profile(&bob).await.unwrap());
+    assert!(s.update_user_profile(&bob, NOW).await.unwrap());
     assert_eq!(s.user_by_id(bob.id).await.unwrap().unwrap().services, None);
     bob.email = "ANN@example.com".into();
     assert!(matches!(
-        s.update_user_profile(&bob).await,
+        s.update_user_profile(&bob, NOW).await,
         Err(StoreError::Conflict("email"))
     ));
 
