@@ -176,6 +176,7 @@ impl Application {
             legacy_keys,
             discovery: crate::http::oidc::DiscoveryCache::default(),
             throttle_audit: crate::service::audit::Sampler::default(),
+            throttle_recent: crate::service::throttle::Recent::default(),
             throttle_redis,
         });
         Ok(Self {

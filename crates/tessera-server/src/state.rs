@@ -43,6 +43,8 @@ pub struct Inner {
     /// Which throttled-login events were recorded lately (one per client address a minute;
     /// the metric counts every one).
     pub throttle_audit: crate::service::audit::Sampler,
+    /// Failed logins this process recorded, for the throttle's second look (`recheck`).
+    pub throttle_recent: crate::service::throttle::Recent,
 }
 
 impl AppState {

@@ -88,12 +88,13 @@ pub async fn authenticate(
         }
         return Err(LoginError::Throttled(wait));
     }
-    // Once a hashing slot is ours, the throttle looks again: attempts queued behind the
-    // failures of a burst are refused now rather than hashed (the check above saw none of
-    // them: 300 concurrent guesses were 279 hashes). Correct logins record no failure, so
+    // Once a hashing slot is ours, the throttle looks again (in memory: the failures this
+    // process recorded since the check): attempts queued behind the failures of a burst
+    // are refused now rather than hashed (the check above saw none of them: 300
+    // concurrent guesses were 279 hashes). Correct logins record no failure, so
     // concurrent ones are not slowed.
     let slot = state.hasher.slot().await?;
-    if let Some(wait) = throttle::check(state, &mut attempt).await? {
+    if let Some(wait) = throttle::recheck(state, &attempt) {
         drop(slot);
         state.metrics.login_throttled.inc();
         return Err(LoginError::Throttled(wait));

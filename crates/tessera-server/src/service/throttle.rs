@@ -10,7 +10,35 @@
 use crate::config::ThrottleSettings;
 use crate::state::AppState;
 use crate::store::StoreError;
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// The failures this process has recorded, per key, counted up for ever (forgotten all at
+/// once past 10,000 keys): what [`recheck`] compares with the count an attempt saw at its
+/// [`check`], without reading the store again.
+#[derive(Debug, Default)]
+pub struct Recent(Mutex<HashMap<String, i64>>);
+
+impl Recent {
+    fn get(&self, key: &str) -> i64 {
+        self.0
+            .lock()
+            .map_or(0, |m| m.get(key).copied().unwrap_or(0))
+    }
+
+    fn add(&self, keys: &[String]) {
+        let Ok(mut map) = self.0.lock() else {
+            return;
+        };
+        if map.len() >= 10_000 {
+            map.clear();
+        }
+        for key in keys {
+            *map.entry(key.clone()).or_insert(0) += 1;
+        }
+    }
+}
 
 /// How long the client must wait before trying again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +71,9 @@ pub struct Attempt {
     /// Whether [`check`] found failures of this account from this IP: only then does a
     /// success need a write to clear them.
     seen_failures: bool,
+    /// Per key (in [`Attempt::keys`] order), what [`check`] saw: stored failures and
+    /// this process's [`Recent`] count.
+    seen: Vec<(i64, i64)>,
 }
 
 impl Attempt {
@@ -58,6 +89,7 @@ impl Attempt {
             account: format!("a:{login}"),
             ip: format!("ip:{ip}"),
             seen_failures: false,
+            seen: Vec::new(),
         }
     }
 
@@ -149,8 +181,19 @@ pub async fn check(state: &AppState, attempt: &mut Attempt) -> Result<Option<Wai
         return Ok(None);
     }
     let now = state.clock.unix();
-    let counters = counters(state, &attempt.keys(), now - secs(t.window)).await?;
+    let keys = attempt.keys();
+    let counters = counters(state, &keys, now - secs(t.window)).await?;
     attempt.seen_failures = counters.iter().any(|(key, ..)| *key == attempt.account_ip);
+    attempt.seen = keys
+        .iter()
+        .map(|key| {
+            let stored = counters
+                .iter()
+                .find(|(k, ..)| k == key)
+                .map_or(0, |(_, n, _)| *n);
+            (stored, state.throttle_recent.get(key))
+        })
+        .collect();
     let wait = counters
         .iter()
         .filter_map(|(key, failures, last)| {
@@ -159,6 +202,36 @@ pub async fn check(state: &AppState, attempt: &mut Attempt) -> Result<Option<Wai
         })
         .max();
     Ok(wait.map(|seconds| Wait { seconds }))
+}
+
+/// Whether `attempt`, which passed [`check`], must wait after all because this process has
+/// recorded failures of its keys since (a concurrent burst: every attempt passed the check
+/// before the first failure was written). From memory only: called with a hashing slot
+/// held, so no I/O keeps the hashing thread waiting.
+pub fn recheck(state: &AppState, attempt: &Attempt) -> Option<Wait> {
+    let t = &state.settings.throttle;
+    if !t.enabled {
+        return None;
+    }
+    let now = state.clock.unix();
+    attempt
+        .keys()
+        .iter()
+        .zip(&attempt.seen)
+        .filter_map(|(key, (stored, recent))| {
+            let since = state
+                .throttle_recent
+                .get(key)
+                .saturating_sub(*recent)
+                .max(0);
+            if since == 0 {
+                return None;
+            }
+            let (free, cap) = limits(t, attempt, key)?;
+            backoff(stored + since, free, cap, now, now)
+        })
+        .max()
+        .map(|seconds| Wait { seconds })
 }
 
 fn limits(t: &ThrottleSettings, attempt: &Attempt, key: &str) -> Option<(i64, i64)> {
@@ -183,7 +256,9 @@ pub async fn failed(state: &AppState, attempt: &Attempt) -> Result<(), StoreErro
         return Ok(());
     }
     let now = state.clock.unix();
-    count(state, &attempt.keys(), now, now - secs(t.window)).await
+    let keys = attempt.keys();
+    state.throttle_recent.add(&keys);
+    count(state, &keys, now, now - secs(t.window)).await
 }
 
 /// A successful login forgets the failures of this account from this IP (not the
