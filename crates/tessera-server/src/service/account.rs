@@ -122,6 +122,16 @@ async fn create_account(state: &AppState, input: Signup) -> Result<(), String> {
     let users = Users::of(state);
     let email = input.email.clone();
     let username = input.username.clone().unwrap_or_default();
+    // A username another account has: a note, nothing made (nor hashed).
+    if state
+        .store
+        .user_by_username(&username)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return username_taken(state, &email).await;
+    }
     let chosen = PendingSignup {
         password_hash: Some(
             state
@@ -134,16 +144,6 @@ async fn create_account(state: &AppState, input: Signup) -> Result<(), String> {
         first_name: Some(input.first_name.clone()),
         last_name: Some(input.last_name.clone()),
     };
-    // A username another account has: a note, nothing made.
-    if state
-        .store
-        .user_by_username(&username)
-        .await
-        .map_err(|e| e.to_string())?
-        .is_some()
-    {
-        return username_taken(state, &email).await;
-    }
     // The pending account holds the address only: its username is a placeholder until a
     // link applies the one chosen, so an unconfirmed sign-up reserves no name.
     let placeholder = format!(
@@ -285,8 +285,9 @@ pub async fn view_link(state: &AppState, token: &str) -> Result<LinkView, Accoun
 /// one who chose them never sees the link.
 ///
 /// # Errors
-/// [`AccountError::BadLink`], [`AccountError::NotTheSignupPassword`], [`AccountError::Store`] (a new address or username taken meanwhile
-/// is `Store(Conflict)`).
+/// [`AccountError::BadLink`], [`AccountError::NotTheSignupPassword`],
+/// [`AccountError::Throttled`] (guesses at a sign-up's password), [`AccountError::Taken`]
+/// (a username or address taken since the link was mailed), [`AccountError::Store`].
 pub async fn verify(
     state: &AppState,
     token: &str,
