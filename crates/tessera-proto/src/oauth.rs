@@ -158,6 +158,32 @@ pub struct OAuthErrorBody {
     pub error_description: Option<String>,
 }
 
+/// `text` in the characters RFC 6749 allows in `error_description` (§5.2, A.8: printable
+/// ASCII but `"` and the backslash): a double quote becomes `'`, a backslash `/`, anything else
+/// outside the set `?`. Every OAuth error answer, redirect and `WWW-Authenticate`
+/// challenge goes through it.
+pub fn error_description(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
+impl OAuthErrorBody {
+    /// An error body; the description kept to the characters RFC 6749 allows
+    /// ([`error_description`]).
+    pub fn new(error: OAuthErrorCode, description: &str) -> Self {
+        Self {
+            error,
+            error_description: Some(error_description(description)),
+        }
+    }
+}
+
 /// The client id and secret of an `Authorization: Basic …` header value (RFC 6749
 /// §2.3.1: each form-encoded, then joined by `:` and base64-encoded). `None` for any
 /// other scheme or a malformed value.

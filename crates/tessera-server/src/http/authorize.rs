@@ -50,7 +50,7 @@ pub(crate) fn without_session(state: &AppState, jar: CookieJar) -> CookieJar {
 /// The authorization endpoint and its forms, and logout.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/oauth/authorize", get(authorize))
+        .route("/oauth/authorize", get(authorize).post(authorize_post))
         .route("/oauth/authorize/login", post(login_form))
         .route("/oauth/authorize/consent", post(consent_form))
         .route("/oauth/logout", get(logout).post(logout_confirmed))
@@ -61,18 +61,37 @@ async fn authorize(
     jar: CookieJar,
     query: Result<Query<AuthorizeParams>, QueryRejection>,
 ) -> Response {
-    let Ok(Query(params)) = query else {
-        return bad_request(
-            "The authorization request is malformed (a parameter repeated or unreadable).",
-        );
-    };
+    match query {
+        Ok(Query(params)) => authorize_with(state, jar, params).await,
+        Err(_) => malformed_request(),
+    }
+}
+
+/// `POST /oauth/authorize`: the same request form-encoded in the body (OpenID Connect Core
+/// 3.1.2.1: the endpoint MUST take both).
+async fn authorize_post(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    form: Result<axum::Form<AuthorizeParams>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    match form {
+        Ok(axum::Form(params)) => authorize_with(state, jar, params).await,
+        Err(_) => malformed_request(),
+    }
+}
+
+fn malformed_request() -> Response {
+    bad_request("The authorization request is malformed (a parameter repeated or unreadable).")
+}
+
+async fn authorize_with(state: AppState, jar: CookieJar, params: AuthorizeParams) -> Response {
     let req = match authorize::validate(&state, &params).await {
         Ok(req) => req,
-        Err(e) => return failure(e, StatusCode::FOUND),
+        Err(e) => return failure(&state, e, StatusCode::FOUND),
     };
     let current = match browser_session(&state, &jar).await {
         Ok(s) => s,
-        Err(e) => return failure(e, StatusCode::FOUND),
+        Err(e) => return failure(&state, e, StatusCode::FOUND),
     };
     let decided = authorize::decide(&state, &req, current, false).await;
     answer(&state, jar, &req, &params, decided, StatusCode::FOUND).await
@@ -101,7 +120,7 @@ async fn login_form(
     };
     let req = match authorize::validate(&state, &form.params).await {
         Ok(req) => req,
-        Err(e) => return failure(e, StatusCode::SEE_OTHER),
+        Err(e) => return failure(&state, e, StatusCode::SEE_OTHER),
     };
     if !csrf::ok(&state, &jar, &form.csrf) {
         let msg = "This form expired. Please sign in again.";
@@ -189,11 +208,11 @@ async fn consent_form(
     };
     let req = match authorize::validate(&state, &form.params).await {
         Ok(req) => req,
-        Err(e) => return failure(e, StatusCode::SEE_OTHER),
+        Err(e) => return failure(&state, e, StatusCode::SEE_OTHER),
     };
     let current = match browser_session(&state, &jar).await {
         Ok(s) => s,
-        Err(e) => return failure(e, StatusCode::SEE_OTHER),
+        Err(e) => return failure(&state, e, StatusCode::SEE_OTHER),
     };
     let Some(current) = current else {
         let msg = "Your session ended. Please sign in again.";
@@ -235,7 +254,7 @@ async fn consent_form(
             )
             .await
         }
-        _ => redirect(&authorize::deny(&req), StatusCode::SEE_OTHER),
+        _ => redirect(&authorize::deny(&state, &req), StatusCode::SEE_OTHER),
     }
 }
 
@@ -272,7 +291,7 @@ async fn answer(
 ) -> Response {
     match decided {
         Ok(next) => show(state, jar, req, params, next, None, "", redirect_status).await,
-        Err(e) => failure(e, redirect_status),
+        Err(e) => failure(state, e, redirect_status),
     }
 }
 
@@ -390,7 +409,7 @@ fn redirect(url: &str, status: StatusCode) -> Response {
     }
 }
 
-fn failure(e: AuthorizeError, status: StatusCode) -> Response {
+fn failure(app: &AppState, e: AuthorizeError, status: StatusCode) -> Response {
     match e {
         AuthorizeError::Page(message) => bad_request(&message),
         AuthorizeError::Redirect {
@@ -399,13 +418,12 @@ fn failure(e: AuthorizeError, status: StatusCode) -> Response {
             error,
             description,
         } => redirect(
-            &authorize::redirect_url(
+            &authorize::error_redirect_url(
+                app,
                 &redirect_uri,
-                &[
-                    ("error", Some(error)),
-                    ("error_description", Some(description.as_str())),
-                    ("state", state.as_deref()),
-                ],
+                error,
+                &description,
+                state.as_deref(),
             ),
             status,
         ),

@@ -148,10 +148,7 @@ impl IntoResponse for OAuthError {
             }
             other => other.to_string(),
         };
-        let body = OAuthErrorBody {
-            error: self.code(),
-            error_description: Some(description),
-        };
+        let body = OAuthErrorBody::new(self.code(), &description);
         let mut response = no_store((status, Json(body)).into_response());
         let headers = response.headers_mut();
         match self {

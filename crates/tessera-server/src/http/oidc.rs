@@ -147,6 +147,7 @@ async fn userinfo(State(state): State<AppState>, bearer: Result<Bearer, ApiError
 
 /// RFC 6750 §3: `WWW-Authenticate: Bearer` with the error, and a JSON body.
 fn bearer_error(status: StatusCode, error: Option<&str>, description: &str) -> Response {
+    let description = tessera_proto::oauth::error_description(description);
     let challenge = match error {
         Some(e) => {
             format!(r#"Bearer realm="tessera", error="{e}", error_description="{description}""#)

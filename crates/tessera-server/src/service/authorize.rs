@@ -450,13 +450,34 @@ pub async fn approve(
 }
 
 /// The user denied consent.
-pub fn deny(req: &AuthorizeRequest) -> String {
-    redirect_url(
+pub fn deny(state: &AppState, req: &AuthorizeRequest) -> String {
+    error_redirect_url(
+        state,
         &req.redirect_uri,
+        "access_denied",
+        "the user denied the request",
+        req.state.as_deref(),
+    )
+}
+
+/// An error answer sent back to the client (RFC 6749 §4.1.2.1): `error`,
+/// `error_description` in RFC 6749's characters, `state`, and `iss` (RFC 9207: every
+/// authorization response names the issuer, errors included).
+pub fn error_redirect_url(
+    state: &AppState,
+    redirect_uri: &str,
+    error: &str,
+    description: &str,
+    client_state: Option<&str>,
+) -> String {
+    let description = tessera_proto::oauth::error_description(description);
+    redirect_url(
+        redirect_uri,
         &[
-            ("error", Some("access_denied")),
-            ("error_description", Some("the user denied the request")),
-            ("state", req.state.as_deref()),
+            ("error", Some(error)),
+            ("error_description", Some(description.as_str())),
+            ("state", client_state),
+            ("iss", Some(state.issuer.as_str())),
         ],
     )
 }

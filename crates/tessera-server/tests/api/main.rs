@@ -27,6 +27,7 @@ mod relying_party;
 mod restart;
 mod self_service;
 mod sso;
+mod standards;
 mod throttle;
 mod timeouts;
 mod tls;

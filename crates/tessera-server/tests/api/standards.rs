@@ -1,0 +1,152 @@
+//! Exactness to the standards (issue 18), item by item: the authorization endpoint takes
+//! POST (OIDC Core 3.1.2.1); every authorization response names the issuer, error
+//! redirects included (RFC 9207); `error_description` keeps to RFC 6749's characters.
+
+use crate::sso::{location, param, pkce};
+use serde_json::Value;
+use tessera_server::service::client::NewClient;
+use tessera_test_support::TestApp;
+
+const CB: &str = "https://app.example.com/cb";
+
+async fn app() -> (TestApp, String) {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    let secret = app
+        .create_client(NewClient {
+            id: "web".into(),
+            name: Some("Orders".into()),
+            redirect_uris: vec![CB.into()],
+            first_party: true,
+            ..NewClient::default()
+        })
+        .await
+        .unwrap();
+    (app, secret)
+}
+
+fn request(challenge: &str, extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let mut form = vec![
+        ("response_type", "code".to_owned()),
+        ("client_id", "web".to_owned()),
+        ("redirect_uri", CB.to_owned()),
+        ("scope", "openid profile".to_owned()),
+        ("state", "st-1".to_owned()),
+        ("code_challenge", challenge.to_owned()),
+        ("code_challenge_method", "S256".to_owned()),
+    ];
+    for (k, v) in extra {
+        form.retain(|(key, _)| key != k);
+        form.push((k, (*v).to_owned()));
+    }
+    form
+}
+
+/// OIDC Core 3.1.2.1: the authorization endpoint MUST take POST (form-encoded) as well as
+/// GET. (Before: POST → 405.)
+#[tokio::test]
+async fn the_authorization_endpoint_takes_post() {
+    let (app, _) = app().await;
+    let (_, challenge) = pkce();
+    let b = crate::browser();
+    let page = b
+        .post(app.url("/oauth/authorize"))
+        .form(&request(&challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text().await.unwrap().contains("Orders"),
+        "the login page"
+    );
+    let none = b
+        .post(app.url("/oauth/authorize"))
+        .form(&request(&challenge, &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 302);
+    let back = location(&none);
+    assert_eq!(param(&back, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&back, "state").as_deref(), Some("st-1"));
+    // A repeated parameter is malformed, in the body as in the query.
+    let mut twice = request(&challenge, &[]);
+    twice.push(("state", "again".into()));
+    let res = b
+        .post(app.url("/oauth/authorize"))
+        .form(&twice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
+
+/// RFC 9207: `iss` in every authorization response, error redirects included (before:
+/// missing on the PKCE errors and every other error redirect, and on a denial).
+#[tokio::test]
+async fn every_authorization_error_names_the_issuer() {
+    let (app, _) = app().await;
+    let (_, challenge) = pkce();
+    let b = crate::browser();
+    for (why, extra) in [
+        ("PKCE: plain", vec![("code_challenge_method", "plain")]),
+        ("PKCE: short challenge", vec![("code_challenge", "short")]),
+        (
+            "unsupported response type",
+            vec![("response_type", "token")],
+        ),
+        ("prompt=none without a session", vec![("prompt", "none")]),
+        (
+            "an unknown scope",
+            vec![("scope", "openid launch-missiles")],
+        ),
+    ] {
+        let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+        for (k, v) in request(&challenge, &extra) {
+            url.query_pairs_mut().append_pair(k, &v);
+        }
+        let res = b.get(url).send().await.unwrap();
+        assert_eq!(res.status(), 302, "{why}");
+        let back = location(&res);
+        assert!(param(&back, "error").is_some(), "{why}: {back}");
+        assert_eq!(
+            param(&back, "iss").as_deref(),
+            Some(app.address.as_str()),
+            "{why}: {back}"
+        );
+        let description = param(&back, "error_description").unwrap_or_default();
+        assert!(
+            description
+                .chars()
+                .all(|c| matches!(c, ' '..='~') && c != '"' && c != '\\'),
+            "{why}: {description}"
+        );
+    }
+}
+
+/// RFC 6749 §5.2 / A.8: `error_description` uses printable ASCII without `"` or `\`, even
+/// when it quotes what the client sent. (Before: `unsupported grant type "urn:foo"`.)
+#[tokio::test]
+async fn error_descriptions_keep_to_the_allowed_characters() {
+    let (app, secret) = app().await;
+    for grant in ["urn:foo", "caf\u{e9}\"\\x"] {
+        let res = app
+            .post_form(
+                "/oauth/token",
+                Some(("web", secret.as_str())),
+                &[("grant_type", grant)],
+            )
+            .await;
+        assert_eq!(res.status(), 400);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "unsupported_grant_type");
+        let description = body["error_description"].as_str().unwrap();
+        assert!(
+            description
+                .chars()
+                .all(|c| matches!(c, ' '..='~') && c != '"' && c != '\\'),
+            "{description}"
+        );
+    }
+}
