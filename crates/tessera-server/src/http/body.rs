@@ -48,6 +48,48 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
+/// A request body of the OAuth endpoints: `application/x-www-form-urlencoded` only
+/// (RFC 6749 §3.2, §4.1.3, §4.3.2 …; RFC 7662 §2.1; RFC 7009 §2.1), every parameter at most
+/// once (RFC 6749 §3.1, §3.2: "Request and response parameters MUST NOT be included more
+/// than once"). A JSON or multipart body, or a repeated parameter, is refused, never read
+/// as the Django API's bodies are.
+#[derive(Debug)]
+pub struct FormBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form {
+            return Err(ApiError::Parse(
+                "the body must be application/x-www-form-urlencoded".into(),
+            ));
+        }
+        let bytes = read_bytes(req, state).await?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|e| ApiError::Parse(format!("form parse error: {e}")))?;
+        let mut seen = std::collections::HashSet::new();
+        if let Some((name, _)) = pairs.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+            let name: String = name.chars().take(40).collect();
+            return Err(ApiError::Parse(format!(
+                "parameter {name} is sent more than once"
+            )));
+        }
+        serde_json::from_value(object(pairs))
+            .map(FormBody)
+            .map_err(field_error)
+    }
+}
+
 async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state)
         .await

@@ -3,7 +3,7 @@
 //! `client_secret_post` (never both); errors as RFC 6749 `{"error", "error_description"}`.
 
 use crate::error::ApiError;
-use crate::http::body::Body;
+use crate::http::body::FormBody;
 use crate::http::client_ip::ClientIp;
 use crate::service::client::ClientCredentials;
 use crate::service::oauth::{self, OAuthError};
@@ -29,7 +29,7 @@ async fn token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Result<Body<TokenRequest>, ApiError>,
+    body: Result<FormBody<TokenRequest>, ApiError>,
 ) -> Result<Response, OAuthError> {
     let (req, creds) = read(&headers, body)?;
     let grant = req.grant_type.clone().unwrap_or_default();
@@ -41,7 +41,7 @@ async fn token(
 async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Body<TokenHintRequest>, ApiError>,
+    body: Result<FormBody<TokenHintRequest>, ApiError>,
 ) -> Result<Response, OAuthError> {
     let (req, creds) = read(&headers, body)?;
     let answer = oauth::introspect(&state, &creds, req).await?;
@@ -51,7 +51,7 @@ async fn introspect(
 async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Body<TokenHintRequest>, ApiError>,
+    body: Result<FormBody<TokenHintRequest>, ApiError>,
 ) -> Result<Response, OAuthError> {
     let (req, creds) = read(&headers, body)?;
     oauth::revoke(&state, &creds, req).await?;
@@ -79,16 +79,19 @@ impl WithClient for TokenHintRequest {
 /// The parsed body and the client's credentials from it or the `Authorization` header.
 fn read<T: WithClient>(
     headers: &HeaderMap,
-    body: Result<Body<T>, ApiError>,
+    body: Result<FormBody<T>, ApiError>,
 ) -> Result<(T, ClientCredentials), OAuthError> {
-    let Body(mut req) = body.map_err(invalid_request)?;
+    let FormBody(mut req) = body.map_err(invalid_request)?;
     let (id, secret) = req.take_client();
     let creds = credentials(headers, id, secret)?;
     Ok((req, creds))
 }
 
 fn invalid_request(e: ApiError) -> OAuthError {
-    OAuthError::InvalidRequest(e.to_string())
+    match e {
+        ApiError::PayloadTooLarge(limit) => OAuthError::TooLarge(limit),
+        other => OAuthError::InvalidRequest(other.to_string()),
+    }
 }
 
 /// The client's credentials: HTTP Basic (RFC 6749 §2.3.1: id and secret form-encoded,
@@ -136,6 +139,7 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let status = match &self {
             Self::InvalidClient => StatusCode::UNAUTHORIZED,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

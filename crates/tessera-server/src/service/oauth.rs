@@ -36,6 +36,9 @@ pub enum OAuthError {
     /// A scope the client may not ask for.
     #[error("scope {0:?} is not allowed for this client")]
     InvalidScope(String),
+    /// The request body is over the limit (413).
+    #[error("the request body is over {0} bytes")]
+    TooLarge(usize),
     /// Too many failed logins (429 with `Retry-After`).
     #[error("too many failed logins; retry in {0} seconds")]
     Throttled(i64),
@@ -51,7 +54,7 @@ impl OAuthError {
     /// The RFC code.
     pub fn code(&self) -> OAuthErrorCode {
         match self {
-            Self::InvalidRequest(_) => OAuthErrorCode::InvalidRequest,
+            Self::InvalidRequest(_) | Self::TooLarge(_) => OAuthErrorCode::InvalidRequest,
             Self::InvalidClient => OAuthErrorCode::InvalidClient,
             Self::InvalidGrant(_) => OAuthErrorCode::InvalidGrant,
             Self::UnauthorizedClient(_) => OAuthErrorCode::UnauthorizedClient,

@@ -150,3 +150,64 @@ async fn error_descriptions_keep_to_the_allowed_characters() {
         );
     }
 }
+
+/// RFC 6749 §3.1–3.2 (and RFC 7662, RFC 7009): the OAuth endpoints take a form-encoded
+/// body only, each parameter once; a body over the limit is 413 on every one of them.
+/// (Before: `grant_type` twice → 200, a JSON body → 200, an oversized body → 400.)
+#[tokio::test]
+async fn the_oauth_endpoints_take_one_form_each_parameter_once() {
+    let (app, secret) = app().await;
+    let client = reqwest::Client::new();
+    for path in ["/oauth/token", "/oauth/introspect", "/oauth/revoke"] {
+        let (grant, token) = ("client_credentials", "x.y.z");
+        let twice = client
+            .post(app.url(path))
+            .basic_auth("web", Some(&secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type={grant}&grant_type={grant}&token={token}&token={token}"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(twice.status(), 400, "{path}");
+        let body: Value = twice.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{path}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("more than once"),
+            "{path}: {body}"
+        );
+        let json = client
+            .post(app.url(path))
+            .basic_auth("web", Some(&secret))
+            .json(&serde_json::json!({"grant_type": grant, "token": token}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json.status(), 400, "{path}");
+        let body: Value = json.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{path}");
+        let huge = client
+            .post(app.url(path))
+            .basic_auth("web", Some(&secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={}", "a".repeat(200 * 1024)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(huge.status(), 413, "{path}");
+        let body: Value = huge.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{path}");
+    }
+    // The Django-compatible endpoints keep taking JSON.
+    let res = app
+        .post_json(
+            "/auth/token/",
+            &serde_json::json!({"username": "alice", "password": tessera_test_support::PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}
