@@ -2,17 +2,18 @@
 //! endpoint (`GET|POST /oauth/userinfo`, RFC 6750 errors).
 
 use crate::domain::GrantType;
-use crate::error::ApiError;
-use crate::http::bearer::Bearer;
 use crate::service::oauth::identity;
 use crate::service::token::{self, TokenError};
 use crate::state::AppState;
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use tessera_proto::Secret;
+use url::form_urlencoded;
 
 /// Discovery and UserInfo.
 pub fn routes() -> Router<AppState> {
@@ -96,9 +97,16 @@ fn document(state: &AppState, algs: &[&str]) -> Value {
     })
 }
 
-async fn userinfo(State(state): State<AppState>, bearer: Result<Bearer, ApiError>) -> Response {
-    let Ok(Bearer(token)) = bearer else {
-        return bearer_error(StatusCode::UNAUTHORIZED, None, "no access token");
+async fn userinfo(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let token = match access_token(&headers, query.as_deref(), &body) {
+        Ok(Some(token)) => token,
+        Ok(None) => return bearer_error(StatusCode::UNAUTHORIZED, None, "no access token"),
+        Err(why) => return bearer_error(StatusCode::BAD_REQUEST, Some("invalid_request"), why),
     };
     let (claims, user) = match token::authenticate_bearer(
         &state,
@@ -143,6 +151,80 @@ async fn userinfo(State(state): State<AppState>, bearer: Result<Bearer, ApiError
         });
     }
     ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
+/// The access token of a UserInfo request by exactly one of RFC 6750's methods: the
+/// `Authorization: Bearer` header (§2.1) or a form-encoded body's `access_token` (§2.2).
+/// Two methods, two headers, a value that is not a `b64token`, or a token in the query
+/// (§2.3, which Tessera does not take: URLs end up in logs) is an `invalid_request`, never a
+/// silent pick. `Ok(None)`: no token at all (another scheme counts as none).
+fn access_token(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Option<Secret>, &'static str> {
+    let in_query = query.is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "access_token")
+    });
+    if in_query {
+        return Err(
+            "the access token is not accepted in the query; send it in the Authorization header",
+        );
+    }
+    let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
+    let first = authorizations.next();
+    if authorizations.next().is_some() {
+        return Err("send one Authorization header");
+    }
+    let from_header = match first {
+        None => None,
+        Some(value) => {
+            let value = value
+                .to_str()
+                .map_err(|_| "malformed Authorization header")?;
+            match value.split_once(' ') {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                    if !is_b64token(token) {
+                        return Err("malformed Bearer value");
+                    }
+                    Some(token)
+                }
+                _ if value.eq_ignore_ascii_case("bearer") => return Err("malformed Bearer value"),
+                _ => None,
+            }
+        }
+    };
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    let mut in_body = if is_form {
+        form_urlencoded::parse(body)
+            .filter(|(name, _)| name == "access_token")
+            .map(|(_, value)| value.into_owned())
+            .collect::<Vec<_>>()
+    } else {
+        Vec::new()
+    };
+    match (from_header, in_body.len()) {
+        (Some(_), 1..) | (None, 2..) => Err("the access token is sent more than once"),
+        (Some(token), 0) => Ok(Some(Secret::new(token))),
+        (None, 1) => Ok(in_body.pop().map(Secret::new)),
+        (None, 0) => Ok(None),
+    }
+}
+
+/// RFC 6750 §2.1's `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 /// RFC 6750 §3: `WWW-Authenticate: Bearer` with the error, and a JSON body.

@@ -130,7 +130,7 @@ struct Secrets {
 
 /// Signs `username` in through the browser flow of `client` with `scope`, approving the
 /// consent page when one comes; returns the token response.
-async fn code_flow(
+pub(crate) async fn code_flow(
     app: &TestApp,
     client: (&str, &str),
     redirect: &str,

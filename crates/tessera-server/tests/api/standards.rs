@@ -211,3 +211,61 @@ async fn the_oauth_endpoints_take_one_form_each_parameter_once() {
         .await;
     assert_eq!(res.status(), 200);
 }
+
+/// RFC 6750 §2 at UserInfo: exactly one method. The header or a form body's
+/// `access_token` works; both, two headers, a malformed `Bearer` value or a token in the
+/// query is `400 invalid_request` with a `WWW-Authenticate: Bearer` challenge. (Before:
+/// the header was picked silently, a malformed value was 401, the form body was ignored.)
+#[tokio::test]
+async fn userinfo_takes_the_token_by_exactly_one_method() {
+    let (app, secret) = app().await;
+    let tokens =
+        crate::boundaries::code_flow(&app, ("web", &secret), CB, "alice", "openid profile").await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let url = app.url("/oauth/userinfo");
+    let header = client.get(&url).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(header.status(), 200);
+    let body = client
+        .post(&url)
+        .form(&[("access_token", access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body.status(), 200, "RFC 6750 §2.2");
+    let two_headers = client
+        .get(&url)
+        .header("authorization", format!("Bearer {access}"))
+        .header("authorization", format!("Bearer {access}"));
+    let both = client
+        .post(&url)
+        .bearer_auth(&access)
+        .form(&[("access_token", access.as_str())]);
+    let query = client.get(format!("{url}?access_token={access}"));
+    let malformed = client
+        .get(&url)
+        .header("authorization", format!("Bearer {access} extra"));
+    let empty = client.get(&url).header("authorization", "Bearer");
+    for (why, req) in [
+        ("two headers", two_headers),
+        ("header and body", both),
+        ("query", query),
+        ("malformed", malformed),
+        ("empty", empty),
+    ] {
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 400, "{why}");
+        let challenge = res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            challenge.contains(r#"error="invalid_request""#),
+            "{why}: {challenge}"
+        );
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{why}");
+    }
+    let none = client.get(&url).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+}
