@@ -69,6 +69,7 @@ pub struct Builder {
     jwks_url: Option<String>,
     algorithms: Vec<Algorithm>,
     leeway: Duration,
+    max_lifetime: Option<Duration>,
     refetch_cooldown: Duration,
     max_stale: Duration,
     http: Option<reqwest::Client>,
@@ -91,6 +92,16 @@ impl Builder {
     /// Clock skew tolerated on `exp`/`nbf` [default: 30 s].
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
+        self
+    }
+
+    /// The longest lifetime (`exp - iat`) an access token may claim: the authority's
+    /// longest access lifetime (Tessera's `[tokens] access_lifetime`, or a client's
+    /// override) [default: ten years, `tessera_token::validate::MAX_PLAUSIBLE_LIFETIME`].
+    /// A token claiming more, or an `exp` in milliseconds, was not issued by the
+    /// authority and is refused whatever its signature.
+    pub fn max_lifetime(mut self, max_lifetime: Duration) -> Self {
+        self.max_lifetime = Some(max_lifetime);
         self
     }
 
@@ -137,6 +148,9 @@ impl Builder {
         let cache = JwksCache::start(http, jwks_url, self.refetch_cooldown, self.max_stale).await?;
         let mut validation = Validation::new(issuer, self.audience);
         validation.leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        if let Some(max) = self.max_lifetime {
+            validation.max_lifetime = i64::try_from(max.as_secs()).unwrap_or(i64::MAX);
+        }
         Ok(Verifier {
             inner: Arc::new(Inner {
                 cache,
@@ -174,6 +188,7 @@ impl Verifier {
                 Algorithm::EdDSA,
             ],
             leeway: Duration::from_secs(30),
+            max_lifetime: None,
             refetch_cooldown: Duration::from_secs(5),
             max_stale: Duration::from_secs(3600),
             http: None,

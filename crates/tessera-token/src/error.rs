@@ -46,6 +46,15 @@ pub enum VerifyError {
     /// Not a compact JWS (three base64url parts), bad base64 or bad JSON.
     #[error("malformed token")]
     Malformed,
+    /// The header has `crit` (RFC 7515 §4.1.11): this verifier understands no extension,
+    /// so a token that says one must be understood is refused (an empty list, or one
+    /// naming registered parameters, is malformed anyway).
+    #[error("critical header extension not understood")]
+    CriticalExtension,
+    /// `exp` is further from `iat` than any token the authority issues lives, or not a
+    /// time in seconds (milliseconds): a token that could not have been issued.
+    #[error("lifetime longer than any issued token's")]
+    ImplausibleLifetime,
     /// Longer than the configured maximum; refused before any parsing.
     #[error("token too large")]
     TooLarge,

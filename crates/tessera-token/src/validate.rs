@@ -30,6 +30,10 @@ pub struct Validation {
     pub leeway: i64,
     /// Tokens longer than this (bytes) are refused before any parsing. Default 8 KiB.
     pub max_len: usize,
+    /// The longest `exp - iat` an access token may claim (seconds): the longest lifetime
+    /// the authority issues. Default [`MAX_PLAUSIBLE_LIFETIME`] (ten years); a service that
+    /// knows its authority's configuration sets it lower.
+    pub max_lifetime: i64,
 }
 
 impl Validation {
@@ -40,6 +44,7 @@ impl Validation {
             audience: audience.into(),
             leeway: 30,
             max_len: 8 * 1024,
+            max_lifetime: MAX_PLAUSIBLE_LIFETIME,
         }
     }
 }
@@ -94,6 +99,12 @@ pub fn verify_access_any_audience(
     if claims.token_type != TokenType::Access {
         return Err(VerifyError::WrongType);
     }
+    plausible_lifetime(
+        claims.iat,
+        claims.exp,
+        validation.max_lifetime,
+        validation.leeway,
+    )?;
     check_times(
         claims.exp,
         Some(claims.nbf),
@@ -364,7 +375,38 @@ fn header_of(token: &str, validation: &Validation) -> Result<Header, VerifyError
     if token.len() > validation.max_len {
         return Err(VerifyError::TooLarge);
     }
-    decode_header(token).map_err(|_| VerifyError::Malformed)
+    let header = decode_header(token).map_err(|_| VerifyError::Malformed)?;
+    // jsonwebtoken's Header drops what it does not know; `crit` is looked for in the JSON.
+    let raw = token.split('.').next().unwrap_or_default();
+    let json = URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| VerifyError::Malformed)?;
+    let fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&json).map_err(|_| VerifyError::Malformed)?;
+    if fields.contains_key("crit") {
+        return Err(VerifyError::CriticalExtension);
+    }
+    Ok(header)
+}
+
+/// The longest lifetime any token may claim when the verifier knows none shorter: ten
+/// years (the longest a client's tokens may be configured to live). An `exp` beyond it, or
+/// one that is a time in milliseconds, names a token no authority issued.
+pub const MAX_PLAUSIBLE_LIFETIME: i64 = 10 * 366 * 24 * 3600;
+
+/// Whether `exp - iat` fits `max_lifetime` (plus the leeway) and `exp` is a time in
+/// seconds.
+fn plausible_lifetime(
+    iat: i64,
+    exp: i64,
+    max_lifetime: i64,
+    leeway: i64,
+) -> Result<(), VerifyError> {
+    let lifetime = exp.saturating_sub(iat);
+    if lifetime > max_lifetime.saturating_add(leeway) || exp > 100_000_000_000 {
+        return Err(VerifyError::ImplausibleLifetime);
+    }
+    Ok(())
 }
 
 fn decode_checked<T: DeserializeOwned>(

@@ -422,6 +422,19 @@ pub async fn live_access(state: &AppState, token: &Secret) -> Result<Live, Token
         Some(id) => Some(registered_client(state, id, claims.iat).await?),
         None => None,
     };
+    // A token living longer than Tessera issues them (its client's access lifetime, or
+    // `[tokens] access_lifetime`) was not issued by it, whatever its signature says.
+    let longest = client
+        .as_ref()
+        .and_then(|c| c.access_lifetime)
+        .unwrap_or_else(|| secs(state.settings.tokens.access_lifetime));
+    if !legacy
+        && claims.exp.saturating_sub(claims.iat) > longest.saturating_add(state.validation.leeway)
+    {
+        return Err(TokenError::NotValid(
+            "a lifetime longer than Tessera issues",
+        ));
+    }
     Ok(Live {
         claims,
         user,

@@ -36,6 +36,22 @@ fn b64(v: &serde_json::Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
 }
 
+/// A compact JWS with exactly `header`, signed (RS256, the server's default) by `key`.
+fn sign_raw(key: &SigningKey, header: &serde_json::Value, payload: &serde_json::Value) -> String {
+    use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+    let input = format!("{}.{}", b64(header), b64(payload));
+    let pair = RsaKeyPair::from_pkcs8(key.expose_pkcs8_der()).unwrap();
+    let mut sig = vec![0; pair.public_modulus_len()];
+    pair.sign(
+        &RSA_PKCS1_SHA256,
+        &aws_lc_rs::rand::SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
 /// Every forgery of an access token for `user_id`.
 fn forgeries(app: &TestApp, user_id: i64, genuine: &str) -> Vec<(&'static str, String)> {
     let ring = app.state.keys.current();
@@ -92,6 +108,20 @@ fn forgeries(app: &TestApp, user_id: i64, genuine: &str) -> Vec<(&'static str, S
         "refresh claim type",
         resign(&|c| c.token_type = TokenType::Refresh),
     ));
+    // Signed by the server's own key, but not tokens it could have issued (issue 18).
+    out.push((
+        "lifetime longer than Tessera issues",
+        resign(&|c| c.exp = c.iat + 3600),
+    ));
+    out.push(("exp in milliseconds", resign(&|c| c.exp = c.iat * 1000)));
+    for (what, crit) in [
+        ("crit: []", json!([])),
+        ("crit naming a registered claim", json!(["exp"])),
+        ("crit naming an unknown extension", json!(["tessera-ext"])),
+    ] {
+        let header = json!({"alg": "RS256", "typ": "at+jwt", "kid": kid, "crit": crit});
+        out.push((what, sign_raw(key, &header, &payload)));
+    }
     out.push(("garbage base64", "!!!.@@@.###".into()));
     out.push((
         "huge",

@@ -240,3 +240,63 @@ fn an_id_token_hint_must_be_an_id_token_this_issuer_signed() {
     );
     assert!(verify_id_token_hint(&unsigned, &keys, &validation()).is_err());
 }
+
+/// RFC 7515 §4.1.11: a `crit` header is refused whatever it lists (this verifier knows no
+/// extension), even on a token the trusted key really signed.
+#[test]
+fn a_critical_header_is_refused() {
+    use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+    let key = SigningKey::generate(Algorithm::RS256).unwrap();
+    let claims = serde_json::to_string(&access_claims()).unwrap();
+    for crit in ["[]", r#"["exp"]"#, r#"["b64"]"#] {
+        let header = format!(
+            r#"{{"alg":"RS256","typ":"at+jwt","kid":"{}","crit":{crit}}}"#,
+            key.kid()
+        );
+        let input = format!("{}.{}", b64(&header), b64(&claims));
+        let pair = RsaKeyPair::from_pkcs8(key.expose_pkcs8_der()).unwrap();
+        let mut sig = vec![0; pair.public_modulus_len()];
+        pair.sign(
+            &RSA_PKCS1_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            input.as_bytes(),
+            &mut sig,
+        )
+        .unwrap();
+        let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig));
+        assert_eq!(
+            verify_access(&token, &keyset(&key), &validation(), NOW),
+            Err(VerifyError::CriticalExtension),
+            "{crit}"
+        );
+    }
+}
+
+/// A token claiming a lifetime no authority issues (past `max_lifetime`, ten years by
+/// default), or an `exp` in milliseconds, is refused even with a good signature.
+#[test]
+fn an_implausible_lifetime_is_refused() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let keys = keyset(&key);
+    let mut ten_years = access_claims();
+    ten_years.exp = NOW + 11 * 366 * 24 * 3600;
+    let mut millis = access_claims();
+    millis.exp = (NOW + 300) * 1000;
+    for claims in [ten_years, millis] {
+        let token = sign_access(&key, &claims).unwrap();
+        assert_eq!(
+            verify_access(&token, &keys, &validation(), NOW),
+            Err(VerifyError::ImplausibleLifetime)
+        );
+    }
+    let mut hour = access_claims();
+    hour.exp = NOW + 3600;
+    let token = sign_access(&key, &hour).unwrap();
+    assert!(verify_access(&token, &keys, &validation(), NOW).is_ok());
+    let mut strict = validation();
+    strict.max_lifetime = 300;
+    assert_eq!(
+        verify_access(&token, &keys, &strict, NOW),
+        Err(VerifyError::ImplausibleLifetime)
+    );
+}
