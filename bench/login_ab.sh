@@ -11,14 +11,8 @@ ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-8}
 . bench/common.sh
-start() { # NAME BINARY PORT
-    echo bench-password-1 | "$2" --data-dir "$WORK/$1" user create --username bench --email b@example.com --password-stdin >/dev/null
-    "$2" --data-dir "$WORK/$1" serve --bind "127.0.0.1:$3" >/dev/null 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$3/readyz" >/dev/null && break; sleep 0.1; done
-}
-start a "$A" 18711
-start b "$B" 18712
+start_bench_server a "$A" 18711
+start_bench_server b "$B" 18712
 : >"$WORK/rows.txt"
 for _ in $(seq 1 "$ROUNDS"); do
     for s in a:18711 b:18712; do

@@ -10,14 +10,8 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-8}
 . bench/common.sh
-start() { # NAME BINARY PORT
-    echo bench-password-1 | "$2" --data-dir "$WORK/$1" user create --username bench --email b@example.com --password-stdin >/dev/null
-    "$2" --data-dir "$WORK/$1" serve --bind "127.0.0.1:$3" >/dev/null 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$3/readyz" >/dev/null && break; sleep 0.1; done
-}
-start a "$A" 18701
-start b "$B" 18702
+start_bench_server a "$A" 18701
+start_bench_server b "$B" 18702
 : >"$WORK/rows.txt"
 for _ in $(seq 1 "$ROUNDS"); do
     for s in a:18701 b:18702; do

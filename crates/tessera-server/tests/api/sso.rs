@@ -22,7 +22,7 @@ pub(crate) fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-async fn setup() -> (TestApp, String) {
+pub(crate) async fn setup() -> (TestApp, String) {
     let app = TestApp::spawn().await;
     app.create_user("alice", false).await;
     let secret = app

@@ -2,28 +2,8 @@
 //! POST (OIDC Core 3.1.2.1); every authorization response names the issuer, error
 //! redirects included (RFC 9207); `error_description` keeps to RFC 6749's characters.
 
-use crate::sso::{location, param, pkce};
+use crate::sso::{CB, location, param, pkce, setup as app};
 use serde_json::Value;
-use tessera_server::service::client::NewClient;
-use tessera_test_support::TestApp;
-
-const CB: &str = "https://app.example.com/cb";
-
-async fn app() -> (TestApp, String) {
-    let app = TestApp::spawn().await;
-    app.create_user("alice", false).await;
-    let secret = app
-        .create_client(NewClient {
-            id: "web".into(),
-            name: Some("Orders".into()),
-            redirect_uris: vec![CB.into()],
-            first_party: true,
-            ..NewClient::default()
-        })
-        .await
-        .unwrap();
-    (app, secret)
-}
 
 fn request(challenge: &str, extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
     let mut form = vec![
