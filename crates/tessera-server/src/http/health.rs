@@ -1,4 +1,5 @@
-//! `GET /healthz` (alive) and `GET /readyz` (database reachable, signing key loaded).
+//! `GET /healthz` (alive) and `GET /readyz` (database reachable and writable, signing key
+//! loaded).
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -24,6 +25,11 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
         .ping()
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    // Reads work but writes (logins, refreshes) answer 503: not ready, so a load balancer
+    // sends traffic to a replica that can write.
+    if !state.store.writable() {
+        return Err(ApiError::Unavailable("the database refuses writes".into()));
+    }
     Ok(Json(
         json!({"status": "ready", "database": "ok", "signing_key": state.keys.current().signer().kid()}),
     ))

@@ -51,6 +51,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// Whether writes are expected to work: false on SQLite from a write that failed for
+    /// an I/O reason (a read-only, immutable or full file) until the health watcher finds
+    /// the file writable again. `/readyz` reports it.
+    fn writable(&self) -> bool;
     /// Connections the pool holds open, and how many of them are idle (for metrics).
     fn pool_stats(&self) -> (u32, usize);
 

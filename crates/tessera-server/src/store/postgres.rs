@@ -73,6 +73,12 @@ impl PgStore {
         Ok(WriteTx::new(tx, None))
     }
 
+    /// A refused write shows in the answers (503) and in `ping` failing; no state is kept.
+    #[allow(clippy::unused_self)]
+    fn writes_ok(&self) -> bool {
+        true
+    }
+
     /// No read cache: replicas write without telling each other.
     #[allow(clippy::unused_self)]
     fn read_cache(&self) -> Option<&super::read_cache::ReadCache> {

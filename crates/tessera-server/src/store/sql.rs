@@ -538,6 +538,10 @@ macro_rules! impl_store {
                 (self.pool.size(), self.pool.num_idle())
             }
 
+            fn writable(&self) -> bool {
+                self.writes_ok()
+            }
+
             async fn ping(&self) -> StoreResult<()> {
                 sqlx::query("SELECT 1")
                     .execute(&self.pool)

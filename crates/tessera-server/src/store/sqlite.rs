@@ -28,6 +28,8 @@ pub struct SqliteStore {
     writers: Writers,
     /// Refresh rotations, committed in groups by [`group_commit::run`].
     rotations: tokio::sync::mpsc::Sender<group_commit::Rotation>,
+    /// The pool's recovery state (see `health`): also what `/readyz` reports.
+    health: Arc<health::Health>,
 }
 
 /// This process's writers: they take turns on an async mutex rather than in SQLite's
@@ -112,6 +114,7 @@ impl SqliteStore {
             pool,
             writers,
             rotations,
+            health,
         })
     }
 
@@ -129,6 +132,12 @@ impl SqliteStore {
     #[allow(clippy::unnecessary_wraps)]
     fn read_cache(&self) -> Option<&ReadCache> {
         Some(&self.writers.cache)
+    }
+
+    /// Whether writes are expected to work (no I/O fault since the health watcher last
+    /// found the file writable).
+    fn writes_ok(&self) -> bool {
+        self.health.writable()
     }
 
     /// A write transaction in this process's writers' turn.

@@ -58,6 +58,25 @@ async fn an_unwritable_database_refuses_writes_with_503_and_recovers() {
     let res = refresh(&app, &pair.refresh).await;
     assert_eq!(res.status(), 503, "a refresh needs a write");
     assert!(res.headers().contains_key("retry-after"));
+    // Readiness says so (within the health watcher's probe interval), for a load
+    // balancer to send writes elsewhere; liveness does not change. (Before: /readyz
+    // answered 200 while logins and refreshes answered 503.)
+    let ready_status = || async {
+        reqwest::get(app.url("/readyz"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let ready_deadline = Instant::now() + Duration::from_secs(5);
+    while ready_status().await != 503 && Instant::now() < ready_deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready_status().await, 503, "/readyz while writes fail");
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        200
+    );
     let res = app
         .post_json(
             "/auth/token/",
@@ -112,4 +131,5 @@ async fn an_unwritable_database_refuses_writes_with_503_and_recovers() {
     for _ in 0..10 {
         app.login("user1").await;
     }
+    assert_eq!(ready_status().await, 200, "ready again");
 }

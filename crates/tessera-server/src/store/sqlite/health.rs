@@ -19,7 +19,7 @@
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions as _, Connection as _};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,9 @@ pub fn note_fault() {
 #[derive(Debug, Default)]
 pub struct Health {
     writable_since: Mutex<Option<Instant>>,
+    /// A write failed for an I/O reason and no probe has succeeded since: `/readyz` says
+    /// so, for a load balancer to send writes elsewhere.
+    unwritable: AtomicBool,
 }
 
 impl Health {
@@ -62,8 +65,14 @@ impl Health {
         }
     }
 
+    /// Whether writes are expected to work: no I/O fault since the last successful probe.
+    pub fn writable(&self) -> bool {
+        !self.unwritable.load(Ordering::Relaxed)
+    }
+
     /// Retires every connection opened before now.
     fn writable_again(&self) {
+        self.unwritable.store(false, Ordering::Relaxed);
         *self
             .writable_since
             .lock()
@@ -99,7 +108,10 @@ pub async fn watch(
                     suspect = false;
                     tracing::info!("the database is writable; replacing connections opened before");
                 }
-                Err(e) => tracing::debug!(error = %e, "the database is still not writable"),
+                Err(e) => {
+                    live.unwritable.store(true, Ordering::Relaxed);
+                    tracing::debug!(error = %e, "the database is still not writable");
+                }
             }
         }
         drop(live);
