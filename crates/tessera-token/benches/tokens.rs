@@ -77,6 +77,8 @@ fn issue_pair(c: &mut Criterion) {
                 client_id: None,
                 scope: None,
                 sep: 0,
+                auth_time: None,
+                sid: None,
             };
             (access, sign_refresh(&mac, &refresh).unwrap())
         })

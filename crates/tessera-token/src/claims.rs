@@ -141,6 +141,13 @@ pub struct RefreshClaims {
     /// The user's session epoch when the token was issued (see [`AccessClaims::sep`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub sep: i64,
+    /// When the user authenticated, for a family that began with a browser sign-in: an
+    /// ID token issued on refresh repeats it (OpenID Connect Core §12.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// The browser session the family began in (`sid` of its ID tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// A new random token id: 32 lowercase hex characters (128 bits).

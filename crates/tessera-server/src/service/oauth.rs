@@ -156,8 +156,28 @@ pub async fn token(
             if let Some(asked) = scope {
                 allowed_scope(&client, Some(asked))?;
             }
-            let (pair, granted) = token::refresh_for_client(state, &token, &client, scope).await?;
-            Ok(pair_response(state, &client, pair, scope_of(&granted)))
+            let done = token::refresh_for_client(state, &token, &client, scope).await?;
+            // OpenID Connect Core §12.2: a family that began with a sign-in asking for
+            // `openid` gets a new ID token with the same iss, sub, aud, azp, auth_time and
+            // sid (no nonce: it answered the original request only).
+            let id_token = match &done.sign_in {
+                Some((sid, auth_time)) if has_scope(&done.scope, "openid") => {
+                    let signed = IdTokenFor {
+                        client: &client,
+                        user: &done.user,
+                        scope: &done.scope,
+                        sid,
+                        auth_time: *auth_time,
+                        nonce: None,
+                        access: &done.pair.access,
+                    };
+                    Some(signed.sign(state).await?)
+                }
+                _ => None,
+            };
+            let mut response = pair_response(state, &client, done.pair, scope_of(&done.scope));
+            response.id_token = id_token;
+            Ok(response)
         }
         GrantType::AuthorizationCode => code(state, &client, req).await,
     }
@@ -222,6 +242,10 @@ async fn code(
     let grant = Grant {
         client: Some(client),
         scope: Some(found.scope.as_str()),
+        sign_in: Some(token::SignIn {
+            sid: &found.sid,
+            auth_time: found.auth_time,
+        }),
     };
     let issued =
         token::issue_for(state, &user, grant, client.allows(GrantType::RefreshToken)).await?;
@@ -234,19 +258,17 @@ async fn code(
             issued.access_expires_at,
         )
         .await?;
-    let id_token = if found.scope.split_whitespace().any(|s| s == "openid") {
-        let alg = token::id_token_alg(state, client);
-        let mut claims = identity(&user, &found.scope);
-        claims.iss = state.issuer.clone();
-        claims.sub = user.id.to_string();
-        claims.aud = client.client_id.clone();
-        claims.iat = now;
-        claims.exp = now.saturating_add(token::access_lifetime(state, grant));
-        claims.auth_time = found.auth_time;
-        claims.nonce = found.nonce.clone();
-        claims.at_hash = Some(tessera_token::oidc::half_hash(alg, &issued.access));
-        claims.sid = Some(found.sid.clone());
-        Some(token::sign_id_token(state, &claims, alg).await?)
+    let id_token = if has_scope(&found.scope, "openid") {
+        let signed = IdTokenFor {
+            client,
+            user: &user,
+            scope: &found.scope,
+            sid: &found.sid,
+            auth_time: found.auth_time,
+            nonce: found.nonce.as_deref(),
+            access: &issued.access,
+        };
+        Some(signed.sign(state).await?)
     } else {
         None
     };
@@ -260,9 +282,50 @@ async fn code(
     })
 }
 
+fn has_scope(scope: &str, wanted: &str) -> bool {
+    scope.split_whitespace().any(|s| s == wanted)
+}
+
+/// What an ID token says: about whom, to which client, from which sign-in, alongside
+/// which access token.
+struct IdTokenFor<'a> {
+    client: &'a Client,
+    user: &'a crate::store::User,
+    scope: &'a str,
+    sid: &'a str,
+    auth_time: i64,
+    nonce: Option<&'a str>,
+    access: &'a str,
+}
+
+impl IdTokenFor<'_> {
+    /// Signs it with the client's ID-token algorithm; it lives as long as the access
+    /// token beside it.
+    async fn sign(&self, state: &AppState) -> Result<String, OAuthError> {
+        let now = state.clock.unix();
+        let alg = token::id_token_alg(state, self.client);
+        let grant = Grant {
+            client: Some(self.client),
+            scope: Some(self.scope),
+            sign_in: None,
+        };
+        let mut claims = identity(self.user, self.scope);
+        claims.iss = state.issuer.clone();
+        claims.aud = self.client.client_id.clone();
+        claims.azp = Some(self.client.client_id.clone());
+        claims.iat = now;
+        claims.exp = now.saturating_add(token::access_lifetime(state, grant));
+        claims.auth_time = self.auth_time;
+        claims.nonce = self.nonce.map(str::to_owned);
+        claims.at_hash = Some(tessera_token::oidc::half_hash(alg, self.access));
+        claims.sid = Some(self.sid.to_owned());
+        Ok(token::sign_id_token(state, &claims, alg).await?)
+    }
+}
+
 /// The standard claims `scope` releases about `user` (OpenID Connect Core §5.4).
 pub fn identity(user: &crate::store::User, scope: &str) -> tessera_token::oidc::IdClaims {
-    let has = |s: &str| scope.split_whitespace().any(|x| x == s);
+    let has = |s: &str| has_scope(scope, s);
     let mut c = tessera_token::oidc::IdClaims {
         sub: user.id.to_string(),
         ..Default::default()
@@ -276,8 +339,7 @@ pub fn identity(user: &crate::store::User, scope: &str) -> tessera_token::oidc::
     }
     if has("email") {
         c.email = Some(user.email.clone());
-        // Tessera does not verify addresses yet (the user-lifecycle issue will).
-        c.email_verified = Some(false);
+        c.email_verified = Some(user.email_verified);
     }
     c
 }
@@ -334,6 +396,7 @@ async fn password(
     let grant = Grant {
         client: Some(client),
         scope: Some(scope.as_str()),
+        sign_in: None,
     };
     let pair = token::issue_pair_for(state, &user, grant).await?;
     Ok(pair_response(state, client, pair, scope_of(&scope)))

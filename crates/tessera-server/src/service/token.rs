@@ -56,6 +56,18 @@ pub struct Grant<'a> {
     pub client: Option<&'a Client>,
     /// Space-separated scopes.
     pub scope: Option<&'a str>,
+    /// The browser sign-in the grant began with (authorization code flow): its refresh
+    /// tokens carry it, so an ID token issued on refresh repeats it.
+    pub sign_in: Option<SignIn<'a>>,
+}
+
+/// A browser sign-in: its session id and when the user authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignIn<'a> {
+    /// The session's public id (`sid`).
+    pub sid: &'a str,
+    /// When the user authenticated, Unix seconds.
+    pub auth_time: i64,
 }
 
 impl Grant<'_> {
@@ -63,6 +75,7 @@ impl Grant<'_> {
     pub const DIRECT: Grant<'static> = Grant {
         client: None,
         scope: None,
+        sign_in: None,
     };
 
     fn client_id(&self) -> Option<String> {
@@ -201,6 +214,7 @@ pub async fn issue_client_token(
     let grant = Grant {
         client: Some(client),
         scope: Some(scope),
+        sign_in: None,
     };
     let lifetime = grant.access_lifetime(state);
     let claims = AccessClaims {
@@ -244,11 +258,24 @@ pub async fn refresh(state: &AppState, token: &Secret) -> Result<TokenPair, Toke
             "refresh token bound to an OAuth client",
         ));
     }
-    rotate(state, &claims, Grant::DIRECT, now).await
+    Ok(rotate(state, &claims, Grant::DIRECT, now).await?.0)
+}
+
+/// What a client's refresh gave.
+#[derive(Debug)]
+pub struct Refreshed {
+    /// The new pair.
+    pub pair: TokenPair,
+    /// The scope it carries.
+    pub scope: String,
+    /// The user, as read for the rotation.
+    pub user: User,
+    /// The session id and authentication time of the sign-in the family began with.
+    pub sign_in: Option<(String, i64)>,
 }
 
 /// Exchanges a refresh token issued to `client` (RFC 6749 §6), narrowing its scope to
-/// `scope` when given. Returns the pair and the scope it carries.
+/// `scope` when given.
 ///
 /// # Errors
 /// [`TokenError::NotValid`] for every refusal (wrong client, wider scope, reuse, …).
@@ -257,7 +284,7 @@ pub async fn refresh_for_client(
     token: &Secret,
     client: &Client,
     scope: Option<&str>,
-) -> Result<(TokenPair, String), TokenError> {
+) -> Result<Refreshed, TokenError> {
     let now = state.clock.unix();
     let claims = refresh_claims(state, token, now)?;
     if claims.client_id.as_deref() != Some(client.client_id.as_str()) {
@@ -273,12 +300,27 @@ pub async fn refresh_for_client(
         Some(asked) => asked.to_owned(),
         None => granted.to_owned(),
     };
+    let sign_in = sign_in_of(&claims);
     let grant = Grant {
         client: Some(client),
         scope: Some(scope.as_str()),
+        sign_in,
     };
-    let pair = rotate(state, &claims, grant, now).await?;
-    Ok((pair, scope))
+    let (pair, user) = rotate(state, &claims, grant, now).await?;
+    Ok(Refreshed {
+        pair,
+        scope,
+        user,
+        sign_in: sign_in.map(|s| (s.sid.to_owned(), s.auth_time)),
+    })
+}
+
+/// The sign-in a refresh token's family began with, when it began with one.
+fn sign_in_of(claims: &RefreshClaims) -> Option<SignIn<'_>> {
+    Some(SignIn {
+        sid: claims.sid.as_deref()?,
+        auth_time: claims.auth_time?,
+    })
 }
 
 /// Whether every space-separated scope of `asked` is in `granted`.
@@ -293,11 +335,11 @@ async fn rotate(
     claims: &RefreshClaims,
     grant: Grant<'_>,
     now: i64,
-) -> Result<TokenPair, TokenError> {
+) -> Result<(TokenPair, User), TokenError> {
     let user = current_user(state, claims.user_id, claims.sep).await?;
     let (pair, next) = mint(state, &user, claims.fam.clone(), grant).await?;
     match state.store.rotate_refresh(&claims.jti, &next, now).await? {
-        RotateOutcome::Rotated => Ok(pair),
+        RotateOutcome::Rotated => Ok((pair, user)),
         RotateOutcome::Reused => {
             state.metrics.refresh_reuse.inc();
             super::audit::event("token.reuse_detected")
@@ -675,6 +717,8 @@ async fn mint(
         client_id: grant.client_id(),
         scope: grant.scope.map(str::to_owned),
         sep: user.session_epoch,
+        auth_time: grant.sign_in.map(|s| s.auth_time),
+        sid: grant.sign_in.map(|s| s.sid.to_owned()),
     };
     let pair = TokenPair {
         access: state.keys.current().signer().sign_access(&access).await?,

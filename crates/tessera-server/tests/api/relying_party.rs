@@ -117,6 +117,32 @@ async fn the_openidconnect_crate_completes_every_flow() {
         refreshed.access_token().secret(),
         tokens.access_token().secret()
     );
+    // OpenID Connect Core §12.2: the refresh of an `openid` grant brings a new ID token
+    // of the same sign-in, verified by the crate (no nonce: it answered the first request).
+    let again = refreshed.id_token().expect("an ID token on refresh");
+    let again_claims = again
+        .claims(&verifier, |n: Option<&Nonce>| {
+            n.is_none()
+                .then_some(())
+                .ok_or_else(|| "a nonce on refresh".to_owned())
+        })
+        .unwrap();
+    assert_eq!(again_claims.subject(), claims.subject());
+    assert_eq!(again_claims.audiences(), claims.audiences());
+    assert_eq!(again_claims.issuer(), claims.issuer());
+    assert_eq!(again_claims.auth_time(), claims.auth_time());
+    assert_eq!(again_claims.authorized_party(), claims.authorized_party());
+    assert!(again_claims.authorized_party().is_some());
+    let expected_hash = AccessTokenHash::from_token(
+        refreshed.access_token(),
+        again.signing_alg().unwrap(),
+        again.signing_key(&verifier).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(again_claims.access_token_hash(), Some(&expected_hash));
+    let sid = |t: &str| crate::sso::claims(t)["sid"].clone();
+    assert_eq!(sid(&again.to_string()), sid(&id_token_hint));
+    assert!(sid(&id_token_hint).is_string());
 
     let live = client
         .introspect(refreshed.access_token())

@@ -249,3 +249,78 @@ async fn userinfo_takes_the_token_by_exactly_one_method() {
     let none = client.get(&url).send().await.unwrap();
     assert_eq!(none.status(), 401);
 }
+
+/// OIDC Core §12.2: refreshing a grant that had `openid` answers a new ID token of the
+/// same sign-in (iss, sub, aud, azp, auth_time, sid), issued now, with no nonce; a refresh
+/// narrowed to leave `openid` out, and the rotated token's own refresh, behave the same
+/// way the scope says.
+#[tokio::test]
+async fn a_refresh_of_an_openid_grant_brings_a_new_id_token_of_the_same_sign_in() {
+    use crate::sso::{authorize_url, claims, redeem, sign_in};
+    use std::time::Duration;
+    let (app, secret) = app().await;
+    let b = crate::browser();
+    let (verifier, challenge) = pkce();
+    let page = b
+        .get(authorize_url(&app, "web", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let done = sign_in(&app, &b, &page, tessera_test_support::PASSWORD).await;
+    let code = param(&location(&done), "code").unwrap();
+    let first: Value = redeem(&app, ("web", &secret), &code, CB, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let original = claims(first["id_token"].as_str().unwrap());
+    assert_eq!(original["nonce"], "n-1");
+
+    app.clock.advance(Duration::from_secs(120));
+    let refresh = |token: String, scope: Option<&'static str>| {
+        let app = &app;
+        let secret = secret.clone();
+        async move {
+            let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", &token)];
+            if let Some(s) = scope {
+                form.push(("scope", s));
+            }
+            let res = app
+                .post_form("/oauth/token", Some(("web", &secret)), &form)
+                .await;
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let second = refresh(first["refresh_token"].as_str().unwrap().to_owned(), None).await;
+    let again = claims(second["id_token"].as_str().expect("an ID token on refresh"));
+    for claim in ["iss", "sub", "aud", "azp", "auth_time", "sid"] {
+        assert_eq!(again[claim], original[claim], "{claim}");
+    }
+    assert_eq!(again["azp"], "web");
+    assert!(again["sid"].is_string());
+    assert_eq!(
+        again["iat"].as_i64().unwrap(),
+        original["iat"].as_i64().unwrap() + 120,
+        "issued now"
+    );
+    assert!(again.get("nonce").is_none(), "{again}");
+    assert_eq!(again["preferred_username"], "alice", "the scope's claims");
+
+    // The rotated token keeps the sign-in: its refresh brings one too.
+    let third = refresh(second["refresh_token"].as_str().unwrap().to_owned(), None).await;
+    assert_eq!(
+        claims(third["id_token"].as_str().unwrap())["auth_time"],
+        original["auth_time"]
+    );
+    // Narrowed to leave `openid` out: no ID token.
+    let narrowed = refresh(
+        third["refresh_token"].as_str().unwrap().to_owned(),
+        Some("profile"),
+    )
+    .await;
+    assert!(narrowed.get("id_token").is_none(), "{narrowed}");
+}

@@ -54,6 +54,8 @@ pub fn refresh_claims() -> RefreshClaims {
         client_id: None,
         scope: None,
         sep: 0,
+        auth_time: None,
+        sid: None,
     }
 }
 
