@@ -146,3 +146,110 @@ pub fn require_scope(claims: &AccessClaims, scope: &str) -> Result<(), AuthRejec
         Err(AuthRejection::InsufficientScope(scope.to_owned()))
     }
 }
+
+/// The largest logout request read (a logout token is a few hundred bytes).
+const MAX_LOGOUT_BODY: usize = 16 * 1024;
+
+/// The endpoint for your `backchannel_logout_uri` (OpenID Connect Back-Channel Logout 1.0
+/// §2.5–2.8): takes `logout_token` from a form body, checks it with `receiver`, and calls
+/// `hook` with the [`LogoutEvent`] (end the local sessions of `sid`, or of `sub`).
+///
+/// Answers 200 (`Cache-Control: no-store`) once the hook succeeded; 400
+/// `invalid_request` for a request that is not one form with one `logout_token`, and for a
+/// token that does not verify or was seen before; 503 when the hook fails, so the
+/// authority tries again later (the specification says 400 for "the logout failed", which
+/// an authority does not retry; a failure of yours is worth a retry).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use axum::Router;
+/// use tessera_client::{LogoutEvent, LogoutReceiver, Verifier};
+///
+/// fn routes(verifier: Verifier) -> Router {
+///     let receiver = Arc::new(LogoutReceiver::new(verifier, "orders"));
+///     Router::new().route(
+///         "/backchannel-logout",
+///         tessera_client::axum::backchannel_logout(receiver, |event: LogoutEvent| async move {
+///             println!("session {:?} of {:?} ended", event.sid, event.sub);
+///             Ok::<(), String>(())
+///         }),
+///     )
+/// }
+/// ```
+pub fn backchannel_logout<S, F, Fut, E>(
+    receiver: std::sync::Arc<crate::LogoutReceiver>,
+    hook: F,
+) -> axum::routing::MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    F: Fn(crate::LogoutEvent) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    axum::routing::post(move |request: Request| {
+        let receiver = receiver.clone();
+        let hook = hook.clone();
+        async move {
+            let token = match logout_token(request).await {
+                Ok(token) => token,
+                Err(why) => return logout_error(StatusCode::BAD_REQUEST, why),
+            };
+            let event = match receiver.receive(&token).await {
+                Ok(event) => event,
+                Err(e) => {
+                    tracing::info!(error = %e, "back-channel logout token refused");
+                    return logout_error(StatusCode::BAD_REQUEST, "the logout token is not valid");
+                }
+            };
+            match hook(event).await {
+                Ok(()) => (
+                    StatusCode::OK,
+                    [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+                )
+                    .into_response(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "back-channel logout hook failed");
+                    logout_error(StatusCode::SERVICE_UNAVAILABLE, "the logout could not be applied")
+                }
+            }
+        }
+    })
+}
+
+/// The one `logout_token` of a form body.
+async fn logout_token(request: Request) -> Result<String, &'static str> {
+    let form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !form {
+        return Err("the body must be application/x-www-form-urlencoded");
+    }
+    let body = axum::body::to_bytes(request.into_body(), MAX_LOGOUT_BODY)
+        .await
+        .map_err(|_| "the body is too large or could not be read")?;
+    let mut tokens = url::form_urlencoded::parse(&body)
+        .filter(|(k, _)| k == "logout_token")
+        .map(|(_, v)| v.into_owned());
+    match (tokens.next(), tokens.next()) {
+        (Some(token), None) => Ok(token),
+        (None, _) => Err("logout_token: this field is required"),
+        (Some(_), Some(_)) => Err("logout_token: sent more than once"),
+    }
+}
+
+fn logout_error(status: StatusCode, description: &'static str) -> Response {
+    let error = if status == StatusCode::BAD_REQUEST {
+        "invalid_request"
+    } else {
+        "temporarily_unavailable"
+    };
+    (
+        status,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        axum::Json(serde_json::json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}

@@ -31,10 +31,12 @@
 #[cfg(feature = "axum")]
 pub mod axum;
 mod jwks;
+pub mod logout;
 pub mod remote;
 pub mod shadow;
 
 pub use jwks::FetchStats;
+pub use logout::{LogoutEvent, LogoutReceiver};
 /// Why a token was refused (`tessera-token`'s own type). Callers can branch on it; every
 /// variant means 401.
 pub use tessera_token::VerifyError;
@@ -240,6 +242,42 @@ impl Verifier {
             return Err(VerifyError::AlgorithmNotAllowed);
         }
         verify_access(token, keys, &self.inner.validation, now())
+    }
+
+    /// Verifies a back-channel logout token meant for `client_id` (OpenID Connect
+    /// Back-Channel Logout 1.0 §2.6) with the same keys as access tokens, refetching them
+    /// for a new `kid` as [`Verifier::verify`] does. Replays are [`LogoutReceiver`]'s to
+    /// refuse.
+    ///
+    /// # Errors
+    /// [`VerifyError`] naming the first check that failed.
+    pub async fn verify_logout_token(
+        &self,
+        token: &str,
+        client_id: &str,
+        max_age: Duration,
+    ) -> Result<tessera_token::oidc::LogoutClaims, VerifyError> {
+        let inner = &self.inner;
+        let mut validation = inner.validation.clone();
+        validation.audience = client_id.to_owned();
+        let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+        let check = |keys: &tessera_token::KeySet| {
+            let alg = jwks::header_alg(token).ok_or(VerifyError::Malformed)?;
+            if !inner.algorithms.iter().any(|a| a.as_str() == alg) {
+                return Err(VerifyError::AlgorithmNotAllowed);
+            }
+            tessera_token::validate::verify_logout_token(token, keys, &validation, now(), max_age)
+        };
+        let keys = inner.cache.keys().ok_or(VerifyError::KeysUnavailable)?;
+        let first = check(&keys);
+        if first.as_ref().err() != Some(&VerifyError::UnknownKey) {
+            return first;
+        }
+        let kid = crate::jwks::header_kid(token).unwrap_or_default();
+        match inner.cache.refetch_for_unknown_kid(&kid).await {
+            Some(fresh) => check(&fresh),
+            None => first,
+        }
     }
 
     /// How often the JWKS was fetched, and why (for tests and metrics).

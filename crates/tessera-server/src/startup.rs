@@ -178,6 +178,7 @@ impl Application {
             throttle_audit: crate::service::audit::Sampler::default(),
             throttle_recent: crate::service::throttle::Recent::default(),
             throttle_redis,
+            logout_wake: tokio::sync::Notify::new(),
         });
         Ok(Self {
             listener,
@@ -220,6 +221,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let pruner = tokio::spawn(prune_expired(self.state.clone()));
+        let logouts = tokio::spawn(crate::service::backchannel::run(self.state.clone()));
         let header_timeout = self.state.settings.header_read_timeout;
         let limit = self.state.settings.connection_limit;
         let app = crate::http::router(self.state);
@@ -257,6 +259,7 @@ impl Application {
         };
         reloader.abort();
         pruner.abort();
+        logouts.abort();
         served
     }
 }

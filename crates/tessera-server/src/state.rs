@@ -45,6 +45,8 @@ pub struct Inner {
     pub throttle_audit: crate::service::audit::Sampler,
     /// Failed logins this process recorded, for the throttle's second look (`recheck`).
     pub throttle_recent: crate::service::throttle::Recent,
+    /// Wakes the back-channel logout worker when this process ended a session.
+    pub logout_wake: tokio::sync::Notify,
 }
 
 impl AppState {

@@ -97,6 +97,9 @@ pub enum VerifyError {
     /// The authority could not be asked (remote verification).
     #[error("authority unavailable")]
     AuthorityUnavailable,
+    /// A token meant to be used once (a logout token) was presented again.
+    #[error("token replayed")]
+    Replayed,
 }
 
 /// The system random number generator failed.

@@ -83,3 +83,67 @@ mod tests {
         assert_eq!(half_hash(Algorithm::EdDSA, "x").len(), 43);
     }
 }
+
+/// The `typ` of a logout token (Back-Channel Logout 1.0 §2.4, explicit typing).
+pub const LOGOUT_TYP: &str = "logout+jwt";
+
+/// The event a logout token carries (Back-Channel Logout 1.0 §2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// Claims of a logout token (OpenID Connect Back-Channel Logout 1.0 §2.4): who ended which
+/// session, for which client. It never carries a `nonce`, so it cannot pass for an ID
+/// token, and an ID token (no `events`) cannot pass for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogoutClaims {
+    /// Issuer.
+    pub iss: String,
+    /// The client it is for (one client id, or several).
+    pub aud: crate::claims::Audience,
+    /// Issued at.
+    pub iat: i64,
+    /// Expiry (a logout token is good for two minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Unique id, for replay detection.
+    pub jti: String,
+    /// The user whose session ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// The session that ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// `{"http://schemas.openid.net/event/backchannel-logout": {}}`.
+    pub events: serde_json::Map<String, serde_json::Value>,
+    /// Never sent; read only to refuse a token that has one (§2.6 step 5).
+    #[serde(default, skip_serializing)]
+    pub nonce: Option<serde_json::Value>,
+}
+
+impl LogoutClaims {
+    /// A logout token's claims for `client_id` about `sub` and `sid`, issued at `now`.
+    pub fn new(
+        iss: String,
+        client_id: String,
+        sub: String,
+        sid: Option<String>,
+        now: i64,
+        jti: String,
+    ) -> Self {
+        let mut events = serde_json::Map::new();
+        events.insert(
+            BACKCHANNEL_LOGOUT_EVENT.to_owned(),
+            serde_json::Value::Object(serde_json::Map::new()),
+        );
+        Self {
+            iss,
+            aud: crate::claims::Audience::One(client_id),
+            iat: now,
+            exp: Some(now.saturating_add(120)),
+            jti,
+            sub: Some(sub),
+            sid,
+            events,
+            nonce: None,
+        }
+    }
+}

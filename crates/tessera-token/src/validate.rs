@@ -136,12 +136,76 @@ pub fn verify_id_token_hint(
         .as_deref()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    if typ == ACCESS_TYP || typ == "application/at+jwt" {
+    if typ == ACCESS_TYP
+        || typ == "application/at+jwt"
+        || typ == crate::oidc::LOGOUT_TYP
+        || typ == "application/logout+jwt"
+    {
         return Err(VerifyError::WrongType);
     }
     let claims: crate::oidc::IdClaims = verified_claims(token, key)?;
     if claims.iss != validation.issuer {
         return Err(VerifyError::WrongIssuer);
+    }
+    Ok(claims)
+}
+
+/// Verifies a logout token (OpenID Connect Back-Channel Logout 1.0 §2.6) for the client
+/// `validation.audience` of the issuer `validation.issuer`: a published key by `kid` with
+/// that key's own algorithm, no `crit`, `typ` `logout+jwt` when present, the signature,
+/// `iss`, `aud`, `iat` no older than `max_age` seconds (nor in the future, beyond the
+/// leeway), `exp` when present, `sub` or `sid`, the back-channel logout event, no `nonce`,
+/// a `jti`. Replays are the caller's to refuse, by `jti`.
+///
+/// # Errors
+/// A [`VerifyError`] naming the first check that failed.
+pub fn verify_logout_token(
+    token: &str,
+    keys: &KeySet,
+    validation: &Validation,
+    now: i64,
+    max_age: i64,
+) -> Result<crate::oidc::LogoutClaims, VerifyError> {
+    let header = header_of(token, validation)?;
+    let key = key_for(&header, keys)?;
+    if let Some(typ) = header.typ.as_deref() {
+        let typ = typ.to_ascii_lowercase();
+        if typ != crate::oidc::LOGOUT_TYP && typ != "application/logout+jwt" {
+            return Err(VerifyError::WrongType);
+        }
+    }
+    let claims: crate::oidc::LogoutClaims = verified_claims(token, key)?;
+    if claims.iss != validation.issuer {
+        return Err(VerifyError::WrongIssuer);
+    }
+    if !claims.aud.contains(&validation.audience) {
+        return Err(VerifyError::WrongAudience);
+    }
+    if claims.iat < now.saturating_sub(max_age).saturating_sub(validation.leeway) {
+        return Err(VerifyError::Expired);
+    }
+    check_times(
+        claims.exp.unwrap_or(i64::MAX),
+        None,
+        claims.iat,
+        now,
+        validation.leeway,
+    )?;
+    if claims.sub.is_none() && claims.sid.is_none() {
+        return Err(VerifyError::InvalidClaim("sub or sid"));
+    }
+    if !claims
+        .events
+        .get(crate::oidc::BACKCHANNEL_LOGOUT_EVENT)
+        .is_some_and(serde_json::Value::is_object)
+    {
+        return Err(VerifyError::InvalidClaim("events"));
+    }
+    if claims.nonce.is_some() {
+        return Err(VerifyError::InvalidClaim("nonce"));
+    }
+    if claims.jti.is_empty() || claims.jti.len() > 256 {
+        return Err(VerifyError::InvalidClaim("jti"));
     }
     Ok(claims)
 }

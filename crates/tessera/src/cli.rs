@@ -179,6 +179,24 @@ pub enum ClientCommand {
         /// the Django user API and the services verifying that audience.
         #[arg(long = "audience", value_name = "AUD")]
         audiences: Vec<String>,
+        /// Where an RP-initiated logout may return to (repeatable; exact match;
+        /// `post_logout_redirect_uris`).
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Where Tessera POSTs logout tokens when a session this client took part in ends
+        /// (OpenID Connect Back-Channel Logout 1.0; https, or http on localhost).
+        #[arg(long, value_name = "URI")]
+        backchannel_logout_uri: Option<String>,
+        /// The client needs `sid` in logout tokens (Tessera always sends it).
+        #[arg(long, requires = "backchannel_logout_uri")]
+        backchannel_logout_session_required: bool,
+        /// A page the logged-out page loads in a hidden iframe, with `iss` and `sid`
+        /// (Front-Channel Logout 1.0; https, or http on localhost).
+        #[arg(long, value_name = "URI")]
+        frontchannel_logout_uri: Option<String>,
+        /// The page needs `iss` and `sid` (Tessera always sends them).
+        #[arg(long, requires = "frontchannel_logout_uri")]
+        frontchannel_logout_session_required: bool,
     },
     /// List clients.
     List,

@@ -25,6 +25,11 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
             refresh_lifetime,
             id_token_alg,
             audiences,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
+            frontchannel_logout_uri,
+            frontchannel_logout_session_required,
         } => {
             let seconds = |d: Option<std::time::Duration>| {
                 d.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -41,6 +46,11 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
                 refresh_lifetime: seconds(refresh_lifetime),
                 id_token_alg,
                 audiences,
+                post_logout_redirect_uris,
+                backchannel_logout_uri,
+                backchannel_logout_session_required,
+                frontchannel_logout_uri,
+                frontchannel_logout_session_required,
             };
             if let Some(alg) = id_token_alg {
                 let active = store.signing_keys().await?.into_iter().any(|k| {
@@ -145,6 +155,13 @@ fn view(c: &Client) -> Value {
         "access_lifetime": c.access_lifetime,
         "refresh_lifetime": c.refresh_lifetime,
         "id_token_alg": c.id_token_alg,
+        "id_token_signed_response_alg": c.id_token_alg,
+        "audiences": c.audiences,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "backchannel_logout_session_required": c.backchannel_logout_session_required,
+        "frontchannel_logout_uri": c.frontchannel_logout_uri,
+        "frontchannel_logout_session_required": c.frontchannel_logout_session_required,
         "created_at": c.created_at,
     })
 }

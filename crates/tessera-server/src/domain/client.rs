@@ -27,6 +27,10 @@ pub enum ClientError {
         "redirect URI {0:?}: must be absolute https (http only on localhost), without a fragment"
     )]
     RedirectUri(String),
+    /// A back- or front-channel logout URI that is not absolute https (http only on the
+    /// loopback interface), or carries a fragment.
+    #[error("logout URI {0:?}: must be absolute https (http only on localhost), without a fragment")]
+    LogoutUri(String),
     /// An audience that is empty, too long or has spaces or control characters.
     #[error("audience: {0:?} must be 1 to 256 printable characters without spaces")]
     Audience(String),
@@ -155,9 +159,47 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), ClientError> {
     }
 }
 
+/// Checks a `backchannel_logout_uri` or `frontchannel_logout_uri`: a web address Tessera
+/// (back-channel) or the browser (front-channel) calls, so absolute https, or http on a
+/// loopback host; no fragment (Back-Channel Logout 1.0 §2.2, Front-Channel §2).
+///
+/// # Errors
+/// [`ClientError::LogoutUri`].
+pub fn check_logout_uri(uri: &str) -> Result<(), ClientError> {
+    let bad = || ClientError::LogoutUri(uri.to_owned());
+    let url = Url::parse(uri).map_err(|_| bad())?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    let web = match url.scheme() {
+        "https" => url.host_str().is_some(),
+        "http" => loopback,
+        _ => false,
+    };
+    if web && url.fragment().is_none() && uri.len() <= 2048 {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logout_uris_are_web_addresses() {
+        for ok in ["https://rp.example.com/logout?x=1", "http://127.0.0.1:9/bc"] {
+            assert!(check_logout_uri(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://rp.example.com/logout",
+            "https://rp.example.com/logout#f",
+            "com.example.app:/logout",
+            "file:///etc/passwd",
+            "",
+        ] {
+            assert!(check_logout_uri(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn redirect_uris_follow_rfc_8252() {

@@ -266,8 +266,18 @@ pub struct ClientView {
     /// Unix seconds.
     created_at: i64,
     id_token_alg: Option<String>,
+    /// The same, under its OpenID Connect Registration name.
+    id_token_signed_response_alg: Option<String>,
     /// Audiences its tokens carry beside its own client id.
     audiences: Vec<String>,
+    /// Where an RP-initiated logout may return to.
+    post_logout_redirect_uris: Vec<String>,
+    /// Where logout tokens are POSTed (Back-Channel Logout 1.0).
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
+    /// The page the logged-out page loads in an iframe (Front-Channel Logout 1.0).
+    frontchannel_logout_uri: Option<String>,
+    frontchannel_logout_session_required: bool,
 }
 
 impl From<&Client> for ClientView {
@@ -284,7 +294,13 @@ impl From<&Client> for ClientView {
             refresh_lifetime: c.refresh_lifetime,
             created_at: c.created_at,
             id_token_alg: c.id_token_alg.clone(),
+            id_token_signed_response_alg: c.id_token_alg.clone(),
             audiences: c.audiences.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
+            frontchannel_logout_uri: c.frontchannel_logout_uri.clone(),
+            frontchannel_logout_session_required: c.frontchannel_logout_session_required,
         }
     }
 }
@@ -311,13 +327,26 @@ pub struct NewClientBody {
     access_lifetime: Option<i64>,
     #[serde(default)]
     refresh_lifetime: Option<i64>,
-    /// RS256, PS256, ES256 or EdDSA.
-    #[serde(default)]
+    /// RS256, PS256, ES256 or EdDSA (also taken as `id_token_signed_response_alg`).
+    #[serde(default, alias = "id_token_signed_response_alg")]
     id_token_alg: Option<String>,
     /// Audiences its user tokens carry beside its own id: `[tokens] audience` makes them
     /// good for the Django user API and the services verifying that audience.
     #[serde(default)]
     audiences: Vec<String>,
+    /// Where an RP-initiated logout may return to (exact match).
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    /// Where logout tokens are POSTed: https, or http on localhost.
+    #[serde(default)]
+    backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    backchannel_logout_session_required: bool,
+    /// Loaded in an iframe by the logged-out page: https, or http on localhost.
+    #[serde(default)]
+    frontchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    frontchannel_logout_session_required: bool,
 }
 
 /// A registered client and, for a confidential one, its secret: shown this once only.
@@ -604,6 +633,11 @@ async fn create_client(
         refresh_lifetime: body.refresh_lifetime,
         id_token_alg,
         audiences: body.audiences,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
+        backchannel_logout_uri: body.backchannel_logout_uri,
+        backchannel_logout_session_required: body.backchannel_logout_session_required,
+        frontchannel_logout_uri: body.frontchannel_logout_uri,
+        frontchannel_logout_session_required: body.frontchannel_logout_session_required,
     };
     let created = clients::create(
         state.store.as_ref(),

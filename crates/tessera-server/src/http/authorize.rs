@@ -1,13 +1,12 @@
 //! The browser side of SSO: `GET /oauth/authorize`, the login and consent forms it shows
-//! (`POST /oauth/authorize/login`, `POST /oauth/authorize/consent`), and
-//! `GET /oauth/logout`. Forms carry the authorization request in hidden fields and a
+//! (`POST /oauth/authorize/login`, `POST /oauth/authorize/consent`). Forms carry the authorization request in hidden fields and a
 //! server-bound CSRF token (`http::csrf`).
 
 use crate::error::ApiError;
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf;
-use crate::http::pages::{self, ConsentPage, LoginPage, LogoutPage};
+use crate::http::pages::{self, ConsentPage, LoginPage};
 use crate::service::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Next};
 use crate::service::login::{self, LoginError, LoginId};
 use crate::service::session;
@@ -47,13 +46,12 @@ pub(crate) fn without_session(state: &AppState, jar: CookieJar) -> CookieJar {
     jar.remove(Cookie::build(session_cookie_name(state)).path("/"))
 }
 
-/// The authorization endpoint and its forms, and logout.
+/// The authorization endpoint and its forms.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/oauth/authorize", get(authorize).post(authorize_post))
         .route("/oauth/authorize/login", post(login_form))
         .route("/oauth/authorize/consent", post(consent_form))
-        .route("/oauth/logout", get(logout).post(logout_confirmed))
 }
 
 async fn authorize(
@@ -356,7 +354,7 @@ async fn show(
 }
 
 /// The live SSO session of the browser's cookie, if any.
-async fn browser_session(
+pub(crate) async fn browser_session(
     state: &AppState,
     jar: &CookieJar,
 ) -> Result<Option<crate::store::Session>, AuthorizeError> {
@@ -365,7 +363,7 @@ async fn browser_session(
 }
 
 /// A request's parameters as hidden form fields.
-fn hidden_fields(params: &impl serde::Serialize) -> Vec<(String, String)> {
+pub(crate) fn hidden_fields(params: &impl serde::Serialize) -> Vec<(String, String)> {
     match serde_json::to_value(params) {
         Ok(serde_json::Value::Object(map)) => map
             .into_iter()
@@ -387,7 +385,7 @@ pub(crate) fn session_cookie(state: &AppState, value: String) -> Cookie<'static>
 }
 
 /// The origin a redirect URI's form submission ends at, for CSP `form-action`.
-fn origin_of(uri: &str) -> Option<String> {
+pub(crate) fn origin_of(uri: &str) -> Option<String> {
     let url = url::Url::parse(uri).ok()?;
     match url.origin() {
         url::Origin::Tuple(..) => Some(url.origin().ascii_serialization()),
@@ -395,7 +393,7 @@ fn origin_of(uri: &str) -> Option<String> {
     }
 }
 
-fn redirect(url: &str, status: StatusCode) -> Response {
+pub(crate) fn redirect(url: &str, status: StatusCode) -> Response {
     let mut response = status.into_response();
     match HeaderValue::from_str(url) {
         Ok(v) => {
@@ -452,7 +450,7 @@ fn bad_request(message: &str) -> Response {
     )
 }
 
-fn unavailable() -> Response {
+pub(crate) fn unavailable() -> Response {
     let mut r = pages::message(
         StatusCode::SERVICE_UNAVAILABLE,
         "Try again in a moment",
@@ -462,142 +460,4 @@ fn unavailable() -> Response {
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     r
-}
-
-/// `/oauth/logout` parameters (RP-initiated logout), and the confirmation form's.
-#[derive(Debug, Default, Deserialize, serde::Serialize)]
-struct LogoutParams {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    id_token_hint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    client_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    post_logout_redirect_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    state: Option<String>,
-}
-
-/// The confirmation form: the request's parameters and the CSRF token.
-#[derive(Debug, Deserialize)]
-struct LogoutConfirm {
-    #[serde(flatten)]
-    params: LogoutParams,
-    #[serde(default)]
-    csrf: String,
-}
-
-/// `GET /oauth/logout`: ends the browser's session at once only when the relying party
-/// proves it speaks for it: an `id_token_hint` Tessera signed for the session's user.
-/// Otherwise (no hint, a forged or foreign one) a page asks the user to confirm, so a link
-/// or image elsewhere cannot sign the browser out. Without a live session there is nothing
-/// to end: straight to the end.
-async fn logout(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    query: Result<Query<LogoutParams>, QueryRejection>,
-) -> Response {
-    let params = query.map(|Query(p)| p).unwrap_or_default();
-    let current = match browser_session(&state, &jar).await {
-        Ok(current) => current,
-        Err(_) => return unavailable(),
-    };
-    let Some(current) = current else {
-        return signed_out(&state, jar, &params).await;
-    };
-    let hinted = params
-        .id_token_hint
-        .as_deref()
-        .and_then(|hint| hint_subject(&state, hint));
-    if hinted.as_deref() == Some(current.user_id.to_string().as_str()) {
-        return end_session(&state, jar, &params).await;
-    }
-    let target = allowed_return(&state, &params)
-        .await
-        .and_then(|u| origin_of(&u));
-    let (jar, csrf) = csrf::token(&state, jar);
-    let page = LogoutPage {
-        hidden: hidden_fields(&params),
-        csrf,
-    };
-    (jar, pages::render(&page, StatusCode::OK, target.as_deref())).into_response()
-}
-
-/// `POST /oauth/logout`: the confirmation, with the CSRF token of the page.
-async fn logout_confirmed(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    body: Result<Body<LogoutConfirm>, ApiError>,
-) -> Response {
-    let Ok(Body(form)) = body else {
-        return bad_request("The sign-out form could not be read.");
-    };
-    if !csrf::ok(&state, &jar, &form.csrf) {
-        return pages::message(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "This form expired. You are still signed in; sign out again from the app.",
-            true,
-        );
-    }
-    end_session(&state, jar, &form.params).await
-}
-
-async fn end_session(state: &AppState, jar: CookieJar, params: &LogoutParams) -> Response {
-    if let Err(e) = session::end(state, session_value(state, &jar)).await {
-        tracing::warn!(error = %e, "could not end a session");
-        return unavailable();
-    }
-    let jar = without_session(state, jar);
-    signed_out(state, jar, params).await
-}
-
-/// Back to `post_logout_redirect_uri` when allowed, else a "signed out" page.
-async fn signed_out(state: &AppState, jar: CookieJar, params: &LogoutParams) -> Response {
-    if let Some(uri) = allowed_return(state, params).await {
-        let url = authorize::redirect_url(&uri, &[("state", params.state.as_deref())]);
-        return (jar, redirect(&url, StatusCode::FOUND)).into_response();
-    }
-    let page = pages::message(
-        StatusCode::OK,
-        "Signed out",
-        "You are signed out of Tessera.",
-        false,
-    );
-    (jar, page).into_response()
-}
-
-/// `post_logout_redirect_uri` when it is one of the registered redirect URIs of the client
-/// named by `client_id` or by the `aud` of `id_token_hint`.
-async fn allowed_return(state: &AppState, params: &LogoutParams) -> Option<String> {
-    let uri = params.post_logout_redirect_uri.as_ref()?;
-    let client_id = params
-        .client_id
-        .clone()
-        .or_else(|| params.id_token_hint.as_deref().and_then(audience_of))?;
-    let client = state.store.client(&client_id).await.ok()??;
-    client
-        .redirect_uris
-        .iter()
-        .any(|r| r == uri)
-        .then(|| uri.clone())
-}
-
-/// The `sub` of an ID token Tessera signed (expired or not), or `None`.
-fn hint_subject(state: &AppState, hint: &str) -> Option<String> {
-    let ring = state.keys.current();
-    tessera_token::validate::verify_id_token_hint(hint, ring.published(), &state.validation)
-        .ok()
-        .map(|c| c.sub)
-}
-
-/// The `aud` of an ID token, read without checking it: it only picks which client's
-/// registered URIs a logout may return to, so a forged hint can reach no other URI.
-fn audience_of(id_token: &str) -> Option<String> {
-    use base64::Engine as _;
-    let payload = id_token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("aud")?.as_str().map(str::to_owned)
 }

@@ -13,6 +13,7 @@ pub mod conn_limit;
 pub mod csrf;
 pub mod health;
 pub mod jwks;
+pub mod logout;
 pub mod metrics;
 pub mod oauth;
 pub mod oidc;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::routes())
         .merge(oidc::routes())
         .merge(authorize::routes())
+        .merge(logout::routes())
         .merge(pages::routes())
         .merge(health::routes())
         .merge(metrics::routes())

@@ -82,7 +82,7 @@ fn document(state: &AppState, algs: &[&str]) -> Value {
         "id_token_signing_alg_values_supported": algs,
         "scopes_supported": crate::service::client::DEFAULT_SCOPES,
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp",
             "name", "given_name", "family_name", "preferred_username", "email", "email_verified"
         ],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -94,6 +94,8 @@ fn document(state: &AppState, algs: &[&str]) -> Value {
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }
 

@@ -152,6 +152,38 @@ pub struct LogoutPage {
     pub csrf: String,
 }
 
+/// "Signed out": the front-channel logout pages of the session's applications in hidden
+/// iframes, then (after `delay` seconds, or by the link) back to the application.
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage {
+    /// Front-channel logout URLs, with `iss` and `sid`.
+    pub frames: Vec<String>,
+    /// The registered `post_logout_redirect_uri` (with `state`) to go back to.
+    pub next: Option<String>,
+    /// Seconds before going back (the frames' time to load).
+    pub delay: u32,
+}
+
+/// Lets a page load frames from `origins` (the signed-out page's front-channel logout
+/// iframes): `frame-src` names exactly them, every other page keeps `default-src 'none'`.
+pub fn allow_frames(response: &mut Response, origins: &[String]) {
+    if origins.is_empty() {
+        return;
+    }
+    let h = response.headers_mut();
+    let Some(csp) = h
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    let csp = format!("{csp}; frame-src {}", origins.join(" "));
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
 /// A page with a title and one message (errors, "signed out").
 #[derive(Template)]
 #[template(path = "message.html")]

@@ -2,7 +2,8 @@
 //! is 256 random bits), secret rotation, deletion, and client authentication.
 
 use crate::domain::client::{
-    ClientError, GrantType, check_audience, check_client_id, check_redirect_uri, check_scope,
+    ClientError, GrantType, check_audience, check_client_id, check_logout_uri, check_redirect_uri,
+    check_scope,
 };
 use crate::store::{Client, Store, StoreError};
 use aws_lc_rs::digest;
@@ -73,6 +74,16 @@ pub struct NewClient {
     /// Audiences its tokens carry beside its own id (e.g. `[tokens] audience`, for the
     /// Django API and the services that verify that audience).
     pub audiences: Vec<String>,
+    /// Where an RP-initiated logout may return to (`post_logout_redirect_uris`).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where logout tokens are POSTed (`backchannel_logout_uri`).
+    pub backchannel_logout_uri: Option<String>,
+    /// `backchannel_logout_session_required`.
+    pub backchannel_logout_session_required: bool,
+    /// The page loaded in an iframe at logout (`frontchannel_logout_uri`).
+    pub frontchannel_logout_uri: Option<String>,
+    /// `frontchannel_logout_session_required`.
+    pub frontchannel_logout_session_required: bool,
 }
 
 /// A created client and, for a confidential one, its secret (shown once, never stored).
@@ -123,8 +134,26 @@ pub async fn create(
             ClientError::Invalid("authorization_code needs at least one redirect URI").into(),
         );
     }
-    for uri in &input.redirect_uris {
+    for uri in input.redirect_uris.iter().chain(&input.post_logout_redirect_uris) {
         check_redirect_uri(uri)?;
+    }
+    for uri in [&input.backchannel_logout_uri, &input.frontchannel_logout_uri]
+        .into_iter()
+        .flatten()
+    {
+        check_logout_uri(uri)?;
+    }
+    if input.backchannel_logout_session_required && input.backchannel_logout_uri.is_none() {
+        return Err(ClientError::Invalid(
+            "backchannel_logout_session_required needs a backchannel_logout_uri",
+        )
+        .into());
+    }
+    if input.frontchannel_logout_session_required && input.frontchannel_logout_uri.is_none() {
+        return Err(ClientError::Invalid(
+            "frontchannel_logout_session_required needs a frontchannel_logout_uri",
+        )
+        .into());
     }
     let scopes = if input.scopes.is_empty() {
         DEFAULT_SCOPES.map(str::to_owned).to_vec()
@@ -181,6 +210,11 @@ pub async fn create(
         created_at,
         id_token_alg: input.id_token_alg.map(|a| a.as_str().to_owned()),
         audiences: dedup(input.audiences.into_iter()),
+        post_logout_redirect_uris: dedup(input.post_logout_redirect_uris.into_iter()),
+        backchannel_logout_uri: input.backchannel_logout_uri,
+        backchannel_logout_session_required: input.backchannel_logout_session_required,
+        frontchannel_logout_uri: input.frontchannel_logout_uri,
+        frontchannel_logout_session_required: input.frontchannel_logout_session_required,
     };
     match store.create_client(&client).await {
         Ok(()) => {

@@ -65,13 +65,20 @@ pub async fn current(
     }
 }
 
-/// Ends the session the cookie names. Returns whether one was live.
+/// Ends the session the cookie names, and tells the clients that got tokens through it
+/// (back-channel logout). Returns whether one was live.
 ///
 /// # Errors
 /// Store failures.
 pub async fn end(state: &AppState, cookie: Option<&str>) -> Result<bool, StoreError> {
-    match cookie.filter(|c| !c.is_empty() && c.len() <= 128) {
-        Some(c) => state.store.end_session(&sha256_hex(c)).await,
-        None => Ok(false),
-    }
+    let Some(c) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
+        return Ok(false);
+    };
+    let ended = state
+        .store
+        .end_session(&sha256_hex(c), state.clock.unix())
+        .await?;
+    // The clients that took part hear of it now rather than at the next poll.
+    state.logout_wake.notify_one();
+    Ok(ended)
 }

@@ -112,8 +112,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         purpose: &str,
         now: i64,
     ) -> StoreResult<Option<UserLink>>;
-    /// Logs a user out everywhere: every refresh family revoked with its access tokens, and
-    /// every SSO browser session ended, in one transaction.
+    /// Logs a user out everywhere: every refresh family revoked with its access tokens,
+    /// every SSO browser session ended and a back-channel logout queued for each client
+    /// that got tokens through one, in one transaction.
     async fn end_user_sessions(&self, id: i64, now: i64) -> StoreResult<()>;
     /// Replaces a password hash; with `end_sessions`, also revokes every refresh family of
     /// the user and their live access tokens and ends their SSO sessions, in the same
@@ -245,8 +246,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
     /// The live session whose cookie hashes to `token_hash`.
     async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>>;
-    /// Ends a session (logout). Returns whether it was live.
-    async fn end_session(&self, token_hash: &str) -> StoreResult<bool>;
+    /// Ends a session (logout), queueing a back-channel logout for each client that got
+    /// tokens through it, in one transaction. Returns whether it was live.
+    async fn end_session(&self, token_hash: &str, now: i64) -> StoreResult<bool>;
+
+    /// The `frontchannel_logout_uri`s of the clients that got tokens through the live
+    /// session whose cookie hashes to `token_hash`, each with the session's `sid`.
+    async fn session_frontchannel_uris(&self, token_hash: &str) -> StoreResult<Vec<(String, String)>>;
+
+    /// Back-channel logouts due at `now`, oldest first, at most `limit`.
+    async fn due_logout_deliveries(&self, now: i64, limit: i64) -> StoreResult<Vec<LogoutDelivery>>;
+    /// Takes a delivery for one attempt: counts the attempt and moves it to `until` (when it
+    /// is retried if this attempt never reports), only if it is still due at `seen` (no
+    /// other replica took it). Returns whether this caller has it.
+    async fn lease_logout_delivery(&self, id: i64, seen: i64, until: i64) -> StoreResult<bool>;
+    /// Schedules the next attempt of a delivery at `at`.
+    async fn retry_logout_delivery(&self, id: i64, at: i64) -> StoreResult<()>;
+    /// Removes a delivery (done, or given up).
+    async fn finish_logout_delivery(&self, id: i64) -> StoreResult<()>;
 
     /// The scopes `user_id` has consented to for `client_id`.
     async fn consent(&self, user_id: i64, client_id: &str) -> StoreResult<Option<String>>;

@@ -333,6 +333,43 @@ pub struct Client {
     /// that verify that audience).
     #[serde(default)]
     pub audiences: Vec<String>,
+    /// Where an RP-initiated logout may return to (`post_logout_redirect_uris`), matched
+    /// exactly.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether its logout tokens must carry `sid` (they always do).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
+    /// The page the logged-out page loads in an iframe (Front-Channel Logout 1.0).
+    #[serde(default)]
+    pub frontchannel_logout_uri: Option<String>,
+    /// Whether that page wants `iss` and `sid` (it always gets them).
+    #[serde(default)]
+    pub frontchannel_logout_session_required: bool,
+}
+
+/// A back-channel logout token still to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutDelivery {
+    /// Row id.
+    pub id: i64,
+    /// The client to tell.
+    pub client_id: String,
+    /// Its `backchannel_logout_uri` when the session ended.
+    pub uri: String,
+    /// The user (`sub`).
+    pub sub: String,
+    /// The session that ended (`sid`).
+    pub sid: Option<String>,
+    /// When the session ended, Unix seconds.
+    pub created_at: i64,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// When it is due (the lease of an attempt in flight pushes it on).
+    pub next_attempt_at: i64,
 }
 
 /// A browser SSO session.

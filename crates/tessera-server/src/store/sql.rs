@@ -164,7 +164,13 @@ pub(super) const REFRESH_COLUMNS: &str = "jti, family, user_id, client_id, issue
 
 /// Client columns, in [`super::Client`] order.
 pub(super) const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, grants, \
-     scopes, first_party, access_lifetime, refresh_lifetime, created_at, id_token_alg, audiences";
+     scopes, first_party, access_lifetime, refresh_lifetime, created_at, id_token_alg, audiences, \
+     post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, \
+     frontchannel_logout_uri, frontchannel_logout_session_required";
+
+/// The columns of `logout_deliveries`, in [`LogoutDelivery`](super::LogoutDelivery)'s order.
+pub(super) const DELIVERY_COLUMNS: &str =
+    "id, client_id, uri, sub, sid, created_at, attempts, next_attempt_at";
 
 /// Signing key columns, in [`super::StoredKey`] order.
 pub(super) const KEY_COLUMNS: &str =
@@ -178,9 +184,9 @@ pub(super) const KEY_COLUMNS: &str =
 /// `FOR_UPDATE` and `RESET_USER_IDS`.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
-        use $crate::store::sql::{CLIENT_COLUMNS, KEY_COLUMNS, LINK_COLUMNS, REFRESH_COLUMNS, Scope, USER_COLUMNS};
+        use $crate::store::sql::{CLIENT_COLUMNS, DELIVERY_COLUMNS, KEY_COLUMNS, LINK_COLUMNS, REFRESH_COLUMNS, Scope, USER_COLUMNS};
         use $crate::store::{
-            AuthCode, Client, KeyState, LiveFamily, UserLink, Redemption, Session, NewUser, RefreshRecord, RefreshRow, RefreshState, RevokedAccess,
+            AuthCode, Client, KeyState, LiveFamily, LogoutDelivery, UserLink, Redemption, Session, NewUser, RefreshRecord, RefreshRow, RefreshState, RevokedAccess,
             RotateOutcome, RowState, Snapshot, Store, StoreError, StoreResult, StoredKey, User,
         };
         use sqlx::Row as _;
@@ -193,6 +199,7 @@ macro_rules! impl_store {
         /// epoch moved on, so that a token of any kind issued before is refused.
         async fn end_all_sessions(conn: &mut Conn, id: i64, now: i64) -> StoreResult<()> {
             revoke_families(&mut *conn, Scope::User(id), now).await?;
+            queue_logouts(&mut *conn, "sc.user_id = $1", id, now).await?;
             for statement in [
                 "UPDATE sessions SET ended = TRUE WHERE user_id = $1 AND NOT ended",
                 "DELETE FROM auth_codes WHERE user_id = $1 AND used_at IS NULL",
@@ -205,6 +212,52 @@ macro_rules! impl_store {
                     .map_err(classify)?;
             }
             Ok(())
+        }
+
+        /// Queues a back-channel logout for every client that got tokens through a live
+        /// session matching `filter` (on `session_clients sc` and `sessions s`, with the
+        /// value bound as `$1`), and forgets those sessions' clients: each client hears
+        /// of a session's end once.
+        async fn queue_logouts<V>(conn: &mut Conn, filter: &str, value: V, now: i64) -> StoreResult<()>
+        where
+            V: for<'q> sqlx::Encode<'q, $db> + sqlx::Type<$db> + Send + Clone,
+        {
+            sqlx::query(&format!(
+                "INSERT INTO logout_deliveries (client_id, uri, sub, sid, created_at, next_attempt_at) \
+                 SELECT c.client_id, c.backchannel_logout_uri, CAST(sc.user_id AS TEXT), sc.sid, $2, $2 \
+                 FROM session_clients sc JOIN clients c ON c.client_id = sc.client_id \
+                 JOIN sessions s ON s.sid = sc.sid \
+                 WHERE {filter} AND c.backchannel_logout_uri IS NOT NULL \
+                 AND NOT s.ended AND s.expires_at > $2"
+            ))
+            .bind(value.clone())
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+            sqlx::query(&format!(
+                "DELETE FROM session_clients WHERE sid IN \
+                 (SELECT sc.sid FROM session_clients sc JOIN sessions s ON s.sid = sc.sid WHERE {filter})"
+            ))
+            .bind(value)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+            Ok(())
+        }
+
+        fn delivery_from_row(r: &DbRow) -> StoreResult<LogoutDelivery> {
+            let get = |e| StoreError::Database(e);
+            Ok(LogoutDelivery {
+                id: r.try_get("id").map_err(get)?,
+                client_id: r.try_get("client_id").map_err(get)?,
+                uri: r.try_get("uri").map_err(get)?,
+                sub: r.try_get("sub").map_err(get)?,
+                sid: r.try_get("sid").map_err(get)?,
+                created_at: r.try_get("created_at").map_err(get)?,
+                attempts: r.try_get("attempts").map_err(get)?,
+                next_attempt_at: r.try_get("next_attempt_at").map_err(get)?,
+            })
         }
 
         /// Every pending link (verification, reset, e-mail change) of the user removed.
@@ -335,13 +388,23 @@ macro_rules! impl_store {
                 created_at: r.try_get("created_at").map_err(get)?,
                 id_token_alg: r.try_get("id_token_alg").map_err(get)?,
                 audiences: list("audiences")?,
+                post_logout_redirect_uris: list("post_logout_redirect_uris")?,
+                backchannel_logout_uri: r.try_get("backchannel_logout_uri").map_err(get)?,
+                backchannel_logout_session_required: r
+                    .try_get("backchannel_logout_session_required")
+                    .map_err(get)?,
+                frontchannel_logout_uri: r.try_get("frontchannel_logout_uri").map_err(get)?,
+                frontchannel_logout_session_required: r
+                    .try_get("frontchannel_logout_session_required")
+                    .map_err(get)?,
             })
         }
 
         async fn insert_client(conn: &mut Conn, c: &Client) -> StoreResult<()> {
             let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
             sqlx::query(&format!(
-                "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                 $13, $14, $15, $16, $17)"
             ))
             .bind(&c.client_id)
             .bind(&c.name)
@@ -355,6 +418,11 @@ macro_rules! impl_store {
             .bind(c.created_at)
             .bind(&c.id_token_alg)
             .bind(json(&c.audiences))
+            .bind(json(&c.post_logout_redirect_uris))
+            .bind(&c.backchannel_logout_uri)
+            .bind(c.backchannel_logout_session_required)
+            .bind(&c.frontchannel_logout_uri)
+            .bind(c.frontchannel_logout_session_required)
             .execute(&mut *conn)
             .await
             .map_err(classify)?;
@@ -719,6 +787,7 @@ macro_rules! impl_store {
             async fn delete_user(&self, id: i64, now: i64) -> StoreResult<bool> {
                 let mut tx = self.begin_write().await?;
                 revoke_families(&mut tx, Scope::User(id), now).await?;
+                queue_logouts(&mut tx, "sc.user_id = $1", id, now).await?;
                 let done = sqlx::query("DELETE FROM users WHERE id = $1")
                     .bind(id)
                     .execute(&mut *tx)
@@ -1392,15 +1461,78 @@ macro_rules! impl_store {
                 .map_err(classify)
             }
 
-            async fn end_session(&self, token_hash: &str) -> StoreResult<bool> {
+            async fn end_session(&self, token_hash: &str, now: i64) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                queue_logouts(&mut tx, "s.token_hash = $1", token_hash.to_owned(), now).await?;
                 let done = sqlx::query(
                     "UPDATE sessions SET ended = TRUE WHERE token_hash = $1 AND NOT ended",
                 )
                 .bind(token_hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+                tx.commit().await.map_err(classify)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn session_frontchannel_uris(&self, token_hash: &str) -> StoreResult<Vec<(String, String)>> {
+                sqlx::query_as::<_, (String, String)>(
+                    "SELECT c.frontchannel_logout_uri, s.sid FROM sessions s \
+                     JOIN session_clients sc ON sc.sid = s.sid \
+                     JOIN clients c ON c.client_id = sc.client_id \
+                     WHERE s.token_hash = $1 AND NOT s.ended AND c.frontchannel_logout_uri IS NOT NULL \
+                     ORDER BY c.client_id",
+                )
+                .bind(token_hash)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(classify)
+            }
+
+            async fn due_logout_deliveries(&self, now: i64, limit: i64) -> StoreResult<Vec<LogoutDelivery>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM logout_deliveries WHERE next_attempt_at <= $1 \
+                     ORDER BY next_attempt_at, id LIMIT $2"
+                ))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(classify)?;
+                rows.iter().map(delivery_from_row).collect()
+            }
+
+            async fn lease_logout_delivery(&self, id: i64, seen: i64, until: i64) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE logout_deliveries SET next_attempt_at = $3, attempts = attempts + 1 \
+                     WHERE id = $1 AND next_attempt_at = $2",
+                )
+                .bind(id)
+                .bind(seen)
+                .bind(until)
                 .execute(&mut *self.write_conn().await?)
                 .await
                 .map_err(classify)?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn retry_logout_delivery(&self, id: i64, at: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE logout_deliveries SET next_attempt_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *self.write_conn().await?)
+                    .await
+                    .map_err(classify)?;
+                Ok(())
+            }
+
+            async fn finish_logout_delivery(&self, id: i64) -> StoreResult<()> {
+                sqlx::query("DELETE FROM logout_deliveries WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *self.write_conn().await?)
+                    .await
+                    .map_err(classify)?;
+                Ok(())
             }
 
             async fn consent(&self, user_id: i64, client_id: &str) -> StoreResult<Option<String>> {
@@ -1471,6 +1603,18 @@ macro_rules! impl_store {
                 .await
                 .map_err(classify)?;
                 if let Some(code) = consumed {
+                    // The client takes part in the code's session from now on: it hears of
+                    // the session's end (back-channel logout).
+                    sqlx::query(
+                        "INSERT INTO session_clients (sid, client_id, user_id) \
+                         SELECT sid, $2, user_id FROM sessions WHERE sid = $1 \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&code.sid)
+                    .bind(&code.client_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
                     tx.commit().await.map_err(classify)?;
                     return Ok(Redemption::Valid(code));
                 }

@@ -59,6 +59,11 @@ fn client(id: &str, secret_hash: Option<&str>) -> Client {
         created_at: NOW,
         id_token_alg: Some("ES256".into()),
         audiences: vec!["tessera".into()],
+        post_logout_redirect_uris: vec!["https://app.example.com/bye".into()],
+        backchannel_logout_uri: Some(format!("https://{id}.example.com/bc")),
+        backchannel_logout_session_required: true,
+        frontchannel_logout_uri: Some(format!("https://{id}.example.com/fc")),
+        frontchannel_logout_session_required: false,
     }
 }
 
@@ -1095,4 +1100,106 @@ pub async fn a_hash_upgrade_never_overwrites_a_password_set_meanwhile(f: Fixture
         s.user_by_id(u.id).await.unwrap().unwrap().password_hash,
         "upgraded"
     );
+}
+
+/// A redeemed code enrols its client in the code's session; ending that session (or every
+/// session of the user) queues one back-channel logout per enrolled client with a
+/// `backchannel_logout_uri`, in the same transaction, and forgets the enrolment (a client
+/// hears of a session's end once). A delivery is taken by one caller at a time.
+pub async fn ending_a_session_queues_one_logout_per_client_that_took_part(f: Fixture) {
+    use tessera_server::store::Session;
+    let s = f.store;
+    let u = s.create_user(&new_user("lena")).await.unwrap();
+    s.create_client(&client("web", None)).await.unwrap();
+    s.create_client(&client("shop", None)).await.unwrap();
+    let mut quiet = client("quiet", None);
+    quiet.backchannel_logout_uri = None;
+    quiet.frontchannel_logout_uri = None;
+    s.create_client(&quiet).await.unwrap();
+    for hash in ["h1", "h2"] {
+        s.create_session(&Session {
+            token_hash: hash.into(),
+            sid: format!("sid-{hash}"),
+            user_id: u.id,
+            auth_time: NOW,
+            expires_at: NOW + 1000,
+            session_epoch: 0,
+        })
+        .await
+        .unwrap();
+    }
+    let enrol = |code: &'static str, client: &'static str, sid: &'static str| {
+        let s = s.clone();
+        async move {
+            s.insert_code(&tessera_server::store::AuthCode {
+                code_hash: code.into(),
+                client_id: client.into(),
+                user_id: u.id,
+                redirect_uri: "https://app.example.com/cb".into(),
+                scope: "openid".into(),
+                nonce: None,
+                code_challenge: None,
+                sid: sid.into(),
+                auth_time: NOW,
+                expires_at: NOW + 60,
+                session_epoch: 0,
+            })
+            .await
+            .unwrap();
+            assert!(matches!(
+                s.redeem_code(code, NOW).await.unwrap(),
+                Redemption::Valid(_)
+            ));
+        }
+    };
+    enrol("c1", "web", "sid-h1").await;
+    enrol("c2", "web", "sid-h1").await; // twice in one session: still one logout
+    enrol("c3", "quiet", "sid-h1").await; // no back-channel URI: none
+    enrol("c4", "shop", "sid-h2").await;
+    assert!(s.due_logout_deliveries(NOW, 10).await.unwrap().is_empty());
+    assert_eq!(
+        s.session_frontchannel_uris("h1").await.unwrap(),
+        vec![("https://web.example.com/fc".to_owned(), "sid-h1".to_owned())]
+    );
+
+    assert!(s.end_session("h1", NOW).await.unwrap());
+    let due = s.due_logout_deliveries(NOW, 10).await.unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    let d = &due[0];
+    assert_eq!(
+        (d.client_id.as_str(), d.uri.as_str(), d.sub.clone(), d.sid.as_deref()),
+        ("web", "https://web.example.com/bc", u.id.to_string(), Some("sid-h1"))
+    );
+    assert_eq!((d.attempts, d.created_at, d.next_attempt_at), (0, NOW, NOW));
+    assert!(s.session_frontchannel_uris("h1").await.unwrap().is_empty());
+    // Ending it again, or every session of the user, does not queue it twice.
+    assert!(!s.end_session("h1", NOW).await.unwrap());
+    s.end_user_sessions(u.id, NOW + 1).await.unwrap();
+    let due = s.due_logout_deliveries(NOW + 1, 10).await.unwrap();
+    let mut who: Vec<_> = due
+        .iter()
+        .map(|d| (d.client_id.clone(), d.sid.clone().unwrap()))
+        .collect();
+    who.sort();
+    assert_eq!(
+        who,
+        [("shop".to_owned(), "sid-h2".to_owned()), ("web".to_owned(), "sid-h1".to_owned())]
+    );
+    s.end_user_sessions(u.id, NOW + 2).await.unwrap();
+    assert_eq!(s.due_logout_deliveries(NOW + 2, 10).await.unwrap().len(), 2);
+
+    // One caller takes an attempt; the row is then due only after the lease.
+    let web = due.iter().find(|d| d.client_id == "web").unwrap();
+    assert!(s.lease_logout_delivery(web.id, web.next_attempt_at, NOW + 60).await.unwrap());
+    assert!(!s.lease_logout_delivery(web.id, web.next_attempt_at, NOW + 60).await.unwrap());
+    let due = s.due_logout_deliveries(NOW + 2, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    s.retry_logout_delivery(web.id, NOW + 5).await.unwrap();
+    let later = s.due_logout_deliveries(NOW + 5, 10).await.unwrap();
+    let again = later.iter().find(|d| d.id == web.id).unwrap();
+    assert_eq!(again.attempts, 1);
+    s.finish_logout_delivery(web.id).await.unwrap();
+    // Deleting a client drops what it had still to hear.
+    assert!(s.delete_client("shop", NOW + 5).await.unwrap());
+    assert!(s.due_logout_deliveries(NOW + 5, 10).await.unwrap().is_empty());
 }

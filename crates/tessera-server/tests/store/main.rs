@@ -108,6 +108,7 @@ conformance!(
     links_are_used_once_before_they_expire,
     logging_out_everywhere_ends_families_and_browser_sessions,
     a_hash_upgrade_never_overwrites_a_password_set_meanwhile,
+    ending_a_session_queues_one_logout_per_client_that_took_part,
 );
 
 #[tokio::test]
