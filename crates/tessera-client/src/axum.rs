@@ -209,7 +209,10 @@ where
                     .into_response(),
                 Err(e) => {
                     tracing::warn!(error = %e, "back-channel logout hook failed");
-                    logout_error(StatusCode::SERVICE_UNAVAILABLE, "the logout could not be applied")
+                    logout_error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the logout could not be applied",
+                    )
                 }
             }
         }
@@ -223,7 +226,10 @@ async fn logout_token(request: Request) -> Result<String, &'static str> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !form {
         return Err("the body must be application/x-www-form-urlencoded");
     }

@@ -181,7 +181,11 @@ pub fn verify_logout_token(
     if !claims.aud.contains(&validation.audience) {
         return Err(VerifyError::WrongAudience);
     }
-    if claims.iat < now.saturating_sub(max_age).saturating_sub(validation.leeway) {
+    if claims.iat
+        < now
+            .saturating_sub(max_age)
+            .saturating_sub(validation.leeway)
+    {
         return Err(VerifyError::Expired);
     }
     check_times(

@@ -29,7 +29,9 @@ pub enum ClientError {
     RedirectUri(String),
     /// A back- or front-channel logout URI that is not absolute https (http only on the
     /// loopback interface), or carries a fragment.
-    #[error("logout URI {0:?}: must be absolute https (http only on localhost), without a fragment")]
+    #[error(
+        "logout URI {0:?}: must be absolute https (http only on localhost), without a fragment"
+    )]
     LogoutUri(String),
     /// An audience that is empty, too long or has spaces or control characters.
     #[error("audience: {0:?} must be 1 to 256 printable characters without spaces")]

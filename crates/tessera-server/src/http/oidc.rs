@@ -96,6 +96,8 @@ fn document(state: &AppState, algs: &[&str]) -> Value {
         "request_uri_parameter_supported": false,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
+        "frontchannel_logout_supported": true,
+        "frontchannel_logout_session_supported": true,
     })
 }
 

@@ -535,13 +535,13 @@ pub fn redirect_error(
 pub fn redirect_url(uri: &str, params: &[(&str, Option<&str>)]) -> String {
     match Url::parse(uri) {
         Ok(mut url) => {
-            {
-                let mut q = url.query_pairs_mut();
-                for (k, v) in params {
-                    if let Some(v) = v {
-                        q.append_pair(k, v);
-                    }
-                }
+            let present: Vec<(&str, &str)> = params
+                .iter()
+                .filter_map(|(k, v)| Some((*k, (*v)?)))
+                .collect();
+            // Nothing to add: the URI as registered (no empty `?`).
+            if !present.is_empty() {
+                url.query_pairs_mut().extend_pairs(present);
             }
             url.to_string()
         }

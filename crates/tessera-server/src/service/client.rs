@@ -134,12 +134,19 @@ pub async fn create(
             ClientError::Invalid("authorization_code needs at least one redirect URI").into(),
         );
     }
-    for uri in input.redirect_uris.iter().chain(&input.post_logout_redirect_uris) {
+    for uri in input
+        .redirect_uris
+        .iter()
+        .chain(&input.post_logout_redirect_uris)
+    {
         check_redirect_uri(uri)?;
     }
-    for uri in [&input.backchannel_logout_uri, &input.frontchannel_logout_uri]
-        .into_iter()
-        .flatten()
+    for uri in [
+        &input.backchannel_logout_uri,
+        &input.frontchannel_logout_uri,
+    ]
+    .into_iter()
+    .flatten()
     {
         check_logout_uri(uri)?;
     }

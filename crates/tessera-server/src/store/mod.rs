@@ -252,10 +252,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The `frontchannel_logout_uri`s of the clients that got tokens through the live
     /// session whose cookie hashes to `token_hash`, each with the session's `sid`.
-    async fn session_frontchannel_uris(&self, token_hash: &str) -> StoreResult<Vec<(String, String)>>;
+    async fn session_frontchannel_uris(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Vec<(String, String)>>;
 
     /// Back-channel logouts due at `now`, oldest first, at most `limit`.
-    async fn due_logout_deliveries(&self, now: i64, limit: i64) -> StoreResult<Vec<LogoutDelivery>>;
+    async fn due_logout_deliveries(&self, now: i64, limit: i64)
+    -> StoreResult<Vec<LogoutDelivery>>;
     /// Takes a delivery for one attempt: counts the attempt and moves it to `until` (when it
     /// is retried if this attempt never reports), only if it is still due at `seen` (no
     /// other replica took it). Returns whether this caller has it.

@@ -19,6 +19,7 @@ mod forged;
 mod health;
 mod jwks;
 mod legacy;
+mod logout;
 mod metrics;
 mod oauth;
 mod obtain;

@@ -25,6 +25,7 @@ async fn the_openidconnect_crate_completes_every_flow() {
             id: "rp".into(),
             name: Some("Relying Party".into()),
             redirect_uris: vec![CB.into()],
+            post_logout_redirect_uris: vec![CB.into()],
             first_party: true,
             ..NewClient::default()
         })

@@ -11,6 +11,8 @@ use tessera_server::service::client::NewClient;
 use tessera_test_support::{PASSWORD, TestApp};
 
 pub(crate) const CB: &str = "https://app.example.com/cb";
+/// The client's registered `post_logout_redirect_uris` (not a redirect URI).
+pub(crate) const BYE: &str = "https://app.example.com/bye";
 const OTHER_CB: &str = "https://other.example.com/return";
 
 pub(crate) fn pkce() -> (String, String) {
@@ -30,6 +32,7 @@ pub(crate) async fn setup() -> (TestApp, String) {
             id: "web".into(),
             name: Some("Orders".into()),
             redirect_uris: vec![CB.into()],
+            post_logout_redirect_uris: vec![BYE.into()],
             first_party: true,
             ..NewClient::default()
         })
@@ -767,6 +770,15 @@ async fn discovery_describes_what_the_server_does() {
             .iter()
             .any(|g| g == "client_credentials")
     );
+    // Logout: every flavour the logout tests exercise (tests/api/logout.rs).
+    for key in [
+        "backchannel_logout_supported",
+        "backchannel_logout_session_supported",
+        "frontchannel_logout_supported",
+        "frontchannel_logout_session_supported",
+    ] {
+        assert_eq!(doc[key], true, "{key}");
+    }
 }
 
 /// A logout without proof that the relying party speaks for the session (no
@@ -857,22 +869,33 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
         "the session ended: the login page"
     );
 
-    // Signed in again; the relying party's own ID token ends the session at once.
-    let page = b
-        .get(authorize_url(&app, "web", CB, &challenge, &[]))
-        .send()
-        .await
-        .unwrap();
-    sign_in(&app, &b, &page.text().await.unwrap(), PASSWORD).await;
-    let out = b
-        .get(app.url(&format!(
+    // Signed in again; the relying party's own ID token ends the session at once, but a
+    // redirect URI is not a post-logout redirect URI: the signed-out page.
+    let again = |b: reqwest::Client| {
+        let (app, challenge) = (&app, challenge.clone());
+        async move {
+            let page = b
+                .get(authorize_url(app, "web", CB, &challenge, &[]))
+                .send()
+                .await
+                .unwrap();
+            sign_in(app, &b, &page.text().await.unwrap(), PASSWORD).await;
+        }
+    };
+    let logout_to = |uri: &str| {
+        app.url(&format!(
             "/oauth/logout?id_token_hint={id_token}&state=bye&post_logout_redirect_uri={}",
-            url::form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>()
-        )))
-        .send()
-        .await
-        .unwrap();
+            url::form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()
+        ))
+    };
+    again(b.clone()).await;
+    let out = b.get(logout_to(CB)).send().await.unwrap();
+    assert_eq!(out.status(), 200, "not back to a redirect URI");
+    assert_eq!(signed_in(b.clone()).await, 200, "but signed out");
+    again(b.clone()).await;
+    let out = b.get(logout_to(BYE)).send().await.unwrap();
     assert_eq!(out.status(), 302);
+    assert!(location(&out).as_str().starts_with(BYE));
     assert_eq!(param(&location(&out), "state").as_deref(), Some("bye"));
     assert_eq!(
         signed_in(b.clone()).await,

@@ -1167,8 +1167,18 @@ pub async fn ending_a_session_queues_one_logout_per_client_that_took_part(f: Fix
     assert_eq!(due.len(), 1, "{due:?}");
     let d = &due[0];
     assert_eq!(
-        (d.client_id.as_str(), d.uri.as_str(), d.sub.clone(), d.sid.as_deref()),
-        ("web", "https://web.example.com/bc", u.id.to_string(), Some("sid-h1"))
+        (
+            d.client_id.as_str(),
+            d.uri.as_str(),
+            d.sub.clone(),
+            d.sid.as_deref()
+        ),
+        (
+            "web",
+            "https://web.example.com/bc",
+            u.id.to_string(),
+            Some("sid-h1")
+        )
     );
     assert_eq!((d.attempts, d.created_at, d.next_attempt_at), (0, NOW, NOW));
     assert!(s.session_frontchannel_uris("h1").await.unwrap().is_empty());
@@ -1183,15 +1193,26 @@ pub async fn ending_a_session_queues_one_logout_per_client_that_took_part(f: Fix
     who.sort();
     assert_eq!(
         who,
-        [("shop".to_owned(), "sid-h2".to_owned()), ("web".to_owned(), "sid-h1".to_owned())]
+        [
+            ("shop".to_owned(), "sid-h2".to_owned()),
+            ("web".to_owned(), "sid-h1".to_owned())
+        ]
     );
     s.end_user_sessions(u.id, NOW + 2).await.unwrap();
     assert_eq!(s.due_logout_deliveries(NOW + 2, 10).await.unwrap().len(), 2);
 
     // One caller takes an attempt; the row is then due only after the lease.
     let web = due.iter().find(|d| d.client_id == "web").unwrap();
-    assert!(s.lease_logout_delivery(web.id, web.next_attempt_at, NOW + 60).await.unwrap());
-    assert!(!s.lease_logout_delivery(web.id, web.next_attempt_at, NOW + 60).await.unwrap());
+    assert!(
+        s.lease_logout_delivery(web.id, web.next_attempt_at, NOW + 60)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.lease_logout_delivery(web.id, web.next_attempt_at, NOW + 60)
+            .await
+            .unwrap()
+    );
     let due = s.due_logout_deliveries(NOW + 2, 10).await.unwrap();
     assert_eq!(due.len(), 1);
     s.retry_logout_delivery(web.id, NOW + 5).await.unwrap();
@@ -1201,5 +1222,10 @@ pub async fn ending_a_session_queues_one_logout_per_client_that_took_part(f: Fix
     s.finish_logout_delivery(web.id).await.unwrap();
     // Deleting a client drops what it had still to hear.
     assert!(s.delete_client("shop", NOW + 5).await.unwrap());
-    assert!(s.due_logout_deliveries(NOW + 5, 10).await.unwrap().is_empty());
+    assert!(
+        s.due_logout_deliveries(NOW + 5, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

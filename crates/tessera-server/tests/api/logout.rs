@@ -1,0 +1,520 @@
+//! Logout that reaches every service (issue 18): OpenID Connect Back-Channel Logout 1.0
+//! on every way a session ends, delivered after the answer, retried, and kept across a
+//! restart; Front-Channel Logout frames on the signed-out page; RP-initiated logout by
+//! POST, with `client_id`, `logout_hint` and `ui_locales`.
+//!
+//! The receiver is a plain HTTP listener that records what arrived and answers what the
+//! test tells it; the tokens are checked with `tessera_token`'s logout-token rules against
+//! the keys the server publishes.
+
+use crate::sso::{CB, authorize_url, location, param, pkce, redeem, sign_in};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tessera_server::service::client::NewClient;
+use tessera_test_support::{PASSWORD, TestApp};
+use tessera_token::oidc::LogoutClaims;
+
+const BYE: &str = "https://rp.example.com/bye";
+
+/// What a receiver got, and what it answers next.
+#[derive(Default)]
+struct Received {
+    bodies: Mutex<Vec<String>>,
+    status: AtomicU16,
+}
+
+/// A back-channel logout endpoint on a random port: records each `logout_token` and
+/// answers `status` (200 unless told otherwise).
+struct Receiver {
+    url: String,
+    got: Arc<Received>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        let got = Arc::new(Received::default());
+        got.status.store(200, Ordering::SeqCst);
+        async fn take(
+            State(got): State<Arc<Received>>,
+            axum::Form(form): axum::Form<std::collections::HashMap<String, String>>,
+        ) -> StatusCode {
+            let token = form.get("logout_token").cloned().unwrap_or_default();
+            got.bodies.lock().unwrap().push(token);
+            StatusCode::from_u16(got.status.load(Ordering::SeqCst)).unwrap()
+        }
+        let app = axum::Router::new()
+            .route("/bc", axum::routing::post(take))
+            .with_state(got.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/bc", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, got }
+    }
+
+    fn answer(&self, status: u16) {
+        self.got.status.store(status, Ordering::SeqCst);
+    }
+
+    fn count(&self) -> usize {
+        self.got.bodies.lock().unwrap().len()
+    }
+
+    /// Waits (up to 15 s: the worker looks every second) until `n` tokens arrived.
+    async fn wait_for(&self, n: usize) -> Vec<String> {
+        for _ in 0..300 {
+            if self.count() >= n {
+                return self.got.bodies.lock().unwrap().clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{n} logout tokens expected, {} arrived", self.count());
+    }
+}
+
+/// Checks a logout token as a relying party must (§2.6) for `client_id`.
+fn verified(app: &TestApp, token: &str, client_id: &str) -> LogoutClaims {
+    let mut validation = app.state.validation.clone();
+    validation.audience = client_id.to_owned();
+    let ring = app.state.keys.current();
+    tessera_token::validate::verify_logout_token(
+        token,
+        ring.published(),
+        &validation,
+        tessera_token::Clock::unix(app.clock.as_ref()),
+        120,
+    )
+    .unwrap()
+}
+
+fn header_typ(token: &str) -> String {
+    crate::sso::claims(&format!("x.{}", token.split('.').next().unwrap()))["typ"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn setup(receiver: &Receiver, front: Option<&str>) -> (TestApp, String) {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    let secret = app
+        .create_client(NewClient {
+            id: "rp".into(),
+            redirect_uris: vec![CB.into()],
+            post_logout_redirect_uris: vec![BYE.into()],
+            backchannel_logout_uri: Some(receiver.url.clone()),
+            backchannel_logout_session_required: true,
+            frontchannel_logout_uri: front.map(str::to_owned),
+            first_party: true,
+            ..NewClient::default()
+        })
+        .await
+        .unwrap();
+    (app, secret)
+}
+
+/// Signs `b` in through the code flow of client `rp` and redeems the code: the client now
+/// takes part in the session. Returns the ID token.
+async fn enrol(app: &TestApp, b: &reqwest::Client, secret: &str) -> String {
+    let (verifier, challenge) = pkce();
+    let page = b
+        .get(authorize_url(app, "rp", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let done = sign_in(app, b, &page, PASSWORD).await;
+    let code = param(&location(&done), "code").unwrap();
+    let tokens: Value = redeem(app, ("rp", secret), &code, CB, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    tokens["id_token"].as_str().unwrap().to_owned()
+}
+
+fn sid_of(id_token: &str) -> String {
+    crate::sso::claims(id_token)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Back-Channel Logout 1.0 §2.4–2.5: every way a session ends tells the client that got
+/// tokens through it, with `sub`, the session's `sid`, the logout event, no `nonce`,
+/// `typ` `logout+jwt`, signed with a published key, for the client only. RP-initiated
+/// logout, an admin ending the sessions, disabling the user, a password change: one
+/// token each, for the session each ended.
+#[tokio::test]
+async fn every_way_a_session_ends_tells_the_clients_that_took_part() {
+    let receiver = Receiver::start().await;
+    let (app, secret) = setup(&receiver, None).await;
+    let root = {
+        app.create_superuser("root").await;
+        app.login("root").await.access
+    };
+    let admin = |method: reqwest::Method, path: String, body: Value| {
+        let req = app
+            .client
+            .request(method, app.url(&path))
+            .bearer_auth(&root)
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+
+    // 1. RP-initiated logout with the client's own ID token.
+    let b = crate::browser();
+    let id_token = enrol(&app, &b, &secret).await;
+    let out = b
+        .get(app.url(&format!("/oauth/logout?id_token_hint={id_token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 200);
+    let got = receiver.wait_for(1).await;
+    let claims = verified(&app, &got[0], "rp");
+    assert_eq!(claims.sub.as_deref(), Some("1"));
+    assert_eq!(claims.sid.as_deref(), Some(sid_of(&id_token).as_str()));
+    assert_eq!(header_typ(&got[0]), "logout+jwt");
+    let raw = crate::sso::claims(&got[0]);
+    assert!(raw.get("nonce").is_none(), "{raw}");
+    assert_eq!(
+        raw["events"],
+        json!({"http://schemas.openid.net/event/backchannel-logout": {}})
+    );
+    assert_eq!(raw["aud"], "rp");
+    // A logout token is no ID token: the logout endpoint does not take it as a hint.
+    assert!(
+        tessera_token::validate::verify_id_token_hint(
+            &got[0],
+            app.state.keys.current().published(),
+            &app.state.validation
+        )
+        .is_err()
+    );
+
+    // 2. An admin ends every session of the user.
+    let b = crate::browser();
+    let id_token = enrol(&app, &b, &secret).await;
+    let res = admin(
+        reqwest::Method::POST,
+        "/admin/api/users/1/logout".into(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status(), 204);
+    let got = receiver.wait_for(2).await;
+    assert_eq!(verified(&app, &got[1], "rp").sid, Some(sid_of(&id_token)));
+
+    // 3. A password change (it ends every session).
+    let b = crate::browser();
+    let id_token = enrol(&app, &b, &secret).await;
+    let access = app.login("alice").await.access;
+    let res = app
+        .client
+        .post(app.url("/auth/users/set_password/"))
+        .bearer_auth(&access)
+        .json(&json!({"current_password": PASSWORD, "new_password": "another long passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let got = receiver.wait_for(3).await;
+    assert_eq!(verified(&app, &got[2], "rp").sid, Some(sid_of(&id_token)));
+    // Back to the known password, by an admin (this ends the sessions too: none are live).
+    let res = admin(
+        reqwest::Method::POST,
+        "/admin/api/users/1/password".into(),
+        json!({"password": PASSWORD}),
+    )
+    .await;
+    assert!(res.status().is_success(), "{}", res.status());
+
+    // 4. The user is disabled.
+    let b = crate::browser();
+    let id_token = enrol(&app, &b, &secret).await;
+    let res = admin(
+        reqwest::Method::PATCH,
+        "/admin/api/users/1".into(),
+        json!({"is_active": false}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let got = receiver.wait_for(4).await;
+    assert_eq!(verified(&app, &got[3], "rp").sid, Some(sid_of(&id_token)));
+    // Each ending told the client once.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.count(), 4);
+    let jtis: std::collections::HashSet<_> = receiver
+        .got
+        .bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| crate::sso::claims(t)["jti"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(jtis.len(), 4, "a fresh jti each");
+}
+
+/// §2.8: a client that cannot take the logout now (5xx) gets it again later (after the
+/// back-off, 2 s for the first retry); the logout itself answered at once. A client that
+/// refuses it (400) is not asked again.
+#[tokio::test]
+async fn a_failed_delivery_is_retried_and_a_refused_one_dropped() {
+    let receiver = Receiver::start().await;
+    let (app, secret) = setup(&receiver, None).await;
+    receiver.answer(503);
+    let b = crate::browser();
+    let id_token = enrol(&app, &b, &secret).await;
+    let out = b
+        .get(app.url(&format!("/oauth/logout?id_token_hint={id_token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 200, "the logout does not wait for the client");
+    receiver.wait_for(1).await;
+    receiver.answer(200);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.count(), 1, "not before the back-off");
+    app.clock.advance(Duration::from_secs(3));
+    let got = receiver.wait_for(2).await;
+    assert_eq!(verified(&app, &got[1], "rp").sid, Some(sid_of(&id_token)));
+    app.clock.advance(Duration::from_secs(600));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.count(), 2, "delivered: not sent again");
+
+    receiver.answer(400);
+    let b = crate::browser();
+    let id_token = enrol(&app, &b, &secret).await;
+    b.get(app.url(&format!("/oauth/logout?id_token_hint={id_token}")))
+        .send()
+        .await
+        .unwrap();
+    receiver.wait_for(3).await;
+    app.clock.advance(Duration::from_secs(600));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.count(), 3, "a refusal is final");
+    let events: Value = app
+        .client
+        .get(app.url("/admin/api/audit?limit=1000"))
+        .bearer_auth({
+            app.create_superuser("root").await;
+            app.login("root").await.access
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        events.to_string().contains("logout.backchannel_failed"),
+        "{events}"
+    );
+}
+
+/// The queue is in the database: a logout whose delivery failed before a restart is
+/// delivered by the next process.
+#[tokio::test]
+async fn a_pending_logout_survives_a_restart() {
+    let receiver = Receiver::start().await;
+    let (first, secret) = setup(&receiver, None).await;
+    receiver.answer(503);
+    let b = crate::browser();
+    let id_token = enrol(&first, &b, &secret).await;
+    b.get(first.url(&format!("/oauth/logout?id_token_hint={id_token}")))
+        .send()
+        .await
+        .unwrap();
+    receiver.wait_for(1).await;
+    let again = TestApp::builder().data_dir_of(&first);
+    first.stop().await;
+    receiver.answer(200);
+    let second = again.spawn().await;
+    second.clock.advance(Duration::from_secs(10));
+    let got = receiver.wait_for(2).await;
+    assert_eq!(
+        verified(&second, &got[1], "rp").sid,
+        Some(sid_of(&id_token))
+    );
+}
+
+/// Front-Channel Logout 1.0 §3: the signed-out page loads each participating client's
+/// `frontchannel_logout_uri` with `iss` and `sid` in a frame its CSP allows (only there),
+/// then goes back to the registered post-logout URI with `state`.
+#[tokio::test]
+async fn the_signed_out_page_loads_the_front_channel_frames() {
+    let receiver = Receiver::start().await;
+    let (app, secret) = setup(&receiver, Some("https://rp.example.com/fc?x=1")).await;
+    let b = crate::browser();
+    let id_token = enrol(&app, &b, &secret).await;
+    let out = b
+        .get(app.url(&format!(
+            "/oauth/logout?id_token_hint={id_token}&state=s1&post_logout_redirect_uri={}",
+            url::form_urlencoded::byte_serialize(BYE.as_bytes()).collect::<String>()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 200);
+    let csp = out.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-src https://rp.example.com"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let html = out.text().await.unwrap();
+    let iss = url::form_urlencoded::byte_serialize(app.state.issuer.as_bytes()).collect::<String>();
+    let frame = format!(
+        "https://rp.example.com/fc?x=1&#38;iss={iss}&#38;sid={}",
+        sid_of(&id_token)
+    );
+    assert!(html.contains(&format!("<iframe src=\"{frame}\"")), "{html}");
+    assert!(
+        html.contains("content=\"2;url=https://rp.example.com/bye?state=s1\""),
+        "{html}"
+    );
+    // The login page of another request keeps its strict CSP: no frames.
+    let (_, challenge) = pkce();
+    let page = b
+        .get(authorize_url(&app, "rp", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(!csp.contains("frame-src"), "{csp}");
+}
+
+/// RP-Initiated Logout 1.0 §2–3: POST as well as GET; `client_id` must match the hint's
+/// audience; a `logout_hint` naming someone else asks first; `ui_locales` is taken; a
+/// post-logout URI is followed only with the client named (by hint or `client_id`) and
+/// registered for it.
+#[tokio::test]
+async fn rp_initiated_logout_follows_the_parameters_rules() {
+    let receiver = Receiver::start().await;
+    let (app, secret) = setup(&receiver, None).await;
+    let signed_in = |b: &reqwest::Client| {
+        let (b, app) = (b.clone(), &app);
+        async move {
+            let (_, challenge) = pkce();
+            let res = b
+                .get(authorize_url(
+                    app,
+                    "rp",
+                    CB,
+                    &challenge,
+                    &[("prompt", "none")],
+                ))
+                .send()
+                .await
+                .unwrap();
+            param(&location(&res), "code").is_some()
+        }
+    };
+
+    // POST with the parameters in the body, as by GET.
+    let b = crate::browser();
+    let id_token = enrol(&app, &b, &secret).await;
+    let out = b
+        .post(app.url("/oauth/logout"))
+        .form(&[
+            ("id_token_hint", id_token.as_str()),
+            ("post_logout_redirect_uri", BYE),
+            ("state", "st"),
+            ("ui_locales", "fr-CA fr en"),
+            ("logout_hint", "alice"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 302);
+    assert_eq!(
+        location(&out).as_str(),
+        "https://rp.example.com/bye?state=st"
+    );
+    assert!(!signed_in(&b).await);
+
+    // client_id naming another client than the hint's audience: refused, still signed in.
+    let id_token = enrol(&app, &b, &secret).await;
+    let res = b
+        .get(app.url(&format!(
+            "/oauth/logout?id_token_hint={id_token}&client_id=other"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(signed_in(&b).await);
+
+    // A logout_hint naming someone else: the question, not the logout.
+    let res = b
+        .get(app.url(&format!(
+            "/oauth/logout?id_token_hint={id_token}&logout_hint=bob"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Sign out of Tessera?"));
+    assert!(signed_in(&b).await);
+
+    // A parameter twice, in the query or the body: malformed, nothing ends.
+    for res in [
+        b.get(app.url("/oauth/logout?state=a&state=b"))
+            .send()
+            .await
+            .unwrap(),
+        b.post(app.url("/oauth/logout"))
+            .form(&[("state", "a"), ("state", "b")])
+            .send()
+            .await
+            .unwrap(),
+        b.post(app.url("/oauth/logout"))
+            .json(&json!({"id_token_hint": id_token}))
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(res.status(), 400);
+    }
+    assert!(signed_in(&b).await);
+
+    // Without a hint, client_id names the client for the return: after the confirmation,
+    // back to its registered URI; the same URI for a client that did not register it is
+    // not followed.
+    let res = b
+        .post(app.url("/oauth/logout"))
+        .form(&[("client_id", "rp"), ("post_logout_redirect_uri", BYE)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "no hint: the question");
+    let fields = crate::sso::hidden_inputs(&res.text().await.unwrap());
+    let done = b
+        .post(app.url("/oauth/logout"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 302);
+    assert_eq!(location(&done).as_str(), BYE);
+    assert!(!signed_in(&b).await);
+    let nobody = b
+        .get(app.url(&format!(
+            "/oauth/logout?client_id=web&post_logout_redirect_uri={}",
+            url::form_urlencoded::byte_serialize(BYE.as_bytes()).collect::<String>()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        nobody.status(),
+        200,
+        "no session, unregistered: the signed-out page"
+    );
+}
