@@ -356,6 +356,92 @@ impl TestApp {
         assert_eq!(res.status(), 200, "login of {username}");
         res.json().await.expect("token pair")
     }
+
+    /// Signs `username` in through the authorization code flow of `client_id` in
+    /// `browser` (which must keep cookies and not follow redirects): the login page, its
+    /// form, the code with PKCE, the token request. Returns the token response.
+    ///
+    /// # Panics
+    /// When a step fails.
+    #[expect(clippy::expect_used, reason = "test harness")]
+    pub async fn code_flow(
+        &self,
+        browser: &reqwest::Client,
+        (client_id, secret): (&str, &str),
+        redirect_uri: &str,
+        username: &str,
+    ) -> serde_json::Value {
+        use base64::Engine as _;
+        let verifier = "v".repeat(50);
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()),
+        );
+        let mut url = url::Url::parse(&self.url("/oauth/authorize")).expect("url");
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", "openid")
+            .append_pair("state", "s")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        let page = browser
+            .get(url)
+            .send()
+            .await
+            .expect("login page")
+            .text()
+            .await
+            .expect("login page");
+        let mut form: Vec<(String, String)> = page
+            .split("<input type=\"hidden\" ")
+            .skip(1)
+            .map(|rest| {
+                let attr = |name: &str| {
+                    rest.split(&format!("{name}=\""))
+                        .nth(1)
+                        .and_then(|v| v.split('"').next())
+                        .unwrap_or_default()
+                        .replace("&#38;", "&")
+                        .replace("&amp;", "&")
+                };
+                (attr("name"), attr("value"))
+            })
+            .collect();
+        form.push(("username".into(), username.into()));
+        form.push(("password".into(), PASSWORD.into()));
+        let done = browser
+            .post(self.url("/oauth/authorize/login"))
+            .form(&form)
+            .send()
+            .await
+            .expect("login form");
+        let back = done
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| url::Url::parse(l).ok())
+            .expect("redirect back");
+        let code = back
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .expect("a code");
+        let res = self
+            .post_form(
+                "/oauth/token",
+                Some((client_id, secret)),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", redirect_uri),
+                    ("code_verifier", &verifier),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "token request");
+        res.json().await.expect("token response")
+    }
 }
 
 impl Drop for TestApp {

@@ -9,8 +9,13 @@
 //!   `GET /auth/users/{id}/` are passed through to the authority, so users log in
 //!   through this service and the authority need not be reachable from outside. A
 //!   successful login also makes the local copy, as drf_remotejwt does.
+//! - With a client id (`--client-id`, registered at the authority with
+//!   `--backchannel-logout-uri http://…/backchannel-logout/`), `POST /backchannel-logout/`
+//!   hears of sign-outs at the authority (tessera-client's receiver), and the protected
+//!   routes refuse the user's tokens issued before their last sign-out.
 #![warn(missing_docs)]
 
+pub mod signouts;
 pub mod users;
 
 use axum::body::Bytes;
@@ -25,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tessera_client::axum::{Authenticated, bearer_token};
 use tessera_client::shadow::{ShadowError, ShadowUsers};
-use tessera_client::{AccessClaims, Verifier};
+use tessera_client::{AccessClaims, LogoutEvent, LogoutReceiver, Verifier};
 use users::{LocalUser, SqliteUsers};
 
 /// How the service is set up.
@@ -37,6 +42,9 @@ pub struct Config {
     pub audience: String,
     /// Where the local users live (`sqlite:client-service.db`).
     pub database: String,
+    /// This service's OAuth client id at the authority: with one, it takes back-channel
+    /// logouts addressed to it at `POST /backchannel-logout/`.
+    pub client_id: Option<String>,
 }
 
 /// Shared state of the handlers.
@@ -46,6 +54,8 @@ pub struct Service {
     shadows: Arc<ShadowUsers<SqliteUsers>>,
     http: reqwest::Client,
     authority: String,
+    signouts: Arc<signouts::SignOuts>,
+    logouts: Option<Arc<LogoutReceiver>>,
 }
 
 impl FromRef<Service> for Verifier {
@@ -65,6 +75,11 @@ impl Service {
             .discover()
             .await?;
         let users = SqliteUsers::open(&config.database).await?;
+        let signouts = Arc::new(signouts::SignOuts::open(users.pool().clone()).await?);
+        let logouts = config
+            .client_id
+            .as_ref()
+            .map(|id| Arc::new(LogoutReceiver::new(verifier.clone(), id.clone())));
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
@@ -74,6 +89,8 @@ impl Service {
             shadows: Arc::new(ShadowUsers::new(&authority, users)),
             http,
             authority,
+            signouts,
+            logouts,
         })
     }
 
@@ -108,7 +125,18 @@ impl Service {
     /// `into_make_service_with_connect_info::<SocketAddr>()`: the login proxy passes each
     /// caller's address on.
     pub fn router(self) -> Router {
-        Router::new()
+        let mut router = Router::new();
+        if let Some(receiver) = self.logouts.clone() {
+            let signouts = self.signouts.clone();
+            router = router.route(
+                "/backchannel-logout/",
+                tessera_client::axum::backchannel_logout(receiver, move |event: LogoutEvent| {
+                    let signouts = signouts.clone();
+                    async move { signed_out(&signouts, event).await }
+                }),
+            );
+        }
+        router
             .route("/validate-jwt/", post(me))
             .route("/api/test/", get(me))
             .route("/auth/token/", post(login))
@@ -119,12 +147,29 @@ impl Service {
     }
 }
 
+/// Records a sign-out at the authority (the hook of `POST /backchannel-logout/`).
+async fn signed_out(signouts: &signouts::SignOuts, event: LogoutEvent) -> Result<(), String> {
+    // Only a user's logout changes anything here (a token names the user by `sub`).
+    let Some(user_id) = event.sub.as_deref().and_then(|s| s.parse::<i64>().ok()) else {
+        return Ok(());
+    };
+    signouts
+        .record(user_id, event.iat)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// The caller's local user.
 async fn me(
     State(service): State<Service>,
     Authenticated(claims): Authenticated<AccessClaims>,
     headers: HeaderMap,
 ) -> Result<Json<LocalUser>, ApiError> {
+    if let Some(id) = claims.user_id
+        && service.signouts.ended(id, claims.iat)
+    {
+        return Err(ApiError::SignedOut);
+    }
     let token = bearer_token(&headers).unwrap_or_default();
     Ok(Json(service.shadows.user(&claims, token).await?))
 }
@@ -291,6 +336,9 @@ pub enum ApiError {
     /// The authority refused the user (disabled, deleted, token revoked).
     #[error("the authority refused this user")]
     Refused,
+    /// The user signed out at the authority after this token was issued.
+    #[error("the user signed out since this token was issued")]
+    SignedOut,
     /// The authority cannot be reached and the user was never seen.
     #[error("the authority cannot be reached")]
     Unavailable,
@@ -317,7 +365,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match self {
             Self::NotAUser => (StatusCode::FORBIDDEN, "insufficient_scope"),
-            Self::Refused => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            Self::Refused | Self::SignedOut => (StatusCode::UNAUTHORIZED, "invalid_token"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         };

@@ -15,6 +15,10 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8081")]
     bind: std::net::SocketAddr,
+    /// This service's OAuth client id at the authority: enables `POST /backchannel-logout/`
+    /// (register it with `--backchannel-logout-uri`).
+    #[arg(long, env = "CLIENT_ID")]
+    client_id: Option<String>,
     /// Local user database.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite:client-service.db")]
     database: String,
@@ -38,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
         authority: args.authority,
         audience: args.audience,
         database: args.database,
+        client_id: args.client_id,
     };
     let service = Service::start(&config).await?;
     let listener = tokio::net::TcpListener::bind(args.bind).await?;

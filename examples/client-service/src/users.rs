@@ -70,6 +70,11 @@ impl SqliteUsers {
         Ok(Self { pool })
     }
 
+    /// The connection pool (the sign-outs live in the same file).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// How many users this service has copied.
     ///
     /// # Errors

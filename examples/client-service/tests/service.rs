@@ -35,6 +35,7 @@ async fn the_client_service_round_trip() {
         authority: app.address.clone(),
         audience: "tessera".into(),
         database: format!("sqlite:{}", dir.path().join("users.db").display()),
+        client_id: None,
     };
     let service = Service::start(&config).await.unwrap();
     let svc = serve(service.clone()).await;
@@ -223,6 +224,7 @@ async fn the_login_proxy_passes_on_refusals_and_the_callers_address() {
         authority: app.address.clone(),
         audience: "tessera".into(),
         database: format!("sqlite:{}", dir.path().join("users.db").display()),
+        client_id: None,
     };
     let svc = serve(Service::start(&config).await.unwrap()).await;
     let http = reqwest::Client::new();
@@ -242,4 +244,85 @@ async fn the_login_proxy_passes_on_refusals_and_the_callers_address() {
     assert!(throttled.headers().contains_key("retry-after"), "passed on");
     let other = login("203.0.113.6", PASSWORD).await.unwrap();
     assert_eq!(other.status(), 200, "another caller is not throttled");
+}
+
+/// Back-channel logout in the example service: registered as client `svc` with its
+/// `/backchannel-logout/`, it hears that alice signed out at the authority and refuses her
+/// access token issued before (still unexpired), also after a restart of the service; a
+/// token issued after the sign-out works.
+#[tokio::test]
+async fn a_sign_out_at_the_authority_ends_the_users_tokens_here() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        authority: app.address.clone(),
+        audience: "tessera".into(),
+        database: format!("sqlite:{}", dir.path().join("users.db").display()),
+        client_id: Some("svc".into()),
+    };
+    let svc = serve(Service::start(&config).await.unwrap()).await;
+    let cb = "https://svc.example.com/cb";
+    let secret = app
+        .create_client(NewClient {
+            id: "svc".into(),
+            redirect_uris: vec![cb.into()],
+            backchannel_logout_uri: Some(format!("{svc}/backchannel-logout/")),
+            first_party: true,
+            ..NewClient::default()
+        })
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let me = |token: String| {
+        let req = http.get(format!("{svc}/api/test/")).bearer_auth(token);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let tokens = app.code_flow(&browser, ("svc", &secret), cb, "alice").await;
+    let before = app.login("alice").await.access;
+    assert_eq!(me(before.clone()).await, 200);
+
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let out = browser
+        .get(app.url(&format!("/oauth/logout?id_token_hint={id_token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 200);
+    let mut status = 200;
+    for _ in 0..300 {
+        status = me(before.clone()).await;
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 401, "the sign-out reached the service");
+
+    // Remembered across a restart of the service.
+    let again = serve(Service::start(&config).await.unwrap()).await;
+    let res = http
+        .get(format!("{again}/api/test/"))
+        .bearer_auth(&before)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // A token issued after the sign-out is honoured.
+    app.clock.advance(std::time::Duration::from_secs(2));
+    let after = app.login("alice").await.access;
+    assert_eq!(me(after).await, 200);
+    // Forged sign-outs are refused.
+    let forged = http
+        .post(format!("{svc}/backchannel-logout/"))
+        .form(&[("logout_token", "e30.e30.")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
 }
