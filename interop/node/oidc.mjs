@@ -1,11 +1,32 @@
 // panva's openid-client (v6) and jose against a live Tessera: discovery, authorization
 // code + PKCE (the login form posted like a browser would), ID token verification with
-// jose from the JWKS, userinfo, refresh, client credentials, introspection, revocation.
-// Usage: node oidc.mjs ISSUER WEB_SECRET SERVICE_SECRET USERNAME PASSWORD
+// jose from the JWKS, userinfo, refresh (with a new ID token, OIDC Core §12.2), client
+// credentials, introspection, revocation, and RP-initiated logout whose back-channel
+// logout token arrives at a listener of this script's and is verified with jose.
+// Usage: node oidc.mjs ISSUER WEB_SECRET SERVICE_SECRET USERNAME PASSWORD BACKCHANNEL_PORT
 import * as client from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createServer } from 'node:http';
 
-const [issuer, webSecret, serviceSecret, username, password] = process.argv.slice(2);
+const [issuer, webSecret, serviceSecret, username, password, bcPort] = process.argv.slice(2);
+
+// The client's back-channel logout endpoint (registered as http://127.0.0.1:PORT/bc).
+const logoutTokens = [];
+const listener = createServer((req, res) => {
+  let body = '';
+  req.on('data', (chunk) => { body += chunk; });
+  req.on('end', () => {
+    const form = new URLSearchParams(body);
+    if (req.method === 'POST' && req.url === '/bc'
+        && req.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
+      logoutTokens.push(form.get('logout_token'));
+      res.writeHead(200, { 'cache-control': 'no-store' }).end();
+    } else {
+      res.writeHead(400).end();
+    }
+  });
+});
+await new Promise((resolve) => listener.listen(Number(bcPort), '127.0.0.1', resolve));
 const redirectUri = 'http://127.0.0.1:9/callback';
 
 function check(cond, what) {
@@ -57,6 +78,7 @@ const posted = await fetch(new URL('/oauth/authorize/login', issuer), {
 });
 check(posted.status === 303, 'the login form redirects back to the client');
 const callback = new URL(posted.headers.get('location'));
+const session = posted.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
 
 const tokens = await client.authorizationCodeGrant(web, callback, {
   pkceCodeVerifier: verifier,
@@ -90,6 +112,10 @@ check(info.email === `${username}@example.com`, 'userinfo answers with the email
 
 const refreshed = await client.refreshTokenGrant(web, tokens.refresh_token);
 check(refreshed.access_token !== tokens.access_token, 'refresh rotates');
+const again = refreshed.claims();
+check(again !== undefined && again.sub === idClaims.sub && again.auth_time === idClaims.auth_time
+  && again.sid === idClaims.sid && again.nonce === undefined,
+  'the refresh brings a new ID token of the same sign-in, validated by openid-client');
 let reused = false;
 try {
   await client.refreshTokenGrant(web, tokens.refresh_token);
@@ -109,4 +135,26 @@ const dead = await client.tokenIntrospection(svc, cc.access_token);
 check(dead.active === false, 'after revocation introspection says inactive');
 const gone = await client.tokenIntrospection(svc, refreshed.refresh_token);
 check(gone.active === false, 'the family ended by reuse detection is inactive');
+// RP-initiated logout, the URL built by openid-client; the session's client hears of it
+// on the back channel with a logout token jose verifies.
+const endSession = client.buildEndSessionUrl(web, {
+  id_token_hint: tokens.id_token,
+  post_logout_redirect_uri: 'http://127.0.0.1:9/bye',
+  state: 'bye-state',
+});
+const out = await fetch(endSession, { headers: { cookie: session }, redirect: 'manual' });
+check(out.status === 302 && out.headers.get('location') === 'http://127.0.0.1:9/bye?state=bye-state',
+  'RP-initiated logout with the ID token returns to the registered post-logout URI');
+for (let i = 0; i < 150 && logoutTokens.length === 0; i++) {
+  await new Promise((r) => setTimeout(r, 100));
+}
+check(logoutTokens.length === 1, 'a back-channel logout token arrived');
+const logout = await jwtVerify(logoutTokens[0], jwks, {
+  issuer, audience: 'web', typ: 'logout+jwt', maxTokenAge: '2m',
+});
+check(logout.payload.sub === idClaims.sub && logout.payload.sid === idClaims.sid
+  && logout.payload.nonce === undefined && logout.payload.jti
+  && typeof logout.payload.events?.['http://schemas.openid.net/event/backchannel-logout'] === 'object',
+  'jose verifies the logout token: typ logout+jwt, sub, sid, events, no nonce');
+listener.close();
 console.log('node interop passed');

@@ -23,8 +23,12 @@ trap cleanup EXIT
 password="node-interop-password"
 echo "$password" | "$bin" --data-dir "$data" user create --username alice --email alice@example.com --password-stdin >/dev/null
 secret_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])'; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+bc_port=$(free_port)
 web=$("$bin" --data-dir "$data" --output json client create --id web --name Orders --first-party \
-    --redirect-uri http://127.0.0.1:9/callback --redirect-uri http://127.0.0.1:9/web | secret_of)
+    --redirect-uri http://127.0.0.1:9/callback --redirect-uri http://127.0.0.1:9/web \
+    --post-logout-redirect-uri http://127.0.0.1:9/bye \
+    --backchannel-logout-uri "http://127.0.0.1:$bc_port/bc" | secret_of)
 "$bin" --data-dir "$data" client create --id partner --name "Partner Reports" \
     --redirect-uri http://127.0.0.1:9/partner >/dev/null
 svc=$("$bin" --data-dir "$data" --output json client create --id billing --grant client_credentials \
@@ -42,7 +46,7 @@ exec 3< <("$bin" --data-dir "$data" --output json serve --bind 127.0.0.1:0 2>"$d
 read -r line <&3
 server=$(pgrep -f "tessera --data-dir $data --output json serve" | head -n1 || true)
 issuer=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["listening"])' "$line")
-node "$here/oidc.mjs" "$issuer" "$web" "$svc" alice "$password"
+node "$here/oidc.mjs" "$issuer" "$web" "$svc" alice "$password" "$bc_port"
 if command -v bao >/dev/null; then
     bao_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     export BAO_ADDR="http://127.0.0.1:$bao_port" BAO_TOKEN="interop-root-$$"
