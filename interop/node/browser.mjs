@@ -2,13 +2,15 @@
 // browser download) opens a first-party client's authorize URL, signs in on Tessera's
 // page, lands on the client's redirect with a code; then a third-party client's authorize
 // URL goes straight to consent (no second login: SSO), and Allow lands with a code.
-// Screenshots of every page go to SCREENSHOTS (a directory).
-// Usage: node browser.mjs ISSUER USERNAME PASSWORD SCREENSHOTS
+// The first client redeems its code, so the logout's "Signed out" page loads its
+// front-channel logout page in a frame. Screenshots of every page go to SCREENSHOTS.
+// Usage: node browser.mjs ISSUER USERNAME PASSWORD SCREENSHOTS WEB_SECRET
 import { chromium } from 'playwright-core';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 
-const [issuer, username, password, shots] = process.argv.slice(2);
+const [issuer, username, password, shots, webSecret] = process.argv.slice(2);
+const verifiers = {};
 const callback = 'http://127.0.0.1:9/';
 
 function check(cond, what) {
@@ -22,6 +24,7 @@ function check(cond, what) {
 function authorizeUrl(clientId, scope) {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
+  verifiers[clientId] = verifier;
   const url = new URL('/oauth/authorize', issuer);
   url.search = new URLSearchParams({
     response_type: 'code',
@@ -72,6 +75,17 @@ try {
   check(first.pathname === '/web' && first.searchParams.get('code') && first.searchParams.get('state') === 'state-web',
     'after sign-in the browser lands on the client with a code and its state');
 
+  // The client redeems its code: it now takes part in the session (front-channel logout).
+  const redeemed = await fetch(new URL('/oauth/token', issuer), {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`web:${webSecret}`).toString('base64')}` },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code', code: first.searchParams.get('code'),
+      redirect_uri: `${callback}web`, code_verifier: verifiers.web,
+    }),
+  });
+  check(redeemed.status === 200, 'the client redeems its code');
+
   // SSO: the second client does not ask for a password, only for consent.
   await page.goto(authorizeUrl('partner', 'openid email'));
   check(await page.getByRole('heading', { name: /Allow/ }).isVisible(), 'a third-party client gets the consent page, no login');
@@ -94,6 +108,11 @@ try {
   await page.screenshot({ path: `${shots}/logout.png`, fullPage: true });
   await page.getByRole('button', { name: 'Sign out' }).click();
   check(await page.getByRole('heading', { name: 'Signed out' }).isVisible(), 'confirming signs the browser out');
+  const frame = page.frames().find((f) => f.url().startsWith(`${callback}fc`));
+  check(frame !== undefined && new URL(frame.url()).searchParams.get('iss') === issuer
+    && new URL(frame.url()).searchParams.get('sid'),
+    'the signed-out page loads the client\'s front-channel logout page with iss and sid');
+  await page.screenshot({ path: `${shots}/signed-out.png`, fullPage: true });
   await page.goto(authorizeUrl('web', 'openid'));
   check(await page.getByRole('heading', { name: 'Sign in' }).isVisible(), 'after the logout the login page shows again');
 

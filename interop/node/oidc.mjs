@@ -143,8 +143,12 @@ const endSession = client.buildEndSessionUrl(web, {
   state: 'bye-state',
 });
 const out = await fetch(endSession, { headers: { cookie: session }, redirect: 'manual' });
-check(out.status === 302 && out.headers.get('location') === 'http://127.0.0.1:9/bye?state=bye-state',
-  'RP-initiated logout with the ID token returns to the registered post-logout URI');
+// The client also has a front-channel logout page: the signed-out page frames it, then
+// goes back to the registered post-logout URI.
+const outPage = await out.text();
+check(out.status === 200 && outPage.includes('content="2;url=http://127.0.0.1:9/bye?state=bye-state"')
+  && outPage.includes('<iframe src="http://127.0.0.1:9/fc?iss='),
+  'RP-initiated logout with the ID token frames the front-channel page, then returns to the registered post-logout URI');
 for (let i = 0; i < 150 && logoutTokens.length === 0; i++) {
   await new Promise((r) => setTimeout(r, 100));
 }

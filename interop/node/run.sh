@@ -28,7 +28,8 @@ bc_port=$(free_port)
 web=$("$bin" --data-dir "$data" --output json client create --id web --name Orders --first-party \
     --redirect-uri http://127.0.0.1:9/callback --redirect-uri http://127.0.0.1:9/web \
     --post-logout-redirect-uri http://127.0.0.1:9/bye \
-    --backchannel-logout-uri "http://127.0.0.1:$bc_port/bc" | secret_of)
+    --backchannel-logout-uri "http://127.0.0.1:$bc_port/bc" \
+    --frontchannel-logout-uri http://127.0.0.1:9/fc | secret_of)
 "$bin" --data-dir "$data" client create --id partner --name "Partner Reports" \
     --redirect-uri http://127.0.0.1:9/partner >/dev/null
 svc=$("$bin" --data-dir "$data" --output json client create --id billing --grant client_credentials \
@@ -58,4 +59,4 @@ node "$here/algorithms.mjs" "$bin"
 [ -n "$bao_pid" ] && kill "$bao_pid" 2>/dev/null && bao_pid=""
 shots=${SCREENSHOTS:-$data/screenshots}
 mkdir -p "$shots"
-node "$here/browser.mjs" "$issuer" alice "$password" "$shots"
+node "$here/browser.mjs" "$issuer" alice "$password" "$shots" "$web"

@@ -463,6 +463,35 @@ async fn rp_initiated_logout_follows_the_parameters_rules() {
     assert!(res.text().await.unwrap().contains("Sign out of Tessera?"));
     assert!(signed_in(&b).await);
 
+    // The OpenID logout plan's refusals: a hint whose signature was tampered with names
+    // no client, so a registered URI is not followed either (and the user is asked); a
+    // registered URI with a query added is not the registered URI.
+    let parts: Vec<&str> = id_token.split('.').collect();
+    let sig = parts[2];
+    let flipped = if sig.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{}.{}.{flipped}{}", parts[0], parts[1], &sig[1..]);
+    let bye = url::form_urlencoded::byte_serialize(BYE.as_bytes()).collect::<String>();
+    let res = b
+        .get(app.url(&format!(
+            "/oauth/logout?id_token_hint={tampered}&post_logout_redirect_uri={bye}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "asked, not redirected");
+    assert!(res.text().await.unwrap().contains("Sign out of Tessera?"));
+    assert!(signed_in(&b).await);
+    let res = b
+        .get(app.url(&format!(
+            "/oauth/logout?id_token_hint={id_token}&post_logout_redirect_uri={bye}%3Fextra%3D1"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "signed out, but not sent to an unregistered URI");
+    assert!(!signed_in(&b).await);
+    let id_token = enrol(&app, &b, &secret).await;
+
     // A parameter twice, in the query or the body: malformed, nothing ends.
     for res in [
         b.get(app.url("/oauth/logout?state=a&state=b"))
