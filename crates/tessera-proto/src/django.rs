@@ -91,6 +91,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The content type is not accepted (415).
     UnsupportedMediaType,
+    /// The body did not arrive within the body-read timeout (408).
+    RequestTimeout,
     /// The method is not allowed on this path (405).
     MethodNotAllowed,
     /// The resource exists already, e.g. a taken username (409).

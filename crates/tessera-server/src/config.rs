@@ -60,6 +60,10 @@ pub struct Settings {
     /// A request that takes longer is answered 503 `temporarily_unavailable`.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// A request body must arrive whole within this, else 408 and the connection closes
+    /// (a body trickled in byte by byte holds no worker for longer).
+    #[serde(with = "humantime_serde")]
+    pub body_read_timeout: Duration,
     /// Connections open at once; past it new ones are closed at once.
     pub connection_limit: usize,
     /// Audit events older than this are removed by the housekeeping task.
@@ -282,6 +286,7 @@ impl Default for Settings {
             audit_retention: Duration::from_secs(90 * 24 * 3600),
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(10),
             connection_limit: 4096,
             cors_origins: Vec::new(),
             tls_cert: None,
@@ -634,10 +639,11 @@ impl Settings {
         }
         if self.header_read_timeout < Duration::from_millis(100)
             || self.request_timeout < Duration::from_millis(100)
+            || self.body_read_timeout < Duration::from_millis(100)
         {
             return invalid(
                 "request_timeout",
-                "header_read_timeout and request_timeout must be at least 100ms",
+                "header_read_timeout, body_read_timeout and request_timeout must be at least 100ms",
             );
         }
         if self.connection_limit == 0 {
@@ -770,6 +776,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   log_format                       TESSERA_LOG_FORMAT                       pretty          pretty | json
   header_read_timeout              TESSERA_HEADER_READ_TIMEOUT              10s             request headers must arrive within this (slow-loris)
   request_timeout                  TESSERA_REQUEST_TIMEOUT                  30s             then 503 temporarily_unavailable
+  body_read_timeout                TESSERA_BODY_READ_TIMEOUT                10s             a request body must arrive whole within this, else 408
   connection_limit                 TESSERA_CONNECTION_LIMIT                 4096            open connections; more are closed at once
   audit_retention                  TESSERA_AUDIT_RETENTION                  90d             audit events are kept this long
   cors_origins                     TESSERA_CORS_ORIGINS                     []              browser origins allowed cross-origin; empty = CORS off

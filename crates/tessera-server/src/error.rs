@@ -48,6 +48,9 @@ pub enum ApiError {
     /// The body is too large (413).
     #[error("request body too large (the limit is {0} bytes)")]
     PayloadTooLarge(usize),
+    /// The body did not arrive in time (408); the connection is closed after the answer.
+    #[error("the request body did not arrive within {0} seconds")]
+    RequestTimeout(u64),
     /// Wrong content type (415).
     #[error(
         "unsupported media type: send application/json, application/x-www-form-urlencoded or multipart/form-data"
@@ -78,6 +81,7 @@ impl ApiError {
             Self::Required(_) => (StatusCode::BAD_REQUEST, ErrorCode::Required),
             Self::Invalid(_) => (StatusCode::BAD_REQUEST, ErrorCode::Invalid),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge),
+            Self::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, ErrorCode::RequestTimeout),
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,
@@ -124,6 +128,9 @@ impl IntoResponse for ApiError {
             }
             ErrorCode::TemporarilyUnavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            ErrorCode::RequestTimeout => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }

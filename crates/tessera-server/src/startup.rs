@@ -302,7 +302,12 @@ async fn reload_keys(state: AppState) {
     }
 }
 
-/// Closes HTTP/1 connections whose request headers do not arrive within `timeout`.
+/// The most request-header bytes one request may send (HTTP/1 read buffer while the
+/// headers arrive; HTTP/2 header list): past it, 431.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Closes HTTP/1 connections whose request headers do not arrive within `timeout`, and
+/// answers 431 to requests whose headers exceed [`MAX_HEADER_BYTES`] (hyper's own answer).
 fn slow_loris_guard(
     builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
     timeout: std::time::Duration,
@@ -310,7 +315,12 @@ fn slow_loris_guard(
     builder
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(timeout);
+        .header_read_timeout(timeout)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .max_headers(100);
+    builder
+        .http2()
+        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
 }
 
 /// Removes expired rows every `database.prune_interval`, so the database does not grow

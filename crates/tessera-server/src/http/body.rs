@@ -90,6 +90,69 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormBody<T> {
     }
 }
 
+/// Reads the request body whole (up to one byte past [`MAX_BODY_BYTES`], so the
+/// extractors still see it is too large and answer 413) within `body_read_timeout`, before
+/// any handler runs: a body that has not arrived by then is answered 408 and the
+/// connection closed, on every surface alike. Requests without a body pass untouched.
+pub async fn body_deadline(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    use http_body_util::BodyExt as _;
+    let empty = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() == b"0")
+        || (!request.headers().contains_key(header::CONTENT_LENGTH)
+            && !request.headers().contains_key(header::TRANSFER_ENCODING));
+    if empty {
+        return next.run(request).await;
+    }
+    let limit = state.settings.body_read_timeout;
+    let (parts, mut body) = request.into_parts();
+    let read = async {
+        let mut buf = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                buf.extend_from_slice(&data);
+                if buf.len() > MAX_BODY_BYTES {
+                    break;
+                }
+            }
+        }
+        Ok::<_, axum::Error>(buf.freeze())
+    };
+    match tokio::time::timeout(limit, read).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Ok(Err(_)) => ApiError::Parse("the request body could not be read".into()).into_response(),
+        Err(_) => {
+            tracing::info!(path = %parts.uri.path(), "request body not received in time");
+            if parts.uri.path().starts_with("/oauth/") {
+                let body = tessera_proto::oauth::OAuthErrorBody::new(
+                    tessera_proto::oauth::OAuthErrorCode::InvalidRequest,
+                    "the request body did not arrive in time",
+                );
+                (
+                    StatusCode::REQUEST_TIMEOUT,
+                    [
+                        (header::CONNECTION, "close"),
+                        (header::CACHE_CONTROL, "no-store"),
+                    ],
+                    axum::Json(body),
+                )
+                    .into_response()
+            } else {
+                ApiError::RequestTimeout(limit.as_secs()).into_response()
+            }
+        }
+    }
+}
+
 async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state)
         .await

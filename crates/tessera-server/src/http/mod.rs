@@ -64,6 +64,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body::body_deadline,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), deadline))
         // A bug that panics answers the generic 500 (detail logged), not a dropped
         // connection; `unwrap`/`panic` are denied in this crate, arithmetic is not.

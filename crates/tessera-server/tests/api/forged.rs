@@ -147,7 +147,9 @@ async fn forged_access_tokens_are_refused_by_verify_and_users() {
         assert_eq!(res.status(), 401, "verify accepted: {what}");
         crate::assert_verify_refusal(res).await;
         let res = app.get_bearer("/auth/users/me/", &token).await;
-        assert_eq!(res.status(), 401, "users accepted: {what}");
+        // A token larger than the 16 KiB header limit never reaches the handler.
+        let refused = if token.len() > 16 * 1024 { 431 } else { 401 };
+        assert_eq!(res.status(), refused, "users accepted: {what}");
     }
     // The genuine one still works: the refusals above were not for an unrelated reason.
     assert_eq!(crate::verify_status(&app, &genuine).await, 200);

@@ -488,7 +488,11 @@ async fn rp_initiated_logout_follows_the_parameters_rules() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200, "signed out, but not sent to an unregistered URI");
+    assert_eq!(
+        res.status(),
+        200,
+        "signed out, but not sent to an unregistered URI"
+    );
     assert!(!signed_in(&b).await);
     let id_token = enrol(&app, &b, &secret).await;
 

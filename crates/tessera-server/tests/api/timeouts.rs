@@ -104,3 +104,94 @@ async fn connections_past_the_limit_are_closed_at_once() {
         .unwrap();
     assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200"));
 }
+
+/// A body trickled in past `body_read_timeout` is answered 408 and the connection closed,
+/// on the Django surface and the OAuth endpoints alike (in each one's error shape), never
+/// 503 or a hang; the server keeps serving. (Before: the trickle held the request until
+/// `request_timeout`, then 503.)
+#[tokio::test]
+async fn a_body_trickled_in_past_the_read_timeout_gets_408() {
+    let app = TestApp::builder()
+        .settings(|s| s.body_read_timeout = Duration::from_millis(300))
+        .spawn()
+        .await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    for (path, content_type, code) in [
+        (
+            "/auth/token/",
+            "application/json",
+            "\"code\":\"request_timeout\"",
+        ),
+        (
+            "/oauth/token",
+            "application/x-www-form-urlencoded",
+            "\"error\":\"invalid_request\"",
+        ),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream
+            .write_all(
+                format!(
+                    "POST {path} HTTP/1.1\r\nHost: tessera\r\nContent-Type: {content_type}\r\n\
+                     Content-Length: 200\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .await
+            .unwrap();
+        // One byte every 100 ms: it would take 20 s to arrive.
+        let trickle = async {
+            for _ in 0..200 {
+                if stream.write_all(b" ").await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(3), trickle).await;
+        let mut buf = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
+        let Ok(Ok(_)) = read else {
+            panic!("the server held a trickled body open");
+        };
+        let text = String::from_utf8_lossy(&buf);
+        assert!(text.starts_with("HTTP/1.1 408"), "{path}: {text}");
+        assert!(
+            text.to_ascii_lowercase().contains("connection: close"),
+            "{text}"
+        );
+        assert!(text.contains(code), "{path}: {text}");
+    }
+    let ok = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+}
+
+/// Request headers are limited to 16 KiB in all: past that, 431 (before: a 100 KB header
+/// was read and accepted). A request within the limit is served.
+#[tokio::test]
+async fn oversized_request_headers_get_431() {
+    let app = TestApp::spawn().await;
+    for size in [20 * 1024, 100 * 1024] {
+        let res = app
+            .client
+            .get(app.url("/healthz"))
+            .header("x-padding", "a".repeat(size))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 431, "{size} bytes of header");
+    }
+    let many = (0..120).fold(app.client.get(app.url("/healthz")), |req, i| {
+        req.header(format!("x-h{i}"), "1")
+    });
+    assert_eq!(many.send().await.unwrap().status(), 431, "120 headers");
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-padding", "a".repeat(8 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
