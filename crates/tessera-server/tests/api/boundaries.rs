@@ -1102,3 +1102,53 @@ async fn client_lifetimes_audiences_and_ticket_times_are_bounded() {
         .unwrap();
     assert_eq!(res.status(), 200, "the consent page again");
 }
+
+/// The README's `/oauth/logout` row: as `id_token_hint`, only an ID token (of the
+/// session's user) ends the browser's session at once; every other kind of token, access
+/// and refresh tokens included, is no proof and gets the confirmation page.
+#[tokio::test]
+async fn only_an_id_token_is_taken_as_a_logout_hint() {
+    let (app, s) = setup().await;
+    let all = tokens(&app, &s).await;
+    let b = browser();
+    let page = b
+        .get(authorize_url(&app, "web", CB, &pkce().1, &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut form = hidden_inputs(&page);
+    form.push(("username".into(), "root".into()));
+    form.push(("password".into(), PASSWORD.into()));
+    let res = b
+        .post(app.url("/oauth/authorize/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let mut ordered = all.clone();
+    ordered.sort_by_key(|(kind, _)| *kind == Kind::IdToken);
+    for (kind, token) in ordered {
+        let res = b
+            .get(app.url(&format!("/oauth/logout?id_token_hint={token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{kind:?}");
+        let html = res.text().await.unwrap();
+        let ended = html.contains("<h1>Signed out</h1>");
+        let asked = html.contains("Sign out of Tessera?");
+        assert_eq!(
+            (ended, asked),
+            if kind == Kind::IdToken {
+                (true, false)
+            } else {
+                (false, true)
+            },
+            "{kind:?}"
+        );
+    }
+}
