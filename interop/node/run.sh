@@ -43,6 +43,8 @@ if command -v aiosmtpd >/dev/null; then
     for _ in $(seq 1 100); do (exec 9<>"/dev/tcp/127.0.0.1/$smtp_port") 2>/dev/null && break; sleep 0.1; done
     export TESSERA_SIGNUP__ENABLED=true TESSERA_MAIL__SMTP_URL="smtp://127.0.0.1:$smtp_port" MAILDIR="$data/maildir"
 fi
+# The script's back-channel listener is on loopback.
+export TESSERA_SSO__BACKCHANNEL_ALLOW_LOOPBACK=true
 exec 3< <("$bin" --data-dir "$data" --output json serve --bind 127.0.0.1:0 2>"$data/server.log")
 read -r line <&3
 server=$(pgrep -f "tessera --data-dir $data --output json serve" | head -n1 || true)

@@ -156,8 +156,9 @@ const MAX_LOGOUT_BODY: usize = 16 * 1024;
 ///
 /// Answers 200 (`Cache-Control: no-store`) once the hook succeeded; 400
 /// `invalid_request` for a request that is not one form with one `logout_token`, and for a
-/// token that does not verify or was seen before; 503 when the hook fails, so the
-/// authority tries again later (the specification says 400 for "the logout failed", which
+/// token that does not verify or was seen before; 503 when the hook fails or the keys
+/// cannot be had now (the JWKS unreachable, a `kid` not yet fetched), so the authority
+/// tries again later (the specification says 400 for "the logout failed", which
 /// an authority does not retry; a failure of yours is worth a retry).
 ///
 /// ```no_run
@@ -196,6 +197,16 @@ where
             };
             let event = match receiver.receive(&token).await {
                 Ok(event) => event,
+                // This side's trouble, not the token's: the keys could not be had (the
+                // JWKS unreachable past max_stale, a new key not fetched yet). The
+                // authority tries again later.
+                Err(e @ (VerifyError::KeysUnavailable | VerifyError::UnknownKey)) => {
+                    tracing::warn!(error = %e, "back-channel logout token not checkable now");
+                    return logout_error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the signing keys are not available now",
+                    );
+                }
                 Err(e) => {
                     tracing::info!(error = %e, "back-channel logout token refused");
                     return logout_error(StatusCode::BAD_REQUEST, "the logout token is not valid");

@@ -280,6 +280,11 @@ impl Verifier {
         }
     }
 
+    /// The clock skew tolerated, in seconds.
+    pub(crate) fn leeway(&self) -> i64 {
+        self.inner.validation.leeway
+    }
+
     /// How often the JWKS was fetched, and why (for tests and metrics).
     pub fn fetch_stats(&self) -> FetchStats {
         self.inner.cache.stats()

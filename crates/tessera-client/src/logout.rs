@@ -73,8 +73,12 @@ impl LogoutReceiver {
             .await?;
         let now = crate::now();
         let max_age = i64::try_from(self.max_age.as_secs()).unwrap_or(i64::MAX);
-        // Remembered until it could no longer pass the age check (plus a minute of leeway).
-        let forget_at = claims.iat.saturating_add(max_age).saturating_add(60);
+        // Remembered until it could no longer pass the age check (leeway included).
+        let forget_at = claims
+            .iat
+            .saturating_add(max_age)
+            .saturating_add(self.verifier.leeway())
+            .saturating_add(1);
         let mut seen = self
             .seen
             .lock()

@@ -307,6 +307,17 @@ async fn the_receiver_refuses_what_is_not_a_fresh_logout_token_for_it() {
         assert_eq!(res.status(), 400);
     }
     assert_eq!(http.get(&url).send().await.unwrap().status(), 405);
+    // Signed by a key the JWKS does not have (yet): this side cannot check it now, so 503
+    // and the authority tries again, rather than a 400 that would end its retries.
+    let stranger = tessera_token::SigningKey::generate(tessera_token::Algorithm::RS256).unwrap();
+    let unknown = tessera_token::sign::sign_with(&stranger, LOGOUT_TYP, &good("h3")).unwrap();
+    let res = http
+        .post(&url)
+        .form(&[("logout_token", unknown.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
     assert_eq!(
         hook.events.lock().unwrap().len(),
         1,

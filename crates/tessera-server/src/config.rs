@@ -481,12 +481,17 @@ pub struct SsoSettings {
     /// How long a browser stays logged in at Tessera (the SSO session cookie).
     #[serde(with = "humantime_serde")]
     pub session_lifetime: Duration,
+    /// Whether back-channel logouts may be POSTed to this machine itself (a loopback
+    /// address): off, so that a client registration cannot aim Tessera's requests at
+    /// services listening only on localhost; on for development and tests.
+    pub backchannel_allow_loopback: bool,
 }
 
 impl Default for SsoSettings {
     fn default() -> Self {
         Self {
             session_lifetime: Duration::from_secs(12 * 3600),
+            backchannel_allow_loopback: false,
         }
     }
 }
@@ -811,6 +816,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [passwords] max_length           TESSERA_PASSWORDS__MAX_LENGTH            1024            bytes; longer is refused before hashing
   [passwords] min_length           TESSERA_PASSWORDS__MIN_LENGTH            8               for new passwords
   [sso] session_lifetime           TESSERA_SSO__SESSION_LIFETIME            12h             browser stays logged in at Tessera
+  [sso] backchannel_allow_loopback TESSERA_SSO__BACKCHANNEL_ALLOW_LOOPBACK  false           back-channel logouts may go to loopback addresses (development)
   [keys] rsa_bits                  TESSERA_KEYS__RSA_BITS                   2048            2048 | 3072 | 4096 for new RSA keys
   [keys] rotate_every              TESSERA_KEYS__ROTATE_EVERY               30d             automatic rotation; 0s = never (local backend)
   [throttle] enabled               TESSERA_THROTTLE__ENABLED                true            login back-off after failures (429 + Retry-After)

@@ -124,10 +124,12 @@ pub struct TestApp {
 impl TestApp {
     /// A builder with test defaults.
     pub fn builder() -> TestAppBuilder {
-        let settings = Settings {
+        let mut settings = Settings {
             bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             ..Settings::default()
         };
+        // The tests' back-channel receivers listen on loopback.
+        settings.sso.backchannel_allow_loopback = true;
         TestAppBuilder {
             settings,
             dir: None,
@@ -385,37 +387,13 @@ impl TestApp {
             .append_pair("state", "s")
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256");
-        let page = browser
-            .get(url)
-            .send()
-            .await
-            .expect("login page")
-            .text()
-            .await
-            .expect("login page");
-        let mut form: Vec<(String, String)> = page
-            .split("<input type=\"hidden\" ")
-            .skip(1)
-            .map(|rest| {
-                let attr = |name: &str| {
-                    rest.split(&format!("{name}=\""))
-                        .nth(1)
-                        .and_then(|v| v.split('"').next())
-                        .unwrap_or_default()
-                        .replace("&#38;", "&")
-                        .replace("&amp;", "&")
-                };
-                (attr("name"), attr("value"))
-            })
-            .collect();
-        form.push(("username".into(), username.into()));
-        form.push(("password".into(), PASSWORD.into()));
-        let done = browser
-            .post(self.url("/oauth/authorize/login"))
-            .form(&form)
-            .send()
-            .await
-            .expect("login form");
+        let first = browser.get(url).send().await.expect("login page");
+        // Signed in already (SSO): straight back with a code.
+        let done = if first.status().is_redirection() {
+            first
+        } else {
+            self.post_login_form(browser, first, username).await
+        };
         let back = done
             .headers()
             .get("location")
@@ -441,6 +419,40 @@ impl TestApp {
             .await;
         assert_eq!(res.status(), 200, "token request");
         res.json().await.expect("token response")
+    }
+
+    /// Posts the login page's form as `username`.
+    #[expect(clippy::expect_used, reason = "test harness")]
+    async fn post_login_form(
+        &self,
+        browser: &reqwest::Client,
+        page: reqwest::Response,
+        username: &str,
+    ) -> reqwest::Response {
+        let page = page.text().await.expect("login page");
+        let mut form: Vec<(String, String)> = page
+            .split("<input type=\"hidden\" ")
+            .skip(1)
+            .map(|rest| {
+                let attr = |name: &str| {
+                    rest.split(&format!("{name}=\""))
+                        .nth(1)
+                        .and_then(|v| v.split('"').next())
+                        .unwrap_or_default()
+                        .replace("&#38;", "&")
+                        .replace("&amp;", "&")
+                };
+                (attr("name"), attr("value"))
+            })
+            .collect();
+        form.push(("username".into(), username.into()));
+        form.push(("password".into(), PASSWORD.into()));
+        browser
+            .post(self.url("/oauth/authorize/login"))
+            .form(&form)
+            .send()
+            .await
+            .expect("login form")
     }
 }
 

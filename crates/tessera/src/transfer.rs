@@ -93,6 +93,10 @@ pub async fn import(file: &Path, settings: &Settings, out: Format) -> anyhow::Re
         tessera_server::service::user::check_restored(u)
             .map_err(|e| anyhow::anyhow!("user {:?}: {e}: nothing was imported", u.username))?;
     }
+    for c in &snapshot.clients {
+        tessera_server::service::client::check_restored(c)
+            .map_err(|e| anyhow::anyhow!("client {:?}: {e}: nothing was imported", c.client_id))?;
+    }
     if !snapshot.signing_keys.is_empty() {
         // Every key must open under this installation's master key, or the imported
         // installation could not sign: check before writing anything.

@@ -988,6 +988,72 @@ fn an_export_file_with_a_hash_above_the_cost_ceiling_is_not_imported() {
     }
 }
 
+/// Clients in an export file are checked as registration checks them: a logout URI the
+/// worker would POST to must be a web address (before: restored as written).
+#[test]
+fn an_export_file_with_a_bad_client_uri_is_not_imported() {
+    let source = tempfile::tempdir().unwrap();
+    let created = tessera(
+        source.path(),
+        &[
+            "client",
+            "create",
+            "--id",
+            "shop",
+            "--redirect-uri",
+            "https://shop.example.com/cb",
+            "--backchannel-logout-uri",
+            "https://shop.example.com/bc",
+        ],
+        "",
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let shown = json(&tessera(
+        source.path(),
+        &["--output", "json", "client", "show", "shop"],
+        "",
+    ));
+    assert_eq!(
+        shown["backchannel_logout_uri"],
+        "https://shop.example.com/bc"
+    );
+    assert_eq!(shown["post_logout_redirect_uris"], serde_json::json!([]));
+    let file = source.path().join("export.json");
+    assert!(
+        tessera(source.path(), &["export", file.to_str().unwrap()], "")
+            .status
+            .success()
+    );
+    for (field, value) in [
+        ("backchannel_logout_uri", Value::from("file:///etc/passwd")),
+        (
+            "frontchannel_logout_uri",
+            Value::from("javascript:alert(1)"),
+        ),
+        (
+            "post_logout_redirect_uris",
+            Value::from(vec!["https://x.example.com/#f"]),
+        ),
+    ] {
+        let mut doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        doc["clients"][0][field] = value;
+        let target = tempfile::tempdir().unwrap();
+        let edited = target.path().join("edited.json");
+        std::fs::write(&edited, serde_json::to_vec(&doc).unwrap()).unwrap();
+        let out = tessera(target.path(), &["import", edited.to_str().unwrap()], "");
+        assert!(!out.status.success(), "{field}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("shop") && err.contains("nothing was imported"),
+            "{field}: {err}"
+        );
+    }
+}
+
 #[test]
 fn django_imports_with_new_ids_are_refused_during_a_legacy_token_window() {
     let dir = tempfile::tempdir().unwrap();

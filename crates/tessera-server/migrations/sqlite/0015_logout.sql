@@ -19,6 +19,17 @@ CREATE TABLE session_clients (
 );
 CREATE INDEX session_clients_user ON session_clients (user_id);
 
+-- What each session's codes gave (the refresh family, if any, and the first access
+-- token): ending the session revokes them (Back-Channel Logout 1.0 §2.7: refresh tokens
+-- without offline_access die with their session).
+CREATE TABLE session_grants (
+    sid               TEXT NOT NULL REFERENCES sessions (sid) ON DELETE CASCADE,
+    access_jti        TEXT NOT NULL,
+    access_expires_at INTEGER NOT NULL,
+    family            TEXT,
+    PRIMARY KEY (sid, access_jti)
+);
+
 -- Back-channel logout tokens still to deliver: written in the transaction that ends the
 -- sessions, so none is lost to a crash; the row is deleted once the client answered 2xx
 -- or its retries ran out. The logout token is signed at each attempt (fresh iat and jti).

@@ -101,7 +101,10 @@ async fn request(state: &AppState, jar: CookieJar, params: LogoutParams) -> Resp
         Err(_) => return unavailable(),
     };
     match logout::decide(state, &params, current.as_ref()).await {
-        Ok(Decision::NoSession) => signed_out(state, jar, &params, Vec::new()).await,
+        Ok(Decision::NoSession) => match back_to(state, &params).await {
+            Ok(next) => signed_out(jar, next, Vec::new()),
+            Err(e) => refused(&e),
+        },
         Ok(Decision::EndNow) => end_session(state, jar, &params).await,
         Ok(Decision::Confirm) => confirm(state, jar, &params).await,
         Err(e) => refused(&e),
@@ -124,6 +127,12 @@ async fn confirm(state: &AppState, jar: CookieJar, params: &LogoutParams) -> Res
 }
 
 async fn end_session(state: &AppState, jar: CookieJar, params: &LogoutParams) -> Response {
+    // Everything that can refuse the request is settled before the session ends: once it
+    // has, the answer must clear the cookie and load the frames.
+    let next = match back_to(state, params).await {
+        Ok(next) => next,
+        Err(e) => return refused(&e),
+    };
     let cookie = session_value(state, &jar);
     // Read before the session ends: ending it forgets which clients took part.
     let frames = match logout::frontchannel_pages(state, cookie).await {
@@ -135,21 +144,19 @@ async fn end_session(state: &AppState, jar: CookieJar, params: &LogoutParams) ->
         return unavailable();
     }
     let jar = without_session(state, jar);
-    signed_out(state, jar, params, frames).await
+    signed_out(jar, next, frames)
 }
 
-/// Back to `post_logout_redirect_uri` when allowed, else the "signed out" page; with
-/// front-channel frames to load, the page first, which then goes back.
-async fn signed_out(
-    state: &AppState,
-    jar: CookieJar,
-    params: &LogoutParams,
-    frames: Vec<url::Url>,
-) -> Response {
-    let next = match logout::return_uri(state, params).await {
-        Ok(uri) => uri.map(|uri| redirect_url(&uri, &[("state", params.state.as_deref())])),
-        Err(e) => return refused(&e),
-    };
+/// The registered `post_logout_redirect_uri`, with `state`, when the request may go back.
+async fn back_to(state: &AppState, params: &LogoutParams) -> Result<Option<String>, LogoutError> {
+    Ok(logout::return_uri(state, params)
+        .await?
+        .map(|uri| redirect_url(&uri, &[("state", params.state.as_deref())])))
+}
+
+/// Back to `next` when there is one, else the "signed out" page; with front-channel
+/// frames to load, the page first, which then goes back.
+fn signed_out(jar: CookieJar, next: Option<String>, frames: Vec<url::Url>) -> Response {
     if frames.is_empty()
         && let Some(next) = &next
     {

@@ -25,10 +25,13 @@ pub const MAX_BACKOFF: i64 = 300;
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// An attempt that never reported (the process died) is tried again after this (seconds).
 const LEASE: i64 = 60;
-/// Deliveries taken per look at the queue.
-const BATCH: i64 = 32;
+/// Deliveries taken per round.
+const BATCH: i64 = 64;
+/// Deliveries of one client per round: a client with a flood of logouts, or an endpoint
+/// that never answers, takes at most this many of a round's places.
+const PER_CLIENT: i64 = 4;
 /// Deliveries in flight at once.
-const IN_FLIGHT: usize = 8;
+const IN_FLIGHT: usize = 16;
 
 /// How one attempt went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +47,11 @@ enum Outcome {
 /// Delivers queued logout tokens until the process stops: every [`POLL_INTERVAL`], and at
 /// once when a logout in this process wakes it.
 pub async fn run(state: AppState) {
-    let http = match reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if !state.settings.sso.backchannel_allow_loopback {
+        builder = builder.dns_resolver(std::sync::Arc::new(NoLoopback));
+    }
+    let http = match builder
         .redirect(reqwest::redirect::Policy::none())
         .timeout(ATTEMPT_TIMEOUT)
         .connect_timeout(ATTEMPT_TIMEOUT)
@@ -64,20 +71,28 @@ pub async fn run(state: AppState) {
             _ = ticker.tick() => {}
             () = state.logout_wake.notified() => {}
         }
-        deliver_due(&state, &http).await;
+        // Rounds back to back while they come full: a backlog drains at the endpoints'
+        // pace, not one round a second.
+        while deliver_due(&state, &http).await {}
     }
 }
 
-/// One look at the queue: every due delivery attempted once (a few at a time).
-async fn deliver_due(state: &AppState, http: &reqwest::Client) {
+/// One round: the due deliveries (at most [`PER_CLIENT`] of each client) attempted once,
+/// a few at a time. Returns whether the round was full (more may be due).
+async fn deliver_due(state: &AppState, http: &reqwest::Client) -> bool {
     let now = state.clock.unix();
-    let due = match state.store.due_logout_deliveries(now, BATCH).await {
+    let due = match state
+        .store
+        .due_logout_deliveries(now, PER_CLIENT, BATCH)
+        .await
+    {
         Ok(due) => due,
         Err(e) => {
             tracing::warn!(error = %e, "could not read the back-channel logout queue");
-            return;
+            return false;
         }
     };
+    let full = i64::try_from(due.len()).unwrap_or(i64::MAX) >= BATCH;
     let mut running = tokio::task::JoinSet::new();
     for delivery in due {
         while running.len() >= IN_FLIGHT {
@@ -87,6 +102,7 @@ async fn deliver_due(state: &AppState, http: &reqwest::Client) {
         running.spawn(async move { attempt(&state, &http, delivery).await });
     }
     while running.join_next().await.is_some() {}
+    full
 }
 
 /// Takes the delivery (unless another replica did), tries it once, and records the
@@ -120,7 +136,11 @@ async fn attempt(state: &AppState, http: &reqwest::Client, d: LogoutDelivery) {
             Ok(())
         }
         Outcome::Failed => {
-            let next = now.saturating_add(backoff(d.attempts.saturating_add(1)));
+            // Counted from the end of this attempt (a timeout may have taken seconds).
+            let next = state
+                .clock
+                .unix()
+                .saturating_add(backoff(d.attempts.saturating_add(1)));
             store.retry_logout_delivery(d.id, next).await
         }
     };
@@ -135,8 +155,57 @@ fn backoff(attempts: i64) -> i64 {
     2_i64.saturating_pow(exp).min(MAX_BACKOFF)
 }
 
+/// Whether `ip` is this machine itself (loopback, or the unspecified address, which
+/// connects to it), IPv4-mapped IPv6 included.
+fn is_own(ip: std::net::IpAddr) -> bool {
+    let ip = match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    ip.is_loopback() || ip.is_unspecified()
+}
+
+/// Name resolution that drops this machine's own addresses (`[sso]
+/// backchannel_allow_loopback` off): checked at each connection, after DNS, so a name
+/// that resolves to 127.0.0.1 gets nowhere either.
+struct NoLoopback;
+
+impl reqwest::dns::Resolve for NoLoopback {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let allowed: Vec<std::net::SocketAddr> = found.filter(|a| !is_own(a.ip())).collect();
+            if allowed.is_empty() {
+                return Err("back-channel logout to a loopback address is not allowed".into());
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Whether the URI names this machine by address, when that is not allowed (names are
+/// checked by [`NoLoopback`] as they resolve).
+fn refused_target(state: &AppState, uri: &str) -> bool {
+    if state.settings.sso.backchannel_allow_loopback {
+        return false;
+    }
+    match url::Url::parse(uri)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Ipv4(ip)) => is_own(ip.into()),
+        Some(url::Host::Ipv6(ip)) => is_own(ip.into()),
+        Some(url::Host::Domain(_)) => false,
+        None => true,
+    }
+}
+
 /// Signs a fresh logout token for the delivery's client and POSTs it (§2.5).
 async fn send(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -> Outcome {
+    if refused_target(state, &d.uri) {
+        tracing::warn!(client_id = %d.client_id, "back-channel logout URI is a loopback address; not sent");
+        return Outcome::Refused;
+    }
     let client = match state.store.client(&d.client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return Outcome::Refused,
@@ -155,10 +224,12 @@ async fn send(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -> O
     );
     let alg = super::token::id_token_alg(state, &client);
     let ring = state.keys.current();
-    let Some(signer) = ring.signer_for(alg) else {
-        tracing::warn!(client_id = %d.client_id, %alg, "no active key for the client's logout tokens");
-        return Outcome::Failed;
-    };
+    // The client's ID-token algorithm when a key of it is active, else the server's own
+    // (a logout is better delivered in another published algorithm than not at all).
+    let signer = ring.signer_for(alg).unwrap_or_else(|| {
+        tracing::warn!(client_id = %d.client_id, %alg, "no active key of the client's algorithm; logout token signed with the default key");
+        ring.signer()
+    });
     let token = match signer.sign(LOGOUT_TYP, &claims).await {
         Ok(t) => t,
         Err(e) => {
@@ -204,6 +275,23 @@ async fn give_up(state: &AppState, d: &LogoutDelivery, why: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_addresses_are_recognised() {
+        for own in [
+            "127.0.0.1",
+            "127.8.9.10",
+            "::1",
+            "0.0.0.0",
+            "::",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_own(own.parse().unwrap()), "{own}");
+        }
+        for other in ["10.0.0.1", "192.168.1.1", "8.8.8.8", "2001:db8::1"] {
+            assert!(!is_own(other.parse().unwrap()), "{other}");
+        }
+    }
 
     #[test]
     fn the_back_off_doubles_up_to_five_minutes() {

@@ -238,6 +238,39 @@ pub async fn create(
     }
 }
 
+/// Checks a client read from an export file as registration checks it: its id, URIs,
+/// scopes and audiences (the file is data from outside).
+///
+/// # Errors
+/// [`ClientError`].
+pub fn check_restored(c: &Client) -> Result<(), ClientError> {
+    check_client_id(&c.client_id)?;
+    for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
+        check_redirect_uri(uri)?;
+    }
+    for uri in [&c.backchannel_logout_uri, &c.frontchannel_logout_uri]
+        .into_iter()
+        .flatten()
+    {
+        check_logout_uri(uri)?;
+    }
+    for scope in &c.scopes {
+        check_scope(scope)?;
+    }
+    for grant in &c.grants {
+        GrantType::parse(grant)?;
+    }
+    if c.audiences.len() > MAX_AUDIENCES {
+        return Err(ClientError::Invalid(
+            "a client may be granted at most 10 audiences",
+        ));
+    }
+    for aud in &c.audiences {
+        check_audience(aud)?;
+    }
+    Ok(())
+}
+
 /// Deletes a client, revoking the refresh tokens issued to it, and records who did it.
 ///
 /// # Errors

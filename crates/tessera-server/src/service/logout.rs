@@ -3,8 +3,8 @@
 //! [`super::backchannel`]'s.
 //!
 //! A request ends the browser's session at once only when the relying party proves it
-//! speaks for it: an `id_token_hint` Tessera signed for the session's user (and a
-//! `logout_hint`, when given, naming that same user). Otherwise the user confirms, so a
+//! speaks for it: an `id_token_hint` Tessera signed for the session's user, issued through
+//! this session (its `sid`), and a `logout_hint`, when given, naming that same user. Otherwise the user confirms, so a
 //! link or an image elsewhere cannot sign a browser out. The browser goes back to
 //! `post_logout_redirect_uri` only when it is one of the `post_logout_redirect_uris` of the
 //! client the request names, by a hint Tessera signed or by `client_id` (both: the same).
@@ -65,6 +65,7 @@ pub enum LogoutError {
 struct Named {
     client_id: Option<String>,
     hint_sub: Option<String>,
+    hint_sid: Option<String>,
 }
 
 /// Reads the client and the hint's subject: the hint only when Tessera signed it (an
@@ -82,6 +83,7 @@ fn named(state: &AppState, params: &LogoutParams) -> Result<Named, LogoutError> 
     };
     Ok(Named {
         client_id,
+        hint_sid: hint.as_ref().and_then(|h| h.sid.clone()),
         hint_sub: hint.map(|h| h.sub),
     })
 }
@@ -101,6 +103,14 @@ pub async fn decide(
     };
     let sub = current.user_id.to_string();
     if named.hint_sub.as_deref() != Some(sub.as_str()) {
+        return Ok(Decision::Confirm);
+    }
+    // An ID token of another (older) session of the same user proves less: ask.
+    if named
+        .hint_sid
+        .as_deref()
+        .is_some_and(|sid| sid != current.sid)
+    {
         return Ok(Decision::Confirm);
     }
     match params.logout_hint.as_deref() {

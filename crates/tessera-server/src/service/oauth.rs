@@ -175,6 +175,8 @@ pub async fn token(
                 }
                 _ => None,
             };
+            // Only now, with everything signed, is the old refresh token consumed.
+            done.commit(state).await?;
             let mut response = pair_response(state, &client, done.pair, scope_of(&done.scope));
             response.id_token = id_token;
             Ok(response)

@@ -258,10 +258,12 @@ pub async fn refresh(state: &AppState, token: &Secret) -> Result<TokenPair, Toke
             "refresh token bound to an OAuth client",
         ));
     }
-    Ok(rotate(state, &claims, Grant::DIRECT, now).await?.0)
+    rotate(state, &claims, Grant::DIRECT, now).await
 }
 
-/// What a client's refresh gave.
+/// A client's refresh, signed but not yet applied: whatever else the answer needs (an ID
+/// token) is made before [`Refreshed::commit`] consumes the old token, so a failure there
+/// leaves the old token usable (a retry is not taken for a replay).
 #[derive(Debug)]
 pub struct Refreshed {
     /// The new pair.
@@ -272,13 +274,26 @@ pub struct Refreshed {
     pub user: User,
     /// The session id and authentication time of the sign-in the family began with.
     pub sign_in: Option<(String, i64)>,
+    claims: RefreshClaims,
+    next: RefreshRecord,
+    now: i64,
 }
 
-/// Exchanges a refresh token issued to `client` (RFC 6749 §6), narrowing its scope to
-/// `scope` when given.
+impl Refreshed {
+    /// Consumes the old refresh token and stores the new one, exactly once.
+    ///
+    /// # Errors
+    /// [`TokenError::NotValid`] when the token was used, revoked or expired meanwhile.
+    pub async fn commit(&self, state: &AppState) -> Result<(), TokenError> {
+        commit_rotation(state, &self.claims, &self.next, &self.user, self.now).await
+    }
+}
+
+/// Prepares the exchange of a refresh token issued to `client` (RFC 6749 §6), narrowing
+/// its scope to `scope` when given; [`Refreshed::commit`] applies it.
 ///
 /// # Errors
-/// [`TokenError::NotValid`] for every refusal (wrong client, wider scope, reuse, …).
+/// [`TokenError::NotValid`] for every refusal (wrong client, wider scope, …).
 pub async fn refresh_for_client(
     state: &AppState,
     token: &Secret,
@@ -306,12 +321,17 @@ pub async fn refresh_for_client(
         scope: Some(scope.as_str()),
         sign_in,
     };
-    let (pair, user) = rotate(state, &claims, grant, now).await?;
+    let user = current_user(state, claims.user_id, claims.sep).await?;
+    let (pair, next) = mint(state, &user, claims.fam.clone(), grant).await?;
+    let sign_in = sign_in.map(|s| (s.sid.to_owned(), s.auth_time));
     Ok(Refreshed {
         pair,
         scope,
         user,
-        sign_in: sign_in.map(|s| (s.sid.to_owned(), s.auth_time)),
+        sign_in,
+        claims,
+        next,
+        now,
     })
 }
 
@@ -335,11 +355,23 @@ async fn rotate(
     claims: &RefreshClaims,
     grant: Grant<'_>,
     now: i64,
-) -> Result<(TokenPair, User), TokenError> {
+) -> Result<TokenPair, TokenError> {
     let user = current_user(state, claims.user_id, claims.sep).await?;
     let (pair, next) = mint(state, &user, claims.fam.clone(), grant).await?;
-    match state.store.rotate_refresh(&claims.jti, &next, now).await? {
-        RotateOutcome::Rotated => Ok((pair, user)),
+    commit_rotation(state, claims, &next, &user, now).await?;
+    Ok(pair)
+}
+
+/// Consumes `claims`' token for `next`, exactly once; a reuse revokes the family.
+async fn commit_rotation(
+    state: &AppState,
+    claims: &RefreshClaims,
+    next: &RefreshRecord,
+    user: &User,
+    now: i64,
+) -> Result<(), TokenError> {
+    match state.store.rotate_refresh(&claims.jti, next, now).await? {
+        RotateOutcome::Rotated => Ok(()),
         RotateOutcome::Reused => {
             state.metrics.refresh_reuse.inc();
             super::audit::event("token.reuse_detected")

@@ -257,9 +257,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         token_hash: &str,
     ) -> StoreResult<Vec<(String, String)>>;
 
-    /// Back-channel logouts due at `now`, oldest first, at most `limit`.
-    async fn due_logout_deliveries(&self, now: i64, limit: i64)
-    -> StoreResult<Vec<LogoutDelivery>>;
+    /// Back-channel logouts due at `now`, oldest first: at most `per_client` of each
+    /// client, `limit` in all.
+    async fn due_logout_deliveries(
+        &self,
+        now: i64,
+        per_client: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<LogoutDelivery>>;
     /// Takes a delivery for one attempt: counts the attempt and moves it to `until` (when it
     /// is retried if this attempt never reports), only if it is still due at `seen` (no
     /// other replica took it). Returns whether this caller has it.

@@ -136,6 +136,8 @@ pub(super) enum Scope<'a> {
     Client(&'a str),
     /// This family.
     Family(&'a str),
+    /// The families a browser session's codes began (by `sid`).
+    Session(&'a str),
 }
 
 impl Scope<'_> {
@@ -146,6 +148,9 @@ impl Scope<'_> {
             Self::User(_) => "user_id = $1",
             Self::Client(_) => "client_id = $1",
             Self::Family(_) => "family = $1",
+            Self::Session(_) => {
+                "family IN (SELECT family FROM session_grants WHERE sid = $1 AND family IS NOT NULL)"
+            }
         }
     }
 }
@@ -199,6 +204,15 @@ macro_rules! impl_store {
         /// epoch moved on, so that a token of any kind issued before is refused.
         async fn end_all_sessions(conn: &mut Conn, id: i64, now: i64) -> StoreResult<()> {
             revoke_families(&mut *conn, Scope::User(id), now).await?;
+            // The live sessions locked first (PostgreSQL), so that two endings at once
+            // queue each logout once: the second waits, then finds them ended.
+            sqlx::query(&format!(
+                "SELECT sid FROM sessions WHERE user_id = $1 AND NOT ended ORDER BY sid{FOR_UPDATE}"
+            ))
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(classify)?;
             queue_logouts(&mut *conn, "sc.user_id = $1", id, now).await?;
             for statement in [
                 "UPDATE sessions SET ended = TRUE WHERE user_id = $1 AND NOT ended",
@@ -279,7 +293,7 @@ macro_rules! impl_store {
             // deadlocking. A no-op on SQLite, whose write transaction locks everything.
             let lock = format!("SELECT jti FROM refresh_tokens WHERE {filter} ORDER BY jti{FOR_UPDATE}");
             match scope {
-                Scope::FamilyOf(jti) | Scope::Client(jti) | Scope::Family(jti) => {
+                Scope::FamilyOf(jti) | Scope::Client(jti) | Scope::Family(jti) | Scope::Session(jti) => {
                     sqlx::query(&lock).bind(jti).fetch_all(&mut *conn).await
                 }
                 Scope::User(id) => sqlx::query(&lock).bind(id).fetch_all(&mut *conn).await,
@@ -294,14 +308,14 @@ macro_rules! impl_store {
                 "UPDATE refresh_tokens SET state = 'revoked' WHERE {filter} AND state <> 'revoked'"
             );
             match scope {
-                Scope::FamilyOf(jti) | Scope::Client(jti) | Scope::Family(jti) => {
+                Scope::FamilyOf(jti) | Scope::Client(jti) | Scope::Family(jti) | Scope::Session(jti) => {
                     sqlx::query(&block).bind(jti).bind(now).execute(&mut *conn).await
                 }
                 Scope::User(id) => sqlx::query(&block).bind(id).bind(now).execute(&mut *conn).await,
             }
             .map_err(classify)?;
             match scope {
-                Scope::FamilyOf(jti) | Scope::Client(jti) | Scope::Family(jti) => {
+                Scope::FamilyOf(jti) | Scope::Client(jti) | Scope::Family(jti) | Scope::Session(jti) => {
                     sqlx::query(&revoke).bind(jti).execute(&mut *conn).await
                 }
                 Scope::User(id) => sqlx::query(&revoke).bind(id).execute(&mut *conn).await,
@@ -1463,16 +1477,44 @@ macro_rules! impl_store {
 
             async fn end_session(&self, token_hash: &str, now: i64) -> StoreResult<bool> {
                 let mut tx = self.begin_write().await?;
-                queue_logouts(&mut tx, "s.token_hash = $1", token_hash.to_owned(), now).await?;
-                let done = sqlx::query(
-                    "UPDATE sessions SET ended = TRUE WHERE token_hash = $1 AND NOT ended",
-                )
+                // Locked first (PostgreSQL): a second ending at once waits, then finds it
+                // ended and queues nothing.
+                let sid: Option<String> = sqlx::query_scalar(&format!(
+                    "SELECT sid FROM sessions WHERE token_hash = $1 AND NOT ended{FOR_UPDATE}"
+                ))
                 .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+                let Some(sid) = sid else {
+                    return Ok(false);
+                };
+                queue_logouts(&mut tx, "s.sid = $1", sid.clone(), now).await?;
+                // What the session's codes gave ends with it (Back-Channel Logout §2.7),
+                // and its codes not yet redeemed are void.
+                revoke_families(&mut tx, Scope::Session(&sid), now).await?;
+                sqlx::query(
+                    "INSERT INTO revoked_access (jti, expires_at) \
+                     SELECT access_jti, access_expires_at FROM session_grants \
+                     WHERE sid = $1 AND access_expires_at > $2 ON CONFLICT DO NOTHING",
+                )
+                .bind(&sid)
+                .bind(now)
                 .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
+                for statement in [
+                    "DELETE FROM auth_codes WHERE sid = $1 AND used_at IS NULL",
+                    "UPDATE sessions SET ended = TRUE WHERE sid = $1",
+                ] {
+                    sqlx::query(statement)
+                        .bind(&sid)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                }
                 tx.commit().await.map_err(classify)?;
-                Ok(done.rows_affected() == 1)
+                Ok(true)
             }
 
             async fn session_frontchannel_uris(&self, token_hash: &str) -> StoreResult<Vec<(String, String)>> {
@@ -1489,12 +1531,22 @@ macro_rules! impl_store {
                 .map_err(classify)
             }
 
-            async fn due_logout_deliveries(&self, now: i64, limit: i64) -> StoreResult<Vec<LogoutDelivery>> {
+            async fn due_logout_deliveries(
+                &self,
+                now: i64,
+                per_client: i64,
+                limit: i64,
+            ) -> StoreResult<Vec<LogoutDelivery>> {
+                // The oldest `per_client` of each client: one client with a flood of
+                // deliveries, or a dead endpoint, cannot fill every round.
                 let rows = sqlx::query(&format!(
-                    "SELECT {DELIVERY_COLUMNS} FROM logout_deliveries WHERE next_attempt_at <= $1 \
-                     ORDER BY next_attempt_at, id LIMIT $2"
+                    "SELECT {DELIVERY_COLUMNS} FROM (SELECT {DELIVERY_COLUMNS}, ROW_NUMBER() OVER \
+                     (PARTITION BY client_id ORDER BY next_attempt_at, id) AS n \
+                     FROM logout_deliveries WHERE next_attempt_at <= $1) AS due \
+                     WHERE n <= $2 ORDER BY next_attempt_at, id LIMIT $3"
                 ))
                 .bind(now)
+                .bind(per_client)
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await
@@ -1594,7 +1646,9 @@ macro_rules! impl_store {
                 // The exactly-once point, as for refresh tokens.
                 let consumed = sqlx::query_as::<_, AuthCode>(
                     "UPDATE auth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
-                     AND expires_at > $1 RETURNING code_hash, client_id, user_id, redirect_uri, scope, \
+                     AND expires_at > $1 \
+                     AND EXISTS (SELECT 1 FROM sessions s WHERE s.sid = auth_codes.sid AND NOT s.ended) \
+                     RETURNING code_hash, client_id, user_id, redirect_uri, scope, \
                      nonce, code_challenge, sid, auth_time, expires_at, session_epoch",
                 )
                 .bind(now)
@@ -1665,6 +1719,7 @@ macro_rules! impl_store {
                 access_jti: &str,
                 access_expires_at: i64,
             ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "UPDATE auth_codes SET family = $1, access_jti = $2, access_expires_at = $3 \
                      WHERE code_hash = $4",
@@ -1673,9 +1728,47 @@ macro_rules! impl_store {
                 .bind(access_jti)
                 .bind(access_expires_at)
                 .bind(code_hash)
-                .execute(&mut *self.write_conn().await?)
+                .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
+                // The session's grants: revoked when it ends. A session that ended between
+                // the redemption and now takes them with it at once.
+                sqlx::query(
+                    "INSERT INTO session_grants (sid, access_jti, access_expires_at, family) \
+                     SELECT a.sid, $1, $2, $3 FROM auth_codes a JOIN sessions s ON s.sid = a.sid \
+                     WHERE a.code_hash = $4 ON CONFLICT DO NOTHING",
+                )
+                .bind(access_jti)
+                .bind(access_expires_at)
+                .bind(family)
+                .bind(code_hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+                let ended: Option<bool> = sqlx::query_scalar(
+                    "SELECT s.ended FROM auth_codes a JOIN sessions s ON s.sid = a.sid \
+                     WHERE a.code_hash = $1",
+                )
+                .bind(code_hash)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+                if ended != Some(false) {
+                    // (0: every access token of the family is blocked, expired or not.)
+                    if let Some(family) = family {
+                        revoke_families(&mut tx, Scope::Family(family), 0).await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO revoked_access (jti, expires_at) VALUES ($1, $2) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(access_jti)
+                    .bind(access_expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                }
+                tx.commit().await.map_err(classify)?;
                 Ok(())
             }
 

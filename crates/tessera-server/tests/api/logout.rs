@@ -65,7 +65,13 @@ impl Receiver {
 
     /// Waits (up to 15 s: the worker looks every second) until `n` tokens arrived.
     async fn wait_for(&self, n: usize) -> Vec<String> {
-        for _ in 0..300 {
+        self.wait_within(n, Duration::from_secs(15)).await
+    }
+
+    /// Waits up to `limit` until `n` tokens arrived.
+    async fn wait_within(&self, n: usize, limit: Duration) -> Vec<String> {
+        let rounds = limit.as_millis() / 50;
+        for _ in 0..rounds {
             if self.count() >= n {
                 return self.got.bodies.lock().unwrap().clone();
             }
@@ -550,4 +556,194 @@ async fn rp_initiated_logout_follows_the_parameters_rules() {
         200,
         "no session, unregistered: the signed-out page"
     );
+}
+
+/// Back-Channel Logout 1.0 §2.7: what a session's codes gave ends with the session. After
+/// an RP-initiated logout, the client's refresh token and access token from that session
+/// are refused, and a code issued through it but not yet redeemed is void.
+#[tokio::test]
+async fn a_session_ended_by_rp_logout_ends_its_grants() {
+    let receiver = Receiver::start().await;
+    let (app, secret) = setup(&receiver, None).await;
+    let b = crate::browser();
+    let tokens = app.code_flow(&b, ("rp", &secret), CB, "alice").await;
+    // A second code through the same session, not redeemed yet.
+    let (verifier, challenge) = pkce();
+    let res = b
+        .get(authorize_url(&app, "rp", CB, &challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    let pending = param(&location(&res), "code").expect("a code without a login");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let out = b
+        .get(app.url(&format!("/oauth/logout?id_token_hint={id_token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 200);
+
+    let late = redeem(&app, ("rp", &secret), &pending, CB, &verifier).await;
+    assert_eq!(late.status(), 400, "the session's pending code is void");
+    let refreshed = app
+        .post_form(
+            "/oauth/token",
+            Some(("rp", &secret)),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refreshed.status(),
+        400,
+        "the session's refresh token is revoked"
+    );
+    let info = app
+        .get_bearer("/oauth/userinfo", tokens["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(info.status(), 401, "and its access token");
+    // Another session of the same user keeps its grants.
+    let other = crate::browser();
+    let kept = app.code_flow(&other, ("rp", &secret), CB, "alice").await;
+    let info = app
+        .get_bearer("/oauth/userinfo", kept["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(info.status(), 200);
+}
+
+/// One client whose endpoint never answers, with a backlog of logouts, does not hold back
+/// another client's: each round takes a few deliveries of each client, and the other's
+/// arrives before the first black-holed attempts have even timed out (5 s).
+#[tokio::test]
+async fn one_slow_client_does_not_hold_back_another() {
+    use tessera_server::store::{AuthCode, Redemption, Session};
+    let receiver = Receiver::start().await;
+    let (app, _) = setup(&receiver, None).await;
+    // A listener that accepts connections and never answers.
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole_url = format!("http://{}/bc", hole.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = hole.accept().await {
+            held.push(conn);
+        }
+    });
+    app.create_client(NewClient {
+        id: "slow".into(),
+        redirect_uris: vec![CB.into()],
+        backchannel_logout_uri: Some(hole_url),
+        first_party: true,
+        ..NewClient::default()
+    })
+    .await
+    .unwrap();
+    // Forty sessions of alice enrolled with the slow client, one with `rp`.
+    let store = app.state.store.as_ref();
+    let now = tessera_token::Clock::unix(app.clock.as_ref());
+    for i in 0..41 {
+        let sid = format!("sid-{i}");
+        store
+            .create_session(&Session {
+                token_hash: format!("hash-{i}"),
+                sid: sid.clone(),
+                user_id: 1,
+                auth_time: now,
+                expires_at: now + 3600,
+                session_epoch: 0,
+            })
+            .await
+            .unwrap();
+        let client = if i == 40 { "rp" } else { "slow" };
+        store
+            .insert_code(&AuthCode {
+                code_hash: format!("code-{i}"),
+                client_id: client.into(),
+                user_id: 1,
+                redirect_uri: CB.into(),
+                scope: "openid".into(),
+                nonce: None,
+                code_challenge: None,
+                sid,
+                auth_time: now,
+                expires_at: now + 60,
+                session_epoch: 0,
+            })
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.redeem_code(&format!("code-{i}"), now).await.unwrap(),
+            Redemption::Valid(_)
+        ));
+    }
+    store.end_user_sessions(1, now).await.unwrap();
+    // (Before: 32 of the slow client's filled the round, 8 at a time for 5 s each: 20 s.)
+    let got = receiver.wait_within(1, Duration::from_millis(4500)).await;
+    assert_eq!(verified(&app, &got[0], "rp").sid.as_deref(), Some("sid-40"));
+}
+
+/// By default (`[sso] backchannel_allow_loopback` off) no logout is POSTed to this
+/// machine itself, by address or by a name that resolves to it: a client registration
+/// cannot aim Tessera at services listening only on localhost. The refusal is audited.
+#[tokio::test]
+async fn loopback_logout_uris_are_refused_by_default() {
+    let receiver = Receiver::start().await;
+    let app = TestApp::builder()
+        .settings(|s| s.sso.backchannel_allow_loopback = false)
+        .spawn()
+        .await;
+    app.create_user("alice", false).await;
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    let mut secrets = Vec::new();
+    for (id, uri) in [("rp", receiver.url.clone()), ("named", by_name)] {
+        let secret = app
+            .create_client(NewClient {
+                id: id.into(),
+                redirect_uris: vec![CB.into()],
+                backchannel_logout_uri: Some(uri),
+                first_party: true,
+                ..NewClient::default()
+            })
+            .await
+            .unwrap();
+        secrets.push((id, secret));
+    }
+    let b = crate::browser();
+    for (id, secret) in &secrets {
+        app.code_flow(&b, (id, secret), CB, "alice").await;
+    }
+    let root = {
+        app.create_superuser("root").await;
+        app.login("root").await.access
+    };
+    let res = app
+        .client
+        .post(app.url("/admin/api/users/1/logout"))
+        .bearer_auth(&root)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    // Both deliveries are given up at once (the name fails to resolve to anything allowed,
+    // which is retried: let the clock run past the retries).
+    let mut audited = 0;
+    for _ in 0..100 {
+        app.clock.advance(Duration::from_secs(400));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        audited = app
+            .state
+            .store
+            .audit_events(0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == "logout.backchannel_failed")
+            .count();
+        if audited == 2 {
+            break;
+        }
+    }
+    assert_eq!(audited, 2, "both refused and audited");
+    assert_eq!(receiver.count(), 0, "nothing reached the loopback listener");
 }

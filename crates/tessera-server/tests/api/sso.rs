@@ -869,31 +869,43 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
         "the session ended: the login page"
     );
 
-    // Signed in again; the relying party's own ID token ends the session at once, but a
-    // redirect URI is not a post-logout redirect URI: the signed-out page.
+    // Signed in again; the relying party's ID token of this session ends it at once, but
+    // a redirect URI is not a post-logout redirect URI: the signed-out page. An ID token
+    // of an earlier session of the same user proves less: the question.
     let again = |b: reqwest::Client| {
-        let (app, challenge) = (&app, challenge.clone());
+        let (app, secret) = (&app, secret.clone());
         async move {
+            let (verifier, challenge) = pkce();
             let page = b
                 .get(authorize_url(app, "web", CB, &challenge, &[]))
                 .send()
                 .await
                 .unwrap();
-            sign_in(app, &b, &page.text().await.unwrap(), PASSWORD).await;
+            let done = sign_in(app, &b, &page.text().await.unwrap(), PASSWORD).await;
+            let code = param(&location(&done), "code").unwrap();
+            let tokens: Value = redeem(app, ("web", &secret), &code, CB, &verifier)
+                .await
+                .json()
+                .await
+                .unwrap();
+            tokens["id_token"].as_str().unwrap().to_owned()
         }
     };
-    let logout_to = |uri: &str| {
+    let logout_to = |id_token: &str, uri: &str| {
         app.url(&format!(
             "/oauth/logout?id_token_hint={id_token}&state=bye&post_logout_redirect_uri={}",
             url::form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()
         ))
     };
-    again(b.clone()).await;
-    let out = b.get(logout_to(CB)).send().await.unwrap();
+    let fresh = again(b.clone()).await;
+    let old = b.get(logout_to(&id_token, BYE)).send().await.unwrap();
+    assert_eq!(old.status(), 200, "an earlier session's ID token asks");
+    assert!(old.text().await.unwrap().contains("Sign out of Tessera?"));
+    let out = b.get(logout_to(&fresh, CB)).send().await.unwrap();
     assert_eq!(out.status(), 200, "not back to a redirect URI");
     assert_eq!(signed_in(b.clone()).await, 200, "but signed out");
-    again(b.clone()).await;
-    let out = b.get(logout_to(BYE)).send().await.unwrap();
+    let fresh = again(b.clone()).await;
+    let out = b.get(logout_to(&fresh, BYE)).send().await.unwrap();
     assert_eq!(out.status(), 302);
     assert!(location(&out).as_str().starts_with(BYE));
     assert_eq!(param(&location(&out), "state").as_deref(), Some("bye"));

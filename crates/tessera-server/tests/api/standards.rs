@@ -324,3 +324,67 @@ async fn a_refresh_of_an_openid_grant_brings_a_new_id_token_of_the_same_sign_in(
     .await;
     assert!(narrowed.get("id_token").is_none(), "{narrowed}");
 }
+
+/// A refresh whose ID token cannot be signed (the client's algorithm has no active key on
+/// this replica) fails without consuming the refresh token: the client's retry, once the
+/// key is back, succeeds instead of being taken for a replay that ends the family.
+#[tokio::test]
+async fn an_id_token_signing_failure_does_not_consume_the_refresh_token() {
+    use tessera_server::keys::{MasterKey, stage_new_key};
+    use tessera_server::service::client::NewClient;
+    use tessera_token::Clock as _;
+    let app = tessera_test_support::TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    let master = MasterKey::obtain(None, app.data_dir(), true).unwrap();
+    let es256 = || async {
+        let now = app.clock.unix();
+        stage_new_key(
+            app.state.store.as_ref(),
+            &master,
+            tessera_token::Algorithm::ES256,
+            tessera_token::key::RsaBits::B2048,
+            Some(now + 330),
+            now,
+        )
+        .await
+        .unwrap();
+        app.reload_keys().await;
+    };
+    es256().await;
+    let secret = app
+        .create_client(NewClient {
+            id: "rp-es".into(),
+            redirect_uris: vec![CB.into()],
+            first_party: true,
+            id_token_alg: Some(tessera_token::Algorithm::ES256),
+            ..NewClient::default()
+        })
+        .await
+        .unwrap();
+    let b = crate::browser();
+    let tokens = app.code_flow(&b, ("rp-es", &secret), CB, "alice").await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    // The ES256 key is gone from this replica.
+    for key in app.state.store.signing_keys().await.unwrap() {
+        if key.alg == "ES256" {
+            app.state.store.delete_signing_key(&key.kid).await.unwrap();
+        }
+    }
+    app.reload_keys().await;
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.as_str()),
+    ];
+    let refresh = || app.post_form("/oauth/token", Some(("rp-es", &secret)), &form);
+    let failed = refresh().await;
+    assert!(failed.status().is_server_error(), "{}", failed.status());
+    es256().await;
+    let retried = refresh().await;
+    assert_eq!(
+        retried.status(),
+        200,
+        "the same refresh token, not consumed"
+    );
+    let body: Value = retried.json().await.unwrap();
+    assert!(body["id_token"].is_string());
+}

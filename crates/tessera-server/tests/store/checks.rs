@@ -1156,14 +1156,19 @@ pub async fn ending_a_session_queues_one_logout_per_client_that_took_part(f: Fix
     enrol("c2", "web", "sid-h1").await; // twice in one session: still one logout
     enrol("c3", "quiet", "sid-h1").await; // no back-channel URI: none
     enrol("c4", "shop", "sid-h2").await;
-    assert!(s.due_logout_deliveries(NOW, 10).await.unwrap().is_empty());
+    assert!(
+        s.due_logout_deliveries(NOW, 10, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         s.session_frontchannel_uris("h1").await.unwrap(),
         vec![("https://web.example.com/fc".to_owned(), "sid-h1".to_owned())]
     );
 
     assert!(s.end_session("h1", NOW).await.unwrap());
-    let due = s.due_logout_deliveries(NOW, 10).await.unwrap();
+    let due = s.due_logout_deliveries(NOW, 10, 10).await.unwrap();
     assert_eq!(due.len(), 1, "{due:?}");
     let d = &due[0];
     assert_eq!(
@@ -1185,7 +1190,7 @@ pub async fn ending_a_session_queues_one_logout_per_client_that_took_part(f: Fix
     // Ending it again, or every session of the user, does not queue it twice.
     assert!(!s.end_session("h1", NOW).await.unwrap());
     s.end_user_sessions(u.id, NOW + 1).await.unwrap();
-    let due = s.due_logout_deliveries(NOW + 1, 10).await.unwrap();
+    let due = s.due_logout_deliveries(NOW + 1, 10, 10).await.unwrap();
     let mut who: Vec<_> = due
         .iter()
         .map(|d| (d.client_id.clone(), d.sid.clone().unwrap()))
@@ -1199,7 +1204,13 @@ pub async fn ending_a_session_queues_one_logout_per_client_that_took_part(f: Fix
         ]
     );
     s.end_user_sessions(u.id, NOW + 2).await.unwrap();
-    assert_eq!(s.due_logout_deliveries(NOW + 2, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        s.due_logout_deliveries(NOW + 2, 10, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     // One caller takes an attempt; the row is then due only after the lease.
     let web = due.iter().find(|d| d.client_id == "web").unwrap();
@@ -1213,17 +1224,17 @@ pub async fn ending_a_session_queues_one_logout_per_client_that_took_part(f: Fix
             .await
             .unwrap()
     );
-    let due = s.due_logout_deliveries(NOW + 2, 10).await.unwrap();
+    let due = s.due_logout_deliveries(NOW + 2, 10, 10).await.unwrap();
     assert_eq!(due.len(), 1);
     s.retry_logout_delivery(web.id, NOW + 5).await.unwrap();
-    let later = s.due_logout_deliveries(NOW + 5, 10).await.unwrap();
+    let later = s.due_logout_deliveries(NOW + 5, 10, 10).await.unwrap();
     let again = later.iter().find(|d| d.id == web.id).unwrap();
     assert_eq!(again.attempts, 1);
     s.finish_logout_delivery(web.id).await.unwrap();
     // Deleting a client drops what it had still to hear.
     assert!(s.delete_client("shop", NOW + 5).await.unwrap());
     assert!(
-        s.due_logout_deliveries(NOW + 5, 10)
+        s.due_logout_deliveries(NOW + 5, 10, 10)
             .await
             .unwrap()
             .is_empty()
