@@ -104,6 +104,11 @@ pub struct ThrottleSettings {
     /// Longest back-off for one IP.
     #[serde(with = "humantime_serde")]
     pub ip_max: Duration,
+    /// Distinct accounts (existing or not) whose logins fail from one IP in a window before
+    /// every login from it backs off (password spraying: many accounts, one password).
+    /// Accounts that logged in successfully from that IP in the last 30 days do not count
+    /// and are not held back, so an office behind one address keeps working.
+    pub spray_free: i64,
     /// Self-service requests that send mail (sign-up, password reset, e-mail change) from
     /// one IP per window before they back off like failed logins (capped at `ip_max`).
     pub mail_free: i64,
@@ -130,6 +135,7 @@ impl Default for ThrottleSettings {
             account_free: 50,
             account_max: Duration::from_secs(60),
             ip_free: 100,
+            spray_free: 10,
             mail_free: 10,
             ip_max: Duration::from_secs(15 * 60),
             window: Duration::from_secs(3600),
@@ -825,6 +831,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [throttle] account_free          TESSERA_THROTTLE__ACCOUNT_FREE           50              failures of an account from all IPs
   [throttle] account_max           TESSERA_THROTTLE__ACCOUNT_MAX            1m              its longest back-off (the owner shares it)
   [throttle] ip_free               TESSERA_THROTTLE__IP_FREE                100             failures from one IP, all accounts
+  [throttle] spray_free            TESSERA_THROTTLE__SPRAY_FREE             10              distinct accounts failing from one IP (not known there) before back-off
   [throttle] ip_max                TESSERA_THROTTLE__IP_MAX                 15m
   [throttle] mail_free             TESSERA_THROTTLE__MAIL_FREE              10              sign-up/reset/e-mail-change requests per IP before back-off
   [throttle] window                TESSERA_THROTTLE__WINDOW                 1h              counters restart after this long without failures

@@ -6,6 +6,16 @@
 //! in any case; an unknown id as typed, case- and width-folded, so the answer is the same
 //! for accounts that do not exist), the client IP, and both together. A waiting attempt is
 //! refused before any password hash is computed.
+//!
+//! Password spraying (many accounts, one password, one source) is watched by one more
+//! counter per IP: the distinct accounts whose logins failed from it (each counted at its
+//! first failure from that IP in the window). Existing and unknown accounts count alike:
+//! counting only unknown names would make the moment the back-off starts tell which names
+//! exist. Past `spray_free`, every login from the IP backs off, except those at accounts
+//! that logged in successfully from that IP in the last [`KNOWN_FOR`] (a counter `ok:`
+//! per account and IP, written at most once a day): an office behind one address keeps
+//! working while a sprayer there waits. A sprayer has no such success, so the exemption
+//! tells nothing.
 
 use crate::config::ThrottleSettings;
 use crate::state::AppState;
@@ -40,6 +50,13 @@ impl Recent {
     }
 }
 
+/// How long a successful login marks its IP as known for its account (spraying
+/// exemption): 30 days.
+pub const KNOWN_FOR: i64 = crate::store::KNOWN_ADDRESS_FOR;
+
+/// How often a known IP's mark is renewed by a successful login: once a day.
+const KNOWN_RENEW: i64 = 86_400;
+
 /// How long the client must wait before trying again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wait {
@@ -68,6 +85,10 @@ pub struct Attempt {
     account_ip: String,
     account: String,
     ip: String,
+    spray: String,
+    known: String,
+    /// When this account last logged in successfully from this IP (within [`KNOWN_FOR`]).
+    known_since: Option<i64>,
     /// Whether [`check`] found failures of this account from this IP: only then does a
     /// success need a write to clear them.
     seen_failures: bool,
@@ -88,17 +109,30 @@ impl Attempt {
             account_ip: format!("a+ip:{login}|{ip}"),
             account: format!("a:{login}"),
             ip: format!("ip:{ip}"),
+            spray: format!("spray:{ip}"),
+            known: format!("ok:{login}|{ip}"),
+            known_since: None,
             seen_failures: false,
             seen: Vec::new(),
         }
     }
 
+    /// The failure counters (the known-IP mark is read beside them, never counted).
     fn keys(&self) -> Vec<String> {
         vec![
             self.account_ip.clone(),
             self.account.clone(),
             self.ip.clone(),
+            self.spray.clone(),
         ]
+    }
+
+    /// Whether this is the first failure of this account from this IP in the window (as
+    /// [`check`] saw it, and none recorded by this process since).
+    fn first_failure_here(&self, recent: &Recent) -> bool {
+        self.seen.first().is_some_and(|(stored, at_check)| {
+            *stored == 0 && recent.get(&self.account_ip) == *at_check
+        })
     }
 }
 
@@ -182,7 +216,16 @@ pub async fn check(state: &AppState, attempt: &mut Attempt) -> Result<Option<Wai
     }
     let now = state.clock.unix();
     let keys = attempt.keys();
-    let counters = counters(state, &keys, now - secs(t.window)).await?;
+    let window_start = now - secs(t.window);
+    // One read: the failure counters of the window, and the known-IP mark of 30 days.
+    let mut read = keys.clone();
+    read.push(attempt.known.clone());
+    let mut counters = counters(state, &read, now.saturating_sub(KNOWN_FOR)).await?;
+    attempt.known_since = counters
+        .iter()
+        .find(|(key, ..)| *key == attempt.known)
+        .map(|(_, _, last)| *last);
+    counters.retain(|(key, _, last)| *key != attempt.known && *last >= window_start);
     attempt.seen_failures = counters.iter().any(|(key, ..)| *key == attempt.account_ip);
     attempt.seen = keys
         .iter()
@@ -235,6 +278,13 @@ pub fn recheck(state: &AppState, attempt: &Attempt) -> Option<Wait> {
 }
 
 fn limits(t: &ThrottleSettings, attempt: &Attempt, key: &str) -> Option<(i64, i64)> {
+    if key == attempt.spray {
+        // An account that logged in from here before is not held back by spraying.
+        return attempt
+            .known_since
+            .is_none()
+            .then(|| (t.spray_free, secs(t.ip_max)));
+    }
     if key == attempt.account_ip {
         Some((t.account_ip_free, secs(t.account_ip_max)))
     } else if key == attempt.account {
@@ -256,7 +306,15 @@ pub async fn failed(state: &AppState, attempt: &Attempt) -> Result<(), StoreErro
         return Ok(());
     }
     let now = state.clock.unix();
-    let keys = attempt.keys();
+    let mut keys = vec![
+        attempt.account_ip.clone(),
+        attempt.account.clone(),
+        attempt.ip.clone(),
+    ];
+    // One more distinct account failing from this IP (not one the IP is known for).
+    if attempt.known_since.is_none() && attempt.first_failure_here(&state.throttle_recent) {
+        keys.push(attempt.spray.clone());
+    }
     state.throttle_recent.add(&keys);
     count(state, &keys, now, now - secs(t.window)).await
 }
@@ -268,7 +326,24 @@ pub async fn failed(state: &AppState, attempt: &Attempt) -> Result<(), StoreErro
 /// # Errors
 /// The store's.
 pub async fn succeeded(state: &AppState, attempt: &Attempt) -> Result<(), StoreError> {
-    if !state.settings.throttle.enabled || !attempt.seen_failures {
+    if !state.settings.throttle.enabled {
+        return Ok(());
+    }
+    // This IP is known for this account (spraying exemption), renewed once a day.
+    let now = state.clock.unix();
+    if attempt
+        .known_since
+        .is_none_or(|last| last < now.saturating_sub(KNOWN_RENEW))
+    {
+        count(
+            state,
+            std::slice::from_ref(&attempt.known),
+            now,
+            now.saturating_sub(KNOWN_FOR),
+        )
+        .await?;
+    }
+    if !attempt.seen_failures {
         return Ok(());
     }
     match &state.throttle_redis {

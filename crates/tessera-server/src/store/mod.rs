@@ -333,6 +333,10 @@ impl Backend {
 /// A shared store.
 pub type DynStore = Arc<dyn Store>;
 
+/// How long the login throttle remembers that an account logged in from an address (its
+/// `ok:` counters in `login_failures`, which pruning keeps this long): 30 days.
+pub const KNOWN_ADDRESS_FOR: i64 = 30 * 86_400;
+
 /// Opens the store named by `url` and brings its schema up to date.
 ///
 /// # Errors

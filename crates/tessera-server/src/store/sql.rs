@@ -1129,7 +1129,7 @@ macro_rules! impl_store {
                 now: i64,
                 failures_before: i64,
             ) -> StoreResult<Vec<(&'static str, u64)>> {
-                let statements: [(&'static str, &'static str, i64); 7] = [
+                let statements: [(&'static str, &'static str, i64); 8] = [
                     (
                         "refresh_tokens",
                         "DELETE FROM refresh_tokens WHERE expires_at < $1 AND access_expires_at < $1",
@@ -1146,8 +1146,14 @@ macro_rules! impl_store {
                     ("revoked_access", "DELETE FROM revoked_access WHERE expires_at < $1", now),
                     (
                         "login_failures",
-                        "DELETE FROM login_failures WHERE last_failure < $1",
+                        "DELETE FROM login_failures WHERE last_failure < $1 AND key NOT LIKE 'ok:%'",
                         failures_before,
+                    ),
+                    // The throttle's known-address marks live longer than its counters.
+                    (
+                        "login_failures (known addresses)",
+                        "DELETE FROM login_failures WHERE last_failure < $1 AND key LIKE 'ok:%'",
+                        now.saturating_sub($crate::store::KNOWN_ADDRESS_FOR),
                     ),
                 ];
                 let mut removed = Vec::with_capacity(statements.len());

@@ -344,3 +344,83 @@ async fn a_concurrent_burst_gets_no_more_guesses_than_the_allowance() {
     assert!(hashed <= 5 + slots, "{hashed} guesses hashed: {statuses:?}");
     assert_eq!(hashed + refused, 30, "{statuses:?}");
 }
+
+/// Password spraying (many accounts, one password, one address) backs off after
+/// `spray_free` distinct accounts failed from the address, existing or not alike (so the
+/// onset tells nothing about which names exist), long before `ip_free`; an account that
+/// logged in from that address before (a colleague behind the same office address) is not
+/// held back, and other addresses are untouched. (Before: only `ip_free`, 100 failures an
+/// hour, slowed a spray.)
+#[tokio::test]
+async fn password_spraying_backs_off_early_and_spares_known_colleagues() {
+    let app = TestApp::builder()
+        .settings(|s| s.throttle.trusted_proxies = vec!["127.0.0.1".parse().unwrap()])
+        .spawn()
+        .await;
+    for name in ["carol", "dave", "erin", "frank", "grace"] {
+        app.create_user(name, false).await;
+    }
+    let office = Some("198.51.100.7");
+    // Carol logged in from the office before.
+    assert_eq!(
+        login_from(&app, "carol", PASSWORD, office).await.status(),
+        200
+    );
+
+    // The same spray from two addresses: one at existing accounts (and unknown ones),
+    // one at unknown names only. Both are stopped at the same point.
+    let sprays = [
+        (
+            "203.0.113.1",
+            vec![
+                "dave", "erin", "frank", "grace", "n1", "n2", "n3", "n4", "n5", "n6",
+            ],
+        ),
+        (
+            "203.0.113.2",
+            vec!["u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9", "u10"],
+        ),
+    ];
+    for (ip, names) in &sprays {
+        for name in names {
+            let res = login_from(&app, name, "Spring2026!", Some(ip)).await;
+            assert_eq!(res.status(), 401, "{ip} {name}");
+        }
+        // The eleventh account waits, however right its password: known accounts and
+        // unknown names answer alike.
+        let res = login_from(&app, "dave", PASSWORD, Some(ip)).await;
+        assert_eq!(res.status(), 429, "{ip}");
+        let res = login_from(&app, "zed", "Spring2026!", Some(ip)).await;
+        assert_eq!(res.status(), 429, "{ip}");
+    }
+
+    // From the office: the same spray, then carol (known there) still logs in; dave (never
+    // signed in from there) waits like the sprayer.
+    for name in ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"] {
+        assert_eq!(
+            login_from(&app, name, "Spring2026!", office).await.status(),
+            401
+        );
+    }
+    assert_eq!(
+        login_from(&app, "carol", PASSWORD, office).await.status(),
+        200
+    );
+    assert_eq!(
+        login_from(&app, "dave", PASSWORD, office).await.status(),
+        429
+    );
+    // Repeating one name counts once: a user retyping a mistyped username is not a spray.
+    let typo = Some("192.0.2.50");
+    for _ in 0..4 {
+        assert_eq!(login_from(&app, "erni", "pw1", typo).await.status(), 401);
+    }
+    assert_eq!(login_from(&app, "erin", PASSWORD, typo).await.status(), 200);
+    // Elsewhere, nothing changed.
+    assert_eq!(
+        login_from(&app, "dave", PASSWORD, Some("192.0.2.1"))
+            .await
+            .status(),
+        200
+    );
+}

@@ -525,6 +525,14 @@ pub async fn pruning_removes_only_what_has_expired(f: Fixture) {
     s.record_login_failure(&["fresh".into()], NOW, NOW - 3600)
         .await
         .unwrap();
+    // The throttle's known-address marks (`ok:` keys) outlive the counters' window.
+    let day = 86_400;
+    s.record_login_failure(&["ok:#1|10.0.0.1".into()], NOW - 2 * day, NOW - 30 * day)
+        .await
+        .unwrap();
+    s.record_login_failure(&["ok:#1|10.0.0.2".into()], NOW - 31 * day, NOW - 61 * day)
+        .await
+        .unwrap();
     let count = |rows: &[(&str, i64)], table: &str| {
         rows.iter()
             .find(|(t, _)| *t == table)
@@ -540,6 +548,15 @@ pub async fn pruning_removes_only_what_has_expired(f: Fixture) {
     assert_eq!(removed_from("refresh_tokens"), 0);
     assert_eq!(removed_from("revoked_access"), 1);
     assert_eq!(removed_from("login_failures"), 1);
+    assert_eq!(removed_from("login_failures (known addresses)"), 1);
+    assert_eq!(
+        s.login_failures(&["ok:#1|10.0.0.1".into(), "ok:#1|10.0.0.2".into()], 0)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "a mark of two days ago stays; one of 31 days goes"
+    );
     assert!(s.is_access_revoked("j-live").await.unwrap());
     assert_eq!(
         s.login_failures(&["fresh".into()], 0).await.unwrap().len(),
