@@ -135,6 +135,27 @@ const dead = await client.tokenIntrospection(svc, cc.access_token);
 check(dead.active === false, 'after revocation introspection says inactive');
 const gone = await client.tokenIntrospection(svc, refreshed.refresh_token);
 check(gone.active === false, 'the family ended by reuse detection is inactive');
+// Pushed authorization request (RFC 9126): openid-client pushes the request and builds
+// the URL with its request_uri; the browser (signed in already) comes straight back.
+const parVerifier = client.randomPKCECodeVerifier();
+const parState = client.randomState();
+const parUrl = await client.buildAuthorizationUrlWithPAR(web, {
+  redirect_uri: redirectUri,
+  scope: 'openid',
+  code_challenge: await client.calculatePKCECodeChallenge(parVerifier),
+  code_challenge_method: 'S256',
+  state: parState,
+});
+check(parUrl.searchParams.get('request_uri')?.startsWith('urn:ietf:params:oauth:request_uri:')
+  && !parUrl.searchParams.has('state'), 'openid-client pushes the request (PAR) and sends only its request_uri');
+const parBack = await fetch(parUrl, { headers: { cookie: session }, redirect: 'manual' });
+check(parBack.status === 302, 'the pushed request signs the browser in (SSO)');
+const parTokens = await client.authorizationCodeGrant(web, new URL(parBack.headers.get('location')), {
+  pkceCodeVerifier: parVerifier,
+  expectedState: parState,
+});
+check(parTokens.claims().sub === idClaims.sub, 'openid-client completes the PAR flow');
+
 // RP-initiated logout, the URL built by openid-client; the session's client hears of it
 // on the back channel with a logout token jose verifies.
 const endSession = client.buildEndSessionUrl(web, {

@@ -491,6 +491,9 @@ pub struct SsoSettings {
     /// address): off, so that a client registration cannot aim Tessera's requests at
     /// services listening only on localhost; on for development and tests.
     pub backchannel_allow_loopback: bool,
+    /// Every client must push its authorization requests first (RFC 9126 PAR): a request
+    /// at the authorization endpoint without a pushed `request_uri` is refused.
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Default for SsoSettings {
@@ -498,6 +501,7 @@ impl Default for SsoSettings {
         Self {
             session_lifetime: Duration::from_secs(12 * 3600),
             backchannel_allow_loopback: false,
+            require_pushed_authorization_requests: false,
         }
     }
 }
@@ -823,6 +827,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [passwords] min_length           TESSERA_PASSWORDS__MIN_LENGTH            8               for new passwords
   [sso] session_lifetime           TESSERA_SSO__SESSION_LIFETIME            12h             browser stays logged in at Tessera
   [sso] backchannel_allow_loopback TESSERA_SSO__BACKCHANNEL_ALLOW_LOOPBACK  false           back-channel logouts may go to loopback addresses (development)
+  [sso] require_pushed_authorization_requests  TESSERA_SSO__REQUIRE_PUSHED_AUTHORIZATION_REQUESTS  false  every client must use PAR (RFC 9126)
   [keys] rsa_bits                  TESSERA_KEYS__RSA_BITS                   2048            2048 | 3072 | 4096 for new RSA keys
   [keys] rotate_every              TESSERA_KEYS__ROTATE_EVERY               30d             automatic rotation; 0s = never (local backend)
   [throttle] enabled               TESSERA_THROTTLE__ENABLED                true            login back-off after failures (429 + Retry-After)

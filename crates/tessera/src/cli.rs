@@ -201,6 +201,9 @@ pub enum ClientCommand {
         /// The page needs `iss` and `sid` (Tessera always sends them).
         #[arg(long, requires = "frontchannel_logout_uri")]
         frontchannel_logout_session_required: bool,
+        /// Its authorization requests must be pushed to /oauth/par first (RFC 9126).
+        #[arg(long)]
+        require_pushed_authorization_requests: bool,
     },
     /// List clients.
     List,

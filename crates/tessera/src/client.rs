@@ -30,6 +30,7 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
             backchannel_logout_session_required,
             frontchannel_logout_uri,
             frontchannel_logout_session_required,
+            require_pushed_authorization_requests,
         } => {
             let seconds = |d: Option<std::time::Duration>| {
                 d.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -51,6 +52,7 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
                 backchannel_logout_session_required,
                 frontchannel_logout_uri,
                 frontchannel_logout_session_required,
+                require_pushed_authorization_requests,
             };
             if let Some(alg) = id_token_alg {
                 let active = store.signing_keys().await?.into_iter().any(|k| {
@@ -162,6 +164,7 @@ fn view(c: &Client) -> Value {
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "frontchannel_logout_uri": c.frontchannel_logout_uri,
         "frontchannel_logout_session_required": c.frontchannel_logout_session_required,
+        "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
         "created_at": c.created_at,
     })
 }

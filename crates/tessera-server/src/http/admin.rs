@@ -278,6 +278,8 @@ pub struct ClientView {
     /// The page the logged-out page loads in an iframe (Front-Channel Logout 1.0).
     frontchannel_logout_uri: Option<String>,
     frontchannel_logout_session_required: bool,
+    /// Its authorization requests must be pushed first (RFC 9126).
+    require_pushed_authorization_requests: bool,
 }
 
 impl From<&Client> for ClientView {
@@ -301,6 +303,7 @@ impl From<&Client> for ClientView {
             backchannel_logout_session_required: c.backchannel_logout_session_required,
             frontchannel_logout_uri: c.frontchannel_logout_uri.clone(),
             frontchannel_logout_session_required: c.frontchannel_logout_session_required,
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         }
     }
 }
@@ -347,6 +350,9 @@ pub struct NewClientBody {
     frontchannel_logout_uri: Option<String>,
     #[serde(default)]
     frontchannel_logout_session_required: bool,
+    /// Its authorization requests must be pushed first (RFC 9126 PAR).
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
 }
 
 /// A registered client and, for a confidential one, its secret: shown this once only.
@@ -638,6 +644,7 @@ async fn create_client(
         backchannel_logout_session_required: body.backchannel_logout_session_required,
         frontchannel_logout_uri: body.frontchannel_logout_uri,
         frontchannel_logout_session_required: body.frontchannel_logout_session_required,
+        require_pushed_authorization_requests: body.require_pushed_authorization_requests,
     };
     let created = clients::create(
         state.store.as_ref(),

@@ -83,10 +83,18 @@ fn malformed_request() -> Response {
 }
 
 async fn authorize_with(state: AppState, jar: CookieJar, params: AuthorizeParams) -> Response {
+    let incoming = match authorize::resolve_pushed(&state, params).await {
+        Ok(incoming) => incoming,
+        Err(e) => return failure(&state, e, StatusCode::FOUND),
+    };
+    let params = incoming.params;
     let req = match authorize::validate(&state, &params).await {
         Ok(req) => req,
         Err(e) => return failure(&state, e, StatusCode::FOUND),
     };
+    if let Err(e) = authorize::require_pushed(&state, &req, incoming.pushed) {
+        return failure(&state, e, StatusCode::FOUND);
+    }
     let current = match browser_session(&state, &jar).await {
         Ok(s) => s,
         Err(e) => return failure(&state, e, StatusCode::FOUND),

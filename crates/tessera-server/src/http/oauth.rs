@@ -23,6 +23,36 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/token", post(token))
         .route("/oauth/introspect", post(introspect))
         .route("/oauth/revoke", post(revoke))
+        .route("/oauth/par", post(par))
+}
+
+/// `/oauth/par`'s body: an authorization request and, for `client_secret_post`, the
+/// secret (its `client_id` is both the request's and the authenticating client's).
+#[derive(Debug, serde::Deserialize)]
+struct PushRequest {
+    #[serde(flatten)]
+    params: crate::service::authorize::AuthorizeParams,
+    #[serde(default)]
+    client_secret: Option<Secret>,
+}
+
+impl WithClient for PushRequest {
+    fn take_client(&mut self) -> (Option<String>, Option<Secret>) {
+        (self.params.client_id.clone(), self.client_secret.take())
+    }
+}
+
+/// `POST /oauth/par` (RFC 9126): 201 with `request_uri` and `expires_in`.
+async fn par(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<FormBody<PushRequest>, ApiError>,
+) -> Result<Response, OAuthError> {
+    let (req, creds) = read(&headers, body)?;
+    let pushed = oauth::push(&state, &creds, req.params).await?;
+    Ok(no_store(
+        (axum::http::StatusCode::CREATED, Json(pushed)).into_response(),
+    ))
 }
 
 async fn token(

@@ -75,6 +75,8 @@ fn document(state: &AppState, algs: &[&str]) -> Value {
         "end_session_endpoint": format!("{iss}/oauth/logout"),
         "introspection_endpoint": format!("{iss}/oauth/introspect"),
         "revocation_endpoint": format!("{iss}/oauth/revoke"),
+        "pushed_authorization_request_endpoint": format!("{iss}/oauth/par"),
+        "require_pushed_authorization_requests": state.settings.sso.require_pushed_authorization_requests,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": GrantType::ALL.map(GrantType::as_str),

@@ -84,6 +84,8 @@ pub struct NewClient {
     pub frontchannel_logout_uri: Option<String>,
     /// `frontchannel_logout_session_required`.
     pub frontchannel_logout_session_required: bool,
+    /// `require_pushed_authorization_requests` (RFC 9126).
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// A created client and, for a confidential one, its secret (shown once, never stored).
@@ -222,6 +224,7 @@ pub async fn create(
         backchannel_logout_session_required: input.backchannel_logout_session_required,
         frontchannel_logout_uri: input.frontchannel_logout_uri,
         frontchannel_logout_session_required: input.frontchannel_logout_session_required,
+        require_pushed_authorization_requests: input.require_pushed_authorization_requests,
     };
     match store.create_client(&client).await {
         Ok(()) => {

@@ -1,8 +1,9 @@
 //! The OAuth 2.0 endpoints' rules: the token endpoint's grants (RFC 6749), introspection
-//! (RFC 7662) and revocation (RFC 7009). Every function authenticates the client first.
+//! (RFC 7662), revocation (RFC 7009) and pushed authorization requests (RFC 9126). Every
+//! function authenticates the client first.
 
 use crate::domain::GrantType;
-use crate::service::authorize;
+use crate::service::authorize::{self, AuthorizeError};
 use crate::service::client::{self, ClientAuthError, ClientCredentials, ClientExt as _};
 use crate::service::login::{self, LoginError, LoginId};
 use crate::service::password::HashError;
@@ -561,4 +562,81 @@ pub async fn revoke(
         state.store.revoke_access(&c.jti, c.exp).await?;
     }
     Ok(())
+}
+
+/// What `/oauth/par` answers (RFC 9126 §2.2).
+#[derive(Debug, serde::Serialize)]
+pub struct Pushed {
+    /// `urn:ietf:params:oauth:request_uri:…`, good once.
+    pub request_uri: String,
+    /// Seconds it stays good.
+    pub expires_in: i64,
+}
+
+/// `POST /oauth/par` (RFC 9126): authenticates the client, checks the authorization
+/// request as the authorization endpoint would (its errors as JSON here, not redirects),
+/// and stores it under a fresh `request_uri` for [`PUSHED_LIFETIME`] seconds.
+///
+/// # Errors
+/// [`OAuthError`]: `invalid_client`; `invalid_request` for a `request_uri` in the body,
+/// a request object, another client's `client_id`, or a request the authorization
+/// endpoint would refuse.
+pub async fn push(
+    state: &AppState,
+    creds: &ClientCredentials,
+    mut params: authorize::AuthorizeParams,
+) -> Result<Pushed, OAuthError> {
+    let client = client::authenticate(state.store.as_ref(), creds).await?;
+    if params.request_uri.is_some() {
+        return Err(OAuthError::InvalidRequest(
+            "request_uri may not be pushed (RFC 9126 §2.1)".into(),
+        ));
+    }
+    if params.request.is_some() {
+        return Err(OAuthError::InvalidRequest(
+            "request objects are not supported: push the parameters themselves".into(),
+        ));
+    }
+    params.client_id = Some(client.client_id.clone());
+    match authorize::validate(state, &params).await {
+        Ok(_) => {}
+        Err(AuthorizeError::Page(why)) => return Err(OAuthError::InvalidRequest(why)),
+        Err(AuthorizeError::Redirect {
+            error, description, ..
+        }) => {
+            return Err(match error {
+                "invalid_scope" => OAuthError::InvalidScope(description),
+                "unauthorized_client" => OAuthError::UnauthorizedClient(
+                    "this client is not registered for the authorization code grant",
+                ),
+                _ => OAuthError::InvalidRequest(format!("{error}: {description}")),
+            });
+        }
+        Err(AuthorizeError::Store(e)) => return Err(e.into()),
+        Err(AuthorizeError::Random(_)) => {
+            return Err(OAuthError::Internal("random generator failed".into()));
+        }
+    }
+    let request_uri = format!(
+        "{}{}",
+        authorize::PUSHED_URI_PREFIX,
+        authorize::random_token()
+            .map_err(|_| OAuthError::Internal("random generator failed".into()))?
+    );
+    let stored = serde_json::to_string(&params)
+        .map_err(|e| OAuthError::Internal(format!("pushed request: {e}")))?;
+    let expires_in = authorize::PUSHED_LIFETIME;
+    state
+        .store
+        .insert_pushed_request(
+            &authorize::sha256_hex(&request_uri),
+            &client.client_id,
+            &stored,
+            state.clock.unix().saturating_add(expires_in),
+        )
+        .await?;
+    Ok(Pushed {
+        request_uri,
+        expires_in,
+    })
 }

@@ -257,6 +257,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         token_hash: &str,
     ) -> StoreResult<Vec<(String, String)>>;
 
+    /// Stores a pushed authorization request (RFC 9126) under the SHA-256 of its
+    /// `request_uri`.
+    async fn insert_pushed_request(
+        &self,
+        uri_hash: &str,
+        client_id: &str,
+        params: &str,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// Uses up a pushed request: removed whatever happens, returned (client id and
+    /// parameters) only if it had not expired at `now`.
+    async fn take_pushed_request(
+        &self,
+        uri_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<(String, String)>>;
+
     /// Back-channel logouts due at `now`, oldest first: at most `per_client` of each
     /// client, `limit` in all.
     async fn due_logout_deliveries(

@@ -349,6 +349,9 @@ pub struct Client {
     /// Whether that page wants `iss` and `sid` (it always gets them).
     #[serde(default)]
     pub frontchannel_logout_session_required: bool,
+    /// Whether its authorization requests must be pushed first (RFC 9126).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// A back-channel logout token still to deliver.

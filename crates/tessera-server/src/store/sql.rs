@@ -171,7 +171,8 @@ pub(super) const REFRESH_COLUMNS: &str = "jti, family, user_id, client_id, issue
 pub(super) const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, grants, \
      scopes, first_party, access_lifetime, refresh_lifetime, created_at, id_token_alg, audiences, \
      post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, \
-     frontchannel_logout_uri, frontchannel_logout_session_required";
+     frontchannel_logout_uri, frontchannel_logout_session_required, \
+     require_pushed_authorization_requests";
 
 /// The columns of `logout_deliveries`, in [`LogoutDelivery`](super::LogoutDelivery)'s order.
 pub(super) const DELIVERY_COLUMNS: &str =
@@ -411,6 +412,9 @@ macro_rules! impl_store {
                 frontchannel_logout_session_required: r
                     .try_get("frontchannel_logout_session_required")
                     .map_err(get)?,
+                require_pushed_authorization_requests: r
+                    .try_get("require_pushed_authorization_requests")
+                    .map_err(get)?,
             })
         }
 
@@ -418,7 +422,7 @@ macro_rules! impl_store {
             let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
             sqlx::query(&format!(
                 "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                 $13, $14, $15, $16, $17)"
+                 $13, $14, $15, $16, $17, $18)"
             ))
             .bind(&c.client_id)
             .bind(&c.name)
@@ -437,6 +441,7 @@ macro_rules! impl_store {
             .bind(c.backchannel_logout_session_required)
             .bind(&c.frontchannel_logout_uri)
             .bind(c.frontchannel_logout_session_required)
+            .bind(c.require_pushed_authorization_requests)
             .execute(&mut *conn)
             .await
             .map_err(classify)?;
@@ -1129,7 +1134,7 @@ macro_rules! impl_store {
                 now: i64,
                 failures_before: i64,
             ) -> StoreResult<Vec<(&'static str, u64)>> {
-                let statements: [(&'static str, &'static str, i64); 8] = [
+                let statements: [(&'static str, &'static str, i64); 9] = [
                     (
                         "refresh_tokens",
                         "DELETE FROM refresh_tokens WHERE expires_at < $1 AND access_expires_at < $1",
@@ -1138,6 +1143,7 @@ macro_rules! impl_store {
                     ("auth_codes", "DELETE FROM auth_codes WHERE expires_at < $1", now),
                     ("sessions", "DELETE FROM sessions WHERE expires_at < $1", now),
                     ("user_links", "DELETE FROM user_links WHERE expires_at < $1", now),
+                    ("pushed_requests", "DELETE FROM pushed_requests WHERE expires_at < $1", now),
                     (
                         "legacy_refresh_used",
                         "DELETE FROM legacy_refresh_used WHERE expires_at < $1",
@@ -1535,6 +1541,47 @@ macro_rules! impl_store {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(classify)
+            }
+
+            async fn insert_pushed_request(
+                &self,
+                uri_hash: &str,
+                client_id: &str,
+                params: &str,
+                expires_at: i64,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO pushed_requests (uri_hash, client_id, params, expires_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(uri_hash)
+                .bind(client_id)
+                .bind(params)
+                .bind(expires_at)
+                .execute(&mut *self.write_conn().await?)
+                .await
+                .map_err(classify)?;
+                Ok(())
+            }
+
+            async fn take_pushed_request(
+                &self,
+                uri_hash: &str,
+                now: i64,
+            ) -> StoreResult<Option<(String, String)>> {
+                let mut tx = self.begin_write().await?;
+                let found: Option<(String, String, i64)> = sqlx::query_as(
+                    "DELETE FROM pushed_requests WHERE uri_hash = $1 \
+                     RETURNING client_id, params, expires_at",
+                )
+                .bind(uri_hash)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+                tx.commit().await.map_err(classify)?;
+                Ok(found
+                    .filter(|(_, _, expires_at)| *expires_at > now)
+                    .map(|(client, params, _)| (client, params)))
             }
 
             async fn due_logout_deliveries(

@@ -751,6 +751,7 @@ async fn discovery_describes_what_the_server_does() {
         "end_session_endpoint",
         "introspection_endpoint",
         "revocation_endpoint",
+        "pushed_authorization_request_endpoint",
     ] {
         let url = doc[key].as_str().unwrap();
         assert!(url.starts_with(&app.address), "{key}");
@@ -770,6 +771,8 @@ async fn discovery_describes_what_the_server_does() {
             .iter()
             .any(|g| g == "client_credentials")
     );
+    assert_eq!(doc["require_pushed_authorization_requests"], false);
+    assert_eq!(doc["request_parameter_supported"], false);
     // Logout: every flavour the logout tests exercise (tests/api/logout.rs).
     for key in [
         "backchannel_logout_supported",

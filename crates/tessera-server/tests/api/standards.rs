@@ -388,3 +388,213 @@ async fn an_id_token_signing_failure_does_not_consume_the_refresh_token() {
     let body: Value = retried.json().await.unwrap();
     assert!(body["id_token"].is_string());
 }
+
+/// Pushed authorization requests (RFC 9126): the client POSTs its request to /oauth/par
+/// (authenticated; 201 with a `request_uri` good once for 60 s); the browser comes with
+/// only `client_id` and `request_uri`, and the pushed values (state, nonce, PKCE, scope)
+/// are the ones used. A used, expired or other client's `request_uri` is refused on the
+/// page; PAR's own errors are JSON. A client registered with
+/// `require_pushed_authorization_requests` cannot skip it. `request` objects are
+/// answered `request_not_supported` and other `request_uri`s `request_uri_not_supported`
+/// on the redirect (before: both silently ignored).
+#[tokio::test]
+async fn pushed_authorization_requests_are_used_once_and_can_be_required() {
+    use crate::sso::{hidden_inputs, redeem};
+    use std::time::Duration;
+    let (app, secret) = app().await;
+    let (verifier, challenge) = pkce();
+    let push = |extra: &[(&'static str, &str)]| {
+        let mut form = request(&challenge, extra);
+        form.push(("nonce", "pushed-nonce".into()));
+        let secret = secret.clone();
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/oauth/par"))
+                .basic_auth("web", Some(&secret))
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = push(&[("state", "pushed-state")]).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["expires_in"], 60);
+    let request_uri = body["request_uri"].as_str().unwrap().to_owned();
+    assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
+
+    let b = crate::browser();
+    let by_reference = |uri: &str, client: &str| {
+        let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", client)
+            .append_pair("request_uri", uri);
+        url.to_string()
+    };
+    let page = b
+        .get(by_reference(&request_uri, "web"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "the login page");
+    let html = page.text().await.unwrap();
+    let fields = hidden_inputs(&html);
+    assert!(fields.contains(&("state".into(), "pushed-state".into())));
+    let done = crate::sso::sign_in(&app, &b, &html, tessera_test_support::PASSWORD).await;
+    let back = location(&done);
+    assert_eq!(param(&back, "state").as_deref(), Some("pushed-state"));
+    let code = param(&back, "code").unwrap();
+    let tokens: Value = redeem(&app, ("web", &secret), &code, CB, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = crate::sso::claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["nonce"], "pushed-nonce", "the pushed nonce");
+
+    // Once only.
+    let again = b
+        .get(by_reference(&request_uri, "web"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400);
+    // Expired after 60 s; another client's is refused too.
+    let body: Value = push(&[]).await.json().await.unwrap();
+    let stale = body["request_uri"].as_str().unwrap().to_owned();
+    app.clock.advance(Duration::from_secs(61));
+    assert_eq!(
+        b.get(by_reference(&stale, "web"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let body: Value = push(&[]).await.json().await.unwrap();
+    let theirs = body["request_uri"].as_str().unwrap().to_owned();
+    assert_eq!(
+        b.get(by_reference(&theirs, "other"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        b.get(by_reference(&theirs, "web"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400,
+        "and spent"
+    );
+
+    // PAR's own refusals, as JSON: no client authentication, a request_uri pushed, a
+    // request the authorization endpoint would refuse.
+    let res = app
+        .client
+        .post(app.url("/oauth/par"))
+        .form(&request(&challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    for (extra, code) in [
+        (
+            vec![("request_uri", "urn:ietf:params:oauth:request_uri:x")],
+            "invalid_request",
+        ),
+        (
+            vec![("redirect_uri", "https://evil.example.com/cb")],
+            "invalid_request",
+        ),
+        (vec![("scope", "openid admin:everything")], "invalid_scope"),
+        (
+            vec![("request", "eyJhbGciOiJub25lIn0.e30.")],
+            "invalid_request",
+        ),
+    ] {
+        let res = push(&extra).await;
+        assert_eq!(res.status(), 400, "{extra:?}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], code, "{extra:?}: {body}");
+    }
+
+    // Request objects and other request_uris: refused on the redirect, with iss.
+    for (extra, error) in [
+        (
+            ("request", "eyJhbGciOiJub25lIn0.e30."),
+            "request_not_supported",
+        ),
+        (
+            ("request_uri", "https://rp.example.com/req.jwt"),
+            "request_uri_not_supported",
+        ),
+    ] {
+        let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+        url.query_pairs_mut().extend_pairs(
+            request(&challenge, &[extra])
+                .iter()
+                .map(|(k, v)| (*k, v.as_str())),
+        );
+        let res = b.get(url).send().await.unwrap();
+        assert_eq!(res.status(), 302);
+        let back = location(&res);
+        assert_eq!(param(&back, "error").as_deref(), Some(error));
+        assert_eq!(param(&back, "iss").as_deref(), Some(app.address.as_str()));
+    }
+
+    // A client that must push: the plain request is refused on the redirect, a pushed one
+    // goes through.
+    let strict = app
+        .create_client(tessera_server::service::client::NewClient {
+            id: "strict".into(),
+            redirect_uris: vec![CB.into()],
+            require_pushed_authorization_requests: true,
+            first_party: true,
+            ..tessera_server::service::client::NewClient::default()
+        })
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut().extend_pairs(
+        request(&challenge, &[("client_id", "strict")])
+            .iter()
+            .map(|(k, v)| (*k, v.as_str())),
+    );
+    let res = b.get(url).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(
+        param(&location(&res), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let res = app
+        .client
+        .post(app.url("/oauth/par"))
+        .basic_auth("strict", Some(&strict))
+        .form(&request(&challenge, &[("client_id", "strict")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    let res = b
+        .get(by_reference(
+            body["request_uri"].as_str().unwrap(),
+            "strict",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        302,
+        "signed in already: straight back with a code"
+    );
+    assert!(param(&location(&res), "code").is_some());
+}

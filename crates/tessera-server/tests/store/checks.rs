@@ -64,6 +64,7 @@ fn client(id: &str, secret_hash: Option<&str>) -> Client {
         backchannel_logout_session_required: true,
         frontchannel_logout_uri: Some(format!("https://{id}.example.com/fc")),
         frontchannel_logout_session_required: false,
+        require_pushed_authorization_requests: true,
     }
 }
 
@@ -1255,5 +1256,45 @@ pub async fn ending_a_session_queues_one_logout_per_client_that_took_part(f: Fix
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// A pushed authorization request is taken once, only before it expires, and goes with
+/// its client; pruning removes expired ones.
+pub async fn pushed_requests_are_taken_once_before_they_expire(f: Fixture) {
+    let s = f.store;
+    s.create_client(&client("web", None)).await.unwrap();
+    assert!(
+        s.client("web")
+            .await
+            .unwrap()
+            .unwrap()
+            .require_pushed_authorization_requests
+    );
+    for (hash, expires) in [("p1", NOW + 60), ("p2", NOW - 1), ("p3", NOW + 60)] {
+        s.insert_pushed_request(hash, "web", r#"{"state":"s"}"#, expires)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        s.take_pushed_request("p1", NOW).await.unwrap(),
+        Some(("web".to_owned(), r#"{"state":"s"}"#.to_owned()))
+    );
+    assert_eq!(
+        s.take_pushed_request("p1", NOW).await.unwrap(),
+        None,
+        "once"
+    );
+    assert_eq!(
+        s.take_pushed_request("p2", NOW).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(s.take_pushed_request("nope", NOW).await.unwrap(), None);
+    assert!(s.delete_client("web", NOW).await.unwrap());
+    assert_eq!(
+        s.take_pushed_request("p3", NOW).await.unwrap(),
+        None,
+        "with its client"
     );
 }

@@ -109,6 +109,7 @@ conformance!(
     logging_out_everywhere_ends_families_and_browser_sessions,
     a_hash_upgrade_never_overwrites_a_password_set_meanwhile,
     ending_a_session_queues_one_logout_per_client_that_took_part,
+    pushed_requests_are_taken_once_before_they_expire,
 );
 
 #[tokio::test]
