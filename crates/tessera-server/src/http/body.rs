@@ -60,16 +60,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !form {
+        if !is_form(req.headers()) {
             return Err(ApiError::Parse(
                 "the body must be application/x-www-form-urlencoded".into(),
             ));
@@ -88,6 +79,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormBody<T> {
             .map(FormBody)
             .map_err(field_error)
     }
+}
+
+/// Whether the request says its body is `application/x-www-form-urlencoded` (parameters
+/// such as `charset` aside).
+pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// Reads the request body whole (up to one byte past [`MAX_BODY_BYTES`], so the

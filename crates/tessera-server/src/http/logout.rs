@@ -16,7 +16,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::cookie::CookieJar;
@@ -57,15 +57,7 @@ async fn logout_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !form {
+    if !crate::http::body::is_form(&headers) {
         return malformed();
     }
     let confirming = url::form_urlencoded::parse(&body).any(|(k, _)| k == "csrf");

@@ -200,15 +200,7 @@ fn access_token(
             }
         }
     };
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    let mut in_body = if is_form {
+    let mut in_body = if crate::http::body::is_form(headers) {
         form_urlencoded::parse(body)
             .filter(|(name, _)| name == "access_token")
             .map(|(_, value)| value.into_owned())

@@ -219,7 +219,7 @@ async fn replicas_with_separate_databases_share_counters_through_redis() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!(keys.len(), 3, "account+ip, account, ip: {keys:?}");
+    assert_eq!(keys.len(), 4, "account+ip, account, ip, spray: {keys:?}");
     for key in &keys {
         let ttl: i64 = redis::cmd("TTL")
             .arg(key)
@@ -232,8 +232,21 @@ async fn replicas_with_separate_databases_share_counters_through_redis() {
     b.clock.advance(Duration::from_secs(2));
     let res = login_from(&b, "alice", PASSWORD, Some("198.51.100.20")).await;
     assert_eq!(res.status(), 200);
+    // ... and marks that address as known for the account (spraying), for 30 days.
+    let known = format!("{prefix}ok:#1|198.51.100.20");
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&known)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(ttl > 29 * 86_400 && ttl <= 30 * 86_400, "{known}: {ttl}");
+    let all: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let _: i64 = redis::cmd("DEL")
-        .arg(&keys)
+        .arg(&all)
         .query_async(&mut conn)
         .await
         .unwrap();
