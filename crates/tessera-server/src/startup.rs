@@ -239,6 +239,7 @@ impl Application {
                     .acceptor(LimitAcceptor::new(
                         axum_server::accept::DefaultAcceptor,
                         limit,
+                        header_timeout,
                     ))
                     .handle(handle);
                 slow_loris_guard(server.http_builder(), header_timeout);
@@ -250,6 +251,7 @@ impl Application {
                         tls.acceptor(LimitAcceptor::new(
                             axum_server::accept::DefaultAcceptor,
                             limit,
+                            header_timeout,
                         ))
                     })
                     .handle(handle);
@@ -318,9 +320,16 @@ fn slow_loris_guard(
         .header_read_timeout(timeout)
         .max_buf_size(MAX_HEADER_BYTES)
         .max_headers(100);
+    // HTTP/2: few streams per connection (each may buffer a 64 KiB body), and a ping
+    // every header-read timeout that must be answered within another, so a connection
+    // whose peer stopped answering is closed.
     builder
         .http2()
-        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
+        .timer(hyper_util::rt::TokioTimer::new())
+        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX))
+        .max_concurrent_streams(16)
+        .keep_alive_interval(Some(timeout))
+        .keep_alive_timeout(timeout);
 }
 
 /// Removes expired rows every `database.prune_interval`, so the database does not grow

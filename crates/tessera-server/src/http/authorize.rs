@@ -87,12 +87,18 @@ async fn authorize_with(state: AppState, jar: CookieJar, params: AuthorizeParams
         Ok(incoming) => incoming,
         Err(e) => return failure(&state, e, StatusCode::FOUND),
     };
-    let params = incoming.params;
+    let mut params = incoming.params;
+    let pushed = match authorize::pushed_ok(&state, &params) {
+        Ok(sealed) => incoming.pushed || sealed,
+        Err(e) => return failure(&state, e, StatusCode::FOUND),
+    };
+    // The forms carry the pushed request sealed, so that they stay it.
+    params.pushed = pushed.then(|| authorize::seal_pushed(&state, &params));
     let req = match authorize::validate(&state, &params).await {
         Ok(req) => req,
         Err(e) => return failure(&state, e, StatusCode::FOUND),
     };
-    if let Err(e) = authorize::require_pushed(&state, &req, incoming.pushed) {
+    if let Err(e) = authorize::require_pushed(&state, &req, pushed) {
         return failure(&state, e, StatusCode::FOUND);
     }
     let current = match browser_session(&state, &jar).await {
@@ -101,6 +107,18 @@ async fn authorize_with(state: AppState, jar: CookieJar, params: AuthorizeParams
     };
     let decided = authorize::decide(&state, &req, current, false).await;
     answer(&state, jar, &req, &params, decided, StatusCode::FOUND).await
+}
+
+/// The request a login or consent form carries: valid, and, when the client (or the
+/// server) requires pushed requests, sealed as one that was pushed and is unaltered.
+async fn form_request(
+    state: &AppState,
+    params: &AuthorizeParams,
+) -> Result<AuthorizeRequest, AuthorizeError> {
+    let pushed = authorize::pushed_ok(state, params)?;
+    let req = authorize::validate(state, params).await?;
+    authorize::require_pushed(state, &req, pushed)?;
+    Ok(req)
 }
 
 /// The login form's fields.
@@ -124,7 +142,7 @@ async fn login_form(
     let Ok(Body(mut form)) = body else {
         return bad_request("The sign-in form could not be read.");
     };
-    let req = match authorize::validate(&state, &form.params).await {
+    let req = match form_request(&state, &form.params).await {
         Ok(req) => req,
         Err(e) => return failure(&state, e, StatusCode::SEE_OTHER),
     };
@@ -212,7 +230,7 @@ async fn consent_form(
     let Ok(Body(form)) = body else {
         return bad_request("The consent form could not be read.");
     };
-    let req = match authorize::validate(&state, &form.params).await {
+    let req = match form_request(&state, &form.params).await {
         Ok(req) => req,
         Err(e) => return failure(&state, e, StatusCode::SEE_OTHER),
     };

@@ -20,13 +20,18 @@ impl FromRequestParts<AppState> for ClientIp {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        let forwarded = parts
+        // Every X-Forwarded-For line, in order, as one list (RFC 9110 §5.3): a proxy that
+        // appends a line of its own (HAProxy) is read at its line, not at the client's.
+        let lines: Vec<&str> = parts
             .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let forwarded = (!lines.is_empty()).then(|| lines.join(","));
         Ok(Self(throttle::client_ip(
             peer,
-            forwarded,
+            forwarded.as_deref(),
             &state.settings.throttle.trusted_proxies,
         )))
     }

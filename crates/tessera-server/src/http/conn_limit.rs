@@ -1,13 +1,16 @@
 //! A cap on open connections (`connection_limit`): each accepted connection holds a permit
 //! for its lifetime; past the cap a new connection is closed at once instead of queueing
 //! (so a flood of idle sockets cannot exhaust file descriptors or memory). The acceptor
-//! wraps axum-server's own (plain, or under the TLS acceptor).
+//! wraps axum-server's own (plain, or under the TLS acceptor). A connection that sends
+//! nothing at all (not a request byte, not a TLS hello) within the header-read timeout is
+//! closed: hyper's own timeout starts only once a request has begun.
 
 use axum_server::accept::Accept;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -16,14 +19,28 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct LimitAcceptor<A> {
     inner: A,
     permits: Arc<Semaphore>,
+    first_byte: Duration,
+}
+
+/// A connection whose first byte can be awaited without reading it.
+pub trait Readable {
+    /// Resolves once the peer has sent something (or closed).
+    fn readable(&self) -> impl std::future::Future<Output = io::Result<()>> + Send;
+}
+
+impl Readable for tokio::net::TcpStream {
+    fn readable(&self) -> impl std::future::Future<Output = io::Result<()>> + Send {
+        tokio::net::TcpStream::readable(self)
+    }
 }
 
 impl<A> LimitAcceptor<A> {
     /// At most `limit` connections at once through `inner`.
-    pub fn new(inner: A, limit: usize) -> Self {
+    pub fn new(inner: A, limit: usize, first_byte: Duration) -> Self {
         Self {
             inner,
             permits: Arc::new(Semaphore::new(limit)),
+            first_byte,
         }
     }
 }
@@ -34,7 +51,7 @@ where
     A::Future: Send,
     A::Stream: Send,
     A::Service: Send,
-    I: Send + 'static,
+    I: Readable + Send + Sync + 'static,
     S: Send + 'static,
 {
     type Stream = A::Stream;
@@ -51,7 +68,17 @@ where
             ))));
         };
         let inner = self.inner.clone();
+        let first_byte = self.first_byte;
         Box::pin(async move {
+            if tokio::time::timeout(first_byte, stream.readable())
+                .await
+                .is_err()
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "nothing received within the header-read timeout",
+                ));
+            }
             inner
                 .accept(
                     Limited {

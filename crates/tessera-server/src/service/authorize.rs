@@ -62,6 +62,55 @@ pub struct AuthorizeParams {
     /// is answered `request_uri_not_supported`.
     #[serde(default)]
     pub request_uri: Option<String>,
+    /// Tessera's seal over a pushed request's values ([`seal_pushed`]), carried through
+    /// the login and consent forms: they stay the pushed request, unaltered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed: Option<String>,
+}
+
+const PUSHED_PURPOSE: &str = "pushed-request";
+
+/// The request's values without the seal, in a fixed order (the struct's).
+fn pushed_message(params: &AuthorizeParams) -> Vec<u8> {
+    let unsealed = AuthorizeParams {
+        pushed: None,
+        ..params.clone()
+    };
+    serde_json::to_vec(&unsealed).unwrap_or_default()
+}
+
+/// Seals `params` as a pushed request's (an HMAC under the internal key).
+pub fn seal_pushed(state: &AppState, params: &AuthorizeParams) -> String {
+    let tag = state
+        .keys
+        .current()
+        .mac()
+        .tag(PUSHED_PURPOSE, &pushed_message(params));
+    URL_SAFE_NO_PAD.encode(tag)
+}
+
+/// Whether `params` carry a valid seal (they are a pushed request's, unaltered).
+///
+/// # Errors
+/// [`AuthorizeError::Page`] for a seal that does not match: the form was altered.
+pub fn pushed_ok(state: &AppState, params: &AuthorizeParams) -> Result<bool, AuthorizeError> {
+    let Some(seal) = params.pushed.as_deref() else {
+        return Ok(false);
+    };
+    let valid = URL_SAFE_NO_PAD.decode(seal).is_ok_and(|tag| {
+        state
+            .keys
+            .current()
+            .mac()
+            .verify_tag(PUSHED_PURPOSE, &pushed_message(params), &tag)
+    });
+    if valid {
+        Ok(true)
+    } else {
+        Err(AuthorizeError::Page(
+            "This sign-in form was altered. Go back to the app and start again.".into(),
+        ))
+    }
 }
 
 /// The prefix of the `request_uri`s `/oauth/par` hands out (RFC 9126 §2.2).

@@ -111,12 +111,14 @@ pub async fn authenticate(
         Some(u) if verdict.matches && u.is_active && u.email_verified => u,
         _ => {
             state.metrics.login_failures.inc();
+            // Counted first (this process's memory before any await), so the attempts
+            // queued for the hashing slot this one freed see it at their recheck.
+            throttle::failed(state, &attempt).await?;
             audit::event("login.failure")
                 .subject(&subject)
                 .ip(ip)
                 .record(state.store.as_ref(), state.clock.unix())
                 .await;
-            throttle::failed(state, &attempt).await?;
             return Err(LoginError::NoActiveAccount);
         }
     };

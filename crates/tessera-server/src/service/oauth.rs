@@ -564,6 +564,12 @@ pub async fn revoke(
     Ok(())
 }
 
+/// The longest pushed request stored (its values as JSON).
+pub const MAX_PUSHED_BYTES: usize = 16 * 1024;
+
+/// Pushed requests one client may have pending at once (at most 16 MiB for a client).
+pub const MAX_PUSHED_PER_CLIENT: i64 = 1000;
+
 /// What `/oauth/par` answers (RFC 9126 §2.2).
 #[derive(Debug, serde::Serialize)]
 pub struct Pushed {
@@ -625,6 +631,23 @@ pub async fn push(
     );
     let stored = serde_json::to_string(&params)
         .map_err(|e| OAuthError::Internal(format!("pushed request: {e}")))?;
+    // Anyone may push for a public client: what one client's pushes can hold is bounded.
+    if stored.len() > MAX_PUSHED_BYTES {
+        return Err(OAuthError::InvalidRequest(format!(
+            "the request's values are longer than {MAX_PUSHED_BYTES} bytes"
+        )));
+    }
+    let now = state.clock.unix();
+    if state
+        .store
+        .count_pushed_requests(&client.client_id, now)
+        .await?
+        >= MAX_PUSHED_PER_CLIENT
+    {
+        return Err(OAuthError::Unavailable(
+            "too many pushed requests of this client are pending; retry in a minute".into(),
+        ));
+    }
     let expires_in = authorize::PUSHED_LIFETIME;
     state
         .store

@@ -105,6 +105,7 @@ impl Attempt {
             Some(id) => format!("#{id}"),
             None => format!("={}", crate::domain::user::username_key(login)),
         };
+        let ip = ip_key(ip);
         Self {
             account_ip: format!("a+ip:{login}|{ip}"),
             account: format!("a:{login}"),
@@ -154,7 +155,7 @@ pub async fn mail_request(state: &AppState, ip: IpAddr) -> Result<Option<Wait>, 
     }
     let now = state.clock.unix();
     let since = now - secs(t.window);
-    let key = format!("mail:{ip}");
+    let key = format!("mail:{}", ip_key(ip));
     let counted = counters(state, std::slice::from_ref(&key), since).await?;
     if let Some((_, requests, last)) = counted.first()
         && let Some(seconds) = backoff(*requests, t.mail_free, secs(t.ip_max), *last, now)
@@ -360,15 +361,31 @@ pub async fn succeeded(state: &AppState, attempt: &Attempt) -> Result<(), StoreE
 /// The client's IP: the peer's, or, when the peer is a trusted proxy, the right-most
 /// address of `X-Forwarded-For` that is not itself a trusted proxy.
 pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
+    // An IPv4 peer on a dual-stack listener arrives as ::ffff:a.b.c.d: compare as IPv4.
+    let peer = peer.to_canonical();
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *ip);
+    if !is_trusted(&peer) {
         return peer;
     }
     forwarded_for
         .into_iter()
         .flat_map(|h| h.rsplit(','))
         .filter_map(|part| part.trim().parse::<IpAddr>().ok())
-        .find(|ip| !trusted.contains(ip))
+        .map(|ip| ip.to_canonical())
+        .find(|ip| !is_trusted(ip))
         .unwrap_or(peer)
+}
+
+/// How an address is counted: an IPv4 address as itself, an IPv6 address by its /64 (one
+/// host usually holds a whole /64, and could take a fresh address per attempt).
+pub fn ip_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
 }
 
 #[cfg(test)]
@@ -383,6 +400,15 @@ mod tests {
         assert_eq!(backoff(8, 5, 900, 100, 101), Some(7));
         assert_eq!(backoff(60, 5, 900, 100, 100), Some(900));
         assert_eq!(backoff(6, 5, 900, 100, 102), None, "waited long enough");
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        let key = |s: &str| ip_key(s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])));
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
     }
 
     #[test]

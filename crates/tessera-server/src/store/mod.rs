@@ -266,6 +266,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         params: &str,
         expires_at: i64,
     ) -> StoreResult<()>;
+    /// How many pushed requests of `client_id` have not expired at `now`.
+    async fn count_pushed_requests(&self, client_id: &str, now: i64) -> StoreResult<i64>;
     /// Uses up a pushed request: removed whatever happens, returned (client id and
     /// parameters) only if it had not expired at `now`.
     async fn take_pushed_request(

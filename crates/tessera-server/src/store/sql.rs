@@ -1191,8 +1191,13 @@ macro_rules! impl_store {
             }
 
             async fn table_counts(&self) -> StoreResult<Vec<(&'static str, i64)>> {
-                const TABLES: [&str; 13] = [
+                const TABLES: [&str; 18] = [
                     "audit_events",
+                    "session_clients",
+                    "session_grants",
+                    "logout_deliveries",
+                    "pushed_requests",
+                    "deleted_clients",
                     "users",
                     "clients",
                     "signing_keys",
@@ -1562,6 +1567,17 @@ macro_rules! impl_store {
                 .await
                 .map_err(classify)?;
                 Ok(())
+            }
+
+            async fn count_pushed_requests(&self, client_id: &str, now: i64) -> StoreResult<i64> {
+                sqlx::query_scalar(
+                    "SELECT count(*) FROM pushed_requests WHERE client_id = $1 AND expires_at > $2",
+                )
+                .bind(client_id)
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(classify)
             }
 
             async fn take_pushed_request(

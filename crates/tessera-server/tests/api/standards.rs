@@ -598,3 +598,135 @@ async fn pushed_authorization_requests_are_used_once_and_can_be_required() {
     );
     assert!(param(&location(&res), "code").is_some());
 }
+
+/// A client that must push cannot use the login or consent form instead (its values
+/// unpushed, with a CSRF token from another page), and a pushed request's values cannot be
+/// altered in the forms (they carry Tessera's seal). Pushes are bounded: a request's
+/// values at most 16 KiB, at most 1000 pending per client.
+#[tokio::test]
+async fn pushed_requests_stay_pushed_through_the_forms_and_are_bounded() {
+    use crate::sso::{hidden_inputs, sign_in};
+    use tessera_server::service::client::NewClient;
+    let (app, secret) = app().await;
+    let strict = app
+        .create_client(NewClient {
+            id: "strict".into(),
+            redirect_uris: vec![CB.into()],
+            require_pushed_authorization_requests: true,
+            first_party: true,
+            ..NewClient::default()
+        })
+        .await
+        .unwrap();
+    let (_, challenge) = pkce();
+    let b = crate::browser();
+    // A login page of another client gives the browser a CSRF token.
+    let page = b
+        .post(app.url("/oauth/authorize"))
+        .form(&request(&challenge, &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut form: Vec<(String, String)> = hidden_inputs(&page)
+        .into_iter()
+        .map(|(k, v)| match k.as_str() {
+            "client_id" => (k, "strict".to_owned()),
+            _ => (k, v),
+        })
+        .collect();
+    form.push(("username".into(), "alice".into()));
+    form.push(("password".into(), tessera_test_support::PASSWORD.into()));
+    let res = b
+        .post(app.url("/oauth/authorize/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let back = location(&res);
+    assert_eq!(param(&back, "error").as_deref(), Some("invalid_request"));
+    assert!(param(&back, "code").is_none());
+    let consent: Vec<(String, String)> = form
+        .iter()
+        .filter(|(k, _)| k != "username" && k != "password")
+        .cloned()
+        .chain([
+            ("decision".into(), "approve".into()),
+            ("ticket".into(), "x".into()),
+        ])
+        .collect();
+    let res = b
+        .post(app.url("/oauth/authorize/consent"))
+        .form(&consent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        param(&location(&res), "error").as_deref(),
+        Some("invalid_request")
+    );
+
+    // Pushed, then altered in the form: refused on the page.
+    let pushed: Value = app
+        .client
+        .post(app.url("/oauth/par"))
+        .basic_auth("strict", Some(&strict))
+        .form(&request(
+            &challenge,
+            &[("client_id", "strict"), ("scope", "openid")],
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", "strict")
+        .append_pair("request_uri", pushed["request_uri"].as_str().unwrap());
+    let fresh = crate::browser();
+    let page = fresh.get(url).send().await.unwrap().text().await.unwrap();
+    let altered = page.replace("value=\"openid\"", "value=\"openid profile email\"");
+    assert_ne!(altered, page, "the scope field is there to alter");
+    let res = sign_in(&app, &fresh, &altered, tessera_test_support::PASSWORD).await;
+    assert_eq!(res.status(), 400, "the seal no longer matches");
+    let res = sign_in(&app, &fresh, &page, tessera_test_support::PASSWORD).await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        param(&location(&res), "code").is_some(),
+        "unaltered, it goes through"
+    );
+
+    // Bounds.
+    let long = "s".repeat(20_000);
+    let res = app
+        .client
+        .post(app.url("/oauth/par"))
+        .basic_auth("web", Some(&secret))
+        .form(&request(&challenge, &[("state", &long)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let now = tessera_token::Clock::unix(app.clock.as_ref());
+    for i in 0..1000 {
+        app.state
+            .store
+            .insert_pushed_request(&format!("h{i}"), "web", "{}", now + 60)
+            .await
+            .unwrap();
+    }
+    let res = app
+        .client
+        .post(app.url("/oauth/par"))
+        .basic_auth("web", Some(&secret))
+        .form(&request(&challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503, "too many pending");
+}

@@ -437,3 +437,40 @@ async fn password_spraying_backs_off_early_and_spares_known_colleagues() {
         200
     );
 }
+
+/// Behind a proxy that appends its own `X-Forwarded-For` line (HAProxy), the right-most
+/// untrusted address of every line is the client, not the line the client wrote; and an
+/// IPv6 client is counted by its /64, so rotating addresses within it does not reset the
+/// spraying count.
+#[tokio::test]
+async fn forwarded_lines_and_ipv6_prefixes_are_counted_as_one_client() {
+    let app = TestApp::builder()
+        .settings(|s| s.throttle.trusted_proxies = vec!["127.0.0.1".parse().unwrap()])
+        .spawn()
+        .await;
+    app.create_user("dave", false).await;
+    for i in 0..10 {
+        let res = app
+            .client
+            .post(app.url("/auth/token/"))
+            .header("x-forwarded-for", format!("6.6.6.{i}"))
+            .header("x-forwarded-for", "203.0.113.200")
+            .json(&json!({"username": format!("n{i}"), "password": "Spring2026!"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    let res = login_from(&app, "dave", PASSWORD, Some("203.0.113.200")).await;
+    assert_eq!(res.status(), 429, "the proxy's line named the client");
+
+    for i in 0..10 {
+        let ip = format!("2001:db8:1:2::{:x}", i + 1);
+        let res = login_from(&app, &format!("v{i}"), "Spring2026!", Some(&ip)).await;
+        assert_eq!(res.status(), 401);
+    }
+    let res = login_from(&app, "dave", PASSWORD, Some("2001:db8:1:2:ffff::77")).await;
+    assert_eq!(res.status(), 429, "one /64, one client");
+    let res = login_from(&app, "dave", PASSWORD, Some("2001:db8:1:3::1")).await;
+    assert_eq!(res.status(), 200, "another /64 is another client");
+}

@@ -195,3 +195,39 @@ async fn oversized_request_headers_get_431() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+/// Connections that send nothing at all (not a request byte, not a TLS hello, an HTTP/2
+/// preface left unanswered) do not hold `connection_limit`: they are closed after the
+/// header-read timeout, and the server serves again. (Before: held for ever, so one host
+/// could fill the limit.)
+#[tokio::test]
+async fn silent_connections_do_not_hold_the_connection_limit() {
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.connection_limit = 4;
+            s.header_read_timeout = Duration::from_millis(300);
+        })
+        .spawn()
+        .await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for i in 0..4 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        if i == 0 {
+            // HTTP/2 without TLS: the preface and an empty SETTINGS frame, then nothing.
+            stream
+                .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+                .await
+                .unwrap();
+        }
+        held.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let res = reqwest::Client::new()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the silent connections were let go");
+    drop(held);
+}
