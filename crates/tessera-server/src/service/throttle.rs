@@ -14,8 +14,10 @@
 //! exist. Past `spray_free`, every login from the IP backs off, except those at accounts
 //! that logged in successfully from that IP in the last [`KNOWN_FOR`] (a counter `ok:`
 //! per account and IP, written at most once a day): an office behind one address keeps
-//! working while a sprayer there waits. A sprayer has no such success, so the exemption
-//! tells nothing.
+//! working while a sprayer there waits. The exemption needs a real success from the
+//! address, so it tells a sprayer elsewhere nothing; someone behind the same address
+//! during a held-back spray can tell the exempt accounts (checked) from the rest (429):
+//! a known limit, written in the README.
 
 use crate::config::ThrottleSettings;
 use crate::state::AppState;
