@@ -108,7 +108,12 @@ try {
   await page.screenshot({ path: `${shots}/logout.png`, fullPage: true });
   await page.getByRole('button', { name: 'Sign out' }).click();
   check(await page.getByRole('heading', { name: 'Signed out' }).isVisible(), 'confirming signs the browser out');
-  const frame = page.frames().find((f) => f.url().startsWith(`${callback}fc`));
+  // The frame loads after the page: wait for it (at most 10 s).
+  let frame;
+  for (let i = 0; i < 100 && !frame; i++) {
+    frame = page.frames().find((f) => f.url().startsWith(`${callback}fc`));
+    if (!frame) await page.waitForTimeout(100);
+  }
   check(frame !== undefined && new URL(frame.url()).searchParams.get('iss') === issuer
     && new URL(frame.url()).searchParams.get('sid'),
     'the signed-out page loads the client\'s front-channel logout page with iss and sid');
