@@ -193,6 +193,25 @@ async fn the_openidconnect_crate_completes_every_flow() {
     assert_eq!(again.status(), 200);
 }
 
+/// `tessera keys rotate --alg ES256 --now`: an active ES256 key beside the RS256 one.
+pub(crate) async fn activate_es256(app: &TestApp) {
+    use tessera_server::keys::{MasterKey, stage_new_key};
+    use tessera_token::Clock as _;
+    let master = MasterKey::obtain(None, app.data_dir(), true).unwrap();
+    let now = app.clock.unix();
+    stage_new_key(
+        app.state.store.as_ref(),
+        &master,
+        tessera_token::Algorithm::ES256,
+        tessera_token::key::RsaBits::B2048,
+        Some(now + 330),
+        now,
+    )
+    .await
+    .unwrap();
+    app.reload_keys().await;
+}
+
 /// Opens `auth_url` in `browser` (Tessera's login page), posts its form as alice, and
 /// returns where Tessera sent the browser back.
 async fn browser_login(app: &TestApp, browser: &reqwest::Client, auth_url: &str) -> url::Url {
@@ -240,25 +259,10 @@ async fn browser_login(app: &TestApp, browser: &reqwest::Client, auth_url: &str)
 #[tokio::test]
 async fn a_client_gets_id_tokens_in_the_algorithm_it_registered() {
     use openidconnect::core::CoreJwsSigningAlgorithm;
-    use tessera_server::keys::{MasterKey, stage_new_key};
-    use tessera_token::Clock as _;
 
     let app = TestApp::spawn().await;
     app.create_user("alice", false).await;
-    // `tessera keys rotate --alg ES256 --now`: an active ES256 key beside the RS256 one.
-    let master = MasterKey::obtain(None, app.data_dir(), true).unwrap();
-    let now = app.clock.unix();
-    stage_new_key(
-        app.state.store.as_ref(),
-        &master,
-        tessera_token::Algorithm::ES256,
-        tessera_token::key::RsaBits::B2048,
-        Some(now + 330),
-        now,
-    )
-    .await
-    .unwrap();
-    app.reload_keys().await;
+    activate_es256(&app).await;
     let secret = app
         .create_client(NewClient {
             id: "rp-es".into(),

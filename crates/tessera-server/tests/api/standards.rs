@@ -330,27 +330,11 @@ async fn a_refresh_of_an_openid_grant_brings_a_new_id_token_of_the_same_sign_in(
 /// key is back, succeeds instead of being taken for a replay that ends the family.
 #[tokio::test]
 async fn an_id_token_signing_failure_does_not_consume_the_refresh_token() {
-    use tessera_server::keys::{MasterKey, stage_new_key};
+    use crate::relying_party::activate_es256;
     use tessera_server::service::client::NewClient;
-    use tessera_token::Clock as _;
     let app = tessera_test_support::TestApp::spawn().await;
     app.create_user("alice", false).await;
-    let master = MasterKey::obtain(None, app.data_dir(), true).unwrap();
-    let es256 = || async {
-        let now = app.clock.unix();
-        stage_new_key(
-            app.state.store.as_ref(),
-            &master,
-            tessera_token::Algorithm::ES256,
-            tessera_token::key::RsaBits::B2048,
-            Some(now + 330),
-            now,
-        )
-        .await
-        .unwrap();
-        app.reload_keys().await;
-    };
-    es256().await;
+    activate_es256(&app).await;
     let secret = app
         .create_client(NewClient {
             id: "rp-es".into(),
@@ -378,7 +362,7 @@ async fn an_id_token_signing_failure_does_not_consume_the_refresh_token() {
     let refresh = || app.post_form("/oauth/token", Some(("rp-es", &secret)), &form);
     let failed = refresh().await;
     assert!(failed.status().is_server_error(), "{}", failed.status());
-    es256().await;
+    activate_es256(&app).await;
     let retried = refresh().await;
     assert_eq!(
         retried.status(),
