@@ -74,8 +74,19 @@ async fn authorize_post(
 ) -> Response {
     match form {
         Ok(axum::Form(params)) => authorize_with(state, jar, params).await,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         Err(_) => malformed_request(),
     }
+}
+
+/// 413 on Tessera's page: a form body over the limit, as every other surface answers it.
+pub(crate) fn too_large() -> Response {
+    pages::message(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "This request is too large",
+        "The form sent more than Tessera takes. Go back to the app and start again.",
+        true,
+    )
 }
 
 fn malformed_request() -> Response {
@@ -139,8 +150,10 @@ async fn login_form(
     jar: CookieJar,
     body: Result<Body<LoginForm>, ApiError>,
 ) -> Response {
-    let Ok(Body(mut form)) = body else {
-        return bad_request("The sign-in form could not be read.");
+    let mut form = match body {
+        Ok(Body(form)) => form,
+        Err(ApiError::PayloadTooLarge(_)) => return too_large(),
+        Err(_) => return bad_request("The sign-in form could not be read."),
     };
     let req = match form_request(&state, &form.params).await {
         Ok(req) => req,
@@ -227,8 +240,10 @@ async fn consent_form(
     jar: CookieJar,
     body: Result<Body<ConsentForm>, ApiError>,
 ) -> Response {
-    let Ok(Body(form)) = body else {
-        return bad_request("The consent form could not be read.");
+    let form = match body {
+        Ok(Body(form)) => form,
+        Err(ApiError::PayloadTooLarge(_)) => return too_large(),
+        Err(_) => return bad_request("The consent form could not be read."),
     };
     let req = match form_request(&state, &form.params).await {
         Ok(req) => req,

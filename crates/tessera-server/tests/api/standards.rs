@@ -714,3 +714,27 @@ async fn pushed_requests_stay_pushed_through_the_forms_and_are_bounded() {
         .unwrap();
     assert_eq!(res.status(), 503, "too many pending");
 }
+
+/// A form over the body limit is 413 on the browser surfaces too (the authorization
+/// endpoint by POST, the login and consent forms, logout), as on the API (before: 400).
+#[tokio::test]
+async fn browser_forms_over_the_limit_get_413() {
+    let (app, _) = app().await;
+    let (_, challenge) = pkce();
+    let big = "x".repeat(70 * 1024);
+    let b = crate::browser();
+    for path in [
+        "/oauth/authorize",
+        "/oauth/authorize/login",
+        "/oauth/authorize/consent",
+        "/oauth/logout",
+    ] {
+        let res = b
+            .post(app.url(path))
+            .form(&request(&challenge, &[("state", &big)]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 413, "{path}");
+    }
+}
