@@ -144,6 +144,11 @@ async fn enrol(app: &TestApp, b: &reqwest::Client, secret: &str) -> String {
     tokens["id_token"].as_str().unwrap().to_owned()
 }
 
+/// `GET path` in browser `b`.
+async fn visit(b: &reqwest::Client, app: &TestApp, path: &str) -> reqwest::Response {
+    b.get(app.url(path)).send().await.unwrap()
+}
+
 fn sid_of(id_token: &str) -> String {
     crate::sso::claims(id_token)["sid"]
         .as_str()
@@ -176,11 +181,7 @@ async fn every_way_a_session_ends_tells_the_clients_that_took_part() {
     // 1. RP-initiated logout with the client's own ID token.
     let b = crate::browser();
     let id_token = enrol(&app, &b, &secret).await;
-    let out = b
-        .get(app.url(&format!("/oauth/logout?id_token_hint={id_token}")))
-        .send()
-        .await
-        .unwrap();
+    let out = visit(&b, &app, &format!("/oauth/logout?id_token_hint={id_token}")).await;
     assert_eq!(out.status(), 200);
     let got = receiver.wait_for(1).await;
     let claims = verified(&app, &got[0], "rp");
@@ -277,11 +278,7 @@ async fn a_failed_delivery_is_retried_and_a_refused_one_dropped() {
     receiver.answer(503);
     let b = crate::browser();
     let id_token = enrol(&app, &b, &secret).await;
-    let out = b
-        .get(app.url(&format!("/oauth/logout?id_token_hint={id_token}")))
-        .send()
-        .await
-        .unwrap();
+    let out = visit(&b, &app, &format!("/oauth/logout?id_token_hint={id_token}")).await;
     assert_eq!(out.status(), 200, "the logout does not wait for the client");
     receiver.wait_for(1).await;
     receiver.answer(200);
@@ -359,14 +356,15 @@ async fn the_signed_out_page_loads_the_front_channel_frames() {
     let (app, secret) = setup(&receiver, Some("https://rp.example.com/fc?x=1")).await;
     let b = crate::browser();
     let id_token = enrol(&app, &b, &secret).await;
-    let out = b
-        .get(app.url(&format!(
+    let out = visit(
+        &b,
+        &app,
+        &format!(
             "/oauth/logout?id_token_hint={id_token}&state=s1&post_logout_redirect_uri={}",
             url::form_urlencoded::byte_serialize(BYE.as_bytes()).collect::<String>()
-        )))
-        .send()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(out.status(), 200);
     let csp = out.headers()["content-security-policy"]
         .to_str()
@@ -447,24 +445,22 @@ async fn rp_initiated_logout_follows_the_parameters_rules() {
 
     // client_id naming another client than the hint's audience: refused, still signed in.
     let id_token = enrol(&app, &b, &secret).await;
-    let res = b
-        .get(app.url(&format!(
-            "/oauth/logout?id_token_hint={id_token}&client_id=other"
-        )))
-        .send()
-        .await
-        .unwrap();
+    let res = visit(
+        &b,
+        &app,
+        &format!("/oauth/logout?id_token_hint={id_token}&client_id=other"),
+    )
+    .await;
     assert_eq!(res.status(), 400);
     assert!(signed_in(&b).await);
 
     // A logout_hint naming someone else: the question, not the logout.
-    let res = b
-        .get(app.url(&format!(
-            "/oauth/logout?id_token_hint={id_token}&logout_hint=bob"
-        )))
-        .send()
-        .await
-        .unwrap();
+    let res = visit(
+        &b,
+        &app,
+        &format!("/oauth/logout?id_token_hint={id_token}&logout_hint=bob"),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Sign out of Tessera?"));
     assert!(signed_in(&b).await);
@@ -477,23 +473,23 @@ async fn rp_initiated_logout_follows_the_parameters_rules() {
     let flipped = if sig.starts_with('A') { "B" } else { "A" };
     let tampered = format!("{}.{}.{flipped}{}", parts[0], parts[1], &sig[1..]);
     let bye = url::form_urlencoded::byte_serialize(BYE.as_bytes()).collect::<String>();
-    let res = b
-        .get(app.url(&format!(
-            "/oauth/logout?id_token_hint={tampered}&post_logout_redirect_uri={bye}"
-        )))
-        .send()
-        .await
-        .unwrap();
+    let res = visit(
+        &b,
+        &app,
+        &format!("/oauth/logout?id_token_hint={tampered}&post_logout_redirect_uri={bye}"),
+    )
+    .await;
     assert_eq!(res.status(), 200, "asked, not redirected");
     assert!(res.text().await.unwrap().contains("Sign out of Tessera?"));
     assert!(signed_in(&b).await);
-    let res = b
-        .get(app.url(&format!(
+    let res = visit(
+        &b,
+        &app,
+        &format!(
             "/oauth/logout?id_token_hint={id_token}&post_logout_redirect_uri={bye}%3Fextra%3D1"
-        )))
-        .send()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(
         res.status(),
         200,
@@ -543,14 +539,15 @@ async fn rp_initiated_logout_follows_the_parameters_rules() {
     assert_eq!(done.status(), 302);
     assert_eq!(location(&done).as_str(), BYE);
     assert!(!signed_in(&b).await);
-    let nobody = b
-        .get(app.url(&format!(
+    let nobody = visit(
+        &b,
+        &app,
+        &format!(
             "/oauth/logout?client_id=web&post_logout_redirect_uri={}",
             url::form_urlencoded::byte_serialize(BYE.as_bytes()).collect::<String>()
-        )))
-        .send()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(
         nobody.status(),
         200,
@@ -576,11 +573,7 @@ async fn a_session_ended_by_rp_logout_ends_its_grants() {
         .unwrap();
     let pending = param(&location(&res), "code").expect("a code without a login");
     let id_token = tokens["id_token"].as_str().unwrap();
-    let out = b
-        .get(app.url(&format!("/oauth/logout?id_token_hint={id_token}")))
-        .send()
-        .await
-        .unwrap();
+    let out = visit(&b, &app, &format!("/oauth/logout?id_token_hint={id_token}")).await;
     assert_eq!(out.status(), 200);
 
     let late = redeem(&app, ("rp", &secret), &pending, CB, &verifier).await;
