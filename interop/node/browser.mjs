@@ -118,6 +118,9 @@ try {
     && new URL(frame.url()).searchParams.get('sid'),
     'the signed-out page loads the client\'s front-channel logout page with iss and sid');
   await page.screenshot({ path: `${shots}/signed-out.png`, fullPage: true });
+  await page.setViewportSize({ width: 390, height: 760 });
+  await page.screenshot({ path: `${shots}/signed-out-phone.png`, fullPage: true });
+  await page.setViewportSize({ width: 1024, height: 720 });
   await page.goto(authorizeUrl('web', 'openid'));
   check(await page.getByRole('heading', { name: 'Sign in' }).isVisible(), 'after the logout the login page shows again');
 
