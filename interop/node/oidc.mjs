@@ -1,14 +1,21 @@
 // panva's openid-client (v6) and jose against a live Tessera: discovery, authorization
 // code + PKCE (the login form posted like a browser would), ID token verification with
 // jose from the JWKS, userinfo, refresh (with a new ID token, OIDC Core §12.2), client
-// credentials, introspection, revocation, and RP-initiated logout whose back-channel
-// logout token arrives at a listener of this script's and is verified with jose.
-// Usage: node oidc.mjs ISSUER WEB_SECRET SERVICE_SECRET USERNAME PASSWORD BACKCHANNEL_PORT
+// credentials, introspection, revocation, pushed and signed authorization requests
+// (PAR, JAR: the client `jar` signs with an ES256 key of jose's, published at this
+// script's listener as its jwks_uri), and RP-initiated logout whose back-channel logout
+// token arrives at that listener and is verified with jose.
+// Usage: node oidc.mjs ISSUER WEB_SECRET SERVICE_SECRET USERNAME PASSWORD PORT JAR_SECRET
 import * as client from 'openid-client';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { createServer } from 'node:http';
 
-const [issuer, webSecret, serviceSecret, username, password, bcPort] = process.argv.slice(2);
+const [issuer, webSecret, serviceSecret, username, password, bcPort, jarSecret] = process.argv.slice(2);
+
+// The `jar` client's request-object key: its public half is the JWKS at
+// http://127.0.0.1:PORT/jwks.json (registered as the client's jwks_uri).
+const jarKey = await generateKeyPair('ES256', { extractable: true });
+const jarJwk = { ...(await exportJWK(jarKey.publicKey)), kid: 'node-jar-1', use: 'sig' };
 
 // The client's back-channel logout endpoint (registered as http://127.0.0.1:PORT/bc).
 const logoutTokens = [];
@@ -21,6 +28,8 @@ const listener = createServer((req, res) => {
         && req.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
       logoutTokens.push(form.get('logout_token'));
       res.writeHead(200, { 'cache-control': 'no-store' }).end();
+    } else if (req.method === 'GET' && req.url === '/jwks.json') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jarJwk] }));
     } else {
       res.writeHead(400).end();
     }
@@ -155,6 +164,52 @@ const parTokens = await client.authorizationCodeGrant(web, new URL(parBack.heade
   expectedState: parState,
 });
 check(parTokens.claims().sub === idClaims.sub, 'openid-client completes the PAR flow');
+
+// Signed request objects (JAR, RFC 9101): openid-client signs the request with the jar
+// client's key (jose); Tessera fetches the key from the client's jwks_uri. The client
+// requires signed objects, so its plain requests are refused.
+check(meta.request_parameter_supported === true
+  && meta.request_object_signing_alg_values_supported.includes('ES256'), 'discovery offers signed request objects');
+const jar = await client.discovery(new URL(issuer), 'jar', jarSecret, undefined, insecure);
+const jarVerifier = client.randomPKCECodeVerifier();
+const jarState = client.randomState();
+const jarNonce = client.randomNonce();
+const jarParams = {
+  redirect_uri: 'http://127.0.0.1:9/jar',
+  scope: 'openid profile',
+  code_challenge: await client.calculatePKCECodeChallenge(jarVerifier),
+  code_challenge_method: 'S256',
+  state: jarState,
+  nonce: jarNonce,
+};
+const signingKey = { key: jarKey.privateKey, kid: 'node-jar-1' };
+const jarUrl = await client.buildAuthorizationUrlWithJAR(jar, jarParams, signingKey);
+check(jarUrl.searchParams.has('request') && !jarUrl.searchParams.has('state'),
+  'openid-client sends the request as a signed request object');
+const jarBack = await fetch(jarUrl, { headers: { cookie: session }, redirect: 'manual' });
+check(jarBack.status === 302, 'the signed request object signs the browser in (SSO)');
+const jarTokens = await client.authorizationCodeGrant(jar, new URL(jarBack.headers.get('location')), {
+  pkceCodeVerifier: jarVerifier,
+  expectedState: jarState,
+  expectedNonce: jarNonce,
+});
+check(jarTokens.claims().nonce === jarNonce, "the request object's nonce reaches the ID token");
+const plainJar = await fetch(client.buildAuthorizationUrl(jar, jarParams), { headers: { cookie: session }, redirect: 'manual' });
+const plainError = new URL(plainJar.headers.get('location')).searchParams.get('error');
+check(plainJar.status === 302 && plainError === 'invalid_request',
+  'a client that requires signed request objects gets no code for a plain request');
+const otherKey = await generateKeyPair('ES256');
+const forgedUrl = await client.buildAuthorizationUrlWithJAR(jar, jarParams, { key: otherKey.privateKey, kid: 'node-jar-1' });
+const forged = await fetch(forgedUrl, { headers: { cookie: session }, redirect: 'manual' });
+check(new URL(forged.headers.get('location')).searchParams.get('error') === 'invalid_request_object',
+  'a request object signed by another key is invalid_request_object');
+// JAR inside PAR: the signed object pushed, then sent by its request_uri.
+const pushedJar = await client.buildAuthorizationUrlWithJAR(jar, { ...jarParams, state: 'pushed-jar' }, signingKey);
+const jarParUrl = await client.buildAuthorizationUrlWithPAR(jar, { request: pushedJar.searchParams.get('request') });
+const jarParBack = await fetch(jarParUrl, { headers: { cookie: session }, redirect: 'manual' });
+const jarParCode = new URL(jarParBack.headers.get('location'));
+check(jarParBack.status === 302 && jarParCode.searchParams.get('state') === 'pushed-jar'
+  && jarParCode.searchParams.has('code'), 'a signed request object pushed to /oauth/par');
 
 // RP-initiated logout, the URL built by openid-client; the session's client hears of it
 // on the back channel with a logout token jose verifies.

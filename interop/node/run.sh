@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # panva's openid-client and jose, then headless Chromium, against a live Tessera.
 # Installs them with npm into interop/node/node_modules (from package-lock.json), starts a
-# server on a random port with its own data directory, registers a user and three
+# server on a random port with its own data directory, registers a user and four
 # clients, runs oidc.mjs and browser.mjs. Chromium is Debian's (/usr/bin/chromium, or
 # $CHROMIUM); screenshots go to $SCREENSHOTS (default: a temporary directory).
 # Usage: interop/node/run.sh [path/to/tessera]
@@ -34,6 +34,10 @@ web=$("$bin" --data-dir "$data" --output json client create --id web --name Orde
     --redirect-uri http://127.0.0.1:9/partner >/dev/null
 svc=$("$bin" --data-dir "$data" --output json client create --id billing --grant client_credentials \
     --scope read:orders | secret_of)
+# Signs its authorization requests (JAR) with a key oidc.mjs publishes at its listener.
+jar=$("$bin" --data-dir "$data" --output json client create --id jar --first-party \
+    --redirect-uri http://127.0.0.1:9/jar --jwks-uri "http://127.0.0.1:$bc_port/jwks.json" \
+    --request-object-signing-alg ES256 --require-signed-request-object | secret_of)
 # With aiosmtpd (CI's venv has it), sign-up is on and Chromium signs up through the mail.
 smtp_pid=""
 if command -v aiosmtpd >/dev/null; then
@@ -49,7 +53,7 @@ exec 3< <("$bin" --data-dir "$data" --output json serve --bind 127.0.0.1:0 2>"$d
 read -r line <&3
 server=$(pgrep -f "tessera --data-dir $data --output json serve" | head -n1 || true)
 issuer=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["listening"])' "$line")
-node "$here/oidc.mjs" "$issuer" "$web" "$svc" alice "$password" "$bc_port"
+node "$here/oidc.mjs" "$issuer" "$web" "$svc" alice "$password" "$bc_port" "$jar"
 if command -v bao >/dev/null; then
     bao_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     export BAO_ADDR="http://127.0.0.1:$bao_port" BAO_TOKEN="interop-root-$$"

@@ -142,6 +142,8 @@ pub enum OAuthErrorCode {
     UnsupportedGrantType,
     /// The scope is invalid or wider than allowed.
     InvalidScope,
+    /// A request object (RFC 9101 §6.3; pushed, RFC 9126 §2.3) that does not verify.
+    InvalidRequestObject,
     /// The server failed.
     ServerError,
     /// The server is overloaded or its database unavailable; retry later.

@@ -826,7 +826,7 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [passwords] max_length           TESSERA_PASSWORDS__MAX_LENGTH            1024            bytes; longer is refused before hashing
   [passwords] min_length           TESSERA_PASSWORDS__MIN_LENGTH            8               for new passwords
   [sso] session_lifetime           TESSERA_SSO__SESSION_LIFETIME            12h             browser stays logged in at Tessera
-  [sso] backchannel_allow_loopback TESSERA_SSO__BACKCHANNEL_ALLOW_LOOPBACK  false           back-channel logouts may go to loopback addresses (development)
+  [sso] backchannel_allow_loopback TESSERA_SSO__BACKCHANNEL_ALLOW_LOOPBACK  false           back-channel logouts and jwks_uri fetches may go to loopback addresses (development)
   [sso] require_pushed_authorization_requests  TESSERA_SSO__REQUIRE_PUSHED_AUTHORIZATION_REQUESTS  false  every client must use PAR (RFC 9126)
   [keys] rsa_bits                  TESSERA_KEYS__RSA_BITS                   2048            2048 | 3072 | 4096 for new RSA keys
   [keys] rotate_every              TESSERA_KEYS__ROTATE_EVERY               30d             automatic rotation; 0s = never (local backend)

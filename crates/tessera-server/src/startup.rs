@@ -179,6 +179,7 @@ impl Application {
             throttle_recent: crate::service::throttle::Recent::default(),
             throttle_redis,
             logout_wake: tokio::sync::Notify::new(),
+            client_keys: crate::service::request_object::ClientKeyCache::default(),
         });
         Ok(Self {
             listener,

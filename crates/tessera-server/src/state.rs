@@ -47,6 +47,8 @@ pub struct Inner {
     pub throttle_recent: crate::service::throttle::Recent,
     /// Wakes the back-channel logout worker when this process ended a session.
     pub logout_wake: tokio::sync::Notify,
+    /// Request-object keys fetched from clients' `jwks_uri`s.
+    pub client_keys: crate::service::request_object::ClientKeyCache,
 }
 
 impl AppState {

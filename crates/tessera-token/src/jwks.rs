@@ -46,21 +46,55 @@ impl PublicKey {
     /// # Errors
     /// [`KeyError::Invalid`] when a requirement is not met, [`KeyError::TooShort`] for small RSA keys.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        let kid = jwk.common.key_id.clone().ok_or_else(|| KeyError::Invalid {
+            alg: "JWK",
+            reason: "missing kid".into(),
+        })?;
+        let alg = jwk_alg(jwk)?.ok_or_else(|| KeyError::Invalid {
+            alg: "JWK",
+            reason: "missing alg".into(),
+        })?;
+        Self::checked(kid, alg, jwk)
+    }
+
+    /// Reads a key an OAuth client registered (its `jwks` or the document at its
+    /// `jwks_uri`), where `kid` and `alg` are optional: a key without `kid` gets its RFC
+    /// 7638 thumbprint's, one without `alg` gets `default_alg` (the client's registered
+    /// algorithm) when its type fits it, else the one its type allows (ES256 for P-256, EdDSA for Ed25519, RS256
+    /// for RSA: an RSA key meant for PS256 must say so).
+    ///
+    /// # Errors
+    /// As [`PublicKey::from_jwk`].
+    pub fn from_client_jwk(jwk: &Jwk, default_alg: Option<Algorithm>) -> Result<Self, KeyError> {
+        let fits = |alg: &Algorithm| {
+            matches!(
+                (alg, &jwk.algorithm),
+                (
+                    Algorithm::RS256 | Algorithm::PS256,
+                    AlgorithmParameters::RSA(_)
+                ) | (Algorithm::ES256, AlgorithmParameters::EllipticCurve(_))
+                    | (Algorithm::EdDSA, AlgorithmParameters::OctetKeyPair(_))
+            )
+        };
+        let alg = match (jwk_alg(jwk)?, default_alg.filter(fits), &jwk.algorithm) {
+            (Some(alg), _, _) | (None, Some(alg), _) => alg,
+            (None, None, AlgorithmParameters::EllipticCurve(_)) => Algorithm::ES256,
+            (None, None, AlgorithmParameters::OctetKeyPair(_)) => Algorithm::EdDSA,
+            (None, None, _) => Algorithm::RS256,
+        };
+        let kid = match &jwk.common.key_id {
+            Some(kid) => kid.clone(),
+            None => Self::derive_kid(alg, &jwk.algorithm),
+        };
+        Self::checked(kid, alg, jwk)
+    }
+
+    /// The key of `jwk` for `alg` under `kid`, RSA moduli under 2048 bits refused.
+    fn checked(kid: String, alg: Algorithm, jwk: &Jwk) -> Result<Self, KeyError> {
         let invalid = |reason: &str| KeyError::Invalid {
             alg: "JWK",
             reason: reason.to_owned(),
         };
-        let kid = jwk
-            .common
-            .key_id
-            .clone()
-            .ok_or_else(|| invalid("missing kid"))?;
-        let alg_name = jwk
-            .common
-            .key_algorithm
-            .map(|a| a.to_string())
-            .ok_or_else(|| invalid("missing alg"))?;
-        let alg: Algorithm = alg_name.parse().map_err(|_| invalid("unsupported alg"))?;
         if let AlgorithmParameters::RSA(rsa) = &jwk.algorithm {
             let n = URL_SAFE_NO_PAD
                 .decode(&rsa.n)
@@ -196,6 +230,19 @@ impl PublicKey {
     }
 }
 
+/// The JWK's `alg`, if it names one, parsed: one Tessera does not support is an error.
+fn jwk_alg(jwk: &Jwk) -> Result<Option<Algorithm>, KeyError> {
+    jwk.common
+        .key_algorithm
+        .map(|a| {
+            a.to_string().parse().map_err(|_| KeyError::Invalid {
+                alg: "JWK",
+                reason: "unsupported alg".into(),
+            })
+        })
+        .transpose()
+}
+
 /// DER prefix of a P-256 SubjectPublicKeyInfo (id-ecPublicKey, prime256v1), before the
 /// uncompressed point `04 || x || y`.
 const P256_SPKI_PREFIX: [u8; 26] = [
@@ -293,6 +340,12 @@ fn parse_public(alg: Algorithm, params: &AlgorithmParameters) -> Result<ParsedPu
     parsed.map_err(|e| invalid(&e.to_string()))
 }
 
+/// A JWKS document, its keys not yet read.
+#[derive(serde::Deserialize)]
+struct AnyKeys {
+    keys: Vec<serde_json::Value>,
+}
+
 /// The public keys a verifier trusts, by `kid`.
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
@@ -314,10 +367,6 @@ impl KeySet {
     /// # Errors
     /// [`KeyError::Invalid`] if the document is not a JWKS (an object with a `keys` array).
     pub fn from_jwks_json(json: &[u8]) -> Result<Self, KeyError> {
-        #[derive(serde::Deserialize)]
-        struct AnyKeys {
-            keys: Vec<serde_json::Value>,
-        }
         let set: AnyKeys = serde_json::from_slice(json).map_err(|e| KeyError::Invalid {
             alg: "JWKS",
             reason: e.to_string(),
@@ -331,6 +380,37 @@ impl KeySet {
             if let (true, Ok(key)) = (for_signing, PublicKey::from_jwk(&jwk)) {
                 keys.insert(key);
             }
+        }
+        Ok(keys)
+    }
+
+    /// Reads the JWKS an OAuth client registered for its request objects (OpenID Connect
+    /// Registration `jwks`, or the document at its `jwks_uri`): keys as
+    /// [`PublicKey::from_client_jwk`] reads them, encryption keys and keys Tessera cannot
+    /// use skipped, at least one usable key.
+    ///
+    /// # Errors
+    /// [`KeyError::Invalid`] if the document is not a JWKS or holds no usable signing key.
+    pub fn from_client_jwks(json: &[u8], default_alg: Option<Algorithm>) -> Result<Self, KeyError> {
+        let set: AnyKeys = serde_json::from_slice(json).map_err(|e| KeyError::Invalid {
+            alg: "JWKS",
+            reason: e.to_string(),
+        })?;
+        let mut keys = Self::new();
+        for value in set.keys {
+            let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
+                continue;
+            };
+            let for_signing = !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption));
+            if let (true, Ok(key)) = (for_signing, PublicKey::from_client_jwk(&jwk, default_alg)) {
+                keys.insert(key);
+            }
+        }
+        if keys.is_empty() {
+            return Err(KeyError::Invalid {
+                alg: "JWKS",
+                reason: "no usable signing key (RSA of 2048 bits or more, P-256 or Ed25519)".into(),
+            });
         }
         Ok(keys)
     }

@@ -11,6 +11,7 @@
 //! - [`claims`]: the claims of access and refresh tokens.
 //! - [`mac`]: the internal HS256 key that MACs refresh tokens (never published).
 //! - [`sign`]: compact JWS serialisation of access and refresh tokens.
+//! - [`request_object`]: request objects (RFC 9101) verified with a client's registered keys.
 //! - [`validate`]: verification with secure defaults (algorithm taken from the key,
 //!   `none` and HMAC refused for access tokens, `iss`, `aud`, `exp`, `nbf`, `typ`).
 //! - [`clock`]: the injectable [`Clock`].
@@ -28,6 +29,7 @@ pub mod jwks;
 pub mod key;
 pub mod mac;
 pub mod oidc;
+pub mod request_object;
 pub mod sign;
 pub mod validate;
 

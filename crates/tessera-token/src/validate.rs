@@ -227,7 +227,10 @@ fn key_for<'k>(header: &Header, keys: &'k KeySet) -> Result<&'k PublicKey, Verif
 
 /// Checks the signature with the key parsed once (aws-lc-rs), then reads the claims. The
 /// header was read and matched to `key` by the caller.
-fn verified_claims<T: DeserializeOwned>(token: &str, key: &PublicKey) -> Result<T, VerifyError> {
+pub(crate) fn verified_claims<T: DeserializeOwned>(
+    token: &str,
+    key: &PublicKey,
+) -> Result<T, VerifyError> {
     let (message, signature) = token.rsplit_once('.').ok_or(VerifyError::Malformed)?;
     let (_, payload) = message.split_once('.').ok_or(VerifyError::Malformed)?;
     let signature = URL_SAFE_NO_PAD
@@ -439,7 +442,7 @@ pub fn verify_refresh(
     Ok(claims)
 }
 
-fn header_of(token: &str, validation: &Validation) -> Result<Header, VerifyError> {
+pub(crate) fn header_of(token: &str, validation: &Validation) -> Result<Header, VerifyError> {
     if token.len() > validation.max_len {
         return Err(VerifyError::TooLarge);
     }

@@ -46,9 +46,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
-    /// Manage OAuth clients.
+    /// Manage OAuth clients (boxed: `create` has many flags).
     #[command(subcommand)]
-    Client(ClientCommand),
+    Client(Box<ClientCommand>),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -204,6 +204,21 @@ pub enum ClientCommand {
         /// Its authorization requests must be pushed to /oauth/par first (RFC 9126).
         #[arg(long)]
         require_pushed_authorization_requests: bool,
+        /// A JWKS file holding the public keys its request objects are signed with
+        /// (RFC 9101; registered as `jwks`).
+        #[arg(long, value_name = "FILE", conflicts_with = "jwks_uri")]
+        jwks_file: Option<std::path::PathBuf>,
+        /// Where its request-object keys are published (https, or http on localhost;
+        /// Tessera fetches and caches them).
+        #[arg(long, value_name = "URI")]
+        jwks_uri: Option<String>,
+        /// The only algorithm its request objects may use: RS256, PS256, ES256, EdDSA,
+        /// or none (unsigned request objects).
+        #[arg(long, value_name = "ALG")]
+        request_object_signing_alg: Option<String>,
+        /// Every authorization request must be a request object signed with its keys.
+        #[arg(long)]
+        require_signed_request_object: bool,
     },
     /// List clients.
     List,

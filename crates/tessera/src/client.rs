@@ -31,7 +31,18 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
             frontchannel_logout_uri,
             frontchannel_logout_session_required,
             require_pushed_authorization_requests,
+            jwks_file,
+            jwks_uri,
+            request_object_signing_alg,
+            require_signed_request_object,
         } => {
+            let jwks = match jwks_file {
+                Some(path) => Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("--jwks-file {}", path.display()))?,
+                ),
+                None => None,
+            };
             let seconds = |d: Option<std::time::Duration>| {
                 d.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
             };
@@ -53,6 +64,10 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
                 frontchannel_logout_uri,
                 frontchannel_logout_session_required,
                 require_pushed_authorization_requests,
+                jwks,
+                jwks_uri,
+                request_object_signing_alg,
+                require_signed_request_object,
             };
             if let Some(alg) = id_token_alg {
                 let active = store.signing_keys().await?.into_iter().any(|k| {
@@ -165,6 +180,10 @@ fn view(c: &Client) -> Value {
         "frontchannel_logout_uri": c.frontchannel_logout_uri,
         "frontchannel_logout_session_required": c.frontchannel_logout_session_required,
         "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
+        "jwks": c.jwks.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()),
+        "jwks_uri": c.jwks_uri,
+        "request_object_signing_alg": c.request_object_signing_alg,
+        "require_signed_request_object": c.require_signed_request_object,
         "created_at": c.created_at,
     })
 }

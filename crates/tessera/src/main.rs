@@ -44,7 +44,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => user::run(cmd, &settings, cli.global.output).await,
-        Command::Client(cmd) => client::run(cmd, &settings, cli.global.output).await,
+        Command::Client(cmd) => client::run(*cmd, &settings, cli.global.output).await,
         Command::Keys(cmd) => keys::run(cmd, &settings, cli.global.output).await,
         Command::Export { file } => transfer::export(&file, &settings, cli.global.output).await,
         Command::Import(ImportArgs { from, file }) => match (from, file) {

@@ -1116,3 +1116,70 @@ fn an_import_that_hands_out_admin_rights_says_so() {
     assert!(events.contains("boss (superuser)"), "{events}");
     assert!(events.contains("helper (staff)"), "{events}");
 }
+
+/// Request-object keys from the command line: `--jwks-file` registers the JWKS (shown
+/// back as an object), with `--request-object-signing-alg` and
+/// `--require-signed-request-object`; a file without a usable key is refused; an export
+/// keeps them, and an export whose `jwks_uri` was edited into no web address is not
+/// imported.
+#[test]
+fn request_object_keys_are_registered_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = tessera_token::SigningKey::generate(tessera_token::Algorithm::ES256).unwrap();
+    let jwks = serde_json::json!({ "keys": [key.public_key().jwk()] });
+    let file = dir.path().join("jwks.json");
+    std::fs::write(&file, jwks.to_string()).unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#).unwrap();
+    let create = |id: &str, jwks: &std::path::Path| {
+        tessera(
+            dir.path(),
+            &[
+                "client",
+                "create",
+                "--id",
+                id,
+                "--redirect-uri",
+                "https://shop.example.com/cb",
+                "--jwks-file",
+                jwks.to_str().unwrap(),
+                "--request-object-signing-alg",
+                "ES256",
+                "--require-signed-request-object",
+            ],
+            "",
+        )
+    };
+    let refused = create("bad", &bad);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no usable signing key"));
+    let created = create("shop", &file);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let shown = json(&tessera(
+        dir.path(),
+        &["--output", "json", "client", "show", "shop"],
+        "",
+    ));
+    assert_eq!(shown["jwks"], jwks);
+    assert_eq!(shown["request_object_signing_alg"], "ES256");
+    assert_eq!(shown["require_signed_request_object"], true);
+    let export = dir.path().join("export.json");
+    assert!(
+        tessera(dir.path(), &["export", export.to_str().unwrap()], "")
+            .status
+            .success()
+    );
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    doc["clients"][0]["jwks"] = Value::Null;
+    doc["clients"][0]["jwks_uri"] = Value::from("file:///etc/passwd");
+    let target = tempfile::tempdir().unwrap();
+    let edited = target.path().join("edited.json");
+    std::fs::write(&edited, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = tessera(target.path(), &["import", edited.to_str().unwrap()], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was imported"));
+}

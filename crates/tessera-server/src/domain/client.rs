@@ -1,6 +1,7 @@
 //! OAuth client registrations: ids, grant types, scopes, redirect URIs.
 
 use std::fmt;
+use tessera_token::{Algorithm, KeySet};
 use url::Url;
 
 /// A client registration value was refused.
@@ -33,6 +34,10 @@ pub enum ClientError {
         "logout URI {0:?}: must be absolute https (http only on localhost), without a fragment"
     )]
     LogoutUri(String),
+    /// Request-object keys (`jwks`, `jwks_uri`), algorithm or requirement that cannot
+    /// work.
+    #[error("request objects: {0}")]
+    RequestObjects(String),
     /// An audience that is empty, too long or has spaces or control characters.
     #[error("audience: {0:?} must be 1 to 256 printable characters without spaces")]
     Audience(String),
@@ -180,6 +185,104 @@ pub fn check_logout_uri(uri: &str) -> Result<(), ClientError> {
         Ok(())
     } else {
         Err(bad())
+    }
+}
+
+/// The longest `jwks` document a client may register (bytes).
+pub const MAX_JWKS_LEN: usize = 16 * 1024;
+
+/// A client's `request_object_signing_alg`: one signing algorithm, or `none` (unsigned
+/// request objects).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestObjectAlg {
+    /// Unsigned request objects only.
+    None,
+    /// Request objects signed with this algorithm only.
+    Signed(Algorithm),
+}
+
+impl RequestObjectAlg {
+    /// Parses `none` or an algorithm name.
+    ///
+    /// # Errors
+    /// [`ClientError::RequestObjects`].
+    pub fn parse(s: &str) -> Result<Self, ClientError> {
+        if s == "none" {
+            return Ok(Self::None);
+        }
+        s.parse().map(Self::Signed).map_err(|_| {
+            ClientError::RequestObjects(format!(
+                "request_object_signing_alg {s:?}: expected none, RS256, PS256, ES256 or EdDSA"
+            ))
+        })
+    }
+
+    /// The algorithm a signed object must use, if this names one.
+    pub fn signed(self) -> Option<Algorithm> {
+        match self {
+            Self::None => None,
+            Self::Signed(alg) => Some(alg),
+        }
+    }
+}
+
+/// What a client registers for its request objects (RFC 9101; OpenID Connect Registration
+/// `jwks`, `jwks_uri`, `request_object_signing_alg`, `require_signed_request_object`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestObjectSettings<'a> {
+    /// An inline JWKS document.
+    pub jwks: Option<&'a str>,
+    /// Where the JWKS is published.
+    pub jwks_uri: Option<&'a str>,
+    /// The one algorithm taken.
+    pub alg: Option<&'a str>,
+    /// Every request must be a signed request object.
+    pub require_signed: bool,
+}
+
+/// Checks a client's request-object settings: `jwks` and `jwks_uri` not both; `jwks` a
+/// JWKS with a usable signing key (of the registered algorithm, when one is); `jwks_uri`
+/// https (http on a loopback host); an algorithm Tessera verifies, or `none`; signing
+/// required or an algorithm registered only with keys to check them, and not with `none`.
+///
+/// # Errors
+/// [`ClientError::RequestObjects`].
+pub fn check_request_objects(s: RequestObjectSettings<'_>) -> Result<(), ClientError> {
+    let bad = |why: &str| Err(ClientError::RequestObjects(why.to_owned()));
+    let alg = s.alg.map(RequestObjectAlg::parse).transpose()?;
+    let has_keys = s.jwks.is_some() || s.jwks_uri.is_some();
+    if s.jwks.is_some() && s.jwks_uri.is_some() {
+        return bad("register jwks or jwks_uri, not both");
+    }
+    if let Some(jwks) = s.jwks {
+        if jwks.len() > MAX_JWKS_LEN {
+            return bad("jwks is longer than 16 KiB");
+        }
+        let keys =
+            KeySet::from_client_jwks(jwks.as_bytes(), alg.and_then(RequestObjectAlg::signed))
+                .map_err(|e| ClientError::RequestObjects(format!("jwks: {e}")))?;
+        if let Some(Some(alg)) = alg.map(RequestObjectAlg::signed)
+            && !keys.iter().any(|k| k.alg() == alg)
+        {
+            return bad("jwks holds no key of request_object_signing_alg");
+        }
+    }
+    if let Some(uri) = s.jwks_uri
+        && check_logout_uri(uri).is_err()
+    {
+        return bad("jwks_uri must be absolute https (http only on localhost), without a fragment");
+    }
+    match alg {
+        Some(RequestObjectAlg::None) if s.require_signed => {
+            bad("require_signed_request_object cannot go with request_object_signing_alg none")
+        }
+        Some(RequestObjectAlg::Signed(_)) if !has_keys => {
+            bad("request_object_signing_alg needs the client's keys (jwks or jwks_uri)")
+        }
+        _ if s.require_signed && !has_keys => {
+            bad("require_signed_request_object needs the client's keys (jwks or jwks_uri)")
+        }
+        _ => Ok(()),
     }
 }
 

@@ -280,6 +280,15 @@ pub struct ClientView {
     frontchannel_logout_session_required: bool,
     /// Its authorization requests must be pushed first (RFC 9126).
     require_pushed_authorization_requests: bool,
+    /// The public keys its request objects are signed with (a JWKS).
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<serde_json::Value>,
+    /// Where those keys are published instead.
+    jwks_uri: Option<String>,
+    /// The only algorithm its request objects may use (`none`: unsigned ones).
+    request_object_signing_alg: Option<String>,
+    /// Every authorization request must be a signed request object (RFC 9101).
+    require_signed_request_object: bool,
 }
 
 impl From<&Client> for ClientView {
@@ -304,6 +313,10 @@ impl From<&Client> for ClientView {
             frontchannel_logout_uri: c.frontchannel_logout_uri.clone(),
             frontchannel_logout_session_required: c.frontchannel_logout_session_required,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+            jwks_uri: c.jwks_uri.clone(),
+            request_object_signing_alg: c.request_object_signing_alg.clone(),
+            require_signed_request_object: c.require_signed_request_object,
         }
     }
 }
@@ -353,6 +366,19 @@ pub struct NewClientBody {
     /// Its authorization requests must be pushed first (RFC 9126 PAR).
     #[serde(default)]
     require_pushed_authorization_requests: bool,
+    /// The public keys its request objects (RFC 9101) are signed with, a JWKS.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<serde_json::Value>,
+    /// Where those keys are published instead: https, or http on localhost.
+    #[serde(default)]
+    jwks_uri: Option<String>,
+    /// RS256, PS256, ES256, EdDSA, or none: the only algorithm its request objects may use.
+    #[serde(default)]
+    request_object_signing_alg: Option<String>,
+    /// Every authorization request must be a signed request object.
+    #[serde(default)]
+    require_signed_request_object: bool,
 }
 
 /// A registered client and, for a confidential one, its secret: shown this once only.
@@ -645,6 +671,10 @@ async fn create_client(
         frontchannel_logout_uri: body.frontchannel_logout_uri,
         frontchannel_logout_session_required: body.frontchannel_logout_session_required,
         require_pushed_authorization_requests: body.require_pushed_authorization_requests,
+        jwks: body.jwks.map(|j| j.to_string()),
+        jwks_uri: body.jwks_uri,
+        request_object_signing_alg: body.request_object_signing_alg,
+        require_signed_request_object: body.require_signed_request_object,
     };
     let created = clients::create(
         state.store.as_ref(),

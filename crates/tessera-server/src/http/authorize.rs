@@ -94,24 +94,10 @@ fn malformed_request() -> Response {
 }
 
 async fn authorize_with(state: AppState, jar: CookieJar, params: AuthorizeParams) -> Response {
-    let incoming = match authorize::resolve_pushed(&state, params).await {
-        Ok(incoming) => incoming,
+    let (req, params) = match incoming_request(&state, params).await {
+        Ok(found) => found,
         Err(e) => return failure(&state, e, StatusCode::FOUND),
     };
-    let mut params = incoming.params;
-    let pushed = match authorize::pushed_ok(&state, &params) {
-        Ok(sealed) => incoming.pushed || sealed,
-        Err(e) => return failure(&state, e, StatusCode::FOUND),
-    };
-    // The forms carry the pushed request sealed, so that they stay it.
-    params.pushed = pushed.then(|| authorize::seal_pushed(&state, &params));
-    let req = match authorize::validate(&state, &params).await {
-        Ok(req) => req,
-        Err(e) => return failure(&state, e, StatusCode::FOUND),
-    };
-    if let Err(e) = authorize::require_pushed(&state, &req, pushed) {
-        return failure(&state, e, StatusCode::FOUND);
-    }
     let current = match browser_session(&state, &jar).await {
         Ok(s) => s,
         Err(e) => return failure(&state, e, StatusCode::FOUND),
@@ -120,15 +106,29 @@ async fn authorize_with(state: AppState, jar: CookieJar, params: AuthorizeParams
     answer(&state, jar, &req, &params, decided, StatusCode::FOUND).await
 }
 
-/// The request a login or consent form carries: valid, and, when the client (or the
-/// server) requires pushed requests, sealed as one that was pushed and is unaltered.
+/// The request that reached the endpoint: a pushed request's or a request object's values
+/// in place of the reference (sealed, so that the forms carry them unaltered), validated,
+/// and as the client requires it to come.
+async fn incoming_request(
+    state: &AppState,
+    params: AuthorizeParams,
+) -> Result<(AuthorizeRequest, AuthorizeParams), AuthorizeError> {
+    let params = authorize::resolve_pushed(state, params).await?;
+    let params = authorize::resolve_request_object(state, params).await?;
+    let req = form_request(state, &params).await?;
+    Ok((req, params))
+}
+
+/// The request a login or consent form carries (or the endpoint resolved): valid, and
+/// when the client (or the server) requires it pushed or signed, sealed as such and
+/// unaltered.
 async fn form_request(
     state: &AppState,
     params: &AuthorizeParams,
 ) -> Result<AuthorizeRequest, AuthorizeError> {
-    let pushed = authorize::pushed_ok(state, params)?;
+    let how = authorize::unseal(state, params)?;
     let req = authorize::validate(state, params).await?;
-    authorize::require_pushed(state, &req, pushed)?;
+    authorize::require_provenance(state, &req, how)?;
     Ok(req)
 }
 

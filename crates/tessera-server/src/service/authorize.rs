@@ -55,62 +55,125 @@ pub struct AuthorizeParams {
     /// `query` only.
     #[serde(default)]
     pub response_mode: Option<String>,
-    /// A request object (JAR, RFC 9101): not supported, answered `request_not_supported`.
+    /// A request object (JAR, RFC 9101), replaced by its parameters
+    /// ([`resolve_request_object`]).
     #[serde(default)]
     pub request: Option<String>,
     /// A pushed request's `urn:ietf:params:oauth:request_uri:…` (RFC 9126); any other
     /// is answered `request_uri_not_supported`.
     #[serde(default)]
     pub request_uri: Option<String>,
-    /// Tessera's seal over a pushed request's values ([`seal_pushed`]), carried through
-    /// the login and consent forms: they stay the pushed request, unaltered.
+    /// Tessera's seal ([`seal`]) over a request's values when the client vouched for them
+    /// (pushed, or a signed request object), carried through the login and consent forms:
+    /// they stay that request, unaltered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pushed: Option<String>,
+    pub sealed: Option<String>,
 }
 
-const PUSHED_PURPOSE: &str = "pushed-request";
+impl AuthorizeParams {
+    /// The authorization request's parameters, by name.
+    pub const NAMES: [&'static str; 13] = [
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "max_age",
+        "response_mode",
+        "request",
+        "request_uri",
+    ];
+}
 
-/// The request's values without the seal, in a fixed order (the struct's).
-fn pushed_message(params: &AuthorizeParams) -> Vec<u8> {
+/// How a request reached Tessera: what vouches for its values besides the browser.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// Pushed to `/oauth/par` by the client (RFC 9126).
+    pub pushed: bool,
+    /// A request object signed with one of the client's keys (RFC 9101).
+    pub signed: bool,
+}
+
+impl Provenance {
+    fn flags(self) -> &'static str {
+        match (self.pushed, self.signed) {
+            (true, true) => "ps",
+            (true, false) => "p",
+            (false, true) => "s",
+            (false, false) => "",
+        }
+    }
+}
+
+const SEAL_PURPOSE: &str = "vouched-request";
+
+/// The request's values without the seal, in a fixed order (the struct's), after how
+/// they came.
+fn sealed_message(params: &AuthorizeParams, how: Provenance) -> Vec<u8> {
     let unsealed = AuthorizeParams {
-        pushed: None,
+        sealed: None,
         ..params.clone()
     };
-    serde_json::to_vec(&unsealed).unwrap_or_default()
+    let mut message = format!("{}\n", how.flags()).into_bytes();
+    message.extend(serde_json::to_vec(&unsealed).unwrap_or_default());
+    message
 }
 
-/// Seals `params` as a pushed request's (an HMAC under the internal key).
-pub fn seal_pushed(state: &AppState, params: &AuthorizeParams) -> String {
+/// Seals `params` as a request that came as `how` says: `<flags>.<HMAC under the
+/// internal key>`. A request nothing vouches for gets no seal.
+pub fn seal(state: &AppState, params: &AuthorizeParams, how: Provenance) -> Option<String> {
+    if how == Provenance::default() {
+        return None;
+    }
     let tag = state
         .keys
         .current()
         .mac()
-        .tag(PUSHED_PURPOSE, &pushed_message(params));
-    URL_SAFE_NO_PAD.encode(tag)
+        .tag(SEAL_PURPOSE, &sealed_message(params, how));
+    Some(format!("{}.{}", how.flags(), URL_SAFE_NO_PAD.encode(tag)))
 }
 
-/// Whether `params` carry a valid seal (they are a pushed request's, unaltered).
+/// How `params` came, by their seal (none: nothing vouches for them).
 ///
 /// # Errors
 /// [`AuthorizeError::Page`] for a seal that does not match: the form was altered.
-pub fn pushed_ok(state: &AppState, params: &AuthorizeParams) -> Result<bool, AuthorizeError> {
-    let Some(seal) = params.pushed.as_deref() else {
-        return Ok(false);
+pub fn unseal(state: &AppState, params: &AuthorizeParams) -> Result<Provenance, AuthorizeError> {
+    let Some(seal) = params.sealed.as_deref() else {
+        return Ok(Provenance::default());
     };
-    let valid = URL_SAFE_NO_PAD.decode(seal).is_ok_and(|tag| {
+    let how = seal.split_once('.').and_then(|(flags, tag)| {
+        let how = match flags {
+            "ps" => Provenance {
+                pushed: true,
+                signed: true,
+            },
+            "p" => Provenance {
+                pushed: true,
+                signed: false,
+            },
+            "s" => Provenance {
+                pushed: false,
+                signed: true,
+            },
+            _ => return None,
+        };
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
         state
             .keys
             .current()
             .mac()
-            .verify_tag(PUSHED_PURPOSE, &pushed_message(params), &tag)
+            .verify_tag(SEAL_PURPOSE, &sealed_message(params, how), &tag)
+            .then_some(how)
     });
-    if valid {
-        Ok(true)
-    } else {
-        Err(AuthorizeError::Page(
+    how.ok_or_else(|| {
+        AuthorizeError::Page(
             "This sign-in form was altered. Go back to the app and start again.".into(),
-        ))
-    }
+        )
+    })
 }
 
 /// The prefix of the `request_uri`s `/oauth/par` hands out (RFC 9126 §2.2).
@@ -119,18 +182,10 @@ pub const PUSHED_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// How long a pushed request may wait for its browser (RFC 9126 suggests 5 to 600 s).
 pub const PUSHED_LIFETIME: i64 = 60;
 
-/// An authorization request as it reached the endpoint: pushed (RFC 9126) or not.
-#[derive(Debug)]
-pub struct Incoming {
-    /// The request's parameters (a pushed request's own).
-    pub params: AuthorizeParams,
-    /// Whether they were pushed.
-    pub pushed: bool,
-}
-
 /// Replaces a pushed request's `request_uri` by the request it stands for (used once;
-/// `client_id` must be the pushing client's). Requests without one pass unchanged; a
-/// `request_uri` of another kind is left for [`validate`] to refuse.
+/// `client_id` must be the pushing client's), sealed as pushed when it was stored.
+/// Requests without one pass unchanged; a `request_uri` of another kind is left for
+/// [`validate`] to refuse.
 ///
 /// # Errors
 /// [`AuthorizeError::Page`] for an unknown, used, expired or another client's pushed
@@ -138,16 +193,13 @@ pub struct Incoming {
 pub async fn resolve_pushed(
     state: &AppState,
     params: AuthorizeParams,
-) -> Result<Incoming, AuthorizeError> {
+) -> Result<AuthorizeParams, AuthorizeError> {
     let Some(uri) = params
         .request_uri
         .as_deref()
         .filter(|u| u.starts_with(PUSHED_URI_PREFIX))
     else {
-        return Ok(Incoming {
-            params,
-            pushed: false,
-        });
+        return Ok(params);
     };
     let gone = || {
         AuthorizeError::Page(
@@ -163,34 +215,81 @@ pub async fn resolve_pushed(
     if params.client_id.as_deref() != Some(client_id.as_str()) {
         return Err(gone());
     }
-    let pushed: AuthorizeParams = serde_json::from_str(&stored)
-        .map_err(|_| AuthorizeError::Page("The pushed request could not be read.".into()))?;
-    Ok(Incoming {
-        params: pushed,
-        pushed: true,
-    })
+    serde_json::from_str(&stored)
+        .map_err(|_| AuthorizeError::Page("The pushed request could not be read.".into()))
 }
 
-/// Refuses a request that was not pushed when the client, or the server, requires
-/// pushed authorization requests (RFC 9126 §5–6).
+/// Replaces a request object (`request`, RFC 9101) by the parameters it carries, sealed
+/// as signed when it was; requests without one pass unchanged. The outer `client_id` must
+/// name a client and be the object's; refusals go to the outer `redirect_uri` when it is
+/// one of that client's.
+///
+/// # Errors
+/// [`AuthorizeError::Page`] for an unknown client or untrusted redirect URI;
+/// [`AuthorizeError::Redirect`] `invalid_request` (with `request_uri` too) or
+/// `invalid_request_object`.
+pub async fn resolve_request_object(
+    state: &AppState,
+    params: AuthorizeParams,
+) -> Result<AuthorizeParams, AuthorizeError> {
+    let Some(request) = params.request.as_deref() else {
+        return Ok(params);
+    };
+    let client = known_client(state, &params).await?;
+    let fail =
+        |error: &'static str, description: String| -> Result<AuthorizeError, AuthorizeError> {
+            Ok(AuthorizeError::Redirect {
+                redirect_uri: trusted_redirect(&client, &params)?,
+                state: params.state.clone(),
+                error,
+                description,
+            })
+        };
+    if params.request_uri.is_some() {
+        return Err(fail(
+            "invalid_request",
+            "request and request_uri cannot both be sent".into(),
+        )?);
+    }
+    match super::request_object::resolve(state, &client, request, false).await {
+        Ok(resolved) => {
+            let mut inner = resolved.params;
+            let how = Provenance {
+                pushed: false,
+                signed: resolved.signed,
+            };
+            inner.sealed = seal(state, &inner, how);
+            Ok(inner)
+        }
+        Err(e) => Err(fail("invalid_request_object", e.0)?),
+    }
+}
+
+/// Refuses a request whose provenance the client, or the server, requires and it lacks:
+/// pushed first (RFC 9126 §5–6), or a signed request object (RFC 9101 §10.5).
 ///
 /// # Errors
 /// [`AuthorizeError::Redirect`] `invalid_request`.
-pub fn require_pushed(
+pub fn require_provenance(
     state: &AppState,
     req: &AuthorizeRequest,
-    pushed: bool,
+    how: Provenance,
 ) -> Result<(), AuthorizeError> {
-    let required = state.settings.sso.require_pushed_authorization_requests
+    let must_push = state.settings.sso.require_pushed_authorization_requests
         || req.client.require_pushed_authorization_requests;
-    if required && !pushed {
-        return Err(AuthorizeError::Redirect {
-            redirect_uri: req.redirect_uri.clone(),
-            state: req.state.clone(),
-            error: "invalid_request",
-            description: "this client must push its authorization requests to /oauth/par first"
-                .into(),
-        });
+    if must_push && !how.pushed {
+        return Err(redirect_error(
+            req,
+            "invalid_request",
+            "this client must push its authorization requests to /oauth/par first",
+        ));
+    }
+    if req.client.require_signed_request_object && !how.signed {
+        return Err(redirect_error(
+            req,
+            "invalid_request",
+            "this client must send its authorization requests as signed request objects",
+        ));
     }
     Ok(())
 }
@@ -267,31 +366,8 @@ pub async fn validate(
     state: &AppState,
     p: &AuthorizeParams,
 ) -> Result<AuthorizeRequest, AuthorizeError> {
-    let client_id = p
-        .client_id
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| AuthorizeError::Page("The request names no client (client_id).".into()))?;
-    let client = state
-        .store
-        .client(client_id)
-        .await?
-        .ok_or_else(|| AuthorizeError::Page(format!("Unknown client “{client_id}”.")))?;
-    let redirect_uri = match p.redirect_uri.as_deref() {
-        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
-        None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
-        Some(_) => {
-            return Err(AuthorizeError::Page(format!(
-                "The redirect URI is not one registered for “{}”.",
-                client.name
-            )));
-        }
-        None => {
-            return Err(AuthorizeError::Page(
-                "The request must name a redirect_uri.".into(),
-            ));
-        }
-    };
+    let client = known_client(state, p).await?;
+    let redirect_uri = trusted_redirect(&client, p)?;
     let fail = |error: &'static str, description: String| AuthorizeError::Redirect {
         redirect_uri: redirect_uri.clone(),
         state: p.state.clone(),
@@ -300,8 +376,8 @@ pub async fn validate(
     };
     if p.request.is_some() {
         return Err(fail(
-            "request_not_supported",
-            "request objects are not supported; push the request to /oauth/par instead".into(),
+            "invalid_request",
+            "a request object may not hold another (request)".into(),
         ));
     }
     if p.request_uri.is_some() {
@@ -409,6 +485,42 @@ pub async fn validate(
         max_age,
         client,
     })
+}
+
+/// The client the request names.
+///
+/// # Errors
+/// [`AuthorizeError::Page`]: no client, or an unknown one.
+async fn known_client(state: &AppState, p: &AuthorizeParams) -> Result<Client, AuthorizeError> {
+    let client_id = p
+        .client_id
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| AuthorizeError::Page("The request names no client (client_id).".into()))?;
+    state
+        .store
+        .client(client_id)
+        .await?
+        .ok_or_else(|| AuthorizeError::Page(format!("Unknown client “{client_id}”.")))
+}
+
+/// The request's redirect URI if it is one of the client's (or the client's only one when
+/// the request names none): the only place an error may be sent.
+///
+/// # Errors
+/// [`AuthorizeError::Page`].
+fn trusted_redirect(client: &Client, p: &AuthorizeParams) -> Result<String, AuthorizeError> {
+    match p.redirect_uri.as_deref() {
+        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => Ok(uri.to_owned()),
+        None if client.redirect_uris.len() == 1 => Ok(client.redirect_uris[0].clone()),
+        Some(_) => Err(AuthorizeError::Page(format!(
+            "The redirect URI is not one registered for “{}”.",
+            client.name
+        ))),
+        None => Err(AuthorizeError::Page(
+            "The request must name a redirect_uri.".into(),
+        )),
+    }
 }
 
 fn is_pkce_value(v: &str) -> bool {

@@ -47,23 +47,14 @@ enum Outcome {
 /// Delivers queued logout tokens until the process stops: every [`POLL_INTERVAL`], and at
 /// once when a logout in this process wakes it.
 pub async fn run(state: AppState) {
-    let mut builder = reqwest::Client::builder();
-    if !state.settings.sso.backchannel_allow_loopback {
-        builder = builder.dns_resolver(std::sync::Arc::new(NoLoopback));
-    }
-    let http = match builder
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(ATTEMPT_TIMEOUT)
-        .connect_timeout(ATTEMPT_TIMEOUT)
-        .user_agent("tessera-backchannel-logout")
-        .build()
-    {
-        Ok(http) => http,
-        Err(e) => {
-            tracing::error!(error = %e, "back-channel logout disabled: no HTTP client");
-            return;
-        }
-    };
+    let http =
+        match super::outbound::http_client(&state, "tessera-backchannel-logout", ATTEMPT_TIMEOUT) {
+            Ok(http) => http,
+            Err(e) => {
+                tracing::error!(error = %e, "back-channel logout disabled: no HTTP client");
+                return;
+            }
+        };
     let mut ticker = tokio::time::interval(POLL_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -155,54 +146,9 @@ fn backoff(attempts: i64) -> i64 {
     2_i64.saturating_pow(exp).min(MAX_BACKOFF)
 }
 
-/// Whether `ip` is this machine itself (loopback, or the unspecified address, which
-/// connects to it), IPv4-mapped IPv6 included.
-fn is_own(ip: std::net::IpAddr) -> bool {
-    let ip = match ip {
-        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
-        v4 => v4,
-    };
-    ip.is_loopback() || ip.is_unspecified()
-}
-
-/// Name resolution that drops this machine's own addresses (`[sso]
-/// backchannel_allow_loopback` off): checked at each connection, after DNS, so a name
-/// that resolves to 127.0.0.1 gets nowhere either.
-struct NoLoopback;
-
-impl reqwest::dns::Resolve for NoLoopback {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        Box::pin(async move {
-            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
-            let allowed: Vec<std::net::SocketAddr> = found.filter(|a| !is_own(a.ip())).collect();
-            if allowed.is_empty() {
-                return Err("back-channel logout to a loopback address is not allowed".into());
-            }
-            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
-/// Whether the URI names this machine by address, when that is not allowed (names are
-/// checked by [`NoLoopback`] as they resolve).
-fn refused_target(state: &AppState, uri: &str) -> bool {
-    if state.settings.sso.backchannel_allow_loopback {
-        return false;
-    }
-    match url::Url::parse(uri)
-        .ok()
-        .and_then(|u| u.host().map(|h| h.to_owned()))
-    {
-        Some(url::Host::Ipv4(ip)) => is_own(ip.into()),
-        Some(url::Host::Ipv6(ip)) => is_own(ip.into()),
-        Some(url::Host::Domain(_)) => false,
-        None => true,
-    }
-}
-
 /// Signs a fresh logout token for the delivery's client and POSTs it (§2.5).
 async fn send(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -> Outcome {
-    if refused_target(state, &d.uri) {
+    if super::outbound::refused_target(state, &d.uri) {
         tracing::warn!(client_id = %d.client_id, "back-channel logout URI is a loopback address; not sent");
         return Outcome::Refused;
     }
@@ -275,23 +221,6 @@ async fn give_up(state: &AppState, d: &LogoutDelivery, why: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn own_addresses_are_recognised() {
-        for own in [
-            "127.0.0.1",
-            "127.8.9.10",
-            "::1",
-            "0.0.0.0",
-            "::",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(is_own(own.parse().unwrap()), "{own}");
-        }
-        for other in ["10.0.0.1", "192.168.1.1", "8.8.8.8", "2001:db8::1"] {
-            assert!(!is_own(other.parse().unwrap()), "{other}");
-        }
-    }
 
     #[test]
     fn the_back_off_doubles_up_to_five_minutes() {

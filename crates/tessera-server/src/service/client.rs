@@ -2,8 +2,8 @@
 //! is 256 random bits), secret rotation, deletion, and client authentication.
 
 use crate::domain::client::{
-    ClientError, GrantType, check_audience, check_client_id, check_logout_uri, check_redirect_uri,
-    check_scope,
+    ClientError, GrantType, RequestObjectSettings, check_audience, check_client_id,
+    check_logout_uri, check_redirect_uri, check_request_objects, check_scope,
 };
 use crate::store::{Client, Store, StoreError};
 use aws_lc_rs::digest;
@@ -86,6 +86,14 @@ pub struct NewClient {
     pub frontchannel_logout_session_required: bool,
     /// `require_pushed_authorization_requests` (RFC 9126).
     pub require_pushed_authorization_requests: bool,
+    /// The keys its request objects are signed with, a JWKS document (`jwks`).
+    pub jwks: Option<String>,
+    /// Where those keys are published instead (`jwks_uri`).
+    pub jwks_uri: Option<String>,
+    /// `request_object_signing_alg`: an algorithm, or `none`.
+    pub request_object_signing_alg: Option<String>,
+    /// `require_signed_request_object` (RFC 9101 §10.5).
+    pub require_signed_request_object: bool,
 }
 
 /// A created client and, for a confidential one, its secret (shown once, never stored).
@@ -164,6 +172,12 @@ pub async fn create(
         )
         .into());
     }
+    check_request_objects(RequestObjectSettings {
+        jwks: input.jwks.as_deref(),
+        jwks_uri: input.jwks_uri.as_deref(),
+        alg: input.request_object_signing_alg.as_deref(),
+        require_signed: input.require_signed_request_object,
+    })?;
     let scopes = if input.scopes.is_empty() {
         DEFAULT_SCOPES.map(str::to_owned).to_vec()
     } else {
@@ -225,6 +239,10 @@ pub async fn create(
         frontchannel_logout_uri: input.frontchannel_logout_uri,
         frontchannel_logout_session_required: input.frontchannel_logout_session_required,
         require_pushed_authorization_requests: input.require_pushed_authorization_requests,
+        jwks: input.jwks,
+        jwks_uri: input.jwks_uri,
+        request_object_signing_alg: input.request_object_signing_alg,
+        require_signed_request_object: input.require_signed_request_object,
     };
     match store.create_client(&client).await {
         Ok(()) => {
@@ -257,6 +275,12 @@ pub fn check_restored(c: &Client) -> Result<(), ClientError> {
     {
         check_logout_uri(uri)?;
     }
+    check_request_objects(RequestObjectSettings {
+        jwks: c.jwks.as_deref(),
+        jwks_uri: c.jwks_uri.as_deref(),
+        alg: c.request_object_signing_alg.as_deref(),
+        require_signed: c.require_signed_request_object,
+    })?;
     for scope in &c.scopes {
         check_scope(scope)?;
     }

@@ -37,6 +37,9 @@ pub enum OAuthError {
     /// A scope the client may not ask for.
     #[error("scope {0:?} is not allowed for this client")]
     InvalidScope(String),
+    /// A pushed request object that does not verify (RFC 9126 §2.3).
+    #[error("{0}")]
+    InvalidRequestObject(String),
     /// The request body is over the limit (413).
     #[error("the request body is over {0} bytes")]
     TooLarge(usize),
@@ -61,6 +64,7 @@ impl OAuthError {
             Self::UnauthorizedClient(_) => OAuthErrorCode::UnauthorizedClient,
             Self::UnsupportedGrantType(_) => OAuthErrorCode::UnsupportedGrantType,
             Self::InvalidScope(_) => OAuthErrorCode::InvalidScope,
+            Self::InvalidRequestObject(_) => OAuthErrorCode::InvalidRequestObject,
             Self::Unavailable(_) | Self::Throttled(_) => OAuthErrorCode::TemporarilyUnavailable,
             Self::Internal(_) => OAuthErrorCode::ServerError,
         }
@@ -579,14 +583,15 @@ pub struct Pushed {
     pub expires_in: i64,
 }
 
-/// `POST /oauth/par` (RFC 9126): authenticates the client, checks the authorization
-/// request as the authorization endpoint would (its errors as JSON here, not redirects),
-/// and stores it under a fresh `request_uri` for [`PUSHED_LIFETIME`] seconds.
+/// `POST /oauth/par` (RFC 9126): authenticates the client, replaces a request object by
+/// its values (RFC 9126 §3), checks the authorization request as the authorization
+/// endpoint would (its errors as JSON here, not redirects), and stores it, sealed as
+/// pushed (and signed), under a fresh `request_uri` for [`PUSHED_LIFETIME`] seconds.
 ///
 /// # Errors
-/// [`OAuthError`]: `invalid_client`; `invalid_request` for a `request_uri` in the body,
-/// a request object, another client's `client_id`, or a request the authorization
-/// endpoint would refuse.
+/// [`OAuthError`]: `invalid_client`; `invalid_request_object` for a request object that
+/// does not verify; `invalid_request` for a `request_uri` in the body, another client's
+/// `client_id`, or a request the authorization endpoint would refuse.
 pub async fn push(
     state: &AppState,
     creds: &ClientCredentials,
@@ -598,12 +603,19 @@ pub async fn push(
             "request_uri may not be pushed (RFC 9126 §2.1)".into(),
         ));
     }
-    if params.request.is_some() {
-        return Err(OAuthError::InvalidRequest(
-            "request objects are not supported: push the parameters themselves".into(),
-        ));
+    let mut signed = false;
+    if let Some(request) = params.request.take() {
+        // RFC 9126 §3: the object's values only; unsigned taken from a client that
+        // authenticated.
+        let resolved =
+            super::request_object::resolve(state, &client, &request, !client.is_public())
+                .await
+                .map_err(|e| OAuthError::InvalidRequestObject(e.0))?;
+        params = resolved.params;
+        signed = resolved.signed;
     }
     params.client_id = Some(client.client_id.clone());
+    params.sealed = None;
     match authorize::validate(state, &params).await {
         Ok(_) => {}
         Err(AuthorizeError::Page(why)) => return Err(OAuthError::InvalidRequest(why)),
@@ -628,6 +640,14 @@ pub async fn push(
         authorize::PUSHED_URI_PREFIX,
         authorize::random_token()
             .map_err(|_| OAuthError::Internal("random generator failed".into()))?
+    );
+    params.sealed = authorize::seal(
+        state,
+        &params,
+        authorize::Provenance {
+            pushed: true,
+            signed,
+        },
     );
     let stored = serde_json::to_string(&params)
         .map_err(|e| OAuthError::Internal(format!("pushed request: {e}")))?;

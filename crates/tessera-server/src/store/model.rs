@@ -352,6 +352,20 @@ pub struct Client {
     /// Whether its authorization requests must be pushed first (RFC 9126).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// The public keys its request objects are signed with, a JWKS document (`jwks`).
+    #[serde(default)]
+    pub jwks: Option<String>,
+    /// Where those keys are published instead (`jwks_uri`).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// The only algorithm its request objects may use (`request_object_signing_alg`;
+    /// `none` allows unsigned ones).
+    #[serde(default)]
+    pub request_object_signing_alg: Option<String>,
+    /// Whether every authorization request must be a signed request object (RFC 9101
+    /// §10.5).
+    #[serde(default)]
+    pub require_signed_request_object: bool,
 }
 
 /// A back-channel logout token still to deliver.

@@ -172,7 +172,8 @@ pub(super) const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_
      scopes, first_party, access_lifetime, refresh_lifetime, created_at, id_token_alg, audiences, \
      post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, \
      frontchannel_logout_uri, frontchannel_logout_session_required, \
-     require_pushed_authorization_requests";
+     require_pushed_authorization_requests, jwks, jwks_uri, request_object_signing_alg, \
+     require_signed_request_object";
 
 /// The columns of `logout_deliveries`, in [`LogoutDelivery`](super::LogoutDelivery)'s order.
 pub(super) const DELIVERY_COLUMNS: &str =
@@ -415,6 +416,12 @@ macro_rules! impl_store {
                 require_pushed_authorization_requests: r
                     .try_get("require_pushed_authorization_requests")
                     .map_err(get)?,
+                jwks: r.try_get("jwks").map_err(get)?,
+                jwks_uri: r.try_get("jwks_uri").map_err(get)?,
+                request_object_signing_alg: r.try_get("request_object_signing_alg").map_err(get)?,
+                require_signed_request_object: r
+                    .try_get("require_signed_request_object")
+                    .map_err(get)?,
             })
         }
 
@@ -422,7 +429,7 @@ macro_rules! impl_store {
             let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
             sqlx::query(&format!(
                 "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                 $13, $14, $15, $16, $17, $18)"
+                 $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
             ))
             .bind(&c.client_id)
             .bind(&c.name)
@@ -442,6 +449,10 @@ macro_rules! impl_store {
             .bind(&c.frontchannel_logout_uri)
             .bind(c.frontchannel_logout_session_required)
             .bind(c.require_pushed_authorization_requests)
+            .bind(&c.jwks)
+            .bind(&c.jwks_uri)
+            .bind(&c.request_object_signing_alg)
+            .bind(c.require_signed_request_object)
             .execute(&mut *conn)
             .await
             .map_err(classify)?;

@@ -17,6 +17,7 @@ mod boundaries;
 mod cors;
 mod forged;
 mod health;
+mod jar;
 mod jwks;
 mod legacy;
 mod logout;

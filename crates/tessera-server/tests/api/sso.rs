@@ -772,7 +772,12 @@ async fn discovery_describes_what_the_server_does() {
             .any(|g| g == "client_credentials")
     );
     assert_eq!(doc["require_pushed_authorization_requests"], false);
-    assert_eq!(doc["request_parameter_supported"], false);
+    assert_eq!(doc["request_parameter_supported"], true);
+    assert_eq!(doc["request_uri_parameter_supported"], false);
+    assert_eq!(
+        doc["request_object_signing_alg_values_supported"],
+        serde_json::json!(["RS256", "PS256", "ES256", "EdDSA", "none"])
+    );
     // Logout: every flavour the logout tests exercise (tests/api/logout.rs).
     for key in [
         "backchannel_logout_supported",

@@ -378,9 +378,10 @@ async fn an_id_token_signing_failure_does_not_consume_the_refresh_token() {
 /// only `client_id` and `request_uri`, and the pushed values (state, nonce, PKCE, scope)
 /// are the ones used. A used, expired or other client's `request_uri` is refused on the
 /// page; PAR's own errors are JSON. A client registered with
-/// `require_pushed_authorization_requests` cannot skip it. `request` objects are
-/// answered `request_not_supported` and other `request_uri`s `request_uri_not_supported`
-/// on the redirect (before: both silently ignored).
+/// `require_pushed_authorization_requests` cannot skip it. An unsigned `request` object
+/// from a client that did not register `none` is `invalid_request_object` (jar.rs tests
+/// request objects), and `request_uri`s not from PAR `request_uri_not_supported`, on the
+/// redirect (before: both silently ignored).
 #[tokio::test]
 async fn pushed_authorization_requests_are_used_once_and_can_be_required() {
     use crate::sso::{hidden_inputs, redeem};
@@ -500,7 +501,7 @@ async fn pushed_authorization_requests_are_used_once_and_can_be_required() {
         (vec![("scope", "openid admin:everything")], "invalid_scope"),
         (
             vec![("request", "eyJhbGciOiJub25lIn0.e30.")],
-            "invalid_request",
+            "invalid_request_object",
         ),
     ] {
         let res = push(&extra).await;
@@ -509,11 +510,11 @@ async fn pushed_authorization_requests_are_used_once_and_can_be_required() {
         assert_eq!(body["error"], code, "{extra:?}: {body}");
     }
 
-    // Request objects and other request_uris: refused on the redirect, with iss.
+    // An unsigned request object and other request_uris: refused on the redirect, with iss.
     for (extra, error) in [
         (
             ("request", "eyJhbGciOiJub25lIn0.e30."),
-            "request_not_supported",
+            "invalid_request_object",
         ),
         (
             ("request_uri", "https://rp.example.com/req.jwt"),

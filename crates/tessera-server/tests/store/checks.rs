@@ -65,6 +65,10 @@ fn client(id: &str, secret_hash: Option<&str>) -> Client {
         frontchannel_logout_uri: Some(format!("https://{id}.example.com/fc")),
         frontchannel_logout_session_required: false,
         require_pushed_authorization_requests: true,
+        jwks: None,
+        jwks_uri: Some(format!("https://{id}.example.com/jwks.json")),
+        request_object_signing_alg: Some("PS256".into()),
+        require_signed_request_object: true,
     }
 }
 
