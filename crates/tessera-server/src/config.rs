@@ -340,6 +340,28 @@ impl Default for UserSettings {
     }
 }
 
+/// The database engines Tessera stores its state in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one machine.
+    Sqlite,
+    /// One server, many replicas.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, if any.
+    pub fn of(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
 /// Where the private signing keys live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -619,7 +641,7 @@ impl Settings {
             .database
             .url
             .as_deref()
-            .is_some_and(|url| crate::store::Backend::of(url).is_none())
+            .is_some_and(|url| Backend::of(url).is_none())
         {
             return invalid(
                 "database.url",

@@ -62,6 +62,9 @@ impl fmt::Display for Algorithm {
     }
 }
 
+/// The smallest RSA modulus Tessera accepts, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
+
 /// The name is not one of the algorithms Tessera signs with.
 #[derive(Debug, thiserror::Error)]
 #[error("unsupported algorithm {0:?}: expected one of RS256, PS256, ES256, EdDSA")]

@@ -100,7 +100,7 @@ impl PublicKey {
                 .decode(&rsa.n)
                 .map_err(|_| invalid("bad modulus"))?;
             let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
-            if bits < crate::key::MIN_RSA_BITS {
+            if bits < crate::algorithm::MIN_RSA_BITS {
                 return Err(KeyError::TooShort { bits });
             }
         }
@@ -266,7 +266,7 @@ fn public_der_params(alg: Algorithm, der: &[u8]) -> Result<AlgorithmParameters, 
                 aws_lc_rs::rsa::PublicKey::from_der(der).map_err(|e| invalid(&e.to_string()))?;
             let c = RsaPublicKeyComponents::<Vec<u8>>::from(&key);
             let bits = c.n.iter().skip_while(|b| **b == 0).count() * 8;
-            if bits < crate::key::MIN_RSA_BITS {
+            if bits < crate::algorithm::MIN_RSA_BITS {
                 return Err(KeyError::TooShort { bits });
             }
             Ok(AlgorithmParameters::RSA(

@@ -18,8 +18,9 @@ use jsonwebtoken::jwk::{
 use std::fmt;
 use zeroize::Zeroizing;
 
-/// The smallest RSA modulus Tessera accepts, in bits.
-pub const MIN_RSA_BITS: usize = 2048;
+/// The smallest RSA modulus Tessera accepts, in bits (defined with the algorithms, which
+/// both keys and published keys depend on).
+pub use crate::algorithm::MIN_RSA_BITS;
 
 /// RSA modulus sizes Tessera generates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

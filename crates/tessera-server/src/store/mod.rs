@@ -327,27 +327,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn restore(&self, snapshot: &Snapshot) -> StoreResult<()>;
 }
 
-/// The database engines Tessera stores its state in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// One file, one machine.
-    Sqlite,
-    /// One server, many replicas.
-    Postgres,
-}
-
-impl Backend {
-    /// The backend a database URL names, if any.
-    pub fn of(url: &str) -> Option<Self> {
-        if url.starts_with("sqlite:") {
-            Some(Self::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Some(Self::Postgres)
-        } else {
-            None
-        }
-    }
-}
+pub use crate::config::Backend;
 
 /// A shared store.
 pub type DynStore = Arc<dyn Store>;
