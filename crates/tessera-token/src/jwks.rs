@@ -319,6 +319,11 @@ fn parse_public(alg: Algorithm, params: &AlgorithmParameters) -> Result<ParsedPu
         (Algorithm::RS256 | Algorithm::PS256, AlgorithmParameters::RSA(rsa)) => {
             let n = b64(&rsa.n)?;
             let e = b64(&rsa.e)?;
+            if !plausible_rsa(&n, &e) {
+                return Err(invalid(
+                    "RSA modulus and exponent must be odd, the exponent 3 or more",
+                ));
+            }
             let params = if alg == Algorithm::RS256 {
                 &RSA_PKCS1_2048_8192_SHA256
             } else {
@@ -333,11 +338,28 @@ fn parse_public(alg: Algorithm, params: &AlgorithmParameters) -> Result<ParsedPu
             ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
         }
         (Algorithm::EdDSA, AlgorithmParameters::OctetKeyPair(okp)) => {
-            ParsedPublicKey::new(&ED25519, b64(&okp.x)?)
+            let x = b64(&okp.x)?;
+            let point = curve25519_dalek::edwards::CompressedEdwardsY::from_slice(&x)
+                .ok()
+                .and_then(|p| p.decompress())
+                .ok_or_else(|| invalid("not a point of Ed25519"))?;
+            // A small-order key "verifies" signatures nobody made with it.
+            if point.is_small_order() {
+                return Err(invalid("small-order Ed25519 key"));
+            }
+            ParsedPublicKey::new(&ED25519, x)
         }
         _ => return Err(invalid("key type does not match the algorithm")),
     };
     parsed.map_err(|e| invalid(&e.to_string()))
+}
+
+/// Whether an RSA modulus and public exponent (big-endian) could be a real key's: both odd,
+/// the exponent at least 3 (e = 1 makes every signature its own message).
+fn plausible_rsa(n: &[u8], e: &[u8]) -> bool {
+    let odd = |v: &[u8]| v.last().is_some_and(|b| b & 1 == 1);
+    let e_digits: Vec<u8> = e.iter().copied().skip_while(|b| *b == 0).collect();
+    odd(n) && odd(e) && (e_digits.len() > 1 || e_digits.first().is_some_and(|b| *b >= 3))
 }
 
 /// A JWKS document, its keys not yet read.
@@ -387,10 +409,11 @@ impl KeySet {
     /// Reads the JWKS an OAuth client registered for its request objects (OpenID Connect
     /// Registration `jwks`, or the document at its `jwks_uri`): keys as
     /// [`PublicKey::from_client_jwk`] reads them, encryption keys and keys Tessera cannot
-    /// use skipped, at least one usable key.
+    /// use skipped, at least one usable key, no two with one `kid`.
     ///
     /// # Errors
-    /// [`KeyError::Invalid`] if the document is not a JWKS or holds no usable signing key.
+    /// [`KeyError::Invalid`] if the document is not a JWKS, holds no usable signing key, or
+    /// two with one `kid`.
     pub fn from_client_jwks(json: &[u8], default_alg: Option<Algorithm>) -> Result<Self, KeyError> {
         let set: AnyKeys = serde_json::from_slice(json).map_err(|e| KeyError::Invalid {
             alg: "JWKS",
@@ -403,6 +426,12 @@ impl KeySet {
             };
             let for_signing = !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption));
             if let (true, Ok(key)) = (for_signing, PublicKey::from_client_jwk(&jwk, default_alg)) {
+                if keys.get(key.kid()).is_some() {
+                    return Err(KeyError::Invalid {
+                        alg: "JWKS",
+                        reason: format!("two keys with kid {:?}", key.kid()),
+                    });
+                }
                 keys.insert(key);
             }
         }
@@ -510,6 +539,43 @@ mod tests {
         assert_eq!(set.len(), 1);
         assert!(set.get(key.kid()).is_some());
         assert!(KeySet::from_jwks_json(br#"{"nokeys": []}"#).is_err());
+    }
+
+    /// Keys that would accept forgeries, or could be nobody's, are refused (attacker
+    /// review of the request objects: an Ed25519 identity point let any signature
+    /// `R = identity, S = 0` verify): small-order Ed25519 points, RSA with an even
+    /// modulus or an exponent of 1, 2 or any even number; and two keys under one kid.
+    #[test]
+    fn degenerate_keys_and_duplicate_kids_are_refused() {
+        let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        for x in [identity, [0u8; 32]] {
+            let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "kid": "e", "x": b64(&x)});
+            let jwk: Jwk = serde_json::from_value(jwk).unwrap();
+            assert!(PublicKey::from_client_jwk(&jwk, None).is_err(), "{x:?}");
+        }
+        let rsa = SigningKey::generate(Algorithm::RS256).unwrap();
+        let good = serde_json::to_value(rsa.public_key().jwk()).unwrap();
+        let n = URL_SAFE_NO_PAD.decode(good["n"].as_str().unwrap()).unwrap();
+        let mut even_n = n.clone();
+        *even_n.last_mut().unwrap() &= 0xfe;
+        for (n, e) in [
+            (n.clone(), vec![1u8]),
+            (n.clone(), vec![2u8]),
+            (n.clone(), vec![1u8, 0, 0]),
+            (even_n, vec![1u8, 0, 1]),
+        ] {
+            let mut jwk = good.clone();
+            jwk["n"] = serde_json::json!(b64(&n));
+            jwk["e"] = serde_json::json!(b64(&e));
+            let jwk: Jwk = serde_json::from_value(jwk).unwrap();
+            assert!(PublicKey::from_jwk(&jwk).is_err(), "e = {e:?}");
+        }
+        let jwk: Jwk = serde_json::from_value(good.clone()).unwrap();
+        assert!(PublicKey::from_jwk(&jwk).is_ok());
+        let twice = serde_json::json!({ "keys": [good.clone(), good] });
+        assert!(KeySet::from_client_jwks(twice.to_string().as_bytes(), None).is_err());
     }
 }
 

@@ -111,8 +111,12 @@ async fn authorize_with(state: AppState, jar: CookieJar, params: AuthorizeParams
 /// and as the client requires it to come.
 async fn incoming_request(
     state: &AppState,
-    params: AuthorizeParams,
+    mut params: AuthorizeParams,
 ) -> Result<(AuthorizeRequest, AuthorizeParams), AuthorizeError> {
+    // A seal is Tessera's own, carried through its forms: a request arriving here is
+    // vouched for by what it brings (a pushed request, a signed object), never by a seal
+    // copied from an earlier form.
+    params.sealed = None;
     let params = authorize::resolve_pushed(state, params).await?;
     let params = authorize::resolve_request_object(state, params).await?;
     let req = form_request(state, &params).await?;

@@ -111,69 +111,95 @@ impl Provenance {
 
 const SEAL_PURPOSE: &str = "vouched-request";
 
+/// How long a seal holds: as long as a consent page may be answered (a user signing in
+/// takes that long at most). A request the client vouched for is taken at the
+/// authorization endpoint once (a pushed request is used up, a request object is checked
+/// there); past this, its forms are refused.
+pub const SEAL_LIFETIME: i64 = CONSENT_TICKET_LIFETIME;
+
 /// The request's values without the seal, in a fixed order (the struct's), after how
-/// they came.
-fn sealed_message(params: &AuthorizeParams, how: Provenance) -> Vec<u8> {
+/// they came and until when the seal holds.
+fn sealed_message(params: &AuthorizeParams, how: Provenance, expires_at: i64) -> Vec<u8> {
     let unsealed = AuthorizeParams {
         sealed: None,
         ..params.clone()
     };
-    let mut message = format!("{}\n", how.flags()).into_bytes();
+    let mut message = format!("{}\n{expires_at}\n", how.flags()).into_bytes();
     message.extend(serde_json::to_vec(&unsealed).unwrap_or_default());
     message
 }
 
-/// Seals `params` as a request that came as `how` says: `<flags>.<HMAC under the
-/// internal key>`. A request nothing vouches for gets no seal.
+/// Seals `params` as a request that came as `how` says, for [`SEAL_LIFETIME`] seconds:
+/// `<flags>.<expires at>.<HMAC under the internal key>`. A request nothing vouches for
+/// gets no seal.
 pub fn seal(state: &AppState, params: &AuthorizeParams, how: Provenance) -> Option<String> {
     if how == Provenance::default() {
         return None;
     }
+    let expires_at = state.clock.unix().saturating_add(SEAL_LIFETIME);
     let tag = state
         .keys
         .current()
         .mac()
-        .tag(SEAL_PURPOSE, &sealed_message(params, how));
-    Some(format!("{}.{}", how.flags(), URL_SAFE_NO_PAD.encode(tag)))
+        .tag(SEAL_PURPOSE, &sealed_message(params, how, expires_at));
+    Some(format!(
+        "{}.{expires_at}.{}",
+        how.flags(),
+        URL_SAFE_NO_PAD.encode(tag)
+    ))
 }
 
 /// How `params` came, by their seal (none: nothing vouches for them).
 ///
 /// # Errors
-/// [`AuthorizeError::Page`] for a seal that does not match: the form was altered.
+/// [`AuthorizeError::Page`] for a seal that does not match (the form was altered) or has
+/// expired.
 pub fn unseal(state: &AppState, params: &AuthorizeParams) -> Result<Provenance, AuthorizeError> {
     let Some(seal) = params.sealed.as_deref() else {
         return Ok(Provenance::default());
     };
-    let how = seal.split_once('.').and_then(|(flags, tag)| {
-        let how = match flags {
-            "ps" => Provenance {
-                pushed: true,
-                signed: true,
-            },
-            "p" => Provenance {
-                pushed: true,
-                signed: false,
-            },
-            "s" => Provenance {
-                pushed: false,
-                signed: true,
-            },
-            _ => return None,
-        };
-        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-        state
-            .keys
-            .current()
-            .mac()
-            .verify_tag(SEAL_PURPOSE, &sealed_message(params, how), &tag)
-            .then_some(how)
-    });
-    how.ok_or_else(|| {
-        AuthorizeError::Page(
-            "This sign-in form was altered. Go back to the app and start again.".into(),
-        )
-    })
+    let mut parts = seal.splitn(3, '.');
+    let (Some(flags), Some(expires_at), Some(tag)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(altered());
+    };
+    let how = match flags {
+        "ps" => Provenance {
+            pushed: true,
+            signed: true,
+        },
+        "p" => Provenance {
+            pushed: true,
+            signed: false,
+        },
+        "s" => Provenance {
+            pushed: false,
+            signed: true,
+        },
+        _ => return Err(altered()),
+    };
+    let (Ok(expires_at), Ok(tag)) = (expires_at.parse::<i64>(), URL_SAFE_NO_PAD.decode(tag)) else {
+        return Err(altered());
+    };
+    if !state.keys.current().mac().verify_tag(
+        SEAL_PURPOSE,
+        &sealed_message(params, how, expires_at),
+        &tag,
+    ) {
+        return Err(altered());
+    }
+    if state.clock.unix() > expires_at {
+        return Err(AuthorizeError::Page(
+            "This sign-in form expired. Go back to the app and start again.".into(),
+        ));
+    }
+    Ok(how)
+}
+
+fn altered() -> AuthorizeError {
+    AuthorizeError::Page(
+        "This sign-in form was altered. Go back to the app and start again.".into(),
+    )
 }
 
 /// The prefix of the `request_uri`s `/oauth/par` hands out (RFC 9126 §2.2).

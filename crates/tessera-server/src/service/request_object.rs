@@ -2,9 +2,10 @@
 //! request sent as a JWT the client signed, at the authorization endpoint (`request`) or
 //! pushed to `/oauth/par`. Only the object's parameters are used (§5); the checks are
 //! `tessera_token::request_object`'s, with the keys the client registered: inline
-//! (`jwks`) or fetched from its `jwks_uri` (cached five minutes, fetched again at most
-//! every ten seconds when an object names a key the cache does not hold; one fetch per
-//! client at a time, the requests that need it waiting for it).
+//! (`jwks`, read once per registration) or fetched from its `jwks_uri` (cached five
+//! minutes, fetched again at most every ten seconds when an object names a key the cache
+//! does not hold; one fetch per client at a time, the requests that need it waiting for
+//! it; while the address fails, the last keys for at most an hour).
 //!
 //! Unsigned objects (`alg: none`) are taken only from a client that registered
 //! `request_object_signing_alg: none`, or pushed by a client that authenticated (RFC 9126
@@ -18,7 +19,9 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tessera_token::request_object::{RequestObjectRules, is_unsigned, verify_request_object};
+use tessera_token::request_object::{
+    MAX_REQUEST_OBJECT_LEN, RequestObjectRules, is_unsigned, verify_request_object,
+};
 use tessera_token::{KeySet, VerifyError};
 
 /// How long keys fetched from a `jwks_uri` are used before they are fetched again.
@@ -30,8 +33,13 @@ pub const REFETCH_AFTER: i64 = 10;
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
 /// How long a `jwks_uri` fetch may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
-/// Clients whose fetched keys are kept at once (least recently fetched dropped first).
-const CACHED_CLIENTS: usize = 1024;
+/// How long after the last successful fetch a client's keys are still used while its
+/// `jwks_uri` fails: a key the client withdrew must not stay trusted because its host is
+/// down.
+pub const KEYS_MAX_STALE: i64 = 3600;
+/// Clients whose keys are kept at once (least recently fetched dropped first, never one
+/// being fetched).
+const CACHED_CLIENTS: usize = 4096;
 
 /// A request object was refused: `invalid_request_object` (RFC 9101 §6.3).
 #[derive(Debug, thiserror::Error)]
@@ -54,8 +62,13 @@ struct Entry {
 
 #[derive(Debug, Clone)]
 struct Fetched {
-    uri: String,
+    /// The `jwks_uri`, or `jwks:` and the SHA-256 of the inline JWKS: keys of another
+    /// registration are never used.
+    source: String,
+    /// When it was last fetched (or read).
     at: i64,
+    /// When a fetch last succeeded.
+    ok_at: i64,
     keys: Option<KeySet>,
 }
 
@@ -80,6 +93,11 @@ pub async fn resolve(
     request: &str,
     authenticated: bool,
 ) -> Result<Resolved, RequestObjectError> {
+    if request.len() > MAX_REQUEST_OBJECT_LEN {
+        return Err(RequestObjectError(format!(
+            "the request object is longer than {MAX_REQUEST_OBJECT_LEN} bytes"
+        )));
+    }
     let registered = client
         .request_object_signing_alg
         .as_deref()
@@ -97,7 +115,13 @@ pub async fn resolve(
         issuer: state.issuer.clone(),
         client_id: client.client_id.clone(),
         required_alg: registered.and_then(RequestObjectAlg::signed),
-        allow_unsigned: registered == Some(RequestObjectAlg::None) || authenticated,
+        // A client that registered an algorithm sends nothing else (Registration §2),
+        // pushed or not.
+        allow_unsigned: match registered {
+            Some(RequestObjectAlg::None) => true,
+            Some(RequestObjectAlg::Signed(_)) => false,
+            None => authenticated,
+        },
         leeway: state.validation.leeway,
     };
     let now = state.clock.unix();
@@ -144,8 +168,9 @@ fn params_of(claims: Map<String, Value>) -> Result<AuthorizeParams, RequestObjec
         .map_err(|e| RequestObjectError(format!("the request object could not be read: {e}")))
 }
 
-/// The client's keys: its inline `jwks`, or its `jwks_uri`'s (cached; `refresh` fetches
-/// again unless the last fetch is under [`REFETCH_AFTER`] seconds old).
+/// The client's keys: its inline `jwks` (read once per registration), or its
+/// `jwks_uri`'s (cached; `refresh` fetches again unless the last fetch is under
+/// [`REFETCH_AFTER`] seconds old).
 async fn keys_of(
     state: &AppState,
     client: &Client,
@@ -156,16 +181,31 @@ async fn keys_of(
         .as_deref()
         .and_then(|a| RequestObjectAlg::parse(a).ok())
         .and_then(RequestObjectAlg::signed);
+    let cache = &state.client_keys;
     if let Some(jwks) = &client.jwks {
-        return KeySet::from_client_jwks(jwks.as_bytes(), default_alg)
-            .map_err(|e| RequestObjectError(format!("the client's jwks: {e}")));
+        let source = format!("jwks:{}", super::client::hash_secret(jwks));
+        if let Some(keys) = cache.get(&client.client_id, &source).and_then(|f| f.keys) {
+            return Ok(keys);
+        }
+        let keys = KeySet::from_client_jwks(jwks.as_bytes(), default_alg)
+            .map_err(|e| RequestObjectError(format!("the client's jwks: {e}")))?;
+        let now = state.clock.unix();
+        cache.put(
+            &client.client_id,
+            Fetched {
+                source,
+                at: now,
+                ok_at: now,
+                keys: Some(keys.clone()),
+            },
+        );
+        return Ok(keys);
     }
     let Some(uri) = &client.jwks_uri else {
         return Err(RequestObjectError(
             "this client registered no keys (jwks or jwks_uri) for signed request objects".into(),
         ));
     };
-    let cache = &state.client_keys;
     let due = |cached: &Option<Fetched>| {
         let now = state.clock.unix();
         let age = |f: &Fetched| now.saturating_sub(f.at);
@@ -182,18 +222,7 @@ async fn keys_of(
         let _fetching = lock.lock().await;
         cached = cache.get(&client.client_id, uri);
         if due(&cached) {
-            let keys = fetch(state, uri, default_alg).await;
-            if let Err(e) = &keys {
-                tracing::warn!(client_id = %client.client_id, error = %e, "could not fetch a client's jwks_uri");
-            }
-            let entry = Fetched {
-                uri: uri.clone(),
-                at: state.clock.unix(),
-                // A failed fetch keeps the keys it had (they are still the client's best).
-                keys: keys
-                    .ok()
-                    .or_else(|| cached.as_ref().and_then(|f| f.keys.clone())),
-            };
+            let entry = refetch(state, client, uri, default_alg, cached.as_ref()).await;
             cache.put(&client.client_id, entry.clone());
             cached = Some(entry);
         }
@@ -201,6 +230,39 @@ async fn keys_of(
     cached.and_then(|f| f.keys).ok_or_else(|| {
         RequestObjectError("the client's keys could not be fetched from its jwks_uri".into())
     })
+}
+
+/// Fetches `uri` again. A failed fetch keeps the keys the last one found (they are still
+/// the client's best) until [`KEYS_MAX_STALE`] seconds after the last that succeeded.
+async fn refetch(
+    state: &AppState,
+    client: &Client,
+    uri: &str,
+    default_alg: Option<tessera_token::Algorithm>,
+    cached: Option<&Fetched>,
+) -> Fetched {
+    let keys = fetch(state, uri, default_alg).await;
+    let now = state.clock.unix();
+    match keys {
+        Ok(keys) => Fetched {
+            source: uri.to_owned(),
+            at: now,
+            ok_at: now,
+            keys: Some(keys),
+        },
+        Err(e) => {
+            tracing::warn!(client_id = %client.client_id, error = %e, "could not fetch a client's jwks_uri");
+            let ok_at = cached.map_or(i64::MIN, |f| f.ok_at);
+            Fetched {
+                source: uri.to_owned(),
+                at: now,
+                ok_at,
+                keys: cached
+                    .and_then(|f| f.keys.clone())
+                    .filter(|_| now.saturating_sub(ok_at) < KEYS_MAX_STALE),
+            }
+        }
+    }
 }
 
 /// Fetches and reads a client's JWKS: loopback refused (unless allowed), no redirects,
@@ -242,12 +304,12 @@ async fn fetch(
 }
 
 impl ClientKeyCache {
-    fn get(&self, client_id: &str, uri: &str) -> Option<Fetched> {
+    fn get(&self, client_id: &str, source: &str) -> Option<Fetched> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(client_id)
             .and_then(|e| e.fetched.clone())
-            .filter(|f| f.uri == uri)
+            .filter(|f| f.source == source)
     }
 
     /// The lock one client's fetches take turns on.
@@ -268,13 +330,14 @@ impl ClientKeyCache {
     }
 
     /// Drops the least recently fetched client when the cache is full and `client_id` is
-    /// not in it.
+    /// not in it; never one whose fetch is under way (its waiters share its lock).
     fn make_room(entries: &mut HashMap<String, Entry>, client_id: &str) {
         if entries.len() < CACHED_CLIENTS || entries.contains_key(client_id) {
             return;
         }
         let oldest = entries
             .iter()
+            .filter(|(_, e)| Arc::strong_count(&e.fetching) == 1)
             .min_by_key(|(_, e)| e.fetched.as_ref().map_or(i64::MIN, |f| f.at))
             .map(|(id, _)| id.clone());
         if let Some(oldest) = oldest {
@@ -287,6 +350,34 @@ impl ClientKeyCache {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A full cache drops the least recently fetched client, never one being fetched
+    /// (attacker review: dropping it dropped its lock, and its waiters fetched again).
+    #[test]
+    fn a_full_cache_keeps_the_clients_being_fetched() {
+        let cache = ClientKeyCache::default();
+        let fetched = |at: i64| Fetched {
+            source: "https://rp.example/jwks".into(),
+            at,
+            ok_at: at,
+            keys: Some(KeySet::new()),
+        };
+        cache.put("busy", fetched(0));
+        let held = cache.lock_for("busy");
+        for i in 1..CACHED_CLIENTS {
+            cache.put(&format!("c{i}"), fetched(i64::try_from(i).unwrap()));
+        }
+        cache.put("new", fetched(10_000));
+        assert!(cache.get("busy", "https://rp.example/jwks").is_some());
+        assert!(
+            cache.get("c1", "https://rp.example/jwks").is_none(),
+            "the oldest idle one"
+        );
+        assert!(cache.get("new", "https://rp.example/jwks").is_some());
+        drop(held);
+        cache.put("newer", fetched(10_001));
+        assert!(cache.get("busy", "https://rp.example/jwks").is_none());
+    }
 
     #[test]
     fn parameters_are_read_from_the_claims_only() {

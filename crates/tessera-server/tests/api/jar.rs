@@ -432,10 +432,30 @@ async fn a_client_can_require_signed_request_objects() {
         param(&location(&res), "error").as_deref(),
         Some("invalid_request")
     );
+    // The seal is for Tessera's own forms: sent to the endpoint (a link to a victim,
+    // after the object expired) it vouches for nothing (attacker review: before, a seal
+    // copied from a form was a permanent link that skipped the object).
+    let mut replay = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    replay.query_pairs_mut().extend_pairs(
+        fields
+            .iter()
+            .filter(|(k, _)| k != "csrf")
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    let res = crate::browser().get(replay).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(
+        param(&location(&res), "error").as_deref(),
+        Some("invalid_request")
+    );
     // As sent: signed in, back with a code.
-    let res = post(fields).await;
+    let res = post(fields.clone()).await;
     assert_eq!(res.status(), 303);
     assert!(param(&location(&res), "code").is_some());
+    // And the form's seal lasts ten minutes.
+    app.clock.advance(std::time::Duration::from_secs(601));
+    let res = post(fields).await;
+    assert_eq!(res.status(), 400, "an expired seal");
 }
 
 /// A JWKS served at a `jwks_uri` (this test's own listener): fetched once however many
@@ -452,15 +472,22 @@ async fn keys_at_a_jwks_uri_are_fetched_cached_and_refetched_for_a_new_key() {
     let port = listener.local_addr().unwrap().port();
     let served = published.clone();
     let counted = fetches.clone();
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let failing = down.clone();
     let router = axum::Router::new().route(
         "/jwks.json",
         axum::routing::get(move || {
             let body = served.lock().unwrap().clone();
             counted.fetch_add(1, Ordering::SeqCst);
+            let status = if failing.load(Ordering::SeqCst) {
+                axum::http::StatusCode::BAD_GATEWAY
+            } else {
+                axum::http::StatusCode::OK
+            };
             async move {
                 // Slow enough that concurrent requests overlap the fetch.
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                ([("content-type", "application/json")], body)
+                (status, [("content-type", "application/json")], body)
             }
         }),
     );
@@ -522,17 +549,35 @@ async fn keys_at_a_jwks_uri_are_fetched_cached_and_refetched_for_a_new_key() {
     app.clock.advance(std::time::Duration::from_secs(11));
     status(unknown.sign(&object(&app, &challenge))).await;
     assert_eq!(fetches.load(Ordering::SeqCst), 3);
-    // After five minutes the keys are fetched again, and a key withdrawn is gone.
+    // While the address fails, the last keys stay in use, but not for more than an hour
+    // after the last fetch that worked (attacker review: a withdrawn key stayed trusted
+    // for as long as the client's JWKS host could be kept down).
+    down.store(true, Ordering::SeqCst);
+    app.clock.advance(std::time::Duration::from_secs(301));
+    assert_eq!(status(k1.sign(&object(&app, &challenge))).await, "200");
+    for _ in 0..11 {
+        app.clock.advance(std::time::Duration::from_secs(301));
+        status(k2.sign(&object(&app, &challenge))).await;
+    }
+    assert_eq!(
+        status(k1.sign(&object(&app, &challenge))).await,
+        "invalid_request_object",
+        "over an hour since the last good fetch"
+    );
+    // Back up: after five minutes the keys are fetched again, and a key withdrawn is gone.
+    down.store(false, Ordering::SeqCst);
     *published.lock().unwrap() = jwks(&[&k2]);
     app.clock.advance(std::time::Duration::from_secs(301));
+    assert_eq!(status(k2.sign(&object(&app, &challenge))).await, "200");
     assert_eq!(
         status(k1.sign(&object(&app, &challenge))).await,
         "invalid_request_object"
     );
 }
 
-/// A `jwks_uri` on this machine is not fetched unless `[sso] backchannel_allow_loopback`
-/// (development): a client's registration cannot aim Tessera at its own services.
+/// A `jwks_uri` on this machine (loopback by address or name, or the address of its own
+/// interface) is not fetched unless `[sso] backchannel_allow_loopback` (development): a
+/// client's registration cannot aim Tessera at its own services.
 #[tokio::test]
 async fn a_loopback_jwks_uri_is_not_fetched_by_default() {
     let app = TestApp::builder()
@@ -540,26 +585,34 @@ async fn a_loopback_jwks_uri_is_not_fetched_by_default() {
         .spawn()
         .await;
     app.create_user("alice", false).await;
-    let fetched = Arc::new(AtomicUsize::new(0));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Counts connections (not requests): an https fetch of a plain listener connects
+    // too.
+    let connections = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let counted = fetched.clone();
+    let counted = connections.clone();
     let key = ClientKey::new(tessera_token::Algorithm::RS256, "k1");
-    let body = jwks(&[&key]);
-    let router = axum::Router::new().route(
-        "/jwks.json",
-        axum::routing::get(move || {
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
             counted.fetch_add(1, Ordering::SeqCst);
-            let body = body.clone();
-            async move { body }
-        }),
-    );
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    for (id, host) in [("jar-ip", "127.0.0.1"), ("jar-name", "localhost")] {
+            drop(socket);
+        }
+    });
+    // This machine's own interface address (a listener on 0.0.0.0 answers there).
+    let own = {
+        let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+        socket.connect("192.0.2.1:9").unwrap();
+        socket.local_addr().unwrap().ip().to_string()
+    };
+    for (id, uri) in [
+        ("jar-ip", format!("http://127.0.0.1:{port}/jwks.json")),
+        ("jar-name", format!("http://localhost:{port}/jwks.json")),
+        ("jar-own", format!("https://{own}:{port}/jwks.json")),
+    ] {
         app.create_client(NewClient {
             id: id.into(),
             redirect_uris: vec![CB.into()],
-            jwks_uri: Some(format!("http://{host}:{port}/jwks.json")),
+            jwks_uri: Some(uri.clone()),
             first_party: true,
             ..NewClient::default()
         })
@@ -574,13 +627,13 @@ async fn a_loopback_jwks_uri_is_not_fetched_by_default() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 302, "{host}");
+        assert_eq!(res.status(), 302, "{uri}");
         assert_eq!(
             param(&location(&res), "error").as_deref(),
             Some("invalid_request_object")
         );
+        assert_eq!(connections.load(Ordering::SeqCst), 0, "{uri}");
     }
-    assert_eq!(fetched.load(Ordering::SeqCst), 0);
 }
 
 /// JAR inside PAR (RFC 9126 §3): the pushed object's values are stored, sealed as pushed
@@ -690,6 +743,44 @@ async fn request_objects_can_be_pushed() {
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"], code, "{why}: {body}");
     }
+    // A client that registered an algorithm pushes nothing unsigned (Registration §2;
+    // attacker review: an unsigned object was taken at PAR from a client registered for
+    // RS256).
+    let strict_secret = app
+        .create_client(NewClient {
+            id: "jar-rs".into(),
+            redirect_uris: vec![CB.into()],
+            jwks: Some(jwks(&[&key])),
+            request_object_signing_alg: Some("RS256".into()),
+            ..NewClient::default()
+        })
+        .await
+        .unwrap();
+    let theirs = edited(object(&app, &challenge), |c| {
+        c.insert("client_id".into(), json!("jar-rs"));
+        c.insert("iss".into(), json!("jar-rs"));
+    });
+    let unsigned_theirs = format!(
+        "eyJhbGciOiJub25lIn0.{}.",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            theirs.to_string()
+        )
+    );
+    let res = push(
+        vec![("request", unsigned_theirs)],
+        ("jar-rs", strict_secret.clone()),
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request_object");
+    let res = push(
+        vec![("request", key.sign(&theirs))],
+        ("jar-rs", strict_secret),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
     // Unsigned, pushed by the authenticated client: stored, but it is not signed, and
     // this client requires signed objects: refused at the authorization endpoint.
     let res = push(vec![("request", unsigned)], jar.clone()).await;
@@ -739,7 +830,12 @@ async fn request_object_settings_are_checked_at_registration() {
     };
     let keys: Value = serde_json::from_str(&jwks(&[&key])).unwrap();
     let short_rsa = json!({"keys": [{"kty": "RSA", "kid": "x", "n": "AQAB", "e": "AQAB"}]});
+    let identity_point = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "e",
+                                         "x": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]});
+    let twice = json!({"keys": [key.jwk(), key.jwk()]});
     for (why, extra) in [
+        ("a small-order Ed25519 key", json!({"jwks": identity_point})),
+        ("two keys with one kid", json!({"jwks": twice})),
         (
             "both",
             json!({"jwks": keys, "jwks_uri": "https://rp.example/jwks.json"}),
