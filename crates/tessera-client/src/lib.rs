@@ -26,6 +26,19 @@
 //! random kids is not a flood of fetches), keys it cannot use skipped one by one, served
 //! stale for a bounded time while the authority is unreachable, and never guessed: with
 //! no usable key the token is refused.
+//!
+//! # Layout
+//! - [`Verifier`] (this file): local verification of access tokens, and of logout tokens
+//!   (`verify_logout_token`), with its builder.
+//! - `jwks` (private): the JWKS cache behind it: refresh, unknown-kid refetch, bounded
+//!   staleness.
+//! - [`remote`]: [`remote::RemoteVerifier`], asking the authority (introspection or
+//!   `/auth/token/verify/`) instead, with a short positive cache.
+//! - [`shadow`]: local copies of the authority's users (`UserSync`, `ShadowUsers`).
+//! - [`logout`]: [`logout::LogoutReceiver`] for back-channel logout tokens (replays
+//!   refused).
+//! - `axum` (feature `axum`): extractors and layers for services built on axum, and the
+//!   back-channel logout endpoint.
 #![warn(missing_docs)]
 
 #[cfg(feature = "axum")]

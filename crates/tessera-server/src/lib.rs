@@ -5,14 +5,20 @@
 //!
 //! # Layout
 //! - [`config`]: the typed configuration tree and its layers (defaults → `tessera.toml` →
-//!   `TESSERA_*` → flags).
-//! - [`startup`]: `Application::build` → `port()` → `run_until_stopped()`.
+//!   `TESSERA_*` → flags), and which database engine a URL names.
+//! - [`startup`]: `Application::build` → `port()` → `run_until_stopped()`, and the
+//!   background tasks (key schedule, pruning, back-channel logout delivery).
 //! - [`state`]: [`state::AppState`], everything a request needs.
 //! - [`error`]: [`error::ApiError`] and its exhaustive mapping to HTTP responses.
-//! - [`domain`]: validated newtypes (usernames, e-mails, passwords).
-//! - [`service`]: the use cases (log in, issue, refresh, verify, revoke, manage users).
-//! - [`store`]: the storage trait and its SQLite backend.
-//! - [`keys`]: the master key, sealing, and the keyring of signing keys.
+//! - [`domain`]: validated newtypes and rules without I/O (usernames, e-mails, passwords,
+//!   client registrations).
+//! - [`service`]: the use cases (log in, issue, refresh, verify, revoke, manage users and
+//!   clients, SSO, logout, request objects, throttling, audit, mail).
+//! - [`store`]: the storage trait, one SQL implementation for SQLite (one machine) and
+//!   PostgreSQL (many replicas), and SQLite's read cache and group commit.
+//! - [`keys`]: the master key, sealing, the keyring of signing keys and its schedule,
+//!   Vault/OpenBao backends.
+//! - [`metrics`]: the Prometheus registry.
 //! - [`http`]: one module per resource, merged into one router.
 
 pub mod config;
