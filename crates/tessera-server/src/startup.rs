@@ -5,7 +5,8 @@ use crate::config::KeyBackend;
 use crate::config::{ConfigError, Settings};
 use crate::http::conn_limit::LimitAcceptor;
 use crate::http::jwks::JWKS_MAX_AGE;
-use crate::keys::{Keyring, KeyringError, LiveKeys, MasterKey, Schedule, VaultKeys};
+use crate::keys::{Keyring, KeyringError, LiveKeys, MasterKey, VaultKeys};
+use crate::service::key_schedule::{self, Schedule};
 use crate::service::password::{HashError, PasswordHasher};
 use crate::state::{AppState, Inner};
 use crate::store::{self, StoreError};
@@ -174,7 +175,7 @@ impl Application {
             metrics: crate::metrics::Metrics::default(),
             mailer,
             legacy_keys,
-            discovery: crate::http::oidc::DiscoveryCache::default(),
+            discovery: crate::service::discovery::DiscoveryCache::default(),
             throttle_audit: crate::service::audit::Sampler::default(),
             throttle_recent: crate::service::throttle::Recent::default(),
             throttle_redis,
@@ -287,18 +288,17 @@ async fn reload_keys(state: AppState) {
     loop {
         ticker.tick().await;
         let now = state.clock.unix();
-        let reloaded = state
-            .keys
-            .reload(
-                state.store.as_ref(),
-                Schedule {
-                    publish_delay,
-                    retire_after: now.saturating_add(retire_after),
-                    rotate_every,
-                },
-                now,
-            )
-            .await;
+        let reloaded = key_schedule::run_once(
+            &state.keys,
+            state.store.as_ref(),
+            Schedule {
+                publish_delay,
+                retire_after: now.saturating_add(retire_after),
+                rotate_every,
+            },
+            now,
+        )
+        .await;
         if let Err(e) = reloaded {
             tracing::warn!(error = %e, "could not reload signing keys; keeping the current ones");
         }

@@ -39,7 +39,7 @@ pub struct Inner {
     /// SMTP, when `[mail] smtp_url` is set.
     pub mailer: Option<crate::service::mail::Mailer>,
     /// The discovery document, serialised once per set of active algorithms.
-    pub discovery: crate::http::oidc::DiscoveryCache,
+    pub discovery: crate::service::discovery::DiscoveryCache,
     /// Which throttled-login events were recorded lately (one per client address a minute;
     /// the metric counts every one).
     pub throttle_audit: crate::service::audit::Sampler,

@@ -16,8 +16,8 @@ use std::time::Duration;
 use tessera_proto::Secret;
 use tessera_server::Settings;
 use tessera_server::config::KeyBackend;
-use tessera_server::keys::Schedule;
 use tessera_server::keys::vault::Vault;
+use tessera_server::service::key_schedule::{self, Schedule};
 use tessera_test_support::TestApp;
 use tessera_test_support::bao::Bao;
 use tessera_token::{Algorithm, SigningKey};
@@ -40,11 +40,14 @@ async fn reload(app: &TestApp) -> bool {
         retire_after: 0,
         rotate_every: None,
     };
-    app.state
-        .keys
-        .reload(app.state.store.as_ref(), schedule, app.state.clock.unix())
-        .await
-        .unwrap()
+    key_schedule::run_once(
+        &app.state.keys,
+        app.state.store.as_ref(),
+        schedule,
+        app.state.clock.unix(),
+    )
+    .await
+    .unwrap()
 }
 
 async fn jwks_kids(app: &TestApp) -> Vec<String> {
@@ -314,11 +317,14 @@ async fn transit_rotation_and_vault_stopping_while_running() {
         rotate_every: None,
     };
     assert!(
-        app.state
-            .keys
-            .reload(app.state.store.as_ref(), schedule, app.state.clock.unix())
-            .await
-            .is_err(),
+        key_schedule::run_once(
+            &app.state.keys,
+            app.state.store.as_ref(),
+            schedule,
+            app.state.clock.unix(),
+        )
+        .await
+        .is_err(),
         "a reload fails and keeps the keys"
     );
 

@@ -303,17 +303,19 @@ impl TestApp {
     /// When the reload fails.
     #[expect(clippy::panic, reason = "test harness")]
     pub async fn reload_keys(&self) -> bool {
-        let schedule = tessera_server::keys::Schedule {
+        let schedule = tessera_server::service::key_schedule::Schedule {
             publish_delay: i64::MAX / 2,
             retire_after: 0,
             rotate_every: None,
         };
         let now = tessera_token::Clock::unix(self.clock.as_ref());
-        match self
-            .state
-            .keys
-            .reload(self.state.store.as_ref(), schedule, now)
-            .await
+        match tessera_server::service::key_schedule::run_once(
+            &self.state.keys,
+            self.state.store.as_ref(),
+            schedule,
+            now,
+        )
+        .await
         {
             Ok(swapped) => swapped,
             Err(e) => panic!("reloading keys: {e}"),

@@ -318,18 +318,6 @@ impl Keyring {
     }
 }
 
-/// When a running server rotates and prunes keys by itself (all Unix seconds).
-#[derive(Debug, Clone, Copy)]
-pub struct Schedule {
-    /// A `next` key signs once it has been published this long (the JWKS max-age plus one
-    /// reload interval).
-    pub publish_delay: i64,
-    /// A key activated now retires the one it replaces until this time.
-    pub retire_after: i64,
-    /// Stage a new key when the active one has signed this long; `None`: never.
-    pub rotate_every: Option<i64>,
-}
-
 /// The keyring a running server uses, swapped atomically when the stored keys change.
 #[derive(Debug)]
 pub struct LiveKeys {
@@ -391,88 +379,41 @@ impl LiveKeys {
         self.current.load_full()
     }
 
-    /// Re-reads the stored keys and runs the schedule: removes retired keys whose tokens
-    /// have all expired, stages a new key when the active one is due for rotation,
-    /// activates `next` keys whose publication delay has passed, then swaps in a new
-    /// keyring if anything changed. Every step is a conditional write, so replicas doing
-    /// the same at once change things once. Returns whether it swapped.
+    /// The algorithm new keys are generated in (`[tokens] algorithm`).
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The RSA modulus size new RSA keys get.
+    pub fn bits(&self) -> RsaBits {
+        self.bits
+    }
+
+    /// The master key that seals stored keys.
+    pub fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
+    /// Re-reads Vault when the keys live there (`Some`: whether it swapped); `None` for
+    /// stored keys, which [`LiveKeys::swap_if_changed`] takes.
     ///
     /// # Errors
-    /// [`KeyringError`]: the store is unreachable or a stored key unreadable; the current
-    /// keyring stays in use.
-    pub async fn reload(
-        &self,
-        store: &dyn Store,
-        schedule: Schedule,
-        now: i64,
-    ) -> Result<bool, KeyringError> {
-        if let Some(vault) = &self.vault {
-            return self.reload_vault(vault, now).await;
-        }
-        let mut stored = store.signing_keys().await?;
-        let mut changed = false;
-        // Prune only when a retired key is due: no write on the ticks with nothing to do.
-        let prune_due = stored
-            .iter()
-            .any(|k| k.state == KeyState::Retired && k.retire_after.is_some_and(|t| t <= now));
-        if prune_due {
-            let pruned = store.prune_retired_keys(now).await?;
-            tracing::info!(
-                count = pruned,
-                "removed retired keys whose tokens have expired"
-            );
-            changed = true;
-        }
-        if let Some(every) = schedule.rotate_every {
-            let alg = self.alg.as_str();
-            let due = stored.iter().any(|k| {
-                k.alg == alg
-                    && k.state == KeyState::Active
-                    && k.activated_at.unwrap_or(k.created_at) + every <= now
-            });
-            let staged = stored
-                .iter()
-                .any(|k| k.alg == alg && k.state == KeyState::Next);
-            if due && !staged {
-                match stage_new_key(store, &self.master, self.alg, self.bits, None, now).await {
-                    Ok(kid) => {
-                        tracing::info!(kid = kid.as_str(), "scheduled rotation: staged a new key");
-                        crate::service::audit::event("key.staged")
-                            .subject(&kid)
-                            .detail("scheduled rotation")
-                            .record(store, now)
-                            .await;
-                        changed = true;
-                    }
-                    // Another replica staged one first.
-                    Err(KeyringError::Store(StoreError::Conflict(_))) => changed = true,
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        for key in &stored {
-            if key.state == KeyState::Next
-                && key.created_at + schedule.publish_delay <= now
-                && store
-                    .activate_key(&key.kid, schedule.retire_after, now)
-                    .await?
-            {
-                tracing::info!(kid = key.kid.as_str(), "activated the next signing key");
-                crate::service::audit::event("key.activated")
-                    .subject(&key.kid)
-                    .detail("scheduled")
-                    .record(store, now)
-                    .await;
-                changed = true;
-            }
-        }
-        if changed {
-            stored = store.signing_keys().await?;
-        }
-        if self.current.load().matches(&stored) {
+    /// [`KeyringError`]: Vault is unreachable; the current keyring stays in use.
+    pub async fn reload_from_vault(&self, now: i64) -> Option<Result<bool, KeyringError>> {
+        let vault = self.vault.as_ref()?;
+        Some(self.reload_vault(vault, now).await)
+    }
+
+    /// Swaps in a keyring built from `stored` unless the current one was built from
+    /// exactly these keys and states. Returns whether it swapped.
+    ///
+    /// # Errors
+    /// [`KeyringError`]: a stored key cannot be opened; the current keyring stays in use.
+    pub fn swap_if_changed(&self, stored: &[StoredKey]) -> Result<bool, KeyringError> {
+        if self.current.load().matches(stored) {
             return Ok(false);
         }
-        let ring = Keyring::from_stored(&self.master, &stored, self.alg)?;
+        let ring = Keyring::from_stored(&self.master, stored, self.alg)?;
         tracing::info!(kid = ring.signer().kid(), "loaded changed signing keys");
         self.current.store(Arc::new(ring));
         Ok(true)

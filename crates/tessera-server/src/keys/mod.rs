@@ -7,7 +7,7 @@ pub mod signer;
 pub mod vault;
 pub mod vault_keys;
 
-pub use keyring::{Keyring, KeyringError, LiveKeys, Schedule, rewrap, stage_key, stage_new_key};
+pub use keyring::{Keyring, KeyringError, LiveKeys, rewrap, stage_key, stage_new_key};
 pub use master::{MasterKey, MasterKeyError};
 pub use signer::{Signer, SignerError};
 pub use vault_keys::VaultKeys;
