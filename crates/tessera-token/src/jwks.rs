@@ -354,12 +354,20 @@ fn parse_public(alg: Algorithm, params: &AlgorithmParameters) -> Result<ParsedPu
     parsed.map_err(|e| invalid(&e.to_string()))
 }
 
-/// Whether an RSA modulus and public exponent (big-endian) could be a real key's: both odd,
-/// the exponent at least 3 (e = 1 makes every signature its own message).
+/// Whether an RSA modulus and public exponent (big-endian) could be a real key's: the
+/// exponent odd and at least 3 (e = 1 makes every signature its own message), the modulus
+/// divisible by no prime under 1000 (one with a small factor is factored at once, and
+/// anyone could then sign with it). This is a sanity check, not a proof: a modulus that
+/// is itself prime is not detected; a client's keys are the client's to make well.
 fn plausible_rsa(n: &[u8], e: &[u8]) -> bool {
     let odd = |v: &[u8]| v.last().is_some_and(|b| b & 1 == 1);
     let e_digits: Vec<u8> = e.iter().copied().skip_while(|b| *b == 0).collect();
-    odd(n) && odd(e) && (e_digits.len() > 1 || e_digits.first().is_some_and(|b| *b >= 3))
+    let e_ok = odd(e) && (e_digits.len() > 1 || e_digits.first().is_some_and(|b| *b >= 3));
+    let remainder = |p: u32| n.iter().fold(0u32, |r, b| (r * 256 + u32::from(*b)) % p);
+    let small_factor = (2..1000u32)
+        .filter(|p| (2..*p).take_while(|d| d * d <= *p).all(|d| p % d != 0))
+        .any(|p| remainder(p) == 0);
+    e_ok && !small_factor
 }
 
 /// A JWKS document, its keys not yet read.
@@ -565,6 +573,8 @@ mod tests {
             (n.clone(), vec![2u8]),
             (n.clone(), vec![1u8, 0, 0]),
             (even_n, vec![1u8, 0, 1]),
+            // 2^2048 - 1 is odd and divisible by 3 (and 5, 17, 257…).
+            (vec![0xffu8; 256], vec![1u8, 0, 1]),
         ] {
             let mut jwk = good.clone();
             jwk["n"] = serde_json::json!(b64(&n));

@@ -38,6 +38,12 @@ pub fn http_client(
 /// to it, or an address of one of its interfaces), or a link-local, multicast or broadcast
 /// address; IPv4-mapped IPv6 included.
 fn is_forbidden(ip: IpAddr) -> bool {
+    if let IpAddr::V6(v6) = ip
+        && let Some(v4) = embedded_v4(v6)
+        && is_forbidden(IpAddr::V4(v4))
+    {
+        return true;
+    }
     let ip = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
@@ -47,6 +53,26 @@ fn is_forbidden(ip: IpAddr) -> bool {
         IpAddr::V6(v6) => v6.is_unicast_link_local() || v6.is_multicast(),
     };
     special || ip.is_loopback() || ip.is_unspecified() || is_local_interface(ip)
+}
+
+/// The IPv4 address an IPv6 address carries, where one reaches that IPv4 host:
+/// IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), the NAT64 well-known
+/// prefix (`64:ff9b::a.b.c.d`) and 6to4 (`2002:aabb:ccdd::`).
+fn embedded_v4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let v4 = |hi: u16, lo: u16| {
+        let [a, b] = hi.to_be_bytes();
+        let [c, d] = lo.to_be_bytes();
+        std::net::Ipv4Addr::new(a, b, c, d)
+    };
+    match s {
+        _ if v6.to_ipv4_mapped().is_some() => v6.to_ipv4_mapped(),
+        // `::` and `::1` are IPv6's own unspecified and loopback addresses.
+        [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 || lo > 1 => Some(v4(hi, lo)),
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(v4(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(v4(hi, lo)),
+        _ => None,
+    }
 }
 
 /// Whether `ip` is an address of this machine's interfaces: only those can be bound.
@@ -109,6 +135,10 @@ mod tests {
             "fe80::1",
             "224.0.0.1",
             "255.255.255.255",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
         ] {
             assert!(is_forbidden(own.parse().unwrap()), "{own}");
         }

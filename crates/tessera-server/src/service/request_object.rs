@@ -227,9 +227,15 @@ async fn keys_of(
             cached = Some(entry);
         }
     }
-    cached.and_then(|f| f.keys).ok_or_else(|| {
-        RequestObjectError("the client's keys could not be fetched from its jwks_uri".into())
-    })
+    // Checked at use too: keys a failed fetch kept are fresh for five minutes more, but
+    // never past the staleness bound.
+    let now = state.clock.unix();
+    cached
+        .filter(|f| now.saturating_sub(f.ok_at) < KEYS_MAX_STALE)
+        .and_then(|f| f.keys)
+        .ok_or_else(|| {
+            RequestObjectError("the client's keys could not be fetched from its jwks_uri".into())
+        })
 }
 
 /// Fetches `uri` again. A failed fetch keeps the keys the last one found (they are still
