@@ -58,8 +58,8 @@ pub use tessera_token::{AccessClaims, Algorithm};
 use jwks::JwksCache;
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_token::Validation;
 use tessera_token::validate::verify_access;
+use tessera_token::{Clock, SystemClock, Validation};
 
 /// Building a [`Verifier`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -88,9 +88,17 @@ pub struct Builder {
     refetch_cooldown: Duration,
     max_stale: Duration,
     http: Option<reqwest::Client>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Builder {
+    /// The time tokens are checked against [default: the system clock]; tests give a
+    /// `tessera_token::FixedClock`.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The JWKS URL, instead of discovering it from the issuer.
     pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
         self.jwks_url = Some(url.into());
@@ -171,6 +179,7 @@ impl Builder {
                 cache,
                 validation,
                 algorithms: self.algorithms,
+                clock: self.clock,
             }),
         })
     }
@@ -187,6 +196,7 @@ struct Inner {
     cache: JwksCache,
     validation: Validation,
     algorithms: Vec<Algorithm>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Verifier {
@@ -207,6 +217,7 @@ impl Verifier {
             refetch_cooldown: Duration::from_secs(5),
             max_stale: Duration::from_secs(3600),
             http: None,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -254,7 +265,7 @@ impl Verifier {
         if !self.inner.algorithms.iter().any(|a| a.as_str() == alg) {
             return Err(VerifyError::AlgorithmNotAllowed);
         }
-        verify_access(token, keys, &self.inner.validation, now())
+        verify_access(token, keys, &self.inner.validation, self.now())
     }
 
     /// Verifies a back-channel logout token meant for `client_id` (OpenID Connect
@@ -279,7 +290,13 @@ impl Verifier {
             if !inner.algorithms.iter().any(|a| a.as_str() == alg) {
                 return Err(VerifyError::AlgorithmNotAllowed);
             }
-            tessera_token::validate::verify_logout_token(token, keys, &validation, now(), max_age)
+            tessera_token::validate::verify_logout_token(
+                token,
+                keys,
+                &validation,
+                inner.clock.unix(),
+                max_age,
+            )
         };
         let keys = inner.cache.keys().ok_or(VerifyError::KeysUnavailable)?;
         let first = check(&keys);
@@ -293,6 +310,11 @@ impl Verifier {
         }
     }
 
+    /// Now, by the verifier's clock, in Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.inner.clock.unix()
+    }
+
     /// The clock skew tolerated, in seconds.
     pub(crate) fn leeway(&self) -> i64 {
         self.inner.validation.leeway
@@ -302,11 +324,4 @@ impl Verifier {
     pub fn fetch_stats(&self) -> FetchStats {
         self.inner.cache.stats()
     }
-}
-
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

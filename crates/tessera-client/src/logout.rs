@@ -71,7 +71,7 @@ impl LogoutReceiver {
             .verifier
             .verify_logout_token(token, &self.client_id, self.max_age)
             .await?;
-        let now = crate::now();
+        let now = self.verifier.now();
         let max_age = i64::try_from(self.max_age.as_secs()).unwrap_or(i64::MAX);
         // Remembered until it could no longer pass the age check (leeway included).
         let forget_at = claims

@@ -7,8 +7,9 @@
 
 use crate::{SetupError, VerifyError};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tessera_token::{Clock, SystemClock};
 
 /// Most positive answers kept; beyond it, expired ones are dropped, then all.
 const MAX_CACHED: usize = 10_000;
@@ -62,6 +63,7 @@ pub struct RemoteVerifier {
     ask: Ask,
     ttl: Duration,
     cache: Mutex<HashMap<[u8; 32], (Introspected, Instant)>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl RemoteVerifier {
@@ -117,7 +119,15 @@ impl RemoteVerifier {
             ask,
             ttl,
             cache: Mutex::new(HashMap::new()),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// The time answers are checked against [default: the system clock].
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Asks the authority whether `token` is active now (or answers from the short cache).
@@ -189,7 +199,7 @@ impl RemoteVerifier {
         }
         if claims.iss.trim_end_matches('/') != issuer
             || !claims.aud.contains(audience)
-            || claims.exp <= crate::now()
+            || claims.exp <= self.clock.unix()
         {
             return Err(VerifyError::Inactive);
         }
@@ -236,7 +246,7 @@ impl RemoteVerifier {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .get(key)
-            .filter(|(v, at)| at.elapsed() < self.ttl && v.exp > crate::now())
+            .filter(|(v, at)| at.elapsed() < self.ttl && v.exp > self.clock.unix())
             .map(|(v, _)| v.clone())
     }
 

@@ -94,6 +94,7 @@ pub struct ShadowUsers<S> {
     authority: String,
     max_age: Duration,
     fetches: std::sync::atomic::AtomicU64,
+    clock: std::sync::Arc<dyn tessera_token::Clock>,
 }
 
 impl<S: UserSync> ShadowUsers<S> {
@@ -111,7 +112,15 @@ impl<S: UserSync> ShadowUsers<S> {
             authority: authority.trim_end_matches('/').to_owned(),
             max_age: Duration::from_secs(3600),
             fetches: std::sync::atomic::AtomicU64::new(0),
+            clock: std::sync::Arc::new(tessera_token::SystemClock),
         }
+    }
+
+    /// The time copies are aged by [default: the system clock].
+    #[must_use]
+    pub fn clock(mut self, clock: std::sync::Arc<dyn tessera_token::Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Refetch a copy older than this even when the version did not change [default: 1 h].
@@ -153,7 +162,7 @@ impl<S: UserSync> ShadowUsers<S> {
         match self.fetch(id, token).await {
             Ok(remote) => self
                 .store
-                .save(id, &remote, claims.uv.as_deref(), SystemTime::now())
+                .save(id, &remote, claims.uv.as_deref(), self.clock.now())
                 .await
                 .map_err(ShadowError::Store),
             Err(ShadowError::Unavailable) if local.is_some() => {
@@ -165,7 +174,11 @@ impl<S: UserSync> ShadowUsers<S> {
     }
 
     fn is_fresh(&self, copy: &Shadow<S::User>, version: Option<&str>) -> bool {
-        let young = copy.synced_at.elapsed().is_ok_and(|age| age < self.max_age);
+        let young = self
+            .clock
+            .now()
+            .duration_since(copy.synced_at)
+            .is_ok_and(|age| age < self.max_age);
         young && (version.is_none() || copy.version.as_deref() == version)
     }
 

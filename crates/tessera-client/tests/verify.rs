@@ -352,3 +352,30 @@ async fn a_jwks_with_no_usable_key_does_not_replace_the_cached_one() {
         "the cached keys are still used"
     );
 }
+
+/// The verifier reads the time from the clock it is given (`Builder::clock`), not the
+/// system's: the authority's own clock here, so a token expires when that clock says,
+/// within the leeway and not before.
+#[tokio::test]
+async fn the_verifier_checks_expiry_against_its_clock() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    let pair = app.login("alice").await;
+    let verifier = Verifier::builder(app.address.clone(), "tessera")
+        .clock(app.clock.clone())
+        .discover()
+        .await
+        .unwrap();
+    assert!(verifier.verify(&pair.access).await.is_ok());
+    // Access tokens live 5 minutes; the leeway is 30 s.
+    app.clock.advance(Duration::from_secs(300 + 25));
+    assert!(
+        verifier.verify(&pair.access).await.is_ok(),
+        "within the leeway"
+    );
+    app.clock.advance(Duration::from_secs(10));
+    assert_eq!(
+        verifier.verify(&pair.access).await,
+        Err(VerifyError::Expired)
+    );
+}

@@ -107,7 +107,7 @@ async fn push_kv(bao: &Bao, alg: Algorithm) -> (u64, String) {
 /// Sets the server's clock to `secs` after the real time (Vault's clock) of now.
 fn clock_at(app: &TestApp, secs: u64) {
     app.clock
-        .set(std::time::SystemTime::now() + Duration::from_secs(secs));
+        .set(tessera_token::Clock::now(&tessera_token::SystemClock) + Duration::from_secs(secs));
 }
 
 #[tokio::test]

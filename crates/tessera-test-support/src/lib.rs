@@ -17,7 +17,6 @@ pub mod smtp;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
 use tessera_proto::{Secret, TokenPair};
 use tessera_server::Settings;
 use tessera_server::service::user::{NewUserInput, PasswordInput, Users};
@@ -65,7 +64,10 @@ impl TestAppBuilder {
         if settings.database.url.is_none() && backend_is_postgres() {
             settings.database.url = Some(fresh_postgres_schema().await?);
         }
-        let clock = Arc::new(FixedClock::new(SystemTime::now()));
+        // The tests' clock starts at the real time, then moves only when told to.
+        let clock = Arc::new(FixedClock::new(tessera_token::Clock::now(
+            &tessera_token::SystemClock,
+        )));
         let scheme = if settings.tls_cert.is_some() {
             "https"
         } else {

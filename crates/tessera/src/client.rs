@@ -140,7 +140,8 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
             );
         }
         ClientCommand::RotateSecret { id } => {
-            let secret = client::rotate_secret(store.as_ref(), &id, Actor::Cli).await?;
+            let secret =
+                client::rotate_secret(store.as_ref(), &id, Actor::Cli, SystemClock.unix()).await?;
             output::message(
                 out,
                 &format!("client_secret: {}\n(shown once)", secret.expose()),

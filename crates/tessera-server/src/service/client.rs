@@ -331,6 +331,7 @@ pub async fn rotate_secret(
     store: &dyn Store,
     id: &str,
     actor: super::audit::Actor,
+    now: i64,
 ) -> Result<Secret, ClientServiceError> {
     let secret = new_secret()?;
     let found = store
@@ -341,7 +342,7 @@ pub async fn rotate_secret(
         super::audit::event("client.secret_rotated")
             .actor(actor)
             .subject(id)
-            .record(store, time::OffsetDateTime::now_utc().unix_timestamp())
+            .record(store, now)
             .await;
         Ok(secret)
     } else {

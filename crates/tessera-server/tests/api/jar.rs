@@ -556,7 +556,8 @@ async fn keys_at_a_jwks_uri_are_fetched_cached_and_refetched_for_a_new_key() {
     down.store(true, Ordering::SeqCst);
     app.clock.advance(std::time::Duration::from_secs(301));
     assert_eq!(status(k1.sign(&object(&app, &challenge))).await, "200");
-    app.clock.advance(std::time::Duration::from_secs(3590 - 301));
+    app.clock
+        .advance(std::time::Duration::from_secs(3590 - 301));
     assert_eq!(
         status(k1.sign(&object(&app, &challenge))).await,
         "200",

@@ -42,7 +42,7 @@ fn claims(now: i64, extra: Value) -> Value {
 #[tokio::test]
 async fn simplejwt_tokens_of_the_imported_key_verify_until_the_window_closes() {
     let django = SigningKey::generate(Algorithm::RS256).unwrap();
-    let until = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let until = real_now() + time::Duration::days(1);
     let kid = django.kid().to_owned();
     let app = TestApp::builder()
         .settings(move |s| {
@@ -124,7 +124,7 @@ const SECRET: &str = "django-insecure-old-secret-key";
 
 /// A server accepting simplejwt's HS256 refresh tokens (signed with [`SECRET`]) for a day.
 async fn app_with_legacy_secret() -> TestApp {
-    let until = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let until = real_now() + time::Duration::days(1);
     TestApp::builder()
         .settings(move |s| {
             s.tokens.legacy_hs256_secret = Some(tessera_proto::Secret::new(SECRET));
@@ -206,7 +206,7 @@ async fn simplejwt_refresh_tokens_are_exchanged_once_during_the_window() {
 
 #[tokio::test]
 async fn simplejwt_refresh_tokens_are_refused_after_the_window() {
-    let until = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    let until = real_now() - time::Duration::seconds(1);
     let app = TestApp::builder()
         .settings(move |s| {
             s.tokens.legacy_hs256_secret = Some(tessera_proto::Secret::new(SECRET));
@@ -266,7 +266,7 @@ async fn a_configured_public_key_verifies_simplejwt_tokens_without_the_private_k
         &std::fs::read_to_string(&private).unwrap(),
     )
     .unwrap();
-    let until = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let until = real_now() + time::Duration::days(1);
     let app = TestApp::builder()
         .settings(move |s| {
             s.tokens.legacy_public_keys = vec![public];
@@ -368,4 +368,11 @@ async fn a_legacy_token_older_than_the_account_of_its_id_is_refused() {
         .post_json("/auth/token/refresh/", &json!({"refresh": for_bob}))
         .await;
     assert_eq!(res.status(), 401, "bob's id was never the old system's");
+}
+
+/// The real time now (the server's clock starts there): a legacy window is set in the
+/// settings, before the test's clock exists.
+fn real_now() -> time::OffsetDateTime {
+    let now = tessera_token::Clock::unix(&tessera_token::SystemClock);
+    time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
