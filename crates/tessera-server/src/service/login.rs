@@ -99,7 +99,7 @@ pub async fn authenticate(
         state.metrics.login_throttled.inc();
         return Err(LoginError::Throttled(wait));
     }
-    let verdict = state
+    let (verdict, slot) = state
         .hasher
         .verify_in(
             slot,
@@ -111,9 +111,13 @@ pub async fn authenticate(
         Some(u) if verdict.matches && u.is_active && u.email_verified => u,
         _ => {
             state.metrics.login_failures.inc();
-            // Counted first (this process's memory before any await), so the attempts
-            // queued for the hashing slot this one freed see it at their recheck.
+            // Counted before the slot is given up (this process's memory, before any
+            // await), so the attempts queued for it see this failure at their recheck.
+            // (Before, the hashing thread freed the slot and a waiting attempt could
+            // recheck before the failure was counted: 8 guesses hashed where 7 are the
+            // bound, on a loaded machine.)
             throttle::failed(state, &attempt).await?;
+            drop(slot);
             audit::event("login.failure")
                 .subject(&subject)
                 .ip(ip)
@@ -122,6 +126,7 @@ pub async fn authenticate(
             return Err(LoginError::NoActiveAccount);
         }
     };
+    drop(slot);
     throttle::succeeded(state, &attempt).await?;
     audit::event("login.success")
         .actor(user.id)

@@ -108,7 +108,7 @@ impl PasswordHasher {
     ) -> Result<Verdict, HashError> {
         self.check_length(password)?;
         let slot = self.slot().await?;
-        self.verify_in(slot, password, stored).await
+        Ok(self.verify_in(slot, password, stored).await?.0)
     }
 
     /// A hashing slot, waited for up to the queue timeout: for a caller that must decide
@@ -129,7 +129,9 @@ impl PasswordHasher {
         Ok(Slot { _permit: permit })
     }
 
-    /// [`Self::verify`] in a slot taken with [`Self::slot`].
+    /// [`Self::verify`] in a slot taken with [`Self::slot`]; the slot comes back with the
+    /// verdict, so that the caller gives it up once it has recorded the outcome (the
+    /// login throttle's failures, which the attempts waiting for the slot look at).
     ///
     /// # Errors
     /// [`HashError::TooLong`], [`HashError::Internal`].
@@ -138,7 +140,7 @@ impl PasswordHasher {
         slot: Slot,
         password: &Secret,
         stored: Option<&str>,
-    ) -> Result<Verdict, HashError> {
+    ) -> Result<(Verdict, Slot), HashError> {
         self.check_length(password)?;
         let real = stored.is_some();
         let phc = stored.unwrap_or(&self.dummy).to_owned();
@@ -208,21 +210,22 @@ impl PasswordHasher {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
         let slot = self.slot().await?;
-        self.run_in(slot, work).await
+        Ok(self.run_in(slot, work).await?.0)
     }
 
     async fn run_in<T: Send + 'static>(
         &self,
         slot: Slot,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, HashError> {
-        // The slot goes with the work: a caller that gives up (its request timed out)
-        // does not free it while the thread is still hashing, so the queue stays bounded.
+    ) -> Result<(T, Slot), HashError> {
+        // The slot goes with the work and comes back with its result: a caller that gives
+        // up (its request timed out) does not free it while the thread is still hashing,
+        // so the queue stays bounded; one that waits frees it when it is done.
         let result = self
             .pool
             .run(move || {
-                let _slot = slot;
-                work()
+                let out = work();
+                (out, slot)
             })
             .await;
         result.ok_or_else(|| HashError::Internal("a hashing thread failed".into()))
