@@ -76,8 +76,9 @@ pub async fn import(file: &Path, settings: &Settings, out: Format) -> anyhow::Re
     let snapshot = doc.snapshot;
     // The same cost ceiling as every other import: a stored hash beyond it could not be
     // verified, and the file is data from outside.
-    let bounds =
-        tessera_server::service::hash_cost::Argon2Bounds::for_settings(&settings.passwords);
+    let bounds = tessera_server::service::password::hash_cost::Argon2Bounds::for_settings(
+        &settings.passwords,
+    );
     if let Some(u) = snapshot
         .users
         .iter()

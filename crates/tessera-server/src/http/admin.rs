@@ -144,7 +144,9 @@ impl From<&User> for AdminUser {
             roles: u.roles.clone(),
             groups: u.groups.clone(),
             services: u.services.clone(),
-            has_usable_password: !crate::service::django_hash::is_unusable(&u.password_hash),
+            has_usable_password: !crate::service::password::django_hash::is_unusable(
+                &u.password_hash,
+            ),
         }
     }
 }

@@ -2,16 +2,12 @@
 //! and talk to the store and the keyring.
 
 pub mod account;
-pub mod argon2_memory;
 pub mod audience;
 pub mod audit;
 pub mod authorize;
 pub mod backchannel;
 pub mod client;
 pub mod discovery;
-pub mod django_hash;
-pub mod hash_cost;
-pub mod hash_pool;
 pub mod key_schedule;
 pub mod links;
 pub mod login;
@@ -20,7 +16,6 @@ pub mod mail;
 pub mod oauth;
 pub mod outbound;
 pub mod password;
-pub mod password_policy;
 pub mod request_object;
 pub mod session;
 pub mod throttle;

@@ -417,8 +417,8 @@ impl Users<'_> {
     }
 
     /// The password policy these users are held to.
-    pub fn policy(&self) -> super::password_policy::Policy {
-        super::password_policy::Policy {
+    pub fn policy(&self) -> super::password::policy::Policy {
+        super::password::policy::Policy {
             min_chars: self.min_password_len,
             max_bytes: self.hasher.max_length(),
         }

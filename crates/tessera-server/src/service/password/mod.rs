@@ -1,6 +1,12 @@
 //! Argon2id password hashing, off the async runtime, with a bounded number of hashes at
 //! once (a flood of logins waits in a queue with a timeout instead of exhausting memory).
 
+pub mod argon2_memory;
+pub mod django_hash;
+pub mod hash_cost;
+pub mod hash_pool;
+pub mod policy;
+
 use crate::config::PasswordSettings;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -44,9 +50,9 @@ pub struct PasswordHasher {
     queue_timeout: Duration,
     max_length: usize,
     dummy: String,
-    pool: super::hash_pool::HashPool,
+    pool: hash_pool::HashPool,
     /// The costs a stored Argon2 hash may have (`hash_cost`).
-    bounds: super::hash_cost::Argon2Bounds,
+    bounds: hash_cost::Argon2Bounds,
 }
 
 impl PasswordHasher {
@@ -61,14 +67,14 @@ impl PasswordHasher {
         let dummy = hash_blocking(&argon, "tessera dummy password for unknown users")?;
         Ok(Self {
             argon,
-            bounds: super::hash_cost::Argon2Bounds::with_own(&params),
+            bounds: hash_cost::Argon2Bounds::with_own(&params),
             params,
             permits: Arc::new(Semaphore::new(s.max_concurrent_hashes)),
             waiting: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             queue_timeout: s.queue_timeout,
             max_length: s.max_length,
             dummy,
-            pool: super::hash_pool::HashPool::start(s.max_concurrent_hashes, hash_priority(s))
+            pool: hash_pool::HashPool::start(s.max_concurrent_hashes, hash_priority(s))
                 .map_err(internal)?,
         })
     }
@@ -153,11 +159,11 @@ impl PasswordHasher {
             // cost ceiling) costs the dummy's hash all the same: its timing must not tell.
             let dummy_work = |password: &[u8]| {
                 if let Ok(hash) = PasswordHash::new(&dummy) {
-                    let _ = super::argon2_memory::verify(password, &hash);
+                    let _ = argon2_memory::verify(password, &hash);
                 }
             };
             // Always run a hash, then combine: an unknown user costs the same as a known one.
-            let (verified, outdated) = match super::django_hash::parse(&phc, &bounds) {
+            let (verified, outdated) = match django_hash::parse(&phc, &bounds) {
                 // Imported from Django: verified as it is, replaced on this login (unless
                 // the hash does not cover the whole password: bcrypt's 72 bytes).
                 Some(legacy) => (
@@ -166,12 +172,12 @@ impl PasswordHasher {
                 ),
                 None => match PasswordHash::new(&phc) {
                     // Beyond the cost bounds (imported before they existed): never hashed.
-                    Ok(hash) if !super::hash_cost::argon2_ok(&hash, &bounds) => {
+                    Ok(hash) if !hash_cost::argon2_ok(&hash, &bounds) => {
                         dummy_work(password.expose().as_bytes());
                         (false, false)
                     }
                     Ok(hash) => (
-                        super::argon2_memory::verify(password.expose().as_bytes(), &hash),
+                        argon2_memory::verify(password.expose().as_bytes(), &hash),
                         is_weaker(&hash, &wanted),
                     ),
                     // Django's unusable password (`!…`) and anything unreadable.
@@ -242,19 +248,19 @@ pub struct Slot {
 /// Whether `phc` is a hash a server with Argon2 `bounds` can verify or keep: an Argon2 PHC
 /// string or a Django hash within the cost ceiling (`hash_cost`), or Django's
 /// unusable-password mark (never matches). Imports check every hash with it.
-pub fn supported_hash(phc: &str, bounds: &super::hash_cost::Argon2Bounds) -> bool {
-    (phc.len() <= super::hash_cost::MAX_ENCODED_BYTES
+pub fn supported_hash(phc: &str, bounds: &hash_cost::Argon2Bounds) -> bool {
+    (phc.len() <= hash_cost::MAX_ENCODED_BYTES
         && PasswordHash::new(phc).is_ok_and(|h| {
-            h.algorithm.as_str().starts_with("argon2") && super::hash_cost::argon2_ok(&h, bounds)
+            h.algorithm.as_str().starts_with("argon2") && hash_cost::argon2_ok(&h, bounds)
         }))
-        || super::django_hash::parse(phc, bounds).is_some()
-        || super::django_hash::is_unusable(phc)
+        || django_hash::parse(phc, bounds).is_some()
+        || django_hash::is_unusable(phc)
 }
 
 /// A new hash on a hashing thread, in that thread's kept memory.
 fn hash_on_pool(argon: &Argon2<'_>, params: &Params, password: &str) -> Result<String, HashError> {
     let salt = new_salt()?;
-    super::argon2_memory::hash(
+    argon2_memory::hash(
         argon,
         Algorithm::Argon2id,
         Version::V0x13,
@@ -296,11 +302,11 @@ fn is_weaker(hash: &PasswordHash<'_>, wanted: &Params) -> bool {
 }
 
 /// The hashing threads' priority from `[passwords]`.
-fn hash_priority(s: &PasswordSettings) -> super::hash_pool::Priority {
+fn hash_priority(s: &PasswordSettings) -> hash_pool::Priority {
     if s.hash_sched_idle {
-        super::hash_pool::Priority::Idle
+        hash_pool::Priority::Idle
     } else {
-        super::hash_pool::Priority::Nice(s.hash_nice)
+        hash_pool::Priority::Nice(s.hash_nice)
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../../assets/common-passwords.txt")
+    include_str!("../../../assets/common-passwords.txt")
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
