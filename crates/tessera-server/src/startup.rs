@@ -163,7 +163,7 @@ impl Application {
         };
         let issuer = settings.issuer_for(addr);
         let mut validation = Validation::new(issuer.clone(), settings.tokens.audience.clone());
-        validation.leeway = i64::try_from(settings.tokens.leeway.as_secs()).unwrap_or(i64::MAX);
+        validation.leeway = crate::domain::time::seconds(settings.tokens.leeway);
         let state = AppState::new(Inner {
             settings,
             issuer,
@@ -277,11 +277,10 @@ async fn reload_keys(state: AppState) {
     let interval = state.settings.database.key_reload_interval;
     let publish_delay = i64::try_from(JWKS_MAX_AGE + interval.as_secs()).unwrap_or(i64::MAX);
     let tokens = &state.settings.tokens;
-    let retire_after =
-        i64::try_from((tokens.access_lifetime + tokens.leeway).as_secs()).unwrap_or(i64::MAX);
+    let retire_after = crate::domain::time::seconds(tokens.access_lifetime + tokens.leeway);
     let rotate_every = Some(state.settings.keys.rotate_every)
         .filter(|d| !d.is_zero())
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        .map(crate::domain::time::seconds);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
@@ -341,7 +340,7 @@ async fn prune_expired(state: AppState) {
     loop {
         ticker.tick().await;
         let now = state.clock.unix();
-        let window = i64::try_from(state.settings.throttle.window.as_secs()).unwrap_or(i64::MAX);
+        let window = crate::domain::time::seconds(state.settings.throttle.window);
         match state
             .store
             .prune_expired(now, now.saturating_sub(window))
@@ -355,7 +354,7 @@ async fn prune_expired(state: AppState) {
             }
             Err(e) => tracing::warn!(error = %e, "could not remove expired rows"),
         }
-        let retention = i64::try_from(state.settings.audit_retention.as_secs()).unwrap_or(i64::MAX);
+        let retention = crate::domain::time::seconds(state.settings.audit_retention);
         if let Err(e) = state.store.prune_audit(now.saturating_sub(retention)).await {
             tracing::warn!(error = %e, "could not remove old audit events");
         }
@@ -373,8 +372,7 @@ pub fn vault_keys(settings: &Settings, backend: KeyBackend) -> Result<VaultKeys,
     let interval = settings.database.key_reload_interval.as_secs();
     let publish_delay = i64::try_from(JWKS_MAX_AGE + 2 * interval).unwrap_or(i64::MAX);
     let tokens = &settings.tokens;
-    let retire_window =
-        i64::try_from((tokens.access_lifetime + tokens.leeway).as_secs()).unwrap_or(i64::MAX);
+    let retire_window = crate::domain::time::seconds(tokens.access_lifetime + tokens.leeway);
     Ok(VaultKeys::new(
         backend,
         &settings.vault,

@@ -43,9 +43,8 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
                 ),
                 None => None,
             };
-            let seconds = |d: Option<std::time::Duration>| {
-                d.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            };
+            let seconds =
+                |d: Option<std::time::Duration>| d.map(tessera_server::domain::time::seconds);
             let input = NewClient {
                 id,
                 name,

@@ -270,7 +270,10 @@ impl Keys<'_> {
     /// When a key activated now retires the one it replaces.
     fn retire_after(&self) -> i64 {
         let t = &self.settings.tokens;
-        self.now + i64::try_from((t.access_lifetime + t.leeway).as_secs()).unwrap_or(i64::MAX / 2)
+        self.now
+            .saturating_add(tessera_server::domain::time::seconds(
+                t.access_lifetime + t.leeway,
+            ))
     }
 
     async fn published(&self) -> anyhow::Result<Vec<StoredKey>> {

@@ -109,7 +109,7 @@ async fn db(cmd: DbCommand, settings: &Settings, out: output::Format) -> anyhow:
             output::message(out, &text, &serde_json::Value::Object(json));
         }
         DbCommand::Prune => {
-            let window = i64::try_from(settings.throttle.window.as_secs()).unwrap_or(i64::MAX);
+            let window = tessera_server::domain::time::seconds(settings.throttle.window);
             let pruned = store.prune_expired(now, now.saturating_sub(window)).await?;
             let text = format!(
                 "removed {} expired rows",

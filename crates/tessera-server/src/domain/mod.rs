@@ -1,6 +1,8 @@
 //! Validated domain values: a value of these types has passed its checks.
 
 pub mod client;
+pub mod digest;
+pub mod time;
 pub mod user;
 
 pub use client::{ClientError, GrantType};

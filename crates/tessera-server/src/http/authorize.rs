@@ -419,7 +419,7 @@ pub(crate) fn hidden_fields(params: &impl serde::Serialize) -> Vec<(String, Stri
 }
 
 pub(crate) fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
-    let max_age = i64::try_from(state.settings.sso.session_lifetime.as_secs()).unwrap_or(i64::MAX);
+    let max_age = crate::domain::time::seconds(state.settings.sso.session_lifetime);
     Cookie::build((session_cookie_name(state), value))
         .path("/")
         .http_only(true)

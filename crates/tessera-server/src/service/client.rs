@@ -5,8 +5,8 @@ use crate::domain::client::{
     ClientError, GrantType, RequestObjectSettings, check_audience, check_client_id,
     check_logout_uri, check_redirect_uri, check_request_objects, check_scope,
 };
+use crate::domain::digest::sha256_hex;
 use crate::store::{Client, Store, StoreError};
-use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq as _;
@@ -223,7 +223,7 @@ pub async fn create(
     let client = Client {
         name: input.name.unwrap_or_else(|| input.id.clone()),
         client_id: input.id,
-        secret_hash: secret.as_ref().map(|s| hash_secret(s.expose())),
+        secret_hash: secret.as_ref().map(|s| sha256_hex(s.expose())),
         redirect_uris: input.redirect_uris,
         grants: dedup(grants.iter().map(|g| g.as_str().to_owned())),
         scopes: dedup(scopes.into_iter()),
@@ -335,7 +335,7 @@ pub async fn rotate_secret(
 ) -> Result<Secret, ClientServiceError> {
     let secret = new_secret()?;
     let found = store
-        .set_client_secret(id, &hash_secret(secret.expose()))
+        .set_client_secret(id, &sha256_hex(secret.expose()))
         .await
         .map_err(ClientServiceError::Store)?;
     if found {
@@ -382,9 +382,9 @@ pub async fn authenticate(
     creds: &ClientCredentials,
 ) -> Result<Client, ClientAuthError> {
     let client = store.client(&creds.id).await?;
-    let presented = creds.secret.as_ref().map(|s| hash_secret(s.expose()));
+    let presented = creds.secret.as_ref().map(|s| sha256_hex(s.expose()));
     let Some(client) = client else {
-        let _ = hash_secret("timing: as much work as a known client");
+        let _ = sha256_hex("timing: as much work as a known client");
         return Err(ClientAuthError::Failed);
     };
     match (&client.secret_hash, presented) {
@@ -394,15 +394,6 @@ pub async fn authenticate(
         (None, None) => Ok(client),
         _ => Err(ClientAuthError::Failed),
     }
-}
-
-/// Hex SHA-256 of a client secret.
-pub fn hash_secret(secret: &str) -> String {
-    digest::digest(&digest::SHA256, secret.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// 256 random bits, base64url.

@@ -79,11 +79,14 @@ async fn store_link(
         Purpose::Verify | Purpose::Email => state.settings.mail.verify_lifetime,
     };
     let link = UserLink {
-        token_hash: super::authorize::sha256_hex(&token),
+        token_hash: crate::domain::digest::sha256_hex(&token),
         user_id,
         purpose: purpose.as_str().to_owned(),
         new_email: new_email.map(str::to_owned),
-        expires_at: state.clock.unix() + i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2),
+        expires_at: state
+            .clock
+            .unix()
+            .saturating_add(crate::domain::time::seconds(lifetime)),
         signup,
     };
     state.store.insert_user_link(&link).await?;
@@ -101,7 +104,7 @@ pub async fn peek(
 ) -> Result<Option<UserLink>, StoreError> {
     let found = state
         .store
-        .user_link(&super::authorize::sha256_hex(token))
+        .user_link(&crate::domain::digest::sha256_hex(token))
         .await?;
     Ok(found.filter(|l| l.purpose == purpose.as_str() && l.expires_at > state.clock.unix()))
 }
@@ -119,7 +122,7 @@ pub async fn redeem(
     state
         .store
         .redeem_user_link(
-            &super::authorize::sha256_hex(token),
+            &crate::domain::digest::sha256_hex(token),
             purpose.as_str(),
             state.clock.unix(),
         )

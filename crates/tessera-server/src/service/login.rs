@@ -149,7 +149,6 @@ pub async fn authenticate(
 /// otherwise never the text typed (it may be a password typed in the wrong box), but
 /// `unknown:` and a short keyed hash of it, so repeated attempts at one id correlate.
 fn audit_subject(state: &AppState, user: Option<&User>, id: &LoginId) -> String {
-    use std::fmt::Write as _;
     if let Some(user) = user {
         return user.username.clone();
     }
@@ -159,12 +158,10 @@ fn audit_subject(state: &AppState, user: Option<&User>, id: &LoginId) -> String 
         .current()
         .mac()
         .tag("audit-login-id", folded.as_bytes());
-    tag.iter()
-        .take(6)
-        .fold(String::from("unknown:"), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
+    format!(
+        "unknown:{}",
+        crate::domain::digest::hex(tag.get(..6).unwrap_or_default())
+    )
 }
 
 async fn find(state: &AppState, id: &LoginId) -> Result<Option<User>, StoreError> {

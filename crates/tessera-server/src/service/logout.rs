@@ -169,7 +169,7 @@ pub async fn frontchannel_pages(
     };
     let found = state
         .store
-        .session_frontchannel_uris(&super::authorize::sha256_hex(cookie))
+        .session_frontchannel_uris(&crate::domain::digest::sha256_hex(cookie))
         .await?;
     Ok(found
         .into_iter()

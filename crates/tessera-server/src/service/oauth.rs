@@ -200,7 +200,7 @@ async fn code(
 ) -> Result<TokenResponse, OAuthError> {
     let code = required(req.code, "code")?;
     let now = state.clock.unix();
-    let code_hash = authorize::sha256_hex(code.expose());
+    let code_hash = crate::domain::digest::sha256_hex(code.expose());
     let found = match state.store.redeem_code(&code_hash, now).await? {
         Redemption::Valid(found) => found,
         Redemption::Reused => {
@@ -422,9 +422,9 @@ fn pair_response(
     TokenResponse {
         access_token: pair.access,
         token_type: "Bearer".into(),
-        expires_in: client.access_lifetime.unwrap_or_else(|| {
-            i64::try_from(state.settings.tokens.access_lifetime.as_secs()).unwrap_or(i64::MAX)
-        }),
+        expires_in: client
+            .access_lifetime
+            .unwrap_or_else(|| crate::domain::time::seconds(state.settings.tokens.access_lifetime)),
         refresh_token: Some(pair.refresh),
         scope,
         id_token: None,
@@ -672,7 +672,7 @@ pub async fn push(
     state
         .store
         .insert_pushed_request(
-            &authorize::sha256_hex(&request_uri),
+            &crate::domain::digest::sha256_hex(&request_uri),
             &client.client_id,
             &stored,
             state.clock.unix().saturating_add(expires_in),

@@ -183,7 +183,7 @@ async fn keys_of(
         .and_then(RequestObjectAlg::signed);
     let cache = &state.client_keys;
     if let Some(jwks) = &client.jwks {
-        let source = format!("jwks:{}", super::client::hash_secret(jwks));
+        let source = format!("jwks:{}", crate::domain::digest::sha256_hex(jwks));
         if let Some(keys) = cache.get(&client.client_id, &source).and_then(|f| f.keys) {
             return Ok(keys);
         }

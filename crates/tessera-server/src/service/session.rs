@@ -1,6 +1,7 @@
 //! Browser SSO sessions: a random cookie whose SHA-256 is the only thing stored.
 
-use crate::service::authorize::{random_token, sha256_hex};
+use crate::domain::digest::sha256_hex;
+use crate::service::authorize::random_token;
 use crate::state::AppState;
 use crate::store::{Session, StoreError, User};
 use tessera_token::RandomError;
@@ -26,7 +27,7 @@ pub enum SessionError {
 pub async fn start(state: &AppState, user: &User) -> Result<(String, Session), SessionError> {
     let cookie = random_token()?;
     let now = state.clock.unix();
-    let lifetime = i64::try_from(state.settings.sso.session_lifetime.as_secs()).unwrap_or(i64::MAX);
+    let lifetime = crate::domain::time::seconds(state.settings.sso.session_lifetime);
     let session = Session {
         token_hash: sha256_hex(&cookie),
         sid: random_hex::<16>()?,

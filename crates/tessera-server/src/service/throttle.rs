@@ -20,6 +20,7 @@
 //! a known limit, written in the README.
 
 use crate::config::ThrottleSettings;
+use crate::domain::time::seconds;
 use crate::state::AppState;
 use crate::store::StoreError;
 use std::collections::HashMap;
@@ -139,10 +140,6 @@ impl Attempt {
     }
 }
 
-fn secs(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
 /// Counts a self-service request that sends mail (sign-up, reset, e-mail change) from
 /// `ip`, and says whether it must wait: past `[throttle] mail_free` in a window, the same
 /// doubling back-off as failed logins. Depends on the IP only, never on the account, so
@@ -156,11 +153,11 @@ pub async fn mail_request(state: &AppState, ip: IpAddr) -> Result<Option<Wait>, 
         return Ok(None);
     }
     let now = state.clock.unix();
-    let since = now - secs(t.window);
+    let since = now - seconds(t.window);
     let key = format!("mail:{}", ip_key(ip));
     let counted = counters(state, std::slice::from_ref(&key), since).await?;
     if let Some((_, requests, last)) = counted.first()
-        && let Some(seconds) = backoff(*requests, t.mail_free, secs(t.ip_max), *last, now)
+        && let Some(seconds) = backoff(*requests, t.mail_free, seconds(t.ip_max), *last, now)
     {
         return Ok(Some(Wait { seconds }));
     }
@@ -219,7 +216,7 @@ pub async fn check(state: &AppState, attempt: &mut Attempt) -> Result<Option<Wai
     }
     let now = state.clock.unix();
     let keys = attempt.keys();
-    let window_start = now - secs(t.window);
+    let window_start = now - seconds(t.window);
     // One read: the failure counters of the window, and the known-IP mark of 30 days.
     let mut read = keys.clone();
     read.push(attempt.known.clone());
@@ -286,14 +283,14 @@ fn limits(t: &ThrottleSettings, attempt: &Attempt, key: &str) -> Option<(i64, i6
         return attempt
             .known_since
             .is_none()
-            .then(|| (t.spray_free, secs(t.ip_max)));
+            .then(|| (t.spray_free, seconds(t.ip_max)));
     }
     if key == attempt.account_ip {
-        Some((t.account_ip_free, secs(t.account_ip_max)))
+        Some((t.account_ip_free, seconds(t.account_ip_max)))
     } else if key == attempt.account {
-        Some((t.account_free, secs(t.account_max)))
+        Some((t.account_free, seconds(t.account_max)))
     } else if key == attempt.ip {
-        Some((t.ip_free, secs(t.ip_max)))
+        Some((t.ip_free, seconds(t.ip_max)))
     } else {
         None
     }
@@ -319,7 +316,7 @@ pub async fn failed(state: &AppState, attempt: &Attempt) -> Result<(), StoreErro
         keys.push(attempt.spray.clone());
     }
     state.throttle_recent.add(&keys);
-    count(state, &keys, now, now - secs(t.window)).await
+    count(state, &keys, now, now - seconds(t.window)).await
 }
 
 /// A successful login forgets the failures of this account from this IP (not the

@@ -2,6 +2,7 @@
 
 use super::audience::{self, Surface};
 use crate::config::UserClaim;
+use crate::domain::time::seconds;
 use crate::state::AppState;
 use crate::store::{Client, RefreshRecord, RefreshState, RotateOutcome, StoreError, User};
 use tessera_proto::{Secret, TokenPair};
@@ -93,13 +94,13 @@ impl Grant<'_> {
     fn access_lifetime(&self, state: &AppState) -> i64 {
         self.client
             .and_then(|c| c.access_lifetime)
-            .unwrap_or_else(|| secs(state.settings.tokens.access_lifetime))
+            .unwrap_or_else(|| seconds(state.settings.tokens.access_lifetime))
     }
 
     fn refresh_lifetime(&self, state: &AppState) -> i64 {
         self.client
             .and_then(|c| c.refresh_lifetime)
-            .unwrap_or_else(|| secs(state.settings.tokens.refresh_lifetime))
+            .unwrap_or_else(|| seconds(state.settings.tokens.refresh_lifetime))
     }
 }
 
@@ -501,7 +502,7 @@ pub async fn live_access(state: &AppState, token: &Secret) -> Result<Live, Token
     let longest = client
         .as_ref()
         .and_then(|c| c.access_lifetime)
-        .unwrap_or_else(|| secs(state.settings.tokens.access_lifetime));
+        .unwrap_or_else(|| seconds(state.settings.tokens.access_lifetime));
     if !legacy
         && claims.exp.saturating_sub(claims.iat) > longest.saturating_add(state.validation.leeway)
     {
@@ -768,8 +769,4 @@ async fn mint(
         scope: refresh.scope,
     };
     Ok((pair, record))
-}
-
-fn secs(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }

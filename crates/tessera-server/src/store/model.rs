@@ -151,10 +151,7 @@ impl User {
         ]);
         ctx.update(&self.date_joined.unix_timestamp_nanos().to_be_bytes());
         let digest = ctx.finish();
-        digest.as_ref()[..5]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::domain::digest::hex(&digest.as_ref()[..5])
     }
 }
 

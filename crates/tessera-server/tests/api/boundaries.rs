@@ -958,7 +958,7 @@ async fn a_session_or_code_stored_just_after_the_sessions_ended_is_void() {
     let (verifier, challenge) = pkce();
     store
         .insert_code(&tessera_server::store::AuthCode {
-            code_hash: tessera_server::service::authorize::sha256_hex("late-code"),
+            code_hash: tessera_server::domain::digest::sha256_hex("late-code"),
             client_id: "web".into(),
             user_id: before.id,
             redirect_uri: CB.into(),

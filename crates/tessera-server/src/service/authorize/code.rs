@@ -46,7 +46,7 @@ pub(super) async fn issue_code(
     state
         .store
         .insert_code(&AuthCode {
-            code_hash: sha256_hex(&code),
+            code_hash: crate::domain::digest::sha256_hex(&code),
             client_id: req.client.client_id.clone(),
             user_id: session.user_id,
             redirect_uri: req.redirect_uri.clone(),
@@ -109,11 +109,6 @@ pub fn random_token() -> Result<String, RandomError> {
     let mut bytes = [0u8; 32];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| RandomError)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// Hex SHA-256: how codes and session cookies are stored.
-pub fn sha256_hex(value: &str) -> String {
-    crate::service::client::hash_secret(value)
 }
 
 /// The PKCE check (RFC 7636 §4.6): `BASE64URL(SHA256(verifier)) == challenge`.

@@ -2,9 +2,7 @@
 //! 9126) and a request object (RFC 9101), each replaced by the values it stands for and
 //! sealed as the client vouched for them.
 
-use super::{
-    AuthorizeError, AuthorizeParams, Provenance, known_client, seal, sha256_hex, trusted_redirect,
-};
+use super::{AuthorizeError, AuthorizeParams, Provenance, known_client, seal, trusted_redirect};
 use crate::state::AppState;
 
 /// The prefix of the `request_uri`s `/oauth/par` hands out (RFC 9126 §2.2).
@@ -40,7 +38,7 @@ pub async fn resolve_pushed(
     };
     let (client_id, stored) = state
         .store
-        .take_pushed_request(&sha256_hex(uri), state.clock.unix())
+        .take_pushed_request(&crate::domain::digest::sha256_hex(uri), state.clock.unix())
         .await?
         .ok_or_else(gone)?;
     if params.client_id.as_deref() != Some(client_id.as_str()) {

@@ -19,7 +19,6 @@ pub mod seal;
 
 pub use code::{
     CODE_LIFETIME, error_redirect_url, pkce_matches, random_token, redirect_error, redirect_url,
-    sha256_hex,
 };
 pub use consent::{CONSENT_TICKET_LIFETIME, approve, consent_ticket, deny};
 pub use incoming::{PUSHED_LIFETIME, PUSHED_URI_PREFIX, resolve_pushed, resolve_request_object};

@@ -11,7 +11,7 @@
 
 use super::hash_cost;
 use argon2::password_hash::PasswordHash;
-use aws_lc_rs::{digest, pbkdf2};
+use aws_lc_rs::pbkdf2;
 use base64::Engine as _;
 use std::num::NonZeroU32;
 
@@ -127,7 +127,7 @@ impl DjangoHash<'_> {
             }
             Self::Argon2(hash) => super::argon2_memory::verify(password, hash),
             Self::BcryptSha256(hash) => {
-                let hex = hex_sha256(password);
+                let hex = crate::domain::digest::sha256_hex(password);
                 bcrypt::verify(hex.as_bytes(), hash).unwrap_or(false)
             }
             Self::Bcrypt(hash) => bcrypt::verify(password, hash).unwrap_or(false),
@@ -146,17 +146,6 @@ impl DjangoHash<'_> {
 
 /// The bytes of a password bcrypt reads.
 const BCRYPT_MAX_BYTES: usize = 72;
-
-fn hex_sha256(data: &[u8]) -> String {
-    use std::fmt::Write as _;
-    digest::digest(&digest::SHA256, data).as_ref().iter().fold(
-        String::with_capacity(64),
-        |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        },
-    )
-}
 
 #[cfg(test)]
 mod tests {
