@@ -117,7 +117,7 @@ impl Application {
         let legacy_keys = legacy_keys(&settings)?;
         let throttle_redis = match &settings.throttle.redis_url {
             Some(url) => Some(
-                crate::service::throttle_redis::RedisCounters::connect(
+                crate::service::throttle::redis::RedisCounters::connect(
                     url.expose(),
                     &settings.throttle.redis_prefix,
                 )

@@ -33,7 +33,7 @@ pub struct Inner {
     /// Prometheus metrics.
     pub metrics: crate::metrics::Metrics,
     /// `[throttle] redis_url`: the throttle counters in Redis.
-    pub throttle_redis: Option<crate::service::throttle_redis::RedisCounters>,
+    pub throttle_redis: Option<crate::service::throttle::redis::RedisCounters>,
     /// `[tokens] legacy_public_keys`, read at start.
     pub legacy_keys: Vec<tessera_token::PublicKey>,
     /// SMTP, when `[mail] smtp_url` is set.

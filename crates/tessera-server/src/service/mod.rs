@@ -19,6 +19,5 @@ pub mod password;
 pub mod request_object;
 pub mod session;
 pub mod throttle;
-pub mod throttle_redis;
 pub mod token;
 pub mod user;

@@ -19,6 +19,8 @@
 //! during a held-back spray can tell the exempt accounts (checked) from the rest (429):
 //! a known limit, written in the README.
 
+pub mod redis;
+
 use crate::config::ThrottleSettings;
 use crate::domain::time::seconds;
 use crate::state::AppState;
