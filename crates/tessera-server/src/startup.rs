@@ -175,12 +175,12 @@ impl Application {
             metrics: crate::metrics::Metrics::default(),
             mailer,
             legacy_keys,
-            discovery: crate::service::discovery::DiscoveryCache::default(),
+            discovery: crate::service::sso::discovery::DiscoveryCache::default(),
             throttle_audit: crate::service::audit::Sampler::default(),
             throttle_recent: crate::service::throttle::Recent::default(),
             throttle_redis,
             logout_wake: tokio::sync::Notify::new(),
-            client_keys: crate::service::request_object::ClientKeyCache::default(),
+            client_keys: crate::service::sso::request_object::ClientKeyCache::default(),
         });
         Ok(Self {
             listener,
@@ -223,7 +223,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let pruner = tokio::spawn(prune_expired(self.state.clone()));
-        let logouts = tokio::spawn(crate::service::backchannel::run(self.state.clone()));
+        let logouts = tokio::spawn(crate::service::sso::backchannel::run(self.state.clone()));
         let header_timeout = self.state.settings.header_read_timeout;
         let limit = self.state.settings.connection_limit;
         let app = crate::http::router(self.state);

@@ -39,7 +39,7 @@ pub struct Inner {
     /// SMTP, when `[mail] smtp_url` is set.
     pub mailer: Option<crate::service::mail::Mailer>,
     /// The discovery document, serialised once per set of active algorithms.
-    pub discovery: crate::service::discovery::DiscoveryCache,
+    pub discovery: crate::service::sso::discovery::DiscoveryCache,
     /// Which throttled-login events were recorded lately (one per client address a minute;
     /// the metric counts every one).
     pub throttle_audit: crate::service::audit::Sampler,
@@ -48,7 +48,7 @@ pub struct Inner {
     /// Wakes the back-channel logout worker when this process ended a session.
     pub logout_wake: tokio::sync::Notify,
     /// Request-object keys fetched from clients' `jwks_uri`s.
-    pub client_keys: crate::service::request_object::ClientKeyCache,
+    pub client_keys: crate::service::sso::request_object::ClientKeyCache,
 }
 
 impl AppState {

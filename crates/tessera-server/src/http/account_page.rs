@@ -10,7 +10,7 @@ use crate::http::csrf;
 use crate::http::pages::{self, AccountLoginPage, AccountPage, SessionLine};
 use crate::service::audit::Actor;
 use crate::service::login::{self, LoginError, LoginId};
-use crate::service::session;
+use crate::service::sso::session;
 use crate::service::user::Users;
 use crate::state::AppState;
 use crate::store::{LiveFamily, Session, StoreError, User};

@@ -7,9 +7,11 @@ use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf;
 use crate::http::pages::{self, ConsentPage, LoginPage};
-use crate::service::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Next};
 use crate::service::login::{self, LoginError, LoginId};
-use crate::service::session;
+use crate::service::sso::authorize::{
+    self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Next,
+};
+use crate::service::sso::session;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;

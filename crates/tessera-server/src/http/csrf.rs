@@ -9,7 +9,7 @@
 //! client picks (double submit) is refused.
 
 use crate::http::authorize::session_value;
-use crate::service::authorize;
+use crate::service::sso::authorize;
 use crate::state::AppState;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::Engine as _;

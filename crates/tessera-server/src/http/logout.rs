@@ -1,7 +1,7 @@
 //! `/oauth/logout`: RP-initiated logout by GET or POST (OpenID Connect RP-Initiated Logout
 //! 1.0 §2–3), the confirmation form (`POST` with the page's CSRF token), and the
 //! signed-out page with the front-channel logout frames. The rules are
-//! [`crate::service::logout`]'s.
+//! [`crate::service::sso::logout`]'s.
 
 use crate::http::authorize::{
     browser_session, hidden_fields, origin_of, redirect, session_value, unavailable,
@@ -9,9 +9,9 @@ use crate::http::authorize::{
 };
 use crate::http::csrf;
 use crate::http::pages::{self, LogoutPage, SignedOutPage};
-use crate::service::authorize::redirect_url;
-use crate::service::logout::{self, Decision, LogoutError, LogoutParams};
-use crate::service::session;
+use crate::service::sso::authorize::redirect_url;
+use crate::service::sso::logout::{self, Decision, LogoutError, LogoutParams};
+use crate::service::sso::session;
 use crate::state::AppState;
 use axum::Router;
 use axum::body::Bytes;

@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, serde::Deserialize)]
 struct PushRequest {
     #[serde(flatten)]
-    params: crate::service::authorize::AuthorizeParams,
+    params: crate::service::sso::authorize::AuthorizeParams,
     #[serde(default)]
     client_secret: Option<Secret>,
 }

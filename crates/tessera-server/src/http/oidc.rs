@@ -21,7 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/userinfo", get(userinfo).post(userinfo))
 }
 
-/// What the server really does (`service::discovery`).
+/// What the server really does (`service::sso::discovery`).
 async fn discovery(State(state): State<AppState>) -> Response {
     (
         [

@@ -148,7 +148,7 @@ async fn create_account(state: &AppState, input: Signup) -> Result<(), String> {
     // link applies the one chosen, so an unconfirmed sign-up reserves no name.
     let placeholder = format!(
         "pending.{}",
-        super::authorize::random_token()
+        super::sso::authorize::random_token()
             .map_err(|e| e.to_string())?
             .chars()
             .filter(char::is_ascii_alphanumeric)

@@ -3,10 +3,10 @@
 //! function authenticates the client first.
 
 use crate::domain::GrantType;
-use crate::service::authorize::{self, AuthorizeError};
 use crate::service::client::{self, ClientAuthError, ClientCredentials, ClientExt as _};
 use crate::service::login::{self, LoginError, LoginId};
 use crate::service::password::HashError;
+use crate::service::sso::authorize::{self, AuthorizeError};
 use crate::service::token::{self, Grant, TokenError};
 use crate::state::AppState;
 use crate::store::{Client, Redemption, RefreshState, StoreError};
@@ -608,7 +608,7 @@ pub async fn push(
         // RFC 9126 §3: the object's values only; unsigned taken from a client that
         // authenticated.
         let resolved =
-            super::request_object::resolve(state, &client, &request, !client.is_public())
+            super::sso::request_object::resolve(state, &client, &request, !client.is_public())
                 .await
                 .map_err(|e| OAuthError::InvalidRequestObject(e.0))?;
         params = resolved.params;

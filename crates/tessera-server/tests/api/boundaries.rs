@@ -938,7 +938,7 @@ async fn a_session_or_code_stored_just_after_the_sessions_ended_is_void() {
     assert_eq!(res.status(), 204);
 
     // A sign-in that read the user before, and stores its session after.
-    let (cookie, session) = tessera_server::service::session::start(&app.state, &before)
+    let (cookie, session) = tessera_server::service::sso::session::start(&app.state, &before)
         .await
         .unwrap();
     let (_, challenge) = pkce();

@@ -80,7 +80,7 @@ pub async fn resolve_request_object(
             "request and request_uri cannot both be sent".into(),
         )?);
     }
-    match crate::service::request_object::resolve(state, &client, request, false).await {
+    match crate::service::sso::request_object::resolve(state, &client, request, false).await {
         Ok(resolved) => {
             let mut inner = resolved.params;
             let how = Provenance {

@@ -278,14 +278,14 @@ async fn fetch(
     uri: &str,
     default_alg: Option<tessera_token::Algorithm>,
 ) -> Result<KeySet, String> {
-    if super::outbound::refused_target(state, uri) {
+    if crate::service::outbound::refused_target(state, uri) {
         return Err("jwks_uri is a loopback address".into());
     }
     let http = state
         .client_keys
         .http
         .get_or_init(|| {
-            super::outbound::http_client(state, "tessera-jwks-fetch", FETCH_TIMEOUT).ok()
+            crate::service::outbound::http_client(state, "tessera-jwks-fetch", FETCH_TIMEOUT).ok()
         })
         .clone()
         .ok_or("no HTTP client could be built")?;

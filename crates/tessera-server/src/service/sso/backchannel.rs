@@ -47,14 +47,17 @@ enum Outcome {
 /// Delivers queued logout tokens until the process stops: every [`POLL_INTERVAL`], and at
 /// once when a logout in this process wakes it.
 pub async fn run(state: AppState) {
-    let http =
-        match super::outbound::http_client(&state, "tessera-backchannel-logout", ATTEMPT_TIMEOUT) {
-            Ok(http) => http,
-            Err(e) => {
-                tracing::error!(error = %e, "back-channel logout disabled: no HTTP client");
-                return;
-            }
-        };
+    let http = match crate::service::outbound::http_client(
+        &state,
+        "tessera-backchannel-logout",
+        ATTEMPT_TIMEOUT,
+    ) {
+        Ok(http) => http,
+        Err(e) => {
+            tracing::error!(error = %e, "back-channel logout disabled: no HTTP client");
+            return;
+        }
+    };
     let mut ticker = tokio::time::interval(POLL_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -148,7 +151,7 @@ fn backoff(attempts: i64) -> i64 {
 
 /// Signs a fresh logout token for the delivery's client and POSTs it (§2.5).
 async fn send(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -> Outcome {
-    if super::outbound::refused_target(state, &d.uri) {
+    if crate::service::outbound::refused_target(state, &d.uri) {
         tracing::warn!(client_id = %d.client_id, "back-channel logout URI is a loopback address; not sent");
         return Outcome::Refused;
     }
@@ -168,7 +171,7 @@ async fn send(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -> O
         state.clock.unix(),
         jti,
     );
-    let alg = super::token::id_token_alg(state, &client);
+    let alg = crate::service::token::id_token_alg(state, &client);
     let ring = state.keys.current();
     // The client's ID-token algorithm when a key of it is active, else the server's own
     // (a logout is better delivered in another published algorithm than not at all).
@@ -208,7 +211,7 @@ async fn send(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -> O
 /// Drops a delivery that will never go through, and says so.
 async fn give_up(state: &AppState, d: &LogoutDelivery, why: &str) {
     tracing::warn!(client_id = %d.client_id, attempts = d.attempts, why, "back-channel logout given up");
-    super::audit::event("logout.backchannel_failed")
+    crate::service::audit::event("logout.backchannel_failed")
         .subject(&d.client_id)
         .detail(format!("{why} after {} attempts", d.attempts))
         .record(state.store.as_ref(), state.clock.unix())

@@ -368,7 +368,7 @@ pub async fn decide(
     // A user an admin restricted to other services gets no code for this client (the token
     // endpoint would refuse it anyway; saying so now spares the consent page).
     let user = state.store.user_by_id(session.user_id).await?;
-    if user.is_some_and(|u| !super::token::may_use(&u, &req.client.client_id)) {
+    if user.is_some_and(|u| !crate::service::token::may_use(&u, &req.client.client_id)) {
         return Err(redirect_error(
             req,
             "access_denied",

@@ -1,7 +1,7 @@
 //! Browser SSO sessions: a random cookie whose SHA-256 is the only thing stored.
 
 use crate::domain::digest::sha256_hex;
-use crate::service::authorize::random_token;
+use crate::service::sso::authorize::random_token;
 use crate::state::AppState;
 use crate::store::{Session, StoreError, User};
 use tessera_token::RandomError;
