@@ -376,6 +376,25 @@ struct AnyKeys {
     keys: Vec<serde_json::Value>,
 }
 
+/// The signing keys of a JWKS document that `read` accepts, in document order; what is
+/// not a JWK, an encryption key, or refused by `read` is skipped.
+fn usable_keys(
+    json: &[u8],
+    read: impl Fn(&Jwk) -> Result<PublicKey, KeyError>,
+) -> Result<Vec<PublicKey>, KeyError> {
+    let set: AnyKeys = serde_json::from_slice(json).map_err(|e| KeyError::Invalid {
+        alg: "JWKS",
+        reason: e.to_string(),
+    })?;
+    Ok(set
+        .keys
+        .into_iter()
+        .filter_map(|value| serde_json::from_value::<Jwk>(value).ok())
+        .filter(|jwk| !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)))
+        .filter_map(|jwk| read(&jwk).ok())
+        .collect())
+}
+
 /// The public keys a verifier trusts, by `kid`.
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
@@ -397,19 +416,9 @@ impl KeySet {
     /// # Errors
     /// [`KeyError::Invalid`] if the document is not a JWKS (an object with a `keys` array).
     pub fn from_jwks_json(json: &[u8]) -> Result<Self, KeyError> {
-        let set: AnyKeys = serde_json::from_slice(json).map_err(|e| KeyError::Invalid {
-            alg: "JWKS",
-            reason: e.to_string(),
-        })?;
         let mut keys = Self::new();
-        for value in set.keys {
-            let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
-                continue;
-            };
-            let for_signing = !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption));
-            if let (true, Ok(key)) = (for_signing, PublicKey::from_jwk(&jwk)) {
-                keys.insert(key);
-            }
+        for key in usable_keys(json, PublicKey::from_jwk)? {
+            keys.insert(key);
         }
         Ok(keys)
     }
@@ -423,25 +432,15 @@ impl KeySet {
     /// [`KeyError::Invalid`] if the document is not a JWKS, holds no usable signing key, or
     /// two with one `kid`.
     pub fn from_client_jwks(json: &[u8], default_alg: Option<Algorithm>) -> Result<Self, KeyError> {
-        let set: AnyKeys = serde_json::from_slice(json).map_err(|e| KeyError::Invalid {
-            alg: "JWKS",
-            reason: e.to_string(),
-        })?;
         let mut keys = Self::new();
-        for value in set.keys {
-            let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
-                continue;
-            };
-            let for_signing = !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption));
-            if let (true, Ok(key)) = (for_signing, PublicKey::from_client_jwk(&jwk, default_alg)) {
-                if keys.get(key.kid()).is_some() {
-                    return Err(KeyError::Invalid {
-                        alg: "JWKS",
-                        reason: format!("two keys with kid {:?}", key.kid()),
-                    });
-                }
-                keys.insert(key);
+        for key in usable_keys(json, |jwk| PublicKey::from_client_jwk(jwk, default_alg))? {
+            if keys.get(key.kid()).is_some() {
+                return Err(KeyError::Invalid {
+                    alg: "JWKS",
+                    reason: format!("two keys with kid {:?}", key.kid()),
+                });
             }
+            keys.insert(key);
         }
         if keys.is_empty() {
             return Err(KeyError::Invalid {

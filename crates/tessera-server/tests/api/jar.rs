@@ -83,6 +83,27 @@ fn by_value(app: &TestApp, client_id: &str, request: &str, extra: &[(&str, &str)
     url.to_string()
 }
 
+/// An unsigned request object (`alg: none`) with these claims.
+fn unsigned(claims: &Value) -> String {
+    format!(
+        "eyJhbGciOiJub25lIn0.{}.",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            claims.to_string()
+        )
+    )
+}
+
+/// What the authorization endpoint answers `browser` at `url`: the `error` of a
+/// redirect, else the status (`"200"`: a page).
+async fn answer(browser: reqwest::Client, url: String) -> String {
+    let res = browser.get(url).send().await.unwrap();
+    match res.status().as_u16() {
+        302 => param(&location(&res), "error").unwrap_or_default(),
+        other => other.to_string(),
+    }
+}
+
 async fn jar_client(app: &TestApp, input: NewClient) -> String {
     app.create_client(NewClient {
         id: "jar".into(),
@@ -165,15 +186,6 @@ async fn forged_and_misdirected_request_objects_are_refused() {
     let (_, challenge) = pkce();
     let good = object(&app, &challenge);
     let now = tessera_token::Clock::unix(app.clock.as_ref());
-    let unsigned = |claims: &Value| {
-        format!(
-            "eyJhbGciOiJub25lIn0.{}.",
-            base64::Engine::encode(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                claims.to_string()
-            )
-        )
-    };
     let cases: Vec<(&str, String)> = vec![
         ("another key's signature", stranger.sign(&good)),
         (
@@ -250,34 +262,20 @@ async fn forged_and_misdirected_request_objects_are_refused() {
         assert_eq!(param(&back, "iss").as_deref(), Some(app.address.as_str()));
         assert!(param(&back, "code").is_none());
     }
-    // A request object and a request_uri: invalid_request.
-    let res = b
-        .get(by_value(
+    // A request object and a request_uri: invalid_request. (A PAR reference is looked
+    // up first, and this one is unknown: Tessera's page.)
+    for (request_uri, expected) in [
+        ("urn:ietf:params:oauth:request_uri:x", "400"),
+        ("https://rp.example/r.jwt", "invalid_request"),
+    ] {
+        let url = by_value(
             &app,
             "jar",
             &key.sign(&good),
-            &[("request_uri", "urn:ietf:params:oauth:request_uri:x")],
-        ))
-        .send()
-        .await
-        .unwrap();
-    // The PAR reference is looked up first, and is unknown: Tessera's page.
-    assert_eq!(res.status(), 400);
-    let res = b
-        .get(by_value(
-            &app,
-            "jar",
-            &key.sign(&good),
-            &[("request_uri", "https://rp.example/r.jwt")],
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302);
-    assert_eq!(
-        param(&location(&res), "error").as_deref(),
-        Some("invalid_request")
-    );
+            &[("request_uri", request_uri)],
+        );
+        assert_eq!(answer(b.clone(), url).await, expected, "{request_uri}");
+    }
     // Errors never go to an unregistered redirect URI, nor for an unknown client.
     for (client, extra) in [
         ("jar", vec![("redirect_uri", "https://evil.example/cb")]),
@@ -321,19 +319,10 @@ async fn the_registered_algorithm_decides() {
     let (_, challenge) = pkce();
     let b = crate::browser();
     let outcome = |client: &'static str, token: String| {
-        let b = b.clone();
-        let url = by_value(&app, client, &token, &[]);
-        async move {
-            let res = b.get(url).send().await.unwrap();
-            match res.status().as_u16() {
-                200 => "login page".to_owned(),
-                302 => param(&location(&res), "error").unwrap_or_default(),
-                other => other.to_string(),
-            }
-        }
+        answer(b.clone(), by_value(&app, client, &token, &[]))
     };
     let claims = object(&app, &challenge);
-    assert_eq!(outcome("jar", ec.sign(&claims)).await, "login page");
+    assert_eq!(outcome("jar", ec.sign(&claims)).await, "200");
     assert_eq!(
         outcome("jar", rsa.sign(&claims)).await,
         "invalid_request_object"
@@ -342,14 +331,7 @@ async fn the_registered_algorithm_decides() {
         c.insert("client_id".into(), json!("plain"));
         c.insert("iss".into(), json!("plain"));
     });
-    let unsigned = format!(
-        "eyJhbGciOiJub25lIn0.{}.",
-        base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            plain.to_string()
-        )
-    );
-    assert_eq!(outcome("plain", unsigned).await, "login page");
+    assert_eq!(outcome("plain", unsigned(&plain)).await, "200");
     assert_eq!(
         outcome("plain", ec.sign(&plain)).await,
         "invalid_request_object"
@@ -502,17 +484,7 @@ async fn keys_at_a_jwks_uri_are_fetched_cached_and_refetched_for_a_new_key() {
     .await;
     let (_, challenge) = pkce();
     let b = crate::browser();
-    let status = |token: String| {
-        let b = b.clone();
-        let url = by_value(&app, "jar", &token, &[]);
-        async move {
-            let res = b.get(url).send().await.unwrap();
-            match res.status().as_u16() {
-                302 => param(&location(&res), "error").unwrap_or_default(),
-                other => other.to_string(),
-            }
-        }
-    };
+    let status = |token: String| answer(b.clone(), by_value(&app, "jar", &token, &[]));
     // Eight requests at once on a cold cache: one fetch, which all of them wait for.
     let mut requests = tokio::task::JoinSet::new();
     for _ in 0..8 {
@@ -705,13 +677,7 @@ async fn request_objects_can_be_pushed() {
     );
 
     // Refusals, as JSON.
-    let unsigned = format!(
-        "eyJhbGciOiJub25lIn0.{}.",
-        base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            object(&app, &challenge).to_string()
-        )
-    );
+    let unsigned_ours = unsigned(&object(&app, &challenge));
     let other = ClientKey::new(tessera_token::Algorithm::RS256, "k1");
     let web_secret = app
         .create_client(NewClient {
@@ -766,13 +732,7 @@ async fn request_objects_can_be_pushed() {
         c.insert("client_id".into(), json!("jar-rs"));
         c.insert("iss".into(), json!("jar-rs"));
     });
-    let unsigned_theirs = format!(
-        "eyJhbGciOiJub25lIn0.{}.",
-        base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            theirs.to_string()
-        )
-    );
+    let unsigned_theirs = unsigned(&theirs);
     let res = push(
         vec![("request", unsigned_theirs)],
         ("jar-rs", strict_secret.clone()),
@@ -789,7 +749,7 @@ async fn request_objects_can_be_pushed() {
     assert_eq!(res.status(), 201);
     // Unsigned, pushed by the authenticated client: stored, but it is not signed, and
     // this client requires signed objects: refused at the authorization endpoint.
-    let res = push(vec![("request", unsigned)], jar.clone()).await;
+    let res = push(vec![("request", unsigned_ours)], jar.clone()).await;
     assert_eq!(res.status(), 201);
     let body: Value = res.json().await.unwrap();
     let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
