@@ -104,6 +104,22 @@ async fn answer(browser: reqwest::Client, url: String) -> String {
     }
 }
 
+/// A server with alice, and the client `jar` registered with `input` and an RS256 key
+/// (`k1`) of its own in `jwks`: the server, the key, the client's secret.
+async fn keyed_jar(input: NewClient) -> (TestApp, ClientKey, String) {
+    let (app, _) = setup().await;
+    let key = ClientKey::new(tessera_token::Algorithm::RS256, "k1");
+    let secret = jar_client(
+        &app,
+        NewClient {
+            jwks: Some(jwks(&[&key])),
+            ..input
+        },
+    )
+    .await;
+    (app, key, secret)
+}
+
 async fn jar_client(app: &TestApp, input: NewClient) -> String {
     app.create_client(NewClient {
         id: "jar".into(),
@@ -120,16 +136,7 @@ async fn jar_client(app: &TestApp, input: NewClient) -> String {
 /// not the object.
 #[tokio::test]
 async fn a_signed_request_object_is_the_request() {
-    let (app, _) = setup().await;
-    let key = ClientKey::new(tessera_token::Algorithm::RS256, "k1");
-    let secret = jar_client(
-        &app,
-        NewClient {
-            jwks: Some(jwks(&[&key])),
-            ..NewClient::default()
-        },
-    )
-    .await;
+    let (app, key, secret) = keyed_jar(NewClient::default()).await;
     let (verifier, challenge) = pkce();
     for post in [false, true] {
         let b = crate::browser();
@@ -172,17 +179,8 @@ async fn a_signed_request_object_is_the_request() {
 /// Tessera's page.
 #[tokio::test]
 async fn forged_and_misdirected_request_objects_are_refused() {
-    let (app, _) = setup().await;
-    let key = ClientKey::new(tessera_token::Algorithm::RS256, "k1");
+    let (app, key, _) = keyed_jar(NewClient::default()).await;
     let stranger = ClientKey::new(tessera_token::Algorithm::RS256, "k1");
-    jar_client(
-        &app,
-        NewClient {
-            jwks: Some(jwks(&[&key])),
-            ..NewClient::default()
-        },
-    )
-    .await;
     let (_, challenge) = pkce();
     let good = object(&app, &challenge);
     let now = tessera_token::Clock::unix(app.clock.as_ref());
@@ -342,16 +340,10 @@ async fn the_registered_algorithm_decides() {
 /// login form cannot stand in for the object (its values altered, or unsealed).
 #[tokio::test]
 async fn a_client_can_require_signed_request_objects() {
-    let (app, _) = setup().await;
-    let key = ClientKey::new(tessera_token::Algorithm::RS256, "k1");
-    jar_client(
-        &app,
-        NewClient {
-            jwks: Some(jwks(&[&key])),
-            require_signed_request_object: true,
-            ..NewClient::default()
-        },
-    )
+    let (app, key, _) = keyed_jar(NewClient {
+        require_signed_request_object: true,
+        ..NewClient::default()
+    })
     .await;
     let (_, challenge) = pkce();
     let b = crate::browser();
@@ -620,17 +612,11 @@ async fn a_loopback_jwks_uri_is_not_fetched_by_default() {
 /// client's.
 #[tokio::test]
 async fn request_objects_can_be_pushed() {
-    let (app, _) = setup().await;
-    let key = ClientKey::new(tessera_token::Algorithm::RS256, "k1");
-    let secret = jar_client(
-        &app,
-        NewClient {
-            jwks: Some(jwks(&[&key])),
-            require_signed_request_object: true,
-            require_pushed_authorization_requests: true,
-            ..NewClient::default()
-        },
-    )
+    let (app, key, secret) = keyed_jar(NewClient {
+        require_signed_request_object: true,
+        require_pushed_authorization_requests: true,
+        ..NewClient::default()
+    })
     .await;
     let (verifier, challenge) = pkce();
     let push = |form: Vec<(&'static str, String)>, who: (&'static str, String)| {
