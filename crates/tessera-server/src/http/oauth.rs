@@ -173,7 +173,12 @@ impl IntoResponse for OAuthError {
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
+            Self::InvalidRequest(_)
+            | Self::InvalidGrant(_)
+            | Self::UnauthorizedClient(_)
+            | Self::UnsupportedGrantType(_)
+            | Self::InvalidScope(_)
+            | Self::InvalidRequestObject(_) => StatusCode::BAD_REQUEST,
         };
         let description = match &self {
             Self::Unavailable(detail) | Self::Internal(detail) => {
@@ -198,7 +203,14 @@ impl IntoResponse for OAuthError {
             Self::Throttled(seconds) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
             }
-            _ => {}
+            Self::InvalidRequest(_)
+            | Self::InvalidGrant(_)
+            | Self::UnauthorizedClient(_)
+            | Self::UnsupportedGrantType(_)
+            | Self::InvalidScope(_)
+            | Self::InvalidRequestObject(_)
+            | Self::TooLarge(_)
+            | Self::Internal(_) => {}
         }
         response
     }

@@ -52,14 +52,23 @@ async fn userinfo(
     .await
     {
         Ok(found) => found,
-        Err(TokenError::NotValid(_)) => {
+        Err(
+            TokenError::NotValid(_) | TokenError::ServiceNotAllowed | TokenError::NumericClientId,
+        ) => {
             return bearer_error(
                 StatusCode::UNAUTHORIZED,
                 Some("invalid_token"),
                 "the access token is not valid",
             );
         }
-        Err(e) => {
+        // Whatever kept Tessera from checking the token: try again later.
+        Err(
+            e @ (TokenError::Store(_)
+            | TokenError::Sign(_)
+            | TokenError::NoKeyFor(_)
+            | TokenError::Signer(_)
+            | TokenError::Random(_)),
+        ) => {
             tracing::warn!(error = %e, "userinfo failed");
             let mut r = (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -75,7 +75,11 @@ impl From<StoreError> for OAuthError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => Self::Unavailable(e.to_string()),
-            _ => Self::Internal(e.to_string()),
+            StoreError::Conflict(_)
+            | StoreError::Database(_)
+            | StoreError::Migrate(_)
+            | StoreError::Corrupt(_)
+            | StoreError::NotEmpty => Self::Internal(e.to_string()),
         }
     }
 }
