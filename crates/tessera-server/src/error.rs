@@ -2,9 +2,12 @@
 //! `{"detail", "code"}` by one exhaustive `match`. A 5xx body is generic; its detail goes
 //! to the log only.
 
+use crate::service::account::AccountError;
+use crate::service::client::ClientServiceError;
 use crate::service::login::LoginError;
 use crate::service::password::HashError;
 use crate::service::token::TokenError;
+use crate::service::user::UserServiceError;
 use crate::store::StoreError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -200,6 +203,49 @@ impl From<crate::service::user::ReadError> for ApiError {
             ReadError::PermissionDenied => Self::PermissionDenied,
             ReadError::NotFound => Self::NotFound,
             ReadError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::SignupClosed | AccountError::NoMail => Self::NotFound,
+            AccountError::Invalid(e) => Self::Invalid(e.to_string()),
+            AccountError::BadLink
+            | AccountError::WrongPassword
+            | AccountError::NotTheSignupPassword
+            | AccountError::Taken(_) => Self::Invalid(e.to_string()),
+            AccountError::Login(l) => l.into(),
+            AccountError::Throttled(wait) => Self::Throttled(wait.seconds),
+            AccountError::Token(t) => t.into(),
+            AccountError::Users(u) => u.into(),
+            AccountError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<UserServiceError> for ApiError {
+    fn from(e: UserServiceError) -> Self {
+        match e {
+            UserServiceError::Invalid(e) => Self::Invalid(e.to_string()),
+            UserServiceError::UnsupportedHash => Self::Invalid(e.to_string()),
+            UserServiceError::Conflict(field) => Self::Conflict(field.into()),
+            UserServiceError::NotFound => Self::NotFound,
+            UserServiceError::Hash(h) => h.into(),
+            UserServiceError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<ClientServiceError> for ApiError {
+    fn from(e: ClientServiceError) -> Self {
+        match e {
+            ClientServiceError::Invalid(e) => Self::Invalid(e.to_string()),
+            ClientServiceError::Exists(id) => Self::Conflict(format!("client {id}")),
+            ClientServiceError::NotFound(_) => Self::NotFound,
+            ClientServiceError::Store(s) => s.into(),
+            ClientServiceError::Random(r) => Self::Internal(r.to_string()),
         }
     }
 }

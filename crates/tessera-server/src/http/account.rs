@@ -47,24 +47,6 @@ const CHECK_MAIL: &str = "check your e-mail to finish signing up";
 const RESET_SENT: &str =
     "if an account has this address, a link to choose a new password is on its way";
 
-impl From<AccountError> for ApiError {
-    fn from(e: AccountError) -> Self {
-        match e {
-            AccountError::SignupClosed | AccountError::NoMail => Self::NotFound,
-            AccountError::Invalid(e) => Self::Invalid(e.to_string()),
-            AccountError::BadLink
-            | AccountError::WrongPassword
-            | AccountError::NotTheSignupPassword
-            | AccountError::Taken(_) => Self::Invalid(e.to_string()),
-            AccountError::Login(l) => l.into(),
-            AccountError::Throttled(wait) => Self::Throttled(wait.seconds),
-            AccountError::Token(t) => t.into(),
-            AccountError::Users(u) => u.into(),
-            AccountError::Store(s) => s.into(),
-        }
-    }
-}
-
 /// `POST /auth/users/` (djoser's create).
 #[derive(Debug, Deserialize)]
 struct SignupRequest {

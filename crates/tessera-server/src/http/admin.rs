@@ -12,10 +12,8 @@ use crate::error::ApiError;
 use crate::http::bearer::Bearer;
 use crate::http::body::Body;
 use crate::service::audit::Actor;
-use crate::service::client::{self as clients, ClientServiceError, NewClient};
-use crate::service::user::{
-    Access, NewUserInput, PasswordInput, UserPatch, UserServiceError, Users,
-};
+use crate::service::client::{self as clients, NewClient};
+use crate::service::user::{Access, NewUserInput, PasswordInput, UserPatch, Users};
 use crate::state::AppState;
 use crate::store::{Client, User};
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -822,29 +820,4 @@ async fn openapi() -> impl IntoResponse {
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         OPENAPI.as_str(),
     )
-}
-
-impl From<UserServiceError> for ApiError {
-    fn from(e: UserServiceError) -> Self {
-        match e {
-            UserServiceError::Invalid(e) => Self::Invalid(e.to_string()),
-            UserServiceError::UnsupportedHash => Self::Invalid(e.to_string()),
-            UserServiceError::Conflict(field) => Self::Conflict(field.into()),
-            UserServiceError::NotFound => Self::NotFound,
-            UserServiceError::Hash(h) => h.into(),
-            UserServiceError::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<ClientServiceError> for ApiError {
-    fn from(e: ClientServiceError) -> Self {
-        match e {
-            ClientServiceError::Invalid(e) => Self::Invalid(e.to_string()),
-            ClientServiceError::Exists(id) => Self::Conflict(format!("client {id}")),
-            ClientServiceError::NotFound(_) => Self::NotFound,
-            ClientServiceError::Store(s) => s.into(),
-            ClientServiceError::Random(r) => Self::Internal(r.to_string()),
-        }
-    }
 }
