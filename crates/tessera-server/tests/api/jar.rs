@@ -120,6 +120,15 @@ async fn keyed_jar(input: NewClient) -> (TestApp, ClientKey, String) {
     (app, key, secret)
 }
 
+/// `/oauth/authorize` for the client `jar` with the `request_uri` `/oauth/par` answered.
+fn pushed_url(app: &TestApp, pushed: &Value) -> String {
+    let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", "jar")
+        .append_pair("request_uri", pushed["request_uri"].as_str().unwrap());
+    url.to_string()
+}
+
 async fn jar_client(app: &TestApp, input: NewClient) -> String {
     app.create_client(NewClient {
         id: "jar".into(),
@@ -639,10 +648,7 @@ async fn request_objects_can_be_pushed() {
     .await;
     assert_eq!(res.status(), 201);
     let body: Value = res.json().await.unwrap();
-    let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("client_id", "jar")
-        .append_pair("request_uri", body["request_uri"].as_str().unwrap());
+    let url = pushed_url(&app, &body);
     let b = crate::browser();
     let html = b.get(url).send().await.unwrap().text().await.unwrap();
     let sealed = hidden_inputs(&html)
@@ -738,10 +744,7 @@ async fn request_objects_can_be_pushed() {
     let res = push(vec![("request", unsigned_ours)], jar.clone()).await;
     assert_eq!(res.status(), 201);
     let body: Value = res.json().await.unwrap();
-    let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("client_id", "jar")
-        .append_pair("request_uri", body["request_uri"].as_str().unwrap());
+    let url = pushed_url(&app, &body);
     let res = b.get(url).send().await.unwrap();
     assert_eq!(res.status(), 302);
     assert_eq!(

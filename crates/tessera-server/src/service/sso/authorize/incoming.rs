@@ -65,20 +65,21 @@ pub async fn resolve_request_object(
         return Ok(params);
     };
     let client = known_client(state, &params).await?;
-    let fail =
-        |error: &'static str, description: String| -> Result<AuthorizeError, AuthorizeError> {
-            Ok(AuthorizeError::Redirect {
-                redirect_uri: trusted_redirect(&client, &params)?,
-                state: params.state.clone(),
-                error,
-                description,
-            })
-        };
+    // Sent back only to an outer redirect URI of the client's; else Tessera's page.
+    let fail = |error: &'static str, description: String| match trusted_redirect(&client, &params) {
+        Ok(redirect_uri) => AuthorizeError::Redirect {
+            redirect_uri,
+            state: params.state.clone(),
+            error,
+            description,
+        },
+        Err(page) => page,
+    };
     if params.request_uri.is_some() {
         return Err(fail(
             "invalid_request",
             "request and request_uri cannot both be sent".into(),
-        )?);
+        ));
     }
     match crate::service::sso::request_object::resolve(state, &client, request, false).await {
         Ok(resolved) => {
@@ -90,6 +91,6 @@ pub async fn resolve_request_object(
             inner.sealed = seal(state, &inner, how);
             Ok(inner)
         }
-        Err(e) => Err(fail("invalid_request_object", e.0)?),
+        Err(e) => Err(fail("invalid_request_object", e.0)),
     }
 }
