@@ -1,6 +1,7 @@
 //! Storage: one backend-neutral trait, implemented by [`sqlite::SqliteStore`] (one file,
 //! one machine) and [`postgres::PgStore`] (many replicas on one database), both from the
-//! one SQL implementation in `sql.rs`.
+//! one SQL implementation in `sql/` (generic over the engine's `Dialect`, one file per
+//! concept).
 //!
 //! Everything that must be atomic (rotating a refresh token, revoking a family, disabling
 //! a user and ending their sessions, activating a key) is one trait method, done in one

@@ -7,21 +7,14 @@
 //! `statement_timeout`, and the pool an acquire timeout, so a slow or stopped database
 //! turns into [`StoreError::Unavailable`] (503) instead of a hang.
 
-use super::sql::{WriteConn, WriteTx, impl_store};
+use super::sql::{Column, Dialect, Engine, Query, Record, Value, WriteConn, WriteTx};
+use super::{RefreshRecord, RotateOutcome, StoreError, StoreResult};
 use crate::config::DatabaseSettings;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// Matches the `lower(email)` unique index.
-const EMAIL_MATCH: &str = "lower(email) = lower($1)";
-/// Locks the key row being activated, so two replicas cannot both activate it.
-const FOR_UPDATE: &str = " FOR UPDATE";
-/// After ids were inserted explicitly, the identity continues after the largest.
-const RESET_USER_IDS: &str = "SELECT setval(pg_get_serial_sequence('users', 'id'), \
-     COALESCE((SELECT MAX(id) FROM users), 0) + 1, false)";
 
 /// Tessera's state in a PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -61,64 +54,18 @@ impl PgStore {
     /// [`StoreError::Migrate`].
     pub async fn migrate(&self) -> StoreResult<()> {
         MIGRATOR.run(&self.pool).await?;
-        self.fill_username_keys().await
-    }
-
-    /// A transaction; PostgreSQL's row locks order the writers, no turn is needed.
-    async fn begin_write(&self) -> StoreResult<WriteTx<sqlx::Postgres>> {
-        let pool = self.pool.clone();
-        let tx = super::sql::begin_detached(async move { pool.begin().await })
-            .await
-            .map_err(classify)?;
-        Ok(WriteTx::new(tx, None))
-    }
-
-    /// A refused write shows in the answers (503) and in `ping` failing; no state is kept.
-    #[allow(clippy::unused_self)]
-    fn writes_ok(&self) -> bool {
-        true
-    }
-
-    /// No read cache: replicas write without telling each other.
-    #[allow(clippy::unused_self)]
-    fn read_cache(&self) -> Option<&super::read_cache::ReadCache> {
-        None
-    }
-
-    /// A connection for one autocommitted write.
-    async fn write_conn(&self) -> StoreResult<WriteConn<sqlx::Postgres>> {
-        let conn = self.pool.acquire().await.map_err(classify)?;
-        Ok(WriteConn::new(conn, None))
-    }
-
-    /// [`super::Store::rotate_refresh`]: one transaction per rotation; PostgreSQL
-    /// overlaps concurrent commits itself (its WAL writer flushes them together).
-    /// Runs again when PostgreSQL picks the transaction as a deadlock or serialization
-    /// victim (concurrent reuse detections on one family can meet that way).
-    async fn rotate(
-        &self,
-        old_jti: &str,
-        next: &super::RefreshRecord,
-        now: i64,
-    ) -> StoreResult<super::RotateOutcome> {
-        let mut attempt = 0;
-        loop {
-            match self.rotate_once(old_jti, next, now).await {
-                Err(e) if attempt < 3 && super::sql::retryable(&e) => attempt += 1,
-                other => return other,
-            }
-        }
+        super::sql::users::fill_username_keys(self).await
     }
 
     /// One rotation in its own transaction.
     async fn rotate_once(
         &self,
         old_jti: &str,
-        next: &super::RefreshRecord,
+        next: &RefreshRecord,
         now: i64,
-    ) -> StoreResult<super::RotateOutcome> {
+    ) -> StoreResult<RotateOutcome> {
         let mut tx = self.begin_write().await?;
-        let outcome = rotate_in(&mut tx, old_jti, next, now).await?;
+        let outcome = super::sql::rotate_in::<sqlx::Postgres>(&mut tx, old_jti, next, now).await?;
         tx.commit().await.map_err(classify)?;
         Ok(outcome)
     }
@@ -172,4 +119,101 @@ fn is_transient(code: &str) -> bool {
         || matches!(code, "40001" | "40P01" | "55P03")
 }
 
-impl_store!(PgStore, sqlx::Postgres);
+impl Engine for PgStore {
+    type Db = sqlx::Postgres;
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A transaction; PostgreSQL's row locks order the writers, no turn is needed.
+    async fn begin_write(&self) -> StoreResult<WriteTx<sqlx::Postgres>> {
+        let pool = self.pool.clone();
+        let tx = super::sql::begin_detached(async move { pool.begin().await })
+            .await
+            .map_err(classify)?;
+        Ok(WriteTx::new(tx, None))
+    }
+
+    /// A refused write shows in the answers (503) and in `ping` failing; no state is kept.
+    fn writes_ok(&self) -> bool {
+        true
+    }
+
+    /// No read cache: replicas write without telling each other.
+    fn read_cache(&self) -> Option<&super::read_cache::ReadCache> {
+        None
+    }
+
+    /// A connection for one autocommitted write.
+    async fn write_conn(&self) -> StoreResult<WriteConn<sqlx::Postgres>> {
+        let conn = self.pool.acquire().await.map_err(classify)?;
+        Ok(WriteConn::new(conn, None))
+    }
+
+    /// One transaction per rotation; PostgreSQL overlaps concurrent commits itself (its
+    /// WAL writer flushes them together). Runs again when PostgreSQL picks the transaction
+    /// as a deadlock or serialization victim (concurrent reuse detections on one family
+    /// can meet that way).
+    async fn rotate(
+        &self,
+        old_jti: &str,
+        next: &RefreshRecord,
+        now: i64,
+    ) -> StoreResult<RotateOutcome> {
+        let mut attempt = 0;
+        loop {
+            match self.rotate_once(old_jti, next, now).await {
+                Err(e) if attempt < 3 && super::sql::retryable(&e) => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+}
+
+impl Dialect for sqlx::Postgres {
+    /// Matches the `lower(email)` unique index.
+    const EMAIL_MATCH: &'static str = "lower(email) = lower($1)";
+    /// Locks the selected rows, so that two replicas cannot both act on them.
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+    /// After ids were inserted explicitly, the identity continues after the largest.
+    const RESET_USER_IDS: &'static str = "SELECT setval(pg_get_serial_sequence('users', 'id'), \
+         COALESCE((SELECT MAX(id) FROM users), 0) + 1, false)";
+
+    fn classify(error: sqlx::Error) -> StoreError {
+        classify(error)
+    }
+
+    fn bind<'q, T: Value<'q>>(query: Query<'q, Self>, value: T) -> Query<'q, Self> {
+        query.bind(value)
+    }
+
+    async fn execute<'q>(
+        query: Query<'q, Self>,
+        conn: &mut sqlx::PgConnection,
+    ) -> Result<u64, sqlx::Error> {
+        Ok(query.execute(conn).await?.rows_affected())
+    }
+
+    async fn fetch_all<'q>(
+        query: Query<'q, Self>,
+        conn: &mut sqlx::PgConnection,
+    ) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
+        query.fetch_all(conn).await
+    }
+
+    async fn fetch_optional<'q>(
+        query: Query<'q, Self>,
+        conn: &mut sqlx::PgConnection,
+    ) -> Result<Option<sqlx::postgres::PgRow>, sqlx::Error> {
+        query.fetch_optional(conn).await
+    }
+
+    fn decode<T: Record>(row: &sqlx::postgres::PgRow) -> Result<T, sqlx::Error> {
+        T::from_row(row)
+    }
+
+    fn column<T: Column>(row: &sqlx::postgres::PgRow, name: &str) -> StoreResult<T> {
+        sqlx::Row::try_get(row, name).map_err(StoreError::Database)
+    }
+}

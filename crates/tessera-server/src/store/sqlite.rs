@@ -1,7 +1,8 @@
 //! The SQLite backend: one file, WAL mode, `synchronous=FULL` (an answered request is durable).
 
 use super::read_cache::ReadCache;
-use super::sql::{Released, WriteConn, WriteTx, impl_store};
+use super::sql::{Dialect, Engine, Query, Record, Released, Value, WriteConn, WriteTx};
+use super::{RefreshRecord, RotateOutcome, StoreError, StoreResult};
 use crate::config::DatabaseSettings;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -13,13 +14,6 @@ mod group_commit;
 mod health;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-/// The e-mail column is `COLLATE NOCASE`, so plain equality is case-insensitive.
-const EMAIL_MATCH: &str = "email = $1";
-/// SQLite locks the whole database for a write transaction; no row locks.
-const FOR_UPDATE: &str = "";
-/// `AUTOINCREMENT` follows explicitly inserted ids by itself.
-const RESET_USER_IDS: &str = "SELECT 1";
 
 /// Tessera's state in one SQLite file.
 #[derive(Debug, Clone)]
@@ -124,12 +118,19 @@ impl SqliteStore {
     /// [`StoreError::Migrate`].
     pub async fn migrate(&self) -> StoreResult<()> {
         MIGRATOR.run(&self.pool).await?;
-        self.fill_username_keys().await
+        super::sql::users::fill_username_keys(self).await
+    }
+}
+
+impl Engine for SqliteStore {
+    type Db = sqlx::Sqlite;
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// The memory of hot reads, kept true by this process's writes and the poll of
     /// [`watch_other_writers`].
-    #[allow(clippy::unnecessary_wraps)]
     fn read_cache(&self) -> Option<&ReadCache> {
         Some(&self.writers.cache)
     }
@@ -152,14 +153,14 @@ impl SqliteStore {
         Ok(WriteConn::new(conn, Some(turn)))
     }
 
-    /// [`super::Store::rotate_refresh`]: queued for the group-commit task, which answers
-    /// once the rotation is durable (or was never applied).
+    /// Queued for the group-commit task, which answers once the rotation is durable (or
+    /// was never applied).
     async fn rotate(
         &self,
         old_jti: &str,
-        next: &super::RefreshRecord,
+        next: &RefreshRecord,
         now: i64,
-    ) -> StoreResult<super::RotateOutcome> {
+    ) -> StoreResult<RotateOutcome> {
         group_commit::submit(
             &self.rotations,
             self.writers.turn_timeout,
@@ -280,7 +281,51 @@ fn primary_code(db: &dyn sqlx::error::DatabaseError) -> Option<i32> {
         .map(|c| c & 0xff)
 }
 
-impl_store!(SqliteStore, sqlx::Sqlite);
+impl Dialect for sqlx::Sqlite {
+    /// The e-mail column is `COLLATE NOCASE`, so plain equality is case-insensitive.
+    const EMAIL_MATCH: &'static str = "email = $1";
+    /// SQLite locks the whole database for a write transaction; no row locks.
+    const FOR_UPDATE: &'static str = "";
+    /// `AUTOINCREMENT` follows explicitly inserted ids by itself.
+    const RESET_USER_IDS: &'static str = "SELECT 1";
+
+    fn classify(error: sqlx::Error) -> StoreError {
+        classify(error)
+    }
+
+    fn bind<'q, T: Value<'q>>(query: Query<'q, Self>, value: T) -> Query<'q, Self> {
+        query.bind(value)
+    }
+
+    async fn execute<'q>(
+        query: Query<'q, Self>,
+        conn: &mut sqlx::SqliteConnection,
+    ) -> Result<u64, sqlx::Error> {
+        Ok(query.execute(conn).await?.rows_affected())
+    }
+
+    async fn fetch_all<'q>(
+        query: Query<'q, Self>,
+        conn: &mut sqlx::SqliteConnection,
+    ) -> Result<Vec<sqlx::sqlite::SqliteRow>, sqlx::Error> {
+        query.fetch_all(conn).await
+    }
+
+    async fn fetch_optional<'q>(
+        query: Query<'q, Self>,
+        conn: &mut sqlx::SqliteConnection,
+    ) -> Result<Option<sqlx::sqlite::SqliteRow>, sqlx::Error> {
+        query.fetch_optional(conn).await
+    }
+
+    fn decode<T: Record>(row: &sqlx::sqlite::SqliteRow) -> Result<T, sqlx::Error> {
+        T::from_row(row)
+    }
+
+    fn column<T: super::sql::Column>(row: &sqlx::sqlite::SqliteRow, name: &str) -> StoreResult<T> {
+        sqlx::Row::try_get(row, name).map_err(StoreError::Database)
+    }
+}
 
 #[cfg(test)]
 mod tests {

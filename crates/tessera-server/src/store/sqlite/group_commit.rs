@@ -20,8 +20,9 @@
 //! - **Bounded waiting**: a rotation not started within `acquire_timeout` of being asked
 //!   is answered 503 and never applied (as a writer that did not get its turn was).
 
-use super::{Writers, classify, rotate_in};
+use super::{Writers, classify};
 use crate::store::sql::REFRESH_COLUMNS;
+use crate::store::sql::rotate_in;
 use crate::store::{RefreshRecord, RotateOutcome, RowState, StoreError, StoreResult};
 use sqlx::QueryBuilder;
 use std::collections::HashSet;
@@ -142,7 +143,7 @@ async fn apply(
         } else if consumed.contains(&r.old_jti) {
             Some(RotateOutcome::Rotated)
         } else {
-            Some(rotate_in(&mut *conn, &r.old_jti, &r.next, r.now).await?)
+            Some(rotate_in::<sqlx::Sqlite>(&mut *conn, &r.old_jti, &r.next, r.now).await?)
         });
     }
     Ok(outcomes)
@@ -219,7 +220,7 @@ async fn one_by_one(writers: &Writers, group: Vec<Rotation>) {
 
 async fn alone(writers: &Writers, r: &Rotation) -> StoreResult<RotateOutcome> {
     let mut tx = writers.begin().await?;
-    let outcome = rotate_in(&mut tx, &r.old_jti, &r.next, r.now).await?;
+    let outcome = rotate_in::<sqlx::Sqlite>(&mut tx, &r.old_jti, &r.next, r.now).await?;
     if outcome != RotateOutcome::Reused {
         tx.leaves_cache_valid();
     }
