@@ -29,7 +29,7 @@ async fn scrape(State(state): State<AppState>) -> Response {
             })
             .set(value);
     }
-    if let Some(age) = signing_key_age(&state).await {
+    if let Ok(Some(age)) = crate::service::published_keys::signing_key_age(&state).await {
         m.key_age.set(age);
     }
     (
@@ -40,14 +40,6 @@ async fn scrape(State(state): State<AppState>) -> Response {
         m.encode(),
     )
         .into_response()
-}
-
-/// Seconds since the stored key that signs now became active (local backend).
-async fn signing_key_age(state: &AppState) -> Option<i64> {
-    let kid = state.keys.current().signer().kid().to_owned();
-    let stored = state.store.signing_keys().await.ok()?;
-    let key = stored.iter().find(|k| k.kid == kid)?;
-    Some(state.clock.unix() - key.activated_at.unwrap_or(key.created_at))
 }
 
 /// Counts every request to a matched route by route template, method and status, and

@@ -130,3 +130,18 @@ impl Event {
         }
     }
 }
+
+/// The most events one page of [`page`] holds.
+pub const MAX_PAGE: i64 = 1000;
+
+/// Up to `limit` events (1 to [`MAX_PAGE`]) after the event `after`, oldest first.
+///
+/// # Errors
+/// The store's error.
+pub async fn page(
+    store: &dyn Store,
+    after: i64,
+    limit: i64,
+) -> crate::store::StoreResult<Vec<AuditEvent>> {
+    store.audit_events(after, limit.clamp(1, MAX_PAGE)).await
+}

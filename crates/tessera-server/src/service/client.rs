@@ -298,6 +298,29 @@ pub fn check_restored(c: &Client) -> Result<(), ClientError> {
     Ok(())
 }
 
+/// Every registered client, by id.
+///
+/// # Errors
+/// [`ClientServiceError::Store`].
+pub async fn list(store: &dyn Store) -> Result<Vec<Client>, ClientServiceError> {
+    store
+        .list_clients()
+        .await
+        .map_err(ClientServiceError::Store)
+}
+
+/// The client `id`.
+///
+/// # Errors
+/// [`ClientServiceError::NotFound`], [`ClientServiceError::Store`].
+pub async fn get(store: &dyn Store, id: &str) -> Result<Client, ClientServiceError> {
+    store
+        .client(id)
+        .await
+        .map_err(ClientServiceError::Store)?
+        .ok_or_else(|| ClientServiceError::NotFound(id.to_owned()))
+}
+
 /// Deletes a client, revoking the refresh tokens issued to it, and records who did it.
 ///
 /// # Errors

@@ -12,6 +12,7 @@ pub mod mail;
 pub mod oauth;
 pub mod outbound;
 pub mod password;
+pub mod published_keys;
 pub mod sso;
 pub mod throttle;
 pub mod token;
