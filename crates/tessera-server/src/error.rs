@@ -4,7 +4,7 @@
 
 use crate::service::account::AccountError;
 use crate::service::client::ClientServiceError;
-use crate::service::login::LoginError;
+use crate::service::login::{LoginError, ObtainError};
 use crate::service::password::HashError;
 use crate::service::token::TokenError;
 use crate::service::user::UserServiceError;
@@ -176,6 +176,15 @@ impl From<LoginError> for ApiError {
             LoginError::Throttled(wait) => Self::Throttled(wait.seconds),
             LoginError::Hash(h) => h.into(),
             LoginError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<ObtainError> for ApiError {
+    fn from(e: ObtainError) -> Self {
+        match e {
+            ObtainError::Login(e) => e.into(),
+            ObtainError::Token(e) => e.into(),
         }
     }
 }

@@ -184,15 +184,6 @@ fn bad_link() -> Response {
     )
 }
 
-fn unavailable() -> Response {
-    pages::message(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Try again",
-        "Something went wrong on our side. Please try again in a moment.",
-        true,
-    )
-}
-
 /// The page a verification or e-mail change link opens: says what following it does and
 /// asks (a sign-up's password, or a button); a GET changes nothing.
 async fn verify_page(
@@ -205,7 +196,7 @@ async fn verify_page(
         Err(AccountError::BadLink) => bad_link(),
         Err(e) => {
             tracing::warn!(error = %e, "verification link could not be read");
-            unavailable()
+            pages::unavailable()
         }
     }
 }
@@ -284,43 +275,36 @@ async fn verify_submit(
             &e.to_string(),
             true,
         ),
-        Err(AccountError::Throttled(wait)) => {
-            let mut page = pages::message(
+        Err(AccountError::Throttled(wait)) => pages::with_status(
+            pages::message(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",
                 &format!("Please wait {} seconds and try again.", wait.seconds),
                 true,
-            );
-            page.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(wait.seconds.max(1)),
-            );
-            page
-        }
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(wait.seconds.max(1)),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "verification failed");
-            unavailable()
+            pages::unavailable()
         }
     }
 }
 
 async fn reset_page(State(state): State<AppState>, Query(q): Query<LinkQuery>) -> Response {
-    match links::peek(&state, &q.token, links::Purpose::Reset).await {
-        Ok(Some(link)) => match state.store.user_by_id(link.user_id).await {
-            Ok(Some(user)) => pages::render(
-                &ResetPage {
-                    username: user.username,
-                    token: q.token,
-                    error: None,
-                },
-                StatusCode::OK,
-                None,
-            ),
-            Ok(None) => bad_link(),
-            Err(_) => unavailable(),
-        },
+    match links::peek_user(&state, &q.token, links::Purpose::Reset).await {
+        Ok(Some((_, user))) => pages::render(
+            &ResetPage {
+                username: user.username,
+                token: q.token,
+                error: None,
+            },
+            StatusCode::OK,
+            None,
+        ),
         Ok(None) => bad_link(),
-        Err(_) => unavailable(),
+        Err(_) => pages::unavailable(),
     }
 }
 
@@ -340,15 +324,9 @@ async fn reset_submit(State(state): State<AppState>, Body(form): Body<ResetForm>
         ),
         Err(AccountError::BadLink) => bad_link(),
         Err(AccountError::Invalid(e)) => {
-            let username = match links::peek(&state, &form.token, links::Purpose::Reset).await {
-                Ok(Some(link)) => state
-                    .store
-                    .user_by_id(link.user_id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|u| u.username)
-                    .unwrap_or_default(),
+            let username = match links::peek_user(&state, &form.token, links::Purpose::Reset).await
+            {
+                Ok(Some((_, user))) => user.username,
                 _ => String::new(),
             };
             pages::render(
@@ -363,7 +341,7 @@ async fn reset_submit(State(state): State<AppState>, Body(form): Body<ResetForm>
         }
         Err(e) => {
             tracing::warn!(error = %e, "password reset failed");
-            unavailable()
+            pages::unavailable()
         }
     }
 }
@@ -522,9 +500,7 @@ async fn flask_login(
         .and_then(tessera_proto::oauth::parse_basic_plain)
         .ok_or(ApiError::NotAuthenticated)?;
     let password = Secret::new(password);
-    let user = login::authenticate(&state, &LoginId::Username(id), &password, ip).await?;
-    let issued = token::issue_for(&state, &user, token::Grant::DIRECT, false).await?;
-    state.metrics.issued("password");
+    let issued = login::obtain_access(&state, &LoginId::Username(id), &password, ip).await?;
     Ok(crate::http::oauth::no_store(
         Json(json!({"token": issued.access})).into_response(),
     ))

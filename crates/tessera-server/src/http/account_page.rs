@@ -7,9 +7,8 @@ use crate::http::authorize::{session_cookie, session_value, without_session};
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf;
-use crate::http::pages::{self, AccountLoginPage, AccountPage, SessionLine};
+use crate::http::pages::{self, AccountLoginPage, AccountPage, SessionLine, SignInRefusal};
 use crate::service::audit::Actor;
-use crate::service::login::{self, LoginError, LoginId};
 use crate::service::sso::session;
 use crate::service::user::Users;
 use crate::state::AppState;
@@ -45,23 +44,11 @@ async fn signed_in(
     jar: &CookieJar,
 ) -> Result<Option<(User, Session)>, StoreError> {
     let cookie = session_value(state, jar);
-    let Some(current) = session::current(state, cookie).await? else {
-        return Ok(None);
-    };
-    Ok(state
-        .store
-        .user_by_id(current.user_id)
-        .await?
-        .map(|u| (u, current)))
+    session::current_user(state, cookie).await
 }
 
 async fn account(state: &AppState, jar: CookieJar, user: &User, current: &Session) -> Response {
-    let now = state.clock.unix();
-    let listed = tokio::try_join!(
-        state.store.user_sessions(user.id, now),
-        state.store.user_families(user.id, now)
-    );
-    let (sessions, families) = match listed {
+    let (sessions, families) = match session::of_user(state, user.id).await {
         Ok(found) => found,
         Err(e) => return unavailable(&e),
     };
@@ -149,65 +136,22 @@ async fn sign_in(
         );
     }
     let password = form.password.unwrap_or_else(|| Secret::new(""));
-    let user = match login::authenticate(
-        &state,
-        &LoginId::Username(form.username.clone()),
-        &password,
-        ip,
-    )
-    .await
-    {
-        Ok(user) => user,
-        Err(LoginError::NoActiveAccount) => {
-            let msg = "The username or password is not correct.";
-            return sign_in_form(
-                &state,
-                jar,
-                Some(msg),
-                &form.username,
-                StatusCode::UNAUTHORIZED,
-            );
-        }
-        Err(LoginError::Throttled(wait)) => {
-            let msg = format!(
-                "Too many failed sign-ins. Please wait {} seconds and try again.",
-                wait.seconds
-            );
-            let mut page = sign_in_form(
-                &state,
-                jar,
-                Some(&msg),
-                &form.username,
-                StatusCode::TOO_MANY_REQUESTS,
-            );
-            page.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(wait.seconds.max(1)));
-            return page;
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "account sign-in could not check a password");
-            return pages::message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Try again in a moment",
-                "Tessera is busy and could not check your password. Please try again.",
-                true,
-            );
-        }
-    };
-    match session::start(&state, &user).await {
+    match session::sign_in(&state, &form.username, &password, ip).await {
         Ok((cookie, _)) => {
             let jar = jar.add(session_cookie(&state, cookie));
             (jar, see_other("/account")).into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "could not start a session");
-            pages::message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Try again in a moment",
-                "Your session could not be started. Please try again.",
-                true,
-            )
-        }
+        Err(e) => match pages::sign_in_refusal(&e) {
+            SignInRefusal::Form {
+                message,
+                status,
+                retry_after,
+            } => {
+                let page = sign_in_form(&state, jar, Some(&message), &form.username, status);
+                pages::with_status(page, status, retry_after)
+            }
+            SignInRefusal::Page(page) => page,
+        },
     }
 }
 
@@ -265,10 +209,5 @@ fn see_other(location: &'static str) -> Response {
 
 fn unavailable(e: &dyn std::fmt::Display) -> Response {
     tracing::warn!(error = %e, "account page failed on the store");
-    pages::message(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Try again",
-        "Something went wrong on our side. Please try again in a moment.",
-        true,
-    )
+    pages::unavailable()
 }

@@ -6,8 +6,7 @@ use crate::error::ApiError;
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf;
-use crate::http::pages::{self, ConsentPage, LoginPage};
-use crate::service::login::{self, LoginError, LoginId};
+use crate::http::pages::{self, ConsentPage, LoginPage, SignInRefusal};
 use crate::service::sso::authorize::{
     self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Next,
 };
@@ -170,49 +169,20 @@ async fn login_form(
         return login_again(&state, jar, &req, &form, msg).await;
     }
     let password = form.password.take().unwrap_or_else(|| Secret::new(""));
-    let user = match login::authenticate(
-        &state,
-        &LoginId::Username(form.username.clone()),
-        &password,
-        ip,
-    )
-    .await
-    {
-        Ok(user) => user,
-        Err(LoginError::Throttled(wait)) => {
-            let msg = format!(
-                "Too many failed sign-ins. Please wait {} seconds and try again.",
-                wait.seconds
-            );
-            let mut page = login_again(&state, jar, &req, &form, &msg).await;
-            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            page.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(wait.seconds.max(1)),
-            );
-            return page;
-        }
-        Err(LoginError::NoActiveAccount) => {
-            let msg = "The username or password is not correct.";
-            let mut page = login_again(&state, jar, &req, &form, msg).await;
-            *page.status_mut() = StatusCode::UNAUTHORIZED;
-            return page;
-        }
+    let (cookie, started) = match session::sign_in(&state, &form.username, &password, ip).await {
+        Ok(signed_in) => signed_in,
         Err(e) => {
-            tracing::warn!(error = %e, "login page could not check a password");
-            return pages::message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Try again in a moment",
-                "Tessera is busy and could not check your password. Please try again.",
-                true,
-            );
-        }
-    };
-    let (cookie, started) = match session::start(&state, &user).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "could not start a session");
-            return unavailable();
+            return match pages::sign_in_refusal(&e) {
+                SignInRefusal::Form {
+                    message,
+                    status,
+                    retry_after,
+                } => {
+                    let page = login_again(&state, jar, &req, &form, &message).await;
+                    pages::with_status(page, status, retry_after)
+                }
+                SignInRefusal::Page(page) => page,
+            };
         }
     };
     let jar = jar.add(session_cookie(&state, cookie));
@@ -374,9 +344,12 @@ async fn show(
             target.as_deref(),
         ),
         Next::Consent(current) => {
-            let username = match state.store.user_by_id(current.user_id).await {
-                Ok(Some(u)) => u.username,
-                _ => return unavailable(),
+            let username = match crate::service::user::Users::of(state)
+                .get(current.user_id)
+                .await
+            {
+                Ok(u) => u.username,
+                Err(_) => return pages::unavailable(),
             };
             let ticket = authorize::consent_ticket(state, req, &current);
             pages::render(
@@ -474,7 +447,7 @@ fn failure(app: &AppState, e: AuthorizeError, status: StatusCode) -> Response {
         ),
         AuthorizeError::Store(e) => {
             tracing::warn!(error = %e, "authorization failed on the store");
-            unavailable()
+            pages::unavailable()
         }
         AuthorizeError::Random(e) => {
             tracing::error!(error = %e, "random generator failed");
@@ -495,16 +468,4 @@ fn bad_request(message: &str) -> Response {
         message,
         true,
     )
-}
-
-pub(crate) fn unavailable() -> Response {
-    let mut r = pages::message(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Try again in a moment",
-        "Tessera cannot reach its database right now. Please try again.",
-        true,
-    );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-    r
 }

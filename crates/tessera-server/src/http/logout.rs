@@ -4,8 +4,7 @@
 //! [`crate::service::sso::logout`]'s.
 
 use crate::http::authorize::{
-    browser_session, hidden_fields, origin_of, redirect, session_value, unavailable,
-    without_session,
+    browser_session, hidden_fields, origin_of, redirect, session_value, without_session,
 };
 use crate::http::csrf;
 use crate::http::pages::{self, LogoutPage, SignedOutPage};
@@ -90,7 +89,7 @@ fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ()> {
 async fn request(state: &AppState, jar: CookieJar, params: LogoutParams) -> Response {
     let current = match browser_session(state, &jar).await {
         Ok(current) => current,
-        Err(_) => return unavailable(),
+        Err(_) => return pages::unavailable(),
     };
     match logout::decide(state, &params, current.as_ref()).await {
         Ok(Decision::NoSession) => match back_to(state, &params).await {
@@ -129,11 +128,11 @@ async fn end_session(state: &AppState, jar: CookieJar, params: &LogoutParams) ->
     // Read before the session ends: ending it forgets which clients took part.
     let frames = match logout::frontchannel_pages(state, cookie).await {
         Ok(frames) => frames,
-        Err(_) => return unavailable(),
+        Err(_) => return pages::unavailable(),
     };
     if let Err(e) = session::end(state, cookie).await {
         tracing::warn!(error = %e, "could not end a session");
-        return unavailable();
+        return pages::unavailable();
     }
     let jar = without_session(state, jar);
     signed_out(jar, next, frames)
@@ -176,7 +175,7 @@ fn refused(e: &LogoutError) -> Response {
             "The sign-out request names two different applications.",
             true,
         ),
-        LogoutError::Store(_) => unavailable(),
+        LogoutError::Store(_) => pages::unavailable(),
     }
 }
 

@@ -62,9 +62,7 @@ async fn token(
     body: Result<FormBody<TokenRequest>, ApiError>,
 ) -> Result<Response, OAuthError> {
     let (req, creds) = read(&headers, body)?;
-    let grant = req.grant_type.clone().unwrap_or_default();
     let issued = oauth::token(&state, &creds, req, ip).await?;
-    state.metrics.issued(&grant);
     Ok(no_store(Json(issued).into_response()))
 }
 

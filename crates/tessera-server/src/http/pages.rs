@@ -2,6 +2,8 @@
 //! messages, each sent with headers against framing, sniffing, caching and referrer leaks.
 //! The stylesheet is compiled into the binary; pages load nothing else.
 
+use crate::service::login::LoginError;
+use crate::service::sso::session::SignInError;
 use askama::Template;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -271,6 +273,78 @@ pub fn message(status: StatusCode, title: &str, message: &str, error: bool) -> R
         status,
         None,
     )
+}
+
+/// 503 with `Retry-After: 5`: the database, or something else a page needs, is away.
+pub fn unavailable() -> Response {
+    let mut r = message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again in a moment",
+        "Tessera cannot reach its database right now. Please try again.",
+        true,
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    r
+}
+
+/// What a sign-in form (the authorization endpoint's, the account page's) shows for a
+/// sign-in that started no session.
+#[derive(Debug)]
+pub enum SignInRefusal {
+    /// The form again, with this message and status, and `Retry-After` when throttled.
+    Form {
+        /// Shown above the form.
+        message: String,
+        /// 401 for refused credentials, 429 when throttled.
+        status: StatusCode,
+        /// Seconds to wait, when throttled.
+        retry_after: Option<i64>,
+    },
+    /// A whole page instead: the password could not be checked, or the session not started.
+    Page(Response),
+}
+
+/// The one mapping of a failed browser sign-in to what its form shows.
+pub fn sign_in_refusal(e: &SignInError) -> SignInRefusal {
+    match e {
+        SignInError::Login(LoginError::NoActiveAccount) => SignInRefusal::Form {
+            message: "The username or password is not correct.".into(),
+            status: StatusCode::UNAUTHORIZED,
+            retry_after: None,
+        },
+        SignInError::Login(LoginError::Throttled(wait)) => SignInRefusal::Form {
+            message: format!(
+                "Too many failed sign-ins. Please wait {} seconds and try again.",
+                wait.seconds
+            ),
+            status: StatusCode::TOO_MANY_REQUESTS,
+            retry_after: Some(wait.seconds.max(1)),
+        },
+        SignInError::Login(e) => {
+            tracing::warn!(error = %e, "a sign-in form could not check a password");
+            SignInRefusal::Page(message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again in a moment",
+                "Tessera is busy and could not check your password. Please try again.",
+                true,
+            ))
+        }
+        SignInError::Session(e) => {
+            tracing::error!(error = %e, "could not start a session");
+            SignInRefusal::Page(unavailable())
+        }
+    }
+}
+
+/// `page` answered with `status`, and with `Retry-After` when given.
+pub fn with_status(mut page: Response, status: StatusCode, retry_after: Option<i64>) -> Response {
+    *page.status_mut() = status;
+    if let Some(seconds) = retry_after {
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    page
 }
 
 /// What a scope lets a client do, for the consent page.

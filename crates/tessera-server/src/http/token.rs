@@ -36,9 +36,7 @@ async fn obtain(
         (_, Some(email)) if !email.is_empty() => LoginId::Email(email),
         _ => return Err(ApiError::Required("username".into())),
     };
-    let user = login::authenticate(&state, &id, &req.password, ip).await?;
-    let pair = token::issue_pair(&state, &user).await?;
-    state.metrics.issued("password");
+    let pair = login::obtain_pair(&state, &id, &req.password, ip).await?;
     Ok(no_store(Json(pair).into_response()))
 }
 
@@ -50,7 +48,6 @@ async fn refresh(
         .into_token()
         .ok_or_else(|| ApiError::Required("refresh".into()))?;
     let pair = token::refresh(&state, &token).await?;
-    state.metrics.issued("refresh_token");
     Ok(no_store(Json(pair).into_response()))
 }
 

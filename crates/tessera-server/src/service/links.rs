@@ -2,7 +2,7 @@
 //! expiring, used up atomically (see `Store::redeem_user_link`).
 
 use crate::state::AppState;
-use crate::store::{PendingSignup, StoreError, UserLink};
+use crate::store::{PendingSignup, StoreError, User, UserLink};
 use base64::Engine as _;
 
 /// What a link does.
@@ -107,6 +107,25 @@ pub async fn peek(
         .user_link(&crate::domain::digest::sha256_hex(token))
         .await?;
     Ok(found.filter(|l| l.purpose == purpose.as_str() && l.expires_at > state.clock.unix()))
+}
+
+/// [`peek`], with the account the link is for (a link whose account is gone is none).
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn peek_user(
+    state: &AppState,
+    token: &str,
+    purpose: Purpose,
+) -> Result<Option<(UserLink, User)>, StoreError> {
+    let Some(link) = peek(state, token, purpose).await? else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .user_by_id(link.user_id)
+        .await?
+        .map(|user| (link, user)))
 }
 
 /// Uses up the link behind `token` (applying a verification or e-mail change in the same

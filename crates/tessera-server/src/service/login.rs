@@ -4,10 +4,11 @@
 //! work (a hash is always verified), so neither the answer nor its timing tells them apart.
 
 use super::password::HashError;
+use super::token::{self, Grant, Issued, TokenError};
 use super::{audit, throttle};
 use crate::state::AppState;
 use crate::store::{Store, StoreError, User};
-use tessera_proto::Secret;
+use tessera_proto::{Secret, TokenPair};
 
 /// Who is logging in.
 #[derive(Debug, Clone)]
@@ -48,6 +49,51 @@ pub enum LoginError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A password login through the API did not give tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum ObtainError {
+    /// The credentials were refused, or could not be checked.
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    /// The tokens could not be issued.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
+/// `POST /auth/token/`: checks the credentials and issues an access token and the first
+/// refresh token of a new family.
+///
+/// # Errors
+/// [`ObtainError`].
+pub async fn obtain_pair(
+    state: &AppState,
+    id: &LoginId,
+    password: &Secret,
+    ip: std::net::IpAddr,
+) -> Result<TokenPair, ObtainError> {
+    let user = authenticate(state, id, password, ip).await?;
+    let pair = token::issue_pair(state, &user).await?;
+    state.metrics.issued("password");
+    Ok(pair)
+}
+
+/// A login of the Flask-style API: checks the credentials and issues an access token only
+/// (these clients log in again instead of refreshing).
+///
+/// # Errors
+/// [`ObtainError`].
+pub async fn obtain_access(
+    state: &AppState,
+    id: &LoginId,
+    password: &Secret,
+    ip: std::net::IpAddr,
+) -> Result<Issued, ObtainError> {
+    let user = authenticate(state, id, password, ip).await?;
+    let issued = token::issue_for(state, &user, Grant::DIRECT, false).await?;
+    state.metrics.issued("password");
+    Ok(issued)
 }
 
 /// Checks the credentials and returns the active user.

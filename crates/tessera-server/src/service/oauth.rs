@@ -142,6 +142,19 @@ pub async fn token(
     req: TokenRequest,
     ip: std::net::IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
+    let name = req.grant_type.clone().unwrap_or_default();
+    let answer = grant(state, creds, req, ip).await?;
+    state.metrics.issued(&name);
+    Ok(answer)
+}
+
+/// [`token`], uncounted.
+async fn grant(
+    state: &AppState,
+    creds: &ClientCredentials,
+    req: TokenRequest,
+    ip: std::net::IpAddr,
+) -> Result<TokenResponse, OAuthError> {
     let client = client::authenticate(state.store.as_ref(), creds).await?;
     let name = req
         .grant_type

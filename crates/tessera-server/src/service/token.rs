@@ -249,6 +249,13 @@ pub async fn issue_client_token(
 /// # Errors
 /// [`TokenError::NotValid`] for every refusal.
 pub async fn refresh(state: &AppState, token: &Secret) -> Result<TokenPair, TokenError> {
+    let pair = exchange_refresh(state, token).await?;
+    state.metrics.issued("refresh_token");
+    Ok(pair)
+}
+
+/// [`refresh`], uncounted.
+async fn exchange_refresh(state: &AppState, token: &Secret) -> Result<TokenPair, TokenError> {
     let now = state.clock.unix();
     let claims = match refresh_claims(state, token, now) {
         Ok(claims) => claims,
