@@ -2,6 +2,7 @@
 //! (`POST /oauth/authorize/login`, `POST /oauth/authorize/consent`). Forms carry the authorization request in hidden fields and a
 //! server-bound CSRF token (`http::csrf`).
 
+use crate::domain::Scope;
 use crate::error::ApiError;
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
@@ -357,9 +358,8 @@ async fn show(
                     ticket,
                     client_name: req.client.name.clone(),
                     username,
-                    scopes: req
-                        .scope
-                        .split_whitespace()
+                    scopes: Scope::of(&req.scope)
+                        .tokens()
                         .map(pages::describe_scope)
                         .collect(),
                     hidden,

@@ -1,6 +1,7 @@
 //! OpenID Connect discovery (`/.well-known/openid-configuration`) and the UserInfo
 //! endpoint (`GET|POST /oauth/userinfo`, RFC 6750 errors).
 
+use crate::domain::Scope;
 use crate::service::oauth::identity;
 use crate::service::token::{self, TokenError};
 use crate::state::AppState;
@@ -81,7 +82,7 @@ async fn userinfo(
         }
     };
     let scope = claims.scope.unwrap_or_default();
-    if !scope.split_whitespace().any(|s| s == "openid") {
+    if !Scope::of(&scope).contains("openid") {
         return bearer_error(
             StatusCode::FORBIDDEN,
             Some("insufficient_scope"),

@@ -1,8 +1,9 @@
 //! The authorization-code grant (RFC 6749 §4.1 with PKCE, RFC 7636) and the OpenID Connect ID
 //! tokens it and a refresh of its family give.
 
-use super::{OAuthError, grants::has_scope, grants::required, grants::scope_of};
+use super::{OAuthError, grants::required, grants::scope_of};
 use crate::domain::GrantType;
+use crate::domain::Scope;
 use crate::service::client::ClientExt as _;
 use crate::service::sso::authorize::{self};
 use crate::service::token::{self, Grant};
@@ -86,7 +87,7 @@ pub(super) async fn authorization_code(
             issued.access_expires_at,
         )
         .await?;
-    let id_token = if has_scope(&found.scope, "openid") {
+    let id_token = if Scope::of(&found.scope).contains("openid") {
         let signed = IdTokenFor {
             client,
             user: &user,
@@ -149,7 +150,7 @@ impl IdTokenFor<'_> {
 
 /// The standard claims `scope` releases about `user` (OpenID Connect Core §5.4).
 pub fn identity(user: &crate::store::User, scope: &str) -> tessera_token::oidc::IdClaims {
-    let has = |s: &str| has_scope(scope, s);
+    let has = |s: &str| Scope::of(scope).contains(s);
     let mut c = tessera_token::oidc::IdClaims {
         sub: user.id.to_string(),
         ..Default::default()

@@ -3,6 +3,7 @@
 
 use super::{OAuthError, code::IdTokenFor, code::authorization_code};
 use crate::domain::GrantType;
+use crate::domain::Scope;
 use crate::service::client::{self, ClientCredentials, ClientExt as _};
 use crate::service::login::{self, LoginId};
 use crate::service::token::{self, Grant};
@@ -62,7 +63,7 @@ pub(super) async fn grant(
             // `openid` gets a new ID token with the same iss, sub, aud, azp, auth_time and
             // sid (no nonce: it answered the original request only).
             let id_token = match &done.sign_in {
-                Some((sid, auth_time)) if has_scope(&done.scope, "openid") => {
+                Some((sid, auth_time)) if Scope::of(&done.scope).contains("openid") => {
                     let signed = IdTokenFor {
                         client: &client,
                         user: &done.user,
@@ -86,10 +87,6 @@ pub(super) async fn grant(
     }
 }
 
-pub(super) fn has_scope(scope: &str, wanted: &str) -> bool {
-    scope.split_whitespace().any(|s| s == wanted)
-}
-
 pub(super) fn required<T>(value: Option<T>, field: &str) -> Result<T, OAuthError> {
     value.ok_or_else(|| OAuthError::InvalidRequest(format!("{field}: this field is required")))
 }
@@ -101,12 +98,10 @@ pub(super) fn allowed_scope(client: &Client, asked: Option<&str>) -> Result<Stri
         None => Ok(client.scope_string()),
         Some(asked) => {
             let granted = client.scope_string();
-            match asked
-                .split_whitespace()
-                .find(|s| !token::is_subset(s, &granted))
-            {
+            let asked = Scope::of(asked);
+            match asked.first_outside(Scope::of(&granted)) {
                 Some(bad) => Err(OAuthError::InvalidScope(bad.to_owned())),
-                None => Ok(asked.split_whitespace().collect::<Vec<_>>().join(" ")),
+                None => Ok(asked.normalized()),
             }
         }
     }

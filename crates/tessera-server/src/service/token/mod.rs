@@ -11,7 +11,7 @@ pub use issue::{
     Issued, access_lifetime, id_token_alg, issue_client_token, issue_for, issue_pair,
     issue_pair_for, may_use, sign_id_token, signing_alg,
 };
-pub use refresh::{Refreshed, is_subset, refresh, refresh_for_client};
+pub use refresh::{Refreshed, refresh, refresh_for_client};
 pub use verify::{Live, accepted, authenticate_bearer, blacklist, live_access, verify};
 
 use crate::domain::time::seconds;

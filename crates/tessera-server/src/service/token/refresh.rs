@@ -2,6 +2,7 @@
 //! client's), reuse revoking the family.
 
 use super::{Grant, SignIn, TokenError, issue::mint, legacy::legacy_refresh, verify::current_user};
+use crate::domain::Scope;
 use crate::state::AppState;
 use crate::store::{Client, RefreshRecord, RefreshState, RotateOutcome, User};
 use tessera_proto::{Secret, TokenPair};
@@ -85,7 +86,7 @@ pub async fn refresh_for_client(
     }
     let granted = claims.scope.as_deref().unwrap_or("");
     let scope = match scope {
-        Some(asked) if !is_subset(asked, granted) => {
+        Some(asked) if !Scope::of(asked).is_within(Scope::of(granted)) => {
             return Err(TokenError::NotValid("scope wider than granted"));
         }
         Some(asked) => asked.to_owned(),
@@ -117,13 +118,6 @@ pub(super) fn sign_in_of(claims: &RefreshClaims) -> Option<SignIn<'_>> {
         sid: claims.sid.as_deref()?,
         auth_time: claims.auth_time?,
     })
-}
-
-/// Whether every space-separated scope of `asked` is in `granted`.
-pub fn is_subset(asked: &str, granted: &str) -> bool {
-    asked
-        .split_whitespace()
-        .all(|s| granted.split_whitespace().any(|g| g == s))
 }
 
 pub(super) async fn rotate(

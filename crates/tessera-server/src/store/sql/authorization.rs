@@ -2,7 +2,7 @@
 //! exactly once; a replay revokes what the first redemption gave) and pushed authorization
 //! requests (RFC 9126).
 
-use super::refresh::Scope;
+use super::refresh::Families;
 use super::{Dialect, Engine, Statement as _, refresh};
 use crate::store::*;
 
@@ -132,7 +132,7 @@ pub(super) async fn redeem_code<DB: Dialect>(
                 let jti: Option<String> = DB::column(&r, "access_jti")?;
                 let exp: Option<i64> = DB::column(&r, "access_expires_at")?;
                 if let Some(family) = family.as_deref() {
-                    refresh::revoke_families::<DB>(&mut tx, Scope::Family(family), now).await?;
+                    refresh::revoke_families::<DB>(&mut tx, Families::Family(family), now).await?;
                 }
                 if let (Some(jti), Some(exp)) = (jti, exp) {
                     DB::query(
@@ -193,7 +193,7 @@ pub(super) async fn record_code_tokens<DB: Dialect>(
     if ended != Some(false) {
         // (0: every access token of the family is blocked, expired or not.)
         if let Some(family) = family {
-            refresh::revoke_families::<DB>(&mut tx, Scope::Family(family), 0).await?;
+            refresh::revoke_families::<DB>(&mut tx, Families::Family(family), 0).await?;
         }
         DB::query(
             "INSERT INTO revoked_access (jti, expires_at) VALUES ($1, $2) \

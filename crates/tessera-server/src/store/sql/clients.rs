@@ -1,7 +1,7 @@
 //! OAuth clients: registration, lookup (through the read cache on SQLite), secrets and
 //! deletion (which revokes what the client was given).
 
-use super::refresh::Scope;
+use super::refresh::Families;
 use super::{Dialect, Engine, Statement as _, refresh};
 use crate::store::*;
 
@@ -149,7 +149,7 @@ pub(super) async fn delete_client<DB: Dialect>(
     now: i64,
 ) -> StoreResult<bool> {
     let mut tx = e.begin_write().await?;
-    refresh::revoke_families::<DB>(&mut tx, Scope::Client(client_id), now).await?;
+    refresh::revoke_families::<DB>(&mut tx, Families::Client(client_id), now).await?;
     let gone = DB::query("DELETE FROM clients WHERE client_id = $1")
         .arg(client_id)
         .run(&mut *tx)

@@ -1,5 +1,5 @@
 //! Refresh-token families and revoked access tokens: rotation with reuse detection (the
-//! exactly-once point), revocation by [`Scope`], and simplejwt's legacy refresh tokens.
+//! exactly-once point), revocation by [`Families`], and simplejwt's legacy refresh tokens.
 
 use super::retryable;
 use super::{Dialect, Engine, Statement as _};
@@ -11,7 +11,7 @@ pub(in crate::store) const REFRESH_COLUMNS: &str = "jti, family, user_id, client
 
 /// Which families to revoke.
 #[derive(Debug, Clone, Copy)]
-pub(in crate::store) enum Scope<'a> {
+pub(in crate::store) enum Families<'a> {
     /// The family of this refresh token.
     FamilyOf(&'a str),
     /// Every family of this user.
@@ -24,7 +24,7 @@ pub(in crate::store) enum Scope<'a> {
     Session(&'a str),
 }
 
-impl Scope<'_> {
+impl Families<'_> {
     /// The `WHERE` condition selecting the scope's rows; its one parameter is `$1`.
     pub(in crate::store) fn filter(self) -> &'static str {
         match self {
@@ -43,7 +43,7 @@ impl Scope<'_> {
 /// tokens issued with them.
 pub(super) async fn revoke_families<DB: Dialect>(
     conn: &mut DB::Connection,
-    scope: Scope<'_>,
+    scope: Families<'_>,
     now: i64,
 ) -> StoreResult<()> {
     let filter = scope.filter();
@@ -55,10 +55,11 @@ pub(super) async fn revoke_families<DB: Dialect>(
         DB::FOR_UPDATE
     );
     match scope {
-        Scope::FamilyOf(jti) | Scope::Client(jti) | Scope::Family(jti) | Scope::Session(jti) => {
-            DB::query(&lock).arg(jti).rows(&mut *conn).await
-        }
-        Scope::User(id) => DB::query(&lock).arg(id).rows(&mut *conn).await,
+        Families::FamilyOf(jti)
+        | Families::Client(jti)
+        | Families::Family(jti)
+        | Families::Session(jti) => DB::query(&lock).arg(jti).rows(&mut *conn).await,
+        Families::User(id) => DB::query(&lock).arg(id).rows(&mut *conn).await,
     }?;
     let block = format!(
         "INSERT INTO revoked_access (jti, expires_at) \
@@ -69,16 +70,18 @@ pub(super) async fn revoke_families<DB: Dialect>(
         "UPDATE refresh_tokens SET state = 'revoked' WHERE {filter} AND state <> 'revoked'"
     );
     match scope {
-        Scope::FamilyOf(jti) | Scope::Client(jti) | Scope::Family(jti) | Scope::Session(jti) => {
-            DB::query(&block).arg(jti).arg(now).run(&mut *conn).await
-        }
-        Scope::User(id) => DB::query(&block).arg(id).arg(now).run(&mut *conn).await,
+        Families::FamilyOf(jti)
+        | Families::Client(jti)
+        | Families::Family(jti)
+        | Families::Session(jti) => DB::query(&block).arg(jti).arg(now).run(&mut *conn).await,
+        Families::User(id) => DB::query(&block).arg(id).arg(now).run(&mut *conn).await,
     }?;
     match scope {
-        Scope::FamilyOf(jti) | Scope::Client(jti) | Scope::Family(jti) | Scope::Session(jti) => {
-            DB::query(&revoke).arg(jti).run(&mut *conn).await
-        }
-        Scope::User(id) => DB::query(&revoke).arg(id).run(&mut *conn).await,
+        Families::FamilyOf(jti)
+        | Families::Client(jti)
+        | Families::Family(jti)
+        | Families::Session(jti) => DB::query(&revoke).arg(jti).run(&mut *conn).await,
+        Families::User(id) => DB::query(&revoke).arg(id).run(&mut *conn).await,
     }?;
     Ok(())
 }
@@ -176,7 +179,7 @@ pub(in crate::store) async fn rotate_in<DB: Dialect>(
     Ok(match row_state::<DB>(&mut *conn, old_jti).await? {
         None => RotateOutcome::NotFound,
         Some((RowState::Rotated, _)) => {
-            revoke_families::<DB>(&mut *conn, Scope::FamilyOf(old_jti), now).await?;
+            revoke_families::<DB>(&mut *conn, Families::FamilyOf(old_jti), now).await?;
             RotateOutcome::Reused
         }
         Some((RowState::Revoked, _)) => RotateOutcome::Revoked,
@@ -195,7 +198,7 @@ pub(super) async fn revoke_once<DB: Dialect>(
     let mut tx = e.begin_write().await?;
     let known = row_state::<DB>(&mut tx, jti).await?.is_some();
     if known {
-        revoke_families::<DB>(&mut tx, Scope::FamilyOf(jti), now).await?;
+        revoke_families::<DB>(&mut tx, Families::FamilyOf(jti), now).await?;
     }
     tx.commit().await.map_err(DB::classify)?;
     Ok(known)

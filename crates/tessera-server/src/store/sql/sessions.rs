@@ -1,7 +1,7 @@
 //! Browser SSO sessions and consents. Ending a session, or every session of a user, queues a
 //! back-channel logout for each client that got tokens through it and revokes what it gave.
 
-use super::refresh::Scope;
+use super::refresh::Families;
 use super::{Dialect, Engine, Statement as _, Value, refresh};
 use crate::store::*;
 
@@ -13,7 +13,7 @@ pub(super) async fn end_all_sessions<DB: Dialect>(
     id: i64,
     now: i64,
 ) -> StoreResult<()> {
-    refresh::revoke_families::<DB>(&mut *conn, Scope::User(id), now).await?;
+    refresh::revoke_families::<DB>(&mut *conn, Families::User(id), now).await?;
     // The live sessions locked first (PostgreSQL), so that two endings at once
     // queue each logout once: the second waits, then finds them ended.
     DB::query(&format!(
@@ -150,7 +150,7 @@ pub(super) async fn end_session<DB: Dialect>(
     queue_logouts::<DB, _>(&mut tx, "s.sid = $1", sid.clone(), now).await?;
     // What the session's codes gave ends with it (Back-Channel Logout §2.7),
     // and its codes not yet redeemed are void.
-    refresh::revoke_families::<DB>(&mut tx, Scope::Session(&sid), now).await?;
+    refresh::revoke_families::<DB>(&mut tx, Families::Session(&sid), now).await?;
     DB::query(
         "INSERT INTO revoked_access (jti, expires_at) \
          SELECT access_jti, access_expires_at FROM session_grants \

@@ -2,7 +2,7 @@
 //! password and state. A change that should end the user's sessions does so in the same
 //! transaction.
 
-use super::refresh::Scope;
+use super::refresh::Families;
 use super::{Dialect, Engine, Statement as _, Value, links, refresh, sessions};
 use crate::store::*;
 
@@ -250,7 +250,7 @@ pub(super) async fn delete_user<DB: Dialect>(
     now: i64,
 ) -> StoreResult<bool> {
     let mut tx = e.begin_write().await?;
-    refresh::revoke_families::<DB>(&mut tx, Scope::User(id), now).await?;
+    refresh::revoke_families::<DB>(&mut tx, Families::User(id), now).await?;
     sessions::queue_logouts::<DB, _>(&mut tx, "sc.user_id = $1", id, now).await?;
     let done = DB::query("DELETE FROM users WHERE id = $1")
         .arg(id)

@@ -3,6 +3,7 @@
 
 use super::code::issue_code;
 use super::{AuthorizeError, AuthorizeRequest, Next, decide, error_redirect_url};
+use crate::domain::Scope;
 use crate::state::AppState;
 use crate::store::Session;
 use base64::Engine as _;
@@ -103,18 +104,13 @@ pub async fn approve(
         .consent(session.user_id, &req.client.client_id)
         .await?
         .unwrap_or_default();
-    let mut all: Vec<&str> = granted.split_whitespace().collect();
-    for s in req.scope.split_whitespace() {
-        if !all.contains(&s) {
-            all.push(s);
-        }
-    }
+    let all = Scope::of(&granted).union(Scope::of(&req.scope));
     state
         .store
         .grant_consent(
             session.user_id,
             &req.client.client_id,
-            &all.join(" "),
+            &all,
             state.clock.unix(),
         )
         .await?;

@@ -25,8 +25,8 @@ pub use incoming::{PUSHED_LIFETIME, PUSHED_URI_PREFIX, resolve_pushed, resolve_r
 pub use seal::{Provenance, SEAL_LIFETIME, require_provenance, seal, unseal};
 
 use crate::domain::GrantType;
+use crate::domain::Scope;
 use crate::service::client::ClientExt as _;
-use crate::service::token::is_subset;
 use crate::state::AppState;
 use crate::store::{Client, Session, StoreError};
 use code::issue_code;
@@ -213,17 +213,8 @@ pub async fn validate(
             "this client is not registered for the authorization code grant".into(),
         ));
     }
-    let scope = p
-        .scope
-        .as_deref()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if let Some(bad) = scope
-        .split_whitespace()
-        .find(|s| !is_subset(s, &client.scope_string()))
-    {
+    let scope = Scope::of(p.scope.as_deref().unwrap_or("")).normalized();
+    if let Some(bad) = Scope::of(&scope).first_outside(Scope::of(&client.scope_string())) {
         return Err(fail(
             "invalid_scope",
             format!("scope {bad:?} is not allowed for this client"),
@@ -404,5 +395,5 @@ async fn needs_consent(
         .store
         .consent(session.user_id, &req.client.client_id)
         .await?;
-    Ok(!granted.is_some_and(|g| is_subset(&req.scope, &g)))
+    Ok(!granted.is_some_and(|g| Scope::of(&req.scope).is_within(Scope::of(&g))))
 }
