@@ -160,6 +160,20 @@ pub struct OAuthErrorBody {
     pub error_description: Option<String>,
 }
 
+/// The realm of every `WWW-Authenticate` challenge Tessera sends (Bearer on the API and
+/// UserInfo, Basic on the OAuth endpoints): `api`, djangorestframework-simplejwt's, which
+/// Django clients already see. One realm: the same credentials are asked for everywhere.
+pub const REALM: &str = "api";
+
+/// `WWW-Authenticate` for a request without usable credentials (RFC 6750 §3).
+pub const BEARER_CHALLENGE: &str = r#"Bearer realm="api""#;
+
+/// `WWW-Authenticate` for a token that is not valid (RFC 6750 §3.1 `invalid_token`).
+pub const BEARER_INVALID_TOKEN: &str = r#"Bearer realm="api", error="invalid_token""#;
+
+/// `WWW-Authenticate` for a client that failed to authenticate (RFC 6749 §5.2, RFC 7617).
+pub const BASIC_CHALLENGE: &str = r#"Basic realm="api", charset="UTF-8""#;
+
 /// `text` in the characters RFC 6749 allows in `error_description` (§5.2, A.8: printable
 /// ASCII but `"` and the backslash): a double quote becomes `'`, a backslash `/`, anything else
 /// outside the set `?`. Every OAuth error answer, redirect and `WWW-Authenticate`
@@ -217,4 +231,17 @@ fn form_decode(s: &str) -> Option<String> {
         .decode_utf8()
         .ok()
         .map(|c| c.into_owned())
+}
+
+#[cfg(test)]
+mod realm_tests {
+    use super::{BASIC_CHALLENGE, BEARER_CHALLENGE, BEARER_INVALID_TOKEN, REALM};
+
+    #[test]
+    fn every_challenge_names_the_one_realm() {
+        let realm = format!(r#"realm="{REALM}""#);
+        for challenge in [BEARER_CHALLENGE, BEARER_INVALID_TOKEN, BASIC_CHALLENGE] {
+            assert!(challenge.contains(&realm), "{challenge}");
+        }
+    }
 }

@@ -120,13 +120,13 @@ impl IntoResponse for ApiError {
             ErrorCode::TokenNotValid => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static(r#"Bearer realm="api", error="invalid_token""#),
+                    HeaderValue::from_static(tessera_proto::oauth::BEARER_INVALID_TOKEN),
                 );
             }
             _ if status == StatusCode::UNAUTHORIZED => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static(r#"Bearer realm="api""#),
+                    HeaderValue::from_static(tessera_proto::oauth::BEARER_CHALLENGE),
                 );
             }
             ErrorCode::TemporarilyUnavailable => {

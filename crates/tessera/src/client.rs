@@ -70,7 +70,8 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
             };
             if let Some(alg) = id_token_alg {
                 let active = store.signing_keys().await?.into_iter().any(|k| {
-                    k.alg == alg.as_str() && k.state == tessera_server::store::KeyState::Active
+                    k.alg == tessera_server::store::KeyAlg::Signing(alg)
+                        && k.state == tessera_server::store::KeyState::Active
                 });
                 if !active && settings.keys.backend == tessera_server::config::KeyBackend::Local {
                     eprintln!(
@@ -110,7 +111,11 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
                         c.client_id,
                         kind(c),
                         c.name,
-                        c.grants.join(",")
+                        c.grants
+                            .iter()
+                            .map(|g| g.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
                     )
                 })
                 .collect::<Vec<_>>()

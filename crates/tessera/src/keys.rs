@@ -7,11 +7,8 @@ use serde_json::json;
 use tessera_server::config::{KeyBackend, Settings};
 use tessera_server::http::jwks::JWKS_MAX_AGE;
 use tessera_server::keys::{Keyring, MasterKey, VaultKeys, stage_key};
-use tessera_server::store::{self, DynStore, KeyState, StoredKey};
+use tessera_server::store::{self, DynStore, KeyAlg, KeyState, StoredKey};
 use tessera_token::{Algorithm, Clock, SigningKey, SystemClock};
-
-/// The stored name of the internal refresh MAC key (never listed, retired or revoked here).
-const MAC_ALG: &str = "HS256";
 
 pub async fn run(cmd: KeysCommand, settings: &Settings, out: Format) -> anyhow::Result<()> {
     if let KeysCommand::PushVault { from_file, alg } = cmd {
@@ -282,7 +279,7 @@ impl Keys<'_> {
             .signing_keys()
             .await?
             .into_iter()
-            .filter(|k| k.alg != MAC_ALG)
+            .filter(|k| k.alg != KeyAlg::Mac)
             .collect())
     }
 
@@ -317,7 +314,7 @@ impl Keys<'_> {
             .published()
             .await?
             .into_iter()
-            .find(|k| k.alg == alg.as_str() && k.state == KeyState::Next);
+            .find(|k| k.alg == KeyAlg::Signing(alg) && k.state == KeyState::Next);
         match staged {
             Some(k) if now => {
                 self.store
@@ -389,15 +386,14 @@ impl Keys<'_> {
     }
 
     /// Makes sure another key of `alg` is active, so `kid` can stop signing.
-    async fn replace(&self, alg: &str, kid: &str) -> anyhow::Result<String> {
-        let alg: Algorithm = alg
-            .parse()
-            .map_err(|_| anyhow::anyhow!("unknown algorithm {alg}"))?;
-        let staged = self
-            .published()
-            .await?
-            .into_iter()
-            .find(|k| k.alg == alg.as_str() && k.state == KeyState::Next && k.kid != kid);
+    async fn replace(&self, alg: KeyAlg, kid: &str) -> anyhow::Result<String> {
+        let KeyAlg::Signing(alg) = alg else {
+            anyhow::bail!("the refresh MAC key is not replaced here");
+        };
+        let staged =
+            self.published().await?.into_iter().find(|k| {
+                k.alg == KeyAlg::Signing(alg) && k.state == KeyState::Next && k.kid != kid
+            });
         let next = match staged {
             Some(k) => k.kid,
             None => {
@@ -422,7 +418,7 @@ impl Keys<'_> {
         let key = self.find(kid).await?;
         let text = match key.state {
             KeyState::Active => {
-                let next = self.replace(&key.alg, kid).await?;
+                let next = self.replace(key.alg, kid).await?;
                 format!("{kid} retired (published until its tokens expire); {next} signs now")
             }
             KeyState::Next => {
@@ -439,7 +435,7 @@ impl Keys<'_> {
     async fn revoke(&self, kid: &str, out: Format) -> anyhow::Result<()> {
         let key = self.find(kid).await?;
         let replacement = match key.state {
-            KeyState::Active => Some(self.replace(&key.alg, kid).await?),
+            KeyState::Active => Some(self.replace(key.alg, kid).await?),
             _ => None,
         };
         self.store.delete_signing_key(kid).await?;

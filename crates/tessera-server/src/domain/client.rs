@@ -47,7 +47,8 @@ pub enum ClientError {
 }
 
 /// An OAuth grant type (RFC 6749 §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GrantType {
     /// Authorization code (with PKCE).
     AuthorizationCode,

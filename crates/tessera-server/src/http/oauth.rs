@@ -192,7 +192,7 @@ impl IntoResponse for OAuthError {
             Self::InvalidClient => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static(r#"Basic realm="tessera", charset="UTF-8""#),
+                    HeaderValue::from_static(tessera_proto::oauth::BASIC_CHALLENGE),
                 );
             }
             Self::Unavailable(_) => {

@@ -170,9 +170,10 @@ fn bearer_error(status: StatusCode, error: Option<&str>, description: &str) -> R
     let description = tessera_proto::oauth::error_description(description);
     let challenge = match error {
         Some(e) => {
-            format!(r#"Bearer realm="tessera", error="{e}", error_description="{description}""#)
+            let realm = tessera_proto::oauth::REALM;
+            format!(r#"Bearer realm="{realm}", error="{e}", error_description="{description}""#)
         }
-        None => r#"Bearer realm="tessera""#.to_owned(),
+        None => tessera_proto::oauth::BEARER_CHALLENGE.to_owned(),
     };
     let body = match error {
         Some(e) => json!({"error": e, "error_description": description}),

@@ -9,15 +9,12 @@ use super::master::{MasterKey, MasterKeyError};
 use super::signer::Signer;
 use super::vault::VaultError;
 use super::vault_keys::{VaultKeys, VaultView};
-use crate::store::{KeyState, Store, StoreError, StoredKey};
+use crate::store::{KeyAlg, KeyState, Store, StoreError, StoredKey};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use std::sync::Arc;
 use tessera_token::key::RsaBits;
 use tessera_token::{Algorithm, KeyError, KeySet, MacKey, RandomError, SigningKey};
-
-/// The stored name of the internal refresh MAC key's algorithm.
-const MAC_ALG: &str = "HS256";
 
 /// The keyring could not be loaded or initialised.
 #[derive(Debug, thiserror::Error)]
@@ -87,23 +84,20 @@ impl Unsealed {
             fingerprint: fingerprint(stored),
         };
         for key in stored {
-            let secret = master.open(&key.sealed_private, &seal_context(&key.kid, &key.alg))?;
+            let secret = master.open(&key.sealed_private, &seal_context(&key.kid, key.alg))?;
             let bad = |source| KeyringError::Key {
                 kid: key.kid.clone(),
                 source,
             };
-            if key.alg == MAC_ALG {
-                if key.state == KeyState::Active {
-                    out.mac = Some(MacKey::from_bytes(&key.kid, &secret).map_err(bad)?);
+            let key_alg = match key.alg {
+                KeyAlg::Mac => {
+                    if key.state == KeyState::Active {
+                        out.mac = Some(MacKey::from_bytes(&key.kid, &secret).map_err(bad)?);
+                    }
+                    continue;
                 }
-                continue;
-            }
-            let key_alg: Algorithm = key.alg.parse().map_err(|_| {
-                bad(KeyError::Invalid {
-                    alg: "stored",
-                    reason: format!("unknown algorithm {}", key.alg),
-                })
-            })?;
+                KeyAlg::Signing(alg) => alg,
+            };
             let k = SigningKey::from_pkcs8_der_with_kid(key_alg, &secret, &key.kid).map_err(bad)?;
             out.published.insert(k.public_key().clone());
             if key.state == KeyState::Active && key_alg == alg {
@@ -169,7 +163,13 @@ impl Keyring {
             };
             let outcome = if matches!(missing, Missing::Signing) {
                 let k = SigningKey::generate_with(alg, bits)?;
-                let sealed = sealed(master, k.kid(), alg.as_str(), k.expose_pkcs8_der(), now)?;
+                let sealed = sealed(
+                    master,
+                    k.kid(),
+                    KeyAlg::Signing(alg),
+                    k.expose_pkcs8_der(),
+                    now,
+                )?;
                 let r = store.insert_signing_key(&sealed).await;
                 if r.is_ok() {
                     tracing::info!(kid = k.kid(), %alg, "generated a new signing key");
@@ -177,7 +177,7 @@ impl Keyring {
                 r
             } else {
                 let m = MacKey::generate()?;
-                let sealed = sealed(master, m.kid(), MAC_ALG, m.expose_secret(), now)?;
+                let sealed = sealed(master, m.kid(), KeyAlg::Mac, m.expose_secret(), now)?;
                 store.insert_signing_key(&sealed).await
             };
             match outcome {
@@ -229,16 +229,16 @@ impl Keyring {
             let stored = store.signing_keys().await?;
             let found = stored
                 .iter()
-                .find(|k| k.alg == MAC_ALG && k.state == KeyState::Active);
+                .find(|k| k.alg == KeyAlg::Mac && k.state == KeyState::Active);
             if let Some(key) = found {
-                let secret = master.open(&key.sealed_private, &seal_context(&key.kid, &key.alg))?;
+                let secret = master.open(&key.sealed_private, &seal_context(&key.kid, key.alg))?;
                 return MacKey::from_bytes(&key.kid, &secret).map_err(|source| KeyringError::Key {
                     kid: key.kid.clone(),
                     source,
                 });
             }
             let m = MacKey::generate()?;
-            let sealed = sealed(master, m.kid(), MAC_ALG, m.expose_secret(), now)?;
+            let sealed = sealed(master, m.kid(), KeyAlg::Mac, m.expose_secret(), now)?;
             match store.insert_signing_key(&sealed).await {
                 Ok(()) | Err(StoreError::Conflict(_)) => {}
                 Err(e) => return Err(e.into()),
@@ -452,7 +452,13 @@ pub async fn stage_key(
     now: i64,
 ) -> Result<String, KeyringError> {
     let alg = k.alg();
-    let mut stored = sealed(master, k.kid(), alg.as_str(), k.expose_pkcs8_der(), now)?;
+    let mut stored = sealed(
+        master,
+        k.kid(),
+        KeyAlg::Signing(alg),
+        k.expose_pkcs8_der(),
+        now,
+    )?;
     stored.state = KeyState::Next;
     stored.activated_at = None;
     store.insert_signing_key(&stored).await?;
@@ -476,7 +482,7 @@ pub async fn rewrap(
     let stored = store.signing_keys().await?;
     let mut resealed = Vec::with_capacity(stored.len());
     for key in &stored {
-        let context = seal_context(&key.kid, &key.alg);
+        let context = seal_context(&key.kid, key.alg);
         let secret = old.open(&key.sealed_private, &context)?;
         resealed.push((
             key.kid.clone(),
@@ -494,20 +500,20 @@ fn fingerprint(stored: &[StoredKey]) -> Vec<(String, KeyState)> {
     stored.iter().map(|k| (k.kid.clone(), k.state)).collect()
 }
 
-fn seal_context(kid: &str, alg: &str) -> String {
-    format!("tessera-key:{alg}:{kid}")
+fn seal_context(kid: &str, alg: KeyAlg) -> String {
+    format!("tessera-key:{}:{kid}", alg.as_str())
 }
 
 fn sealed(
     master: &MasterKey,
     kid: &str,
-    alg: &str,
+    alg: KeyAlg,
     secret: &[u8],
     now: i64,
 ) -> Result<StoredKey, KeyringError> {
     Ok(StoredKey {
         kid: kid.to_owned(),
-        alg: alg.to_owned(),
+        alg,
         state: KeyState::Active,
         created_at: now,
         activated_at: Some(now),

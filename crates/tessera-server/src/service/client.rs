@@ -225,7 +225,7 @@ pub async fn create(
         client_id: input.id,
         secret_hash: secret.as_ref().map(|s| sha256_hex(s.expose())),
         redirect_uris: input.redirect_uris,
-        grants: dedup(grants.iter().map(|g| g.as_str().to_owned())),
+        grants: dedup(grants.into_iter()),
         scopes: dedup(scopes.into_iter()),
         first_party: input.first_party,
         access_lifetime: input.access_lifetime,
@@ -249,7 +249,14 @@ pub async fn create(
             super::audit::event("client.created")
                 .actor(actor)
                 .subject(&client.client_id)
-                .detail(client.grants.join(" "))
+                .detail(
+                    client
+                        .grants
+                        .iter()
+                        .map(|g| g.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
                 .record(store, now)
                 .await;
             Ok(Created { client, secret })
@@ -283,9 +290,6 @@ pub fn check_restored(c: &Client) -> Result<(), ClientError> {
     })?;
     for scope in &c.scopes {
         check_scope(scope)?;
-    }
-    for grant in &c.grants {
-        GrantType::parse(grant)?;
     }
     if c.audiences.len() > MAX_AUDIENCES {
         return Err(ClientError::Invalid(
@@ -426,8 +430,8 @@ fn new_secret() -> Result<Secret, RandomError> {
     Ok(Secret::new(URL_SAFE_NO_PAD.encode(bytes)))
 }
 
-fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+fn dedup<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
     for item in items {
         if !out.contains(&item) {
             out.push(item);
@@ -448,7 +452,7 @@ pub trait ClientExt {
 
 impl ClientExt for Client {
     fn allows(&self, grant: GrantType) -> bool {
-        self.grants.iter().any(|g| g == grant.as_str())
+        self.grants.contains(&grant)
     }
 
     fn is_public(&self) -> bool {

@@ -5,7 +5,7 @@
 //! if anything changed. The keyring (`keys`) is the mechanism; this is the policy.
 
 use crate::keys::{KeyringError, LiveKeys, stage_new_key};
-use crate::store::{KeyState, Store, StoreError};
+use crate::store::{KeyAlg, KeyState, Store, StoreError};
 
 /// When a running server rotates and prunes keys by itself (all Unix seconds).
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +51,7 @@ pub async fn run_once(
         changed = true;
     }
     if let Some(every) = schedule.rotate_every {
-        let alg = keys.alg().as_str();
+        let alg = KeyAlg::Signing(keys.alg());
         let due = stored.iter().any(|k| {
             k.alg == alg
                 && k.state == KeyState::Active

@@ -5,26 +5,7 @@ use crate::state::AppState;
 use crate::store::{PendingSignup, StoreError, User, UserLink};
 use base64::Engine as _;
 
-/// What a link does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// Proves the address of a new account.
-    Verify,
-    /// Lets the holder set a new password.
-    Reset,
-    /// Moves the account to the address it was sent to.
-    Email,
-}
-
-impl Purpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Verify => "verify",
-            Self::Reset => "reset",
-            Self::Email => "email",
-        }
-    }
-}
+pub use crate::store::LinkPurpose as Purpose;
 
 /// Making or using a link failed.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +62,7 @@ async fn store_link(
     let link = UserLink {
         token_hash: crate::domain::digest::sha256_hex(&token),
         user_id,
-        purpose: purpose.as_str().to_owned(),
+        purpose,
         new_email: new_email.map(str::to_owned),
         expires_at: state
             .clock
@@ -106,7 +87,7 @@ pub async fn peek(
         .store
         .user_link(&crate::domain::digest::sha256_hex(token))
         .await?;
-    Ok(found.filter(|l| l.purpose == purpose.as_str() && l.expires_at > state.clock.unix()))
+    Ok(found.filter(|l| l.purpose == purpose && l.expires_at > state.clock.unix()))
 }
 
 /// [`peek`], with the account the link is for (a link whose account is gone is none).
@@ -142,7 +123,7 @@ pub async fn redeem(
         .store
         .redeem_user_link(
             &crate::domain::digest::sha256_hex(token),
-            purpose.as_str(),
+            purpose,
             state.clock.unix(),
         )
         .await

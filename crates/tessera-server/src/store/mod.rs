@@ -110,7 +110,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn redeem_user_link(
         &self,
         token_hash: &str,
-        purpose: &str,
+        purpose: LinkPurpose,
         now: i64,
     ) -> StoreResult<Option<UserLink>>;
     /// Logs a user out everywhere: every refresh family revoked with its access tokens,

@@ -86,6 +86,44 @@ pub struct LiveFamily {
     pub expires_at: i64,
 }
 
+/// What a mailed link does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Proves the address of a new account.
+    Verify,
+    /// Lets the holder set a new password.
+    Reset,
+    /// Moves the account to the address it was sent to.
+    Email,
+}
+
+impl LinkPurpose {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verify => "verify",
+            Self::Reset => "reset",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// A stored link purpose Tessera does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown link purpose {0}")]
+pub struct UnknownPurpose(String);
+
+impl TryFrom<String> for LinkPurpose {
+    type Error = UnknownPurpose;
+
+    fn try_from(s: String) -> Result<Self, UnknownPurpose> {
+        [Self::Verify, Self::Reset, Self::Email]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or(UnknownPurpose(s))
+    }
+}
+
 /// A single-use link sent by e-mail.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserLink {
@@ -93,8 +131,9 @@ pub struct UserLink {
     pub token_hash: String,
     /// Whose.
     pub user_id: i64,
-    /// `verify`, `reset` or `email`.
-    pub purpose: String,
+    /// What following it does.
+    #[sqlx(try_from = "String")]
+    pub purpose: LinkPurpose,
     /// The address an `email` link sets.
     pub new_email: Option<String>,
     /// Unix seconds.
@@ -192,6 +231,59 @@ pub struct NewUser {
     pub imported_id: bool,
 }
 
+/// What a stored key is for: signing tokens with a JOSE algorithm, or the internal refresh
+/// MAC (`HS256`, never published). Stored and exported under the algorithm's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum KeyAlg {
+    /// A signing key of this algorithm.
+    Signing(tessera_token::Algorithm),
+    /// The refresh-token MAC key.
+    Mac,
+}
+
+impl KeyAlg {
+    /// The stored name of the MAC key's algorithm.
+    pub const MAC: &'static str = "HS256";
+
+    /// The stored name: `RS256`, `ES256`, …, or `HS256`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signing(alg) => alg.as_str(),
+            Self::Mac => Self::MAC,
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == Self::MAC {
+            Some(Self::Mac)
+        } else {
+            s.parse().ok().map(Self::Signing)
+        }
+    }
+}
+
+impl TryFrom<String> for KeyAlg {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("unknown key algorithm {s}"))
+    }
+}
+
+impl std::fmt::Display for KeyAlg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<KeyAlg> for String {
+    fn from(alg: KeyAlg) -> Self {
+        alg.as_str().to_owned()
+    }
+}
+
 /// Lifecycle state of a signing key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -230,8 +322,8 @@ impl KeyState {
 pub struct StoredKey {
     /// Key id.
     pub kid: String,
-    /// `RS256`, `ES256`, …, or `HS256` for the internal refresh MAC key (never published).
-    pub alg: String,
+    /// Its algorithm, or the internal refresh MAC key's (never published).
+    pub alg: KeyAlg,
     /// Lifecycle state.
     pub state: KeyState,
     /// Creation time, Unix seconds.
@@ -310,7 +402,7 @@ pub struct Client {
     /// Redirect URIs, matched exactly.
     pub redirect_uris: Vec<String>,
     /// Grant types it may use.
-    pub grants: Vec<String>,
+    pub grants: Vec<crate::domain::GrantType>,
     /// Scopes it may ask for.
     pub scopes: Vec<String>,
     /// Trusted (skips consent; may use the password grant when allowed).

@@ -62,7 +62,7 @@ impl From<&Client> for ClientView {
             name: c.name.clone(),
             public: c.secret_hash.is_none(),
             redirect_uris: c.redirect_uris.clone(),
-            grants: c.grants.clone(),
+            grants: c.grants.iter().map(|g| g.as_str().to_owned()).collect(),
             scopes: c.scopes.clone(),
             first_party: c.first_party,
             access_lifetime: c.access_lifetime,

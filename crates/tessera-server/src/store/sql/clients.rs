@@ -13,18 +13,28 @@ pub(in crate::store) const CLIENT_COLUMNS: &str = "client_id, name, secret_hash,
      require_pushed_authorization_requests, jwks, jwks_uri, request_object_signing_alg, \
      require_signed_request_object";
 
+/// A JSON list kept in a text column.
+fn json_list<DB: Dialect, T: serde::de::DeserializeOwned>(
+    r: &DB::Row,
+    column: &str,
+) -> StoreResult<Vec<T>> {
+    let text: String = DB::column(r, column)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("client {column}: {e}")))
+}
+
+/// A list as the JSON text it is kept as.
+fn json<T: serde::Serialize>(v: &[T]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
 pub(super) fn client_from_row<DB: Dialect>(r: &DB::Row) -> StoreResult<Client> {
-    let list = |column: &str| -> StoreResult<Vec<String>> {
-        let text: String = DB::column(r, column)?;
-        serde_json::from_str(&text)
-            .map_err(|e| StoreError::Corrupt(format!("client {column}: {e}")))
-    };
+    let list = |column: &str| json_list::<DB, String>(r, column);
     Ok(Client {
         client_id: DB::column(r, "client_id")?,
         name: DB::column(r, "name")?,
         secret_hash: DB::column(r, "secret_hash")?,
         redirect_uris: list("redirect_uris")?,
-        grants: list("grants")?,
+        grants: json_list::<DB, _>(r, "grants")?,
         scopes: list("scopes")?,
         first_party: DB::column(r, "first_party")?,
         access_lifetime: DB::column(r, "access_lifetime")?,
@@ -55,7 +65,6 @@ pub(super) async fn insert_client<DB: Dialect>(
     conn: &mut DB::Connection,
     c: &Client,
 ) -> StoreResult<()> {
-    let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
     DB::query(&format!(
         "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
          $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"

@@ -15,7 +15,7 @@ pub(super) async fn insert_key<DB: Dialect>(
         "INSERT INTO signing_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
     ))
     .arg(&k.kid)
-    .arg(&k.alg)
+    .arg(k.alg.as_str())
     .arg(k.state.as_str())
     .arg(k.created_at)
     .arg(k.activated_at)
@@ -30,7 +30,11 @@ pub(super) fn key_from_row<DB: Dialect>(r: &DB::Row) -> StoreResult<StoredKey> {
     let state: String = DB::column(r, "state")?;
     Ok(StoredKey {
         kid: DB::column(r, "kid")?,
-        alg: DB::column(r, "alg")?,
+        alg: {
+            let alg: String = DB::column(r, "alg")?;
+            KeyAlg::parse(&alg)
+                .ok_or_else(|| StoreError::Corrupt(format!("key algorithm {alg}")))?
+        },
         state: KeyState::parse(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("key state {state}")))?,
         created_at: DB::column(r, "created_at")?,

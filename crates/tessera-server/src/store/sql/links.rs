@@ -31,7 +31,7 @@ pub(super) async fn insert_user_link<DB: Dialect>(
     )
     .arg(&link.token_hash)
     .arg(link.user_id)
-    .arg(&link.purpose)
+    .arg(link.purpose.as_str())
     .arg(&link.new_email)
     .arg(link.expires_at)
     .arg(&link.signup.password_hash)
@@ -46,7 +46,7 @@ pub(super) async fn insert_user_link<DB: Dialect>(
 pub(super) async fn redeem_user_link<DB: Dialect>(
     e: &impl Engine<Db = DB>,
     token_hash: &str,
-    purpose: &str,
+    purpose: LinkPurpose,
     now: i64,
 ) -> StoreResult<Option<UserLink>> {
     let mut tx = e.begin_write().await?;
@@ -55,17 +55,17 @@ pub(super) async fn redeem_user_link<DB: Dialect>(
          RETURNING {LINK_COLUMNS}"
     ))
     .arg(token_hash)
-    .arg(purpose)
+    .arg(purpose.as_str())
     .optional::<UserLink>(&mut *tx)
     .await?;
     let Some(link) = found.filter(|l| l.expires_at > now) else {
         tx.commit().await.map_err(DB::classify)?;
         return Ok(None);
     };
-    match link.purpose.as_str() {
+    match link.purpose {
         // The sign-up whose link the mailbox owner followed decides the
         // password, username and names, whoever signed up first.
-        "verify" if link.signup.password_hash.is_some() => {
+        LinkPurpose::Verify if link.signup.password_hash.is_some() => {
             let s = &link.signup;
             DB::query(
                 "UPDATE users SET email_verified = TRUE, \
@@ -86,13 +86,13 @@ pub(super) async fn redeem_user_link<DB: Dialect>(
             .await?;
         }
         // A reset link reached the address too: it is proven.
-        "verify" | "reset" => {
+        LinkPurpose::Verify | LinkPurpose::Reset => {
             DB::query("UPDATE users SET email_verified = TRUE WHERE id = $1")
                 .arg(link.user_id)
                 .run(&mut *tx)
                 .await?;
         }
-        "email" => {
+        LinkPurpose::Email => {
             // A username that was the old address follows it: it would
             // otherwise be an address the account no longer has.
             let (old_email,): (String,) = DB::query("SELECT email FROM users WHERE id = $1")
@@ -131,12 +131,11 @@ pub(super) async fn redeem_user_link<DB: Dialect>(
             sessions::end_all_sessions::<DB>(&mut tx, link.user_id, now).await?;
             void_user_links::<DB>(&mut tx, link.user_id).await?;
         }
-        _ => {}
     }
     // One link of a kind at a time: the others of the same purpose go too.
     DB::query("DELETE FROM user_links WHERE user_id = $1 AND purpose = $2")
         .arg(link.user_id)
-        .arg(&link.purpose)
+        .arg(link.purpose.as_str())
         .run(&mut *tx)
         .await?;
     tx.commit().await.map_err(DB::classify)?;

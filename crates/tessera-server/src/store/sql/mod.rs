@@ -28,8 +28,9 @@ pub(super) use transaction::{Released, WriteConn, WriteTx, begin_detached, retry
 
 use super::read_cache::ReadCache;
 use super::{
-    AuditEvent, AuthCode, Client, LiveFamily, LogoutDelivery, NewUser, Redemption, RefreshRecord,
-    RefreshState, RotateOutcome, Session, Snapshot, Store, StoreResult, StoredKey, User, UserLink,
+    AuditEvent, AuthCode, Client, LinkPurpose, LiveFamily, LogoutDelivery, NewUser, Redemption,
+    RefreshRecord, RefreshState, RotateOutcome, Session, Snapshot, Store, StoreResult, StoredKey,
+    User, UserLink,
 };
 use std::future::Future;
 use time::OffsetDateTime;
@@ -151,7 +152,7 @@ impl<E: Engine> Store for E {
     async fn redeem_user_link(
         &self,
         token_hash: &str,
-        purpose: &str,
+        purpose: LinkPurpose,
         now: i64,
     ) -> StoreResult<Option<UserLink>> {
         links::redeem_user_link(self, token_hash, purpose, now).await

@@ -351,7 +351,7 @@ async fn an_id_token_signing_failure_does_not_consume_the_refresh_token() {
     let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
     // The ES256 key is gone from this replica.
     for key in app.state.store.signing_keys().await.unwrap() {
-        if key.alg == "ES256" {
+        if key.alg.as_str() == "ES256" {
             app.state.store.delete_signing_key(&key.kid).await.unwrap();
         }
     }

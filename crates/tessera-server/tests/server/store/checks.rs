@@ -2,8 +2,8 @@
 
 use crate::store::Fixture;
 use tessera_server::store::{
-    Client, DynStore, KeyState, NewUser, Redemption, RefreshRecord, RefreshState, RotateOutcome,
-    RowState, StoreError, StoredKey,
+    Client, DynStore, KeyState, LinkPurpose, NewUser, Redemption, RefreshRecord, RefreshState,
+    RotateOutcome, RowState, StoreError, StoredKey,
 };
 use time::OffsetDateTime;
 
@@ -51,7 +51,10 @@ fn client(id: &str, secret_hash: Option<&str>) -> Client {
         name: format!("The {id} app"),
         secret_hash: secret_hash.map(str::to_owned),
         redirect_uris: vec!["https://app.example.com/cb".into()],
-        grants: vec!["authorization_code".into(), "refresh_token".into()],
+        grants: vec![
+            tessera_server::domain::GrantType::AuthorizationCode,
+            tessera_server::domain::GrantType::RefreshToken,
+        ],
         scopes: vec!["openid".into(), "read:orders".into()],
         first_party: true,
         access_lifetime: Some(60),
@@ -75,7 +78,7 @@ fn client(id: &str, secret_hash: Option<&str>) -> Client {
 fn key(kid: &str, alg: &str, state: KeyState) -> StoredKey {
     StoredKey {
         kid: kid.into(),
-        alg: alg.into(),
+        alg: tessera_server::store::KeyAlg::parse(alg).unwrap(),
         state,
         created_at: NOW,
         activated_at: (state == KeyState::Active).then_some(NOW),
@@ -609,7 +612,7 @@ pub async fn pruning_removes_only_what_has_expired(f: Fixture) {
     s.insert_user_link(&tessera_server::store::UserLink {
         token_hash: "live-link".into(),
         user_id: linked.id,
-        purpose: "verify".into(),
+        purpose: LinkPurpose::Verify,
         new_email: None,
         expires_at: NOW + 3600,
         signup: Default::default(),
@@ -899,7 +902,7 @@ pub async fn a_sign_up_link_applies_the_choices_it_carries(f: Fixture) {
     let link = |hash: &str, username: &str| UserLink {
         token_hash: hash.into(),
         user_id: pending.id,
-        purpose: "verify".into(),
+        purpose: LinkPurpose::Verify,
         new_email: None,
         expires_at: NOW + 60,
         signup: PendingSignup {
@@ -912,7 +915,7 @@ pub async fn a_sign_up_link_applies_the_choices_it_carries(f: Fixture) {
     s.insert_user_link(&link("clash", "TAKEN")).await.unwrap();
     s.insert_user_link(&link("mine", "Owner")).await.unwrap();
     assert!(matches!(
-        s.redeem_user_link("clash", "verify", NOW).await,
+        s.redeem_user_link("clash", LinkPurpose::Verify, NOW).await,
         Err(StoreError::Conflict("username"))
     ));
     assert!(s.user_link("clash").await.unwrap().is_some(), "not used up");
@@ -924,7 +927,7 @@ pub async fn a_sign_up_link_applies_the_choices_it_carries(f: Fixture) {
             .email_verified
     );
     let used = s
-        .redeem_user_link("mine", "verify", NOW)
+        .redeem_user_link("mine", LinkPurpose::Verify, NOW)
         .await
         .unwrap()
         .unwrap();
@@ -940,7 +943,7 @@ pub async fn a_sign_up_link_applies_the_choices_it_carries(f: Fixture) {
     );
     assert!(s.user_by_username("first-choice").await.unwrap().is_none());
     assert!(
-        s.redeem_user_link("clash", "verify", NOW)
+        s.redeem_user_link("clash", LinkPurpose::Verify, NOW)
             .await
             .unwrap()
             .is_none(),
@@ -956,64 +959,70 @@ pub async fn links_are_used_once_before_they_expire(f: Fixture) {
     u.email_verified = false;
     let u = s.create_user(&u).await.unwrap();
     assert!(!u.email_verified);
-    let link = |hash: &str, purpose: &str, expires_at: i64, new_email: Option<&str>| UserLink {
-        token_hash: hash.into(),
-        user_id: u.id,
-        purpose: purpose.into(),
-        new_email: new_email.map(str::to_owned),
-        expires_at,
-        signup: Default::default(),
-    };
-    s.insert_user_link(&link("v1", "verify", NOW + 60, None))
+    let link =
+        |hash: &str, purpose: LinkPurpose, expires_at: i64, new_email: Option<&str>| UserLink {
+            token_hash: hash.into(),
+            user_id: u.id,
+            purpose,
+            new_email: new_email.map(str::to_owned),
+            expires_at,
+            signup: Default::default(),
+        };
+    s.insert_user_link(&link("v1", LinkPurpose::Verify, NOW + 60, None))
         .await
         .unwrap();
-    s.insert_user_link(&link("v2", "verify", NOW + 60, None))
+    s.insert_user_link(&link("v2", LinkPurpose::Verify, NOW + 60, None))
         .await
         .unwrap();
-    s.insert_user_link(&link("old", "reset", NOW - 1, None))
+    s.insert_user_link(&link("old", LinkPurpose::Reset, NOW - 1, None))
         .await
         .unwrap();
     assert!(s.user_link("v1").await.unwrap().is_some());
     assert!(
-        s.redeem_user_link("v1", "reset", NOW)
+        s.redeem_user_link("v1", LinkPurpose::Reset, NOW)
             .await
             .unwrap()
             .is_none(),
         "purpose"
     );
     assert!(
-        s.redeem_user_link("old", "reset", NOW)
+        s.redeem_user_link("old", LinkPurpose::Reset, NOW)
             .await
             .unwrap()
             .is_none(),
         "expired"
     );
     let used = s
-        .redeem_user_link("v1", "verify", NOW)
+        .redeem_user_link("v1", LinkPurpose::Verify, NOW)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(used.user_id, u.id);
     assert!(s.user_by_id(u.id).await.unwrap().unwrap().email_verified);
     assert!(
-        s.redeem_user_link("v1", "verify", NOW)
+        s.redeem_user_link("v1", LinkPurpose::Verify, NOW)
             .await
             .unwrap()
             .is_none(),
         "once"
     );
     assert!(
-        s.redeem_user_link("v2", "verify", NOW)
+        s.redeem_user_link("v2", LinkPurpose::Verify, NOW)
             .await
             .unwrap()
             .is_none(),
         "the user's other links of that purpose went with it"
     );
 
-    s.insert_user_link(&link("e1", "email", NOW + 60, Some("lena.new@example.com")))
-        .await
-        .unwrap();
-    s.redeem_user_link("e1", "email", NOW)
+    s.insert_user_link(&link(
+        "e1",
+        LinkPurpose::Email,
+        NOW + 60,
+        Some("lena.new@example.com"),
+    ))
+    .await
+    .unwrap();
+    s.redeem_user_link("e1", LinkPurpose::Email, NOW)
         .await
         .unwrap()
         .unwrap();
@@ -1023,11 +1032,16 @@ pub async fn links_are_used_once_before_they_expire(f: Fixture) {
     );
     // An address taken meanwhile: refused, nothing changes.
     let other = s.create_user(&new_user("taken")).await.unwrap();
-    s.insert_user_link(&link("e2", "email", NOW + 60, Some(&other.email)))
-        .await
-        .unwrap();
+    s.insert_user_link(&link(
+        "e2",
+        LinkPurpose::Email,
+        NOW + 60,
+        Some(&other.email),
+    ))
+    .await
+    .unwrap();
     assert!(matches!(
-        s.redeem_user_link("e2", "email", NOW).await,
+        s.redeem_user_link("e2", LinkPurpose::Email, NOW).await,
         Err(StoreError::Conflict("email"))
     ));
     assert!(s.user_link("e2").await.unwrap().is_some(), "rolled back");
