@@ -35,13 +35,6 @@ pub fn bao_binary() -> Option<PathBuf> {
     })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
-}
-
 impl Bao {
     /// Starts a dev server over plain HTTP; `None` (after saying why) without `bao`.
     ///
@@ -59,7 +52,7 @@ impl Bao {
         Self::start_with(true).await
     }
 
-    #[expect(clippy::panic, clippy::expect_used, reason = "test harness")]
+    #[expect(clippy::panic, reason = "test harness")]
     async fn start_with(tls: bool) -> Option<Self> {
         let Some(bin) = bao_binary() else {
             assert!(
@@ -71,10 +64,25 @@ impl Bao {
             );
             return None;
         };
+        for _ in 0..crate::ports::ATTEMPTS {
+            let mut bao = Self::spawn(&bin, tls);
+            if bao.wait_healthy().await {
+                return Some(bao);
+            }
+        }
+        panic!(
+            "bao did not become healthy on any of {} ports",
+            crate::ports::ATTEMPTS
+        );
+    }
+
+    /// A dev server started on a free port, not yet up.
+    #[expect(clippy::expect_used, reason = "test harness")]
+    fn spawn(bin: &std::path::Path, tls: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
+        let port = crate::ports::free_port();
         let root_token = format!("root-{}", tessera_token::claims::new_jti().expect("random"));
-        let mut cmd = Command::new(&bin);
+        let mut cmd = Command::new(bin);
         cmd.arg("server")
             .arg("-dev")
             .arg(format!("-dev-root-token-id={root_token}"))
@@ -90,20 +98,28 @@ impl Bao {
         let child = cmd.spawn().expect("bao starts");
         let scheme = if tls { "https" } else { "http" };
         let ca_cert = tls.then(|| dir.path().join("vault-ca.pem"));
-        let bao = Self {
+        Self {
             addr: format!("{scheme}://127.0.0.1:{port}"),
             root_token,
             ca_cert,
             child,
             _dir: dir,
-        };
+        }
+    }
+
+    /// Waits (up to 10 s) until this server answers as healthy; `false` when it exited
+    /// first (its port was taken) or never came up.
+    async fn wait_healthy(&mut self) -> bool {
         for _ in 0..200 {
-            if bao.healthy().await {
-                return Some(bao);
+            if !crate::ports::started(&mut self.child) {
+                return false;
+            }
+            if self.healthy().await {
+                return crate::ports::started(&mut self.child);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("bao did not become healthy at {}", bao.addr);
+        false
     }
 
     /// An HTTP client that trusts the server (its CA for TLS).

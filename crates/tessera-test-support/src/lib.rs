@@ -13,7 +13,11 @@
 //! `TESSERA_TEST_POSTGRES_URL`) to run every [`TestApp`] on PostgreSQL instead of SQLite.
 
 pub mod bao;
+pub mod ports;
 pub mod smtp;
+pub mod wait;
+
+pub use wait::{eventually, stays};
 
 use std::path::Path;
 use std::sync::Arc;

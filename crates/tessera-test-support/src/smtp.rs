@@ -92,7 +92,7 @@ impl Smtp {
     ///
     /// # Panics
     /// When it is required but missing, or does not come up.
-    #[expect(clippy::panic, clippy::expect_used, reason = "test harness")]
+    #[expect(clippy::panic, reason = "test harness")]
     pub async fn start() -> Option<Self> {
         let Some(bin) = binary() else {
             assert!(
@@ -102,12 +102,24 @@ impl Smtp {
             eprintln!("SKIP: `aiosmtpd` not found (pip install aiosmtpd); mail test not run");
             return None;
         };
+        for _ in 0..crate::ports::ATTEMPTS {
+            let (mut smtp, port) = Self::spawn(&bin);
+            if smtp.wait_listening(port).await {
+                return Some(smtp);
+            }
+        }
+        panic!(
+            "aiosmtpd did not listen on any of {} ports",
+            crate::ports::ATTEMPTS
+        );
+    }
+
+    /// A server started on a free port, not yet listening, and the port.
+    #[expect(clippy::expect_used, reason = "test harness")]
+    fn spawn(bin: &Path) -> (Self, u16) {
         let dir = tempfile::tempdir().expect("temp dir");
         let maildir = dir.path().join("maildir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
+        let port = crate::ports::free_port();
         let child = Command::new(bin)
             .arg("-n")
             .arg("-l")
@@ -126,16 +138,25 @@ impl Smtp {
             child,
             _dir: dir,
         };
+        (smtp, port)
+    }
+
+    /// Waits (up to 5 s) until this server listens on `port`; `false` when it exited first
+    /// (the port was taken) or never listened.
+    async fn wait_listening(&mut self, port: u16) -> bool {
         for _ in 0..200 {
+            if !crate::ports::started(&mut self.child) {
+                return false;
+            }
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
             {
-                return Some(smtp);
+                return crate::ports::started(&mut self.child);
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("aiosmtpd did not listen on {}", smtp.url);
+        false
     }
 
     /// Every message received so far.

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tessera_client::{LogoutEvent, LogoutReceiver, Verifier, VerifyError};
 use tessera_server::service::client::NewClient;
-use tessera_test_support::TestApp;
+use tessera_test_support::{TestApp, eventually, stays};
 use tessera_token::Clock as _;
 use tessera_token::oidc::{LOGOUT_TYP, LogoutClaims};
 
@@ -62,13 +62,15 @@ fn claims_of(jwt: &str) -> Value {
 }
 
 async fn events(hook: &Hook, n: usize) -> Vec<LogoutEvent> {
-    for _ in 0..300 {
-        if hook.events.lock().unwrap().len() >= n {
-            return hook.events.lock().unwrap().clone();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{n} logout events expected");
+    eventually(
+        &format!("{n} logout events"),
+        Duration::from_secs(15),
+        async || {
+            let events = hook.events.lock().unwrap().clone();
+            (events.len() >= n).then_some(events)
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -115,8 +117,12 @@ async fn a_service_hears_of_a_logout_at_the_authority() {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(hook.events.lock().unwrap().len(), 1);
+    stays(
+        "no event while the hook fails",
+        Duration::from_millis(2500),
+        async || hook.events.lock().unwrap().len() == 1,
+    )
+    .await;
     hook.fail.store(false, Ordering::SeqCst);
     app.clock.advance(Duration::from_secs(5));
     let got = events(&hook, 2).await;

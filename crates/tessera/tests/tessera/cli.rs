@@ -850,19 +850,18 @@ async fn background_work_logs_with_its_request_id() {
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
     let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-    let mut line = None;
-    for _ in 0..100 {
-        line = std::fs::read_to_string(&log)
-            .unwrap()
-            .lines()
-            .find(|l| l.contains("password reset could not be completed"))
-            .map(str::to_owned);
-        if line.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let line = line.expect("the failed mail was logged");
+    let line = tessera_test_support::eventually(
+        "the failed mail logged",
+        Duration::from_secs(10),
+        async || {
+            std::fs::read_to_string(&log)
+                .unwrap()
+                .lines()
+                .find(|l| l.contains("password reset could not be completed"))
+                .map(str::to_owned)
+        },
+    )
+    .await;
     assert!(line.contains(&id), "no request id {id} in {line}");
     child.kill().await.unwrap();
 }

@@ -1,5 +1,10 @@
 use serde_json::Value;
-use tessera_test_support::TestApp;
+use tessera_test_support::{TestApp, eventually, stays};
+
+/// How long a key change may take to show: the reload runs every 100 ms in tests.
+const FIVE_SECONDS: std::time::Duration = std::time::Duration::from_secs(5);
+/// A few reloads (every 100 ms in tests): long enough for a change that should not happen.
+const RELOADS: std::time::Duration = std::time::Duration::from_millis(300);
 
 #[tokio::test]
 async fn jwks_publishes_the_signing_key_without_private_parameters() {
@@ -52,17 +57,6 @@ async fn other_algorithms_are_selectable() {
     }
 }
 
-/// Polls `check` every 50 ms for up to 5 s.
-async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
-    for _ in 0..100 {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    false
-}
-
 async fn published_kids(app: &TestApp) -> Vec<String> {
     let body: Value =
         tessera_test_support::get_json(&app.client, &app.url("/.well-known/jwks.json")).await;
@@ -100,20 +94,26 @@ async fn a_staged_key_is_published_first_and_signs_only_after_the_jwks_max_age()
     )
     .await
     .unwrap();
-    assert!(
-        eventually(async || published_kids(&app).await.contains(&new_kid)).await,
-        "published at the next reload"
-    );
+    eventually("published at the next reload", FIVE_SECONDS, async || {
+        (published_kids(&app).await.contains(&new_kid)).then_some(())
+    })
+    .await;
     // Published is not signing: caches that fetched the JWKS before it must see it first.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(app.state.keys.current().signer().kid(), old_kid);
+    stays(
+        "the old key signs until the JWKS caches expire",
+        RELOADS,
+        async || app.state.keys.current().signer().kid() == old_kid,
+    )
+    .await;
 
     app.clock
         .advance(std::time::Duration::from_secs(JWKS_MAX_AGE + 1));
-    assert!(
-        eventually(async || app.state.keys.current().signer().kid() == new_kid).await,
-        "activated once the max-age has passed"
-    );
+    eventually(
+        "activated once the max-age has passed",
+        FIVE_SECONDS,
+        async || (app.state.keys.current().signer().kid() == new_kid).then_some(()),
+    )
+    .await;
     let after = app.login("user1").await;
     let header = after.access.split('.').next().unwrap();
     let header: Value = serde_json::from_slice(
@@ -157,15 +157,17 @@ async fn scheduled_rotation_stages_activates_and_finally_prunes_the_old_key() {
     // Not due yet: nothing happens.
     app.clock.advance(Duration::from_secs(3000));
     let before = app.login("user1").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(published_kids(&app).await, vec![old_kid.clone()]);
+    stays("nothing is staged before it is due", RELOADS, async || {
+        published_kids(&app).await == vec![old_kid.clone()]
+    })
+    .await;
 
     // Due (an hour of signing): a key is staged and published; the old one still signs.
     app.clock.advance(Duration::from_secs(600));
-    assert!(
-        eventually(async || published_kids(&app).await.len() == 2).await,
-        "staged"
-    );
+    eventually("staged", FIVE_SECONDS, async || {
+        (published_kids(&app).await.len() == 2).then_some(())
+    })
+    .await;
     assert_eq!(app.state.keys.current().signer().kid(), old_kid);
     let during = app.login("user1").await;
 
@@ -173,10 +175,10 @@ async fn scheduled_rotation_stages_activates_and_finally_prunes_the_old_key() {
     app.clock.advance(Duration::from_secs(
         tessera_server::http::jwks::JWKS_MAX_AGE + 1,
     ));
-    assert!(
-        eventually(async || app.state.keys.current().signer().kid() != old_kid).await,
-        "activated"
-    );
+    eventually("activated", FIVE_SECONDS, async || {
+        (app.state.keys.current().signer().kid() != old_kid).then_some(())
+    })
+    .await;
     let after = app.login("user1").await;
     for token in [&before.access, &during.access, &after.access] {
         assert_eq!(
@@ -189,10 +191,10 @@ async fn scheduled_rotation_stages_activates_and_finally_prunes_the_old_key() {
     // Once every token of the old key has expired (access lifetime + leeway after the
     // switch), the key leaves the JWKS; the new key's tokens live on.
     app.clock.advance(Duration::from_secs(3600 + 30 + 1));
-    assert!(
-        eventually(async || !published_kids(&app).await.contains(&old_kid)).await,
-        "pruned"
-    );
+    eventually("pruned", FIVE_SECONDS, async || {
+        (!published_kids(&app).await.contains(&old_kid)).then_some(())
+    })
+    .await;
     assert_eq!(verify(during.access.clone()).await, 401);
     let fresh = app.login("user1").await;
     assert_eq!(verify(fresh.access).await, 200);

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tessera_server::service::client::NewClient;
-use tessera_test_support::{PASSWORD, TestApp};
+use tessera_test_support::{PASSWORD, TestApp, eventually, stays};
 use tessera_token::oidc::LogoutClaims;
 
 const BYE: &str = "https://rp.example.com/bye";
@@ -70,14 +70,16 @@ impl Receiver {
 
     /// Waits up to `limit` until `n` tokens arrived.
     async fn wait_within(&self, n: usize, limit: Duration) -> Vec<String> {
-        let rounds = limit.as_millis() / 50;
-        for _ in 0..rounds {
-            if self.count() >= n {
-                return self.got.bodies.lock().unwrap().clone();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{n} logout tokens expected, {} arrived", self.count());
+        eventually(&format!("{n} logout tokens"), limit, async || {
+            (self.count() >= n).then(|| self.got.bodies.lock().unwrap().clone())
+        })
+        .await
+    }
+
+    /// Checks that exactly `n` tokens arrived and no more arrive for a while (the worker
+    /// looks every second).
+    async fn stays_at(&self, n: usize, why: &str) {
+        stays(why, Duration::from_millis(1500), async || self.count() == n).await;
     }
 }
 
@@ -255,8 +257,9 @@ async fn every_way_a_session_ends_tells_the_clients_that_took_part() {
     let got = receiver.wait_for(4).await;
     assert_eq!(verified(&app, &got[3], "rp").sid, Some(sid_of(&id_token)));
     // Each ending told the client once.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(receiver.count(), 4);
+    receiver
+        .stays_at(4, "each ending told the client once")
+        .await;
     let jtis: std::collections::HashSet<_> = receiver
         .got
         .bodies
@@ -287,14 +290,12 @@ async fn a_failed_delivery_is_retried_and_a_refused_one_dropped() {
     assert_eq!(out.status(), 200, "the logout does not wait for the client");
     receiver.wait_for(1).await;
     receiver.answer(200);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(receiver.count(), 1, "not before the back-off");
+    receiver.stays_at(1, "not before the back-off").await;
     app.clock.advance(Duration::from_secs(3));
     let got = receiver.wait_for(2).await;
     assert_eq!(verified(&app, &got[1], "rp").sid, Some(sid_of(&id_token)));
     app.clock.advance(Duration::from_secs(600));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(receiver.count(), 2, "delivered: not sent again");
+    receiver.stays_at(2, "delivered: not sent again").await;
 
     receiver.answer(400);
     let b = crate::api::browser();
@@ -305,8 +306,7 @@ async fn a_failed_delivery_is_retried_and_a_refused_one_dropped() {
         .unwrap();
     receiver.wait_for(3).await;
     app.clock.advance(Duration::from_secs(600));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(receiver.count(), 3, "a refusal is final");
+    receiver.stays_at(3, "a refusal is final").await;
     let events: Value = app
         .client
         .get(app.url("/admin/api/audit?limit=1000"))
@@ -725,23 +725,23 @@ async fn loopback_logout_uris_are_refused_by_default() {
     assert_eq!(res.status(), 204);
     // Both deliveries are given up at once (the name fails to resolve to anything allowed,
     // which is retried: let the clock run past the retries).
-    let mut audited = 0;
-    for _ in 0..100 {
-        app.clock.advance(Duration::from_secs(400));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        audited = app
-            .state
-            .store
-            .audit_events(0, 1000)
-            .await
-            .unwrap()
-            .iter()
-            .filter(|e| e.kind == "logout.backchannel_failed")
-            .count();
-        if audited == 2 {
-            break;
-        }
-    }
-    assert_eq!(audited, 2, "both refused and audited");
+    eventually(
+        "both refused and audited",
+        Duration::from_secs(10),
+        async || {
+            app.clock.advance(Duration::from_secs(400));
+            let audited = app
+                .state
+                .store
+                .audit_events(0, 1000)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|e| e.kind == "logout.backchannel_failed")
+                .count();
+            (audited == 2).then_some(())
+        },
+    )
+    .await;
     assert_eq!(receiver.count(), 0, "nothing reached the loopback listener");
 }

@@ -7,7 +7,7 @@ use crate::api::assert_error;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tessera_server::service::client::NewClient;
-use tessera_test_support::{PASSWORD, TestApp};
+use tessera_test_support::{PASSWORD, TestApp, eventually, ports};
 
 async fn login_from(
     app: &TestApp,
@@ -252,40 +252,48 @@ async fn replicas_with_separate_databases_share_counters_through_redis() {
         .unwrap();
 }
 
+/// A redis-server of its own on a free port (another, if it lost the port it was given).
+async fn start_redis(bin: &std::path::Path) -> (std::process::Child, u16) {
+    for _ in 0..ports::ATTEMPTS {
+        let port = ports::free_port();
+        let mut redis = std::process::Command::new(bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let listening = eventually(
+            "redis-server listening or gone",
+            Duration::from_secs(2),
+            async || {
+                if !ports::started(&mut redis) {
+                    return Some(false);
+                }
+                let up = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok();
+                up.then_some(true)
+            },
+        )
+        .await;
+        if listening && ports::started(&mut redis) {
+            return (redis, port);
+        }
+    }
+    panic!(
+        "redis-server did not start on any of {} ports",
+        ports::ATTEMPTS
+    );
+}
+
 #[tokio::test]
 async fn when_redis_goes_away_the_throttle_fails_open() {
     let Ok(bin) = which_redis_server() else {
         eprintln!("SKIP: redis-server not found; fail-open test not run");
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut redis = std::process::Command::new(bin)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "no"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut redis, port) = start_redis(&bin).await;
     let url = format!("redis://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let app = TestApp::builder()
         .settings(move |s| s.throttle.redis_url = Some(tessera_proto::Secret::new(url)))
         .spawn()

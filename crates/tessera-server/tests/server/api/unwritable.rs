@@ -14,7 +14,7 @@ use crate::api::{refresh, verify_status};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tessera_test_support::TestApp;
+use tessera_test_support::{TestApp, eventually};
 
 /// Makes files immutable, and writable again when dropped (also when a check fails).
 struct Immutable(Vec<PathBuf>);
@@ -68,11 +68,12 @@ async fn an_unwritable_database_refuses_writes_with_503_and_recovers() {
             .status()
             .as_u16()
     };
-    let ready_deadline = Instant::now() + Duration::from_secs(5);
-    while ready_status().await != 503 && Instant::now() < ready_deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(ready_status().await, 503, "/readyz while writes fail");
+    eventually(
+        "/readyz 503 while writes fail",
+        Duration::from_secs(5),
+        async || (ready_status().await == 503).then_some(()),
+    )
+    .await;
     assert_eq!(
         reqwest::get(app.url("/healthz")).await.unwrap().status(),
         200
@@ -102,14 +103,15 @@ async fn an_unwritable_database_refuses_writes_with_503_and_recovers() {
     let writable = Instant::now();
     // The same process recovers within the health watcher's probe interval; a 503 in
     // between consumed nothing, so the same token may be presented again.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let res = loop {
-        let res = refresh(&app, &pair.refresh).await;
-        if res.status() != 503 || Instant::now() > deadline {
-            break res;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let res = eventually(
+        "an answer other than 503",
+        Duration::from_secs(10),
+        async || {
+            let res = refresh(&app, &pair.refresh).await;
+            (res.status() != 503).then_some(res)
+        },
+    )
+    .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     eprintln!(
         "writes recovered {:?} after the file became writable",
@@ -118,13 +120,15 @@ async fn an_unwritable_database_refuses_writes_with_503_and_recovers() {
     // The replay is a reuse: 401. Its detection writes too, possibly on a pooled
     // connection the health watcher has not yet replaced (its probe runs every 100 ms):
     // a 503 meanwhile consumed nothing and is retried, as a client would.
-    let again = loop {
-        let res = refresh(&app, &pair.refresh).await;
-        if res.status() != 503 || Instant::now() > deadline {
-            break res;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let again = eventually(
+        "an answer other than 503",
+        Duration::from_secs(10),
+        async || {
+            let res = refresh(&app, &pair.refresh).await;
+            (res.status() != 503).then_some(res)
+        },
+    )
+    .await;
     assert_eq!(again.status(), 401, "{}", again.text().await.unwrap());
     // Every pooled connection writes again: more logins than the pool has connections
     // (8 by default; the pool hands idle connections out in turn).

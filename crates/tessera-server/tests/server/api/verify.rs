@@ -1,7 +1,7 @@
 use crate::api::verify_status;
 use serde_json::{Value, json};
 use std::time::Duration;
-use tessera_test_support::TestApp;
+use tessera_test_support::{TestApp, eventually};
 
 #[tokio::test]
 async fn a_valid_access_token_verifies_with_an_empty_object() {
@@ -97,14 +97,15 @@ async fn verification_sees_a_user_disabled_by_another_process() {
         .await
         .unwrap();
     pool.close().await;
-    let mut status = 200;
-    for _ in 0..40 {
-        status = verify_status(&app, &pair.access).await;
-        if status != 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let status = eventually(
+        "verification to change",
+        Duration::from_secs(2),
+        async || {
+            let status = verify_status(&app, &pair.access).await;
+            (status != 200).then_some(status)
+        },
+    )
+    .await;
     assert_eq!(
         status, 401,
         "still verified 2 s after another process disabled the user"
