@@ -11,6 +11,9 @@
 //!
 //! Set `TEST_LOG=1` to see the server's logs. Set `TESSERA_TEST_BACKEND=postgres` (with
 //! `TESSERA_TEST_POSTGRES_URL`) to run every [`TestApp`] on PostgreSQL instead of SQLite.
+//!
+//! Over 500 lines as one concept: [`TestApp`], the real server a test starts, and its
+//! helpers; OpenBao, SMTP, ports and waiting have files of their own.
 
 pub mod bao;
 pub mod ports;

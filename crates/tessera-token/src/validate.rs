@@ -7,6 +7,9 @@
 //! Access tokens, the hot path of every resource server, are checked with the key as
 //! aws-lc-rs parsed it once (jsonwebtoken rebuilds the key on every call, about a quarter
 //! of the verification time); refresh tokens go through jsonwebtoken's HMAC check.
+//!
+//! Over 500 lines as one concept: every check a token passes, in the order it passes them;
+//! half of the file is the rules' documentation.
 
 use crate::claims::{AccessClaims, RefreshClaims, TokenType};
 use crate::error::VerifyError;

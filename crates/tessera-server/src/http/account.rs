@@ -1,6 +1,10 @@
 //! Self-service over HTTP: the JSON endpoints (named as djoser names them, under
 //! `/auth/users/`), the pages the e-mailed links open (`/account/…`), and the thin aliases
 //! of the small Flask-style auth servers (`POST /user`, `GET /login`, `GET /user/profile`).
+//!
+//! Over 500 lines as one resource: every self-service route of an account, in JSON and as
+//! pages, shares the link, CSRF and error handling here; the use cases are in
+//! `service::account`.
 
 use crate::error::ApiError;
 use crate::http::bearer::Bearer;

@@ -4,6 +4,10 @@
 //! A running server holds one [`Keyring`] behind [`LiveKeys`] and swaps in a new one when
 //! the stored keys change (a rotation by the CLI or by another replica), so every replica
 //! publishes and uses the same keys within `database.key_reload_interval`.
+//!
+//! Over 500 lines as one concept: the keyring's whole life (load, first start, staging,
+//! rewrap) and the live handle replicas swap; each part reads and writes the same sealed
+//! rows, so they stay together.
 
 use super::master::{MasterKey, MasterKeyError};
 use super::signer::Signer;

@@ -4,6 +4,9 @@
 //!
 //! Tokens obtained by AppRole are renewed by logging in again before they expire, and
 //! once more after a 403. No secret is logged.
+//!
+//! Over 500 lines as one concept: one HTTP client for one server (login, KV v2, transit),
+//! sharing its token renewal and error mapping.
 
 use crate::config::VaultSettings;
 use base64::Engine as _;

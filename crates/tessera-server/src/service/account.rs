@@ -5,6 +5,9 @@
 //! Sign-up and reset requests answer the same way, at once, whether or not an account
 //! exists: the lookup, the hashing, the write and the mail happen in a background task
 //! after the answer, so neither the body nor the timing tells (see `BENCHMARKS.md`).
+//!
+//! Over 500 lines as one concept: the self-service use cases of an account (sign-up,
+//! verification, reset, e-mail change, own password), which share the link and mail rules.
 
 use super::audit::Actor;
 use super::links::{self, Purpose};

@@ -1,4 +1,7 @@
-//! Managing users (the CLI now, the admin API later) and showing them.
+//! Managing users (the CLI and the admin API) and showing them.
+//!
+//! Over 500 lines as one concept: [`Users`], every change an administrator makes to an
+//! account and the checks that guard it (who may grant what), in one place.
 
 use super::audit::Actor;
 use super::password::{HashError, PasswordHasher};
