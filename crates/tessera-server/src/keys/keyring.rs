@@ -88,19 +88,25 @@ impl Unsealed {
             fingerprint: fingerprint(stored),
         };
         for key in stored {
-            let secret = master.open(&key.sealed_private, &seal_context(&key.kid, key.alg))?;
+            let secret = master.open(&key.sealed_private, &seal_context(&key.kid, &key.alg))?;
             let bad = |source| KeyringError::Key {
                 kid: key.kid.clone(),
                 source,
             };
-            let key_alg = match key.alg {
+            let key_alg = match &key.alg {
                 KeyAlg::Mac => {
                     if key.state == KeyState::Active {
                         out.mac = Some(MacKey::from_bytes(&key.kid, &secret).map_err(bad)?);
                     }
                     continue;
                 }
-                KeyAlg::Signing(alg) => alg,
+                KeyAlg::Signing(alg) => *alg,
+                KeyAlg::Other(name) => {
+                    return Err(bad(KeyError::Invalid {
+                        alg: "stored",
+                        reason: format!("unknown algorithm {name}"),
+                    }));
+                }
             };
             let k = SigningKey::from_pkcs8_der_with_kid(key_alg, &secret, &key.kid).map_err(bad)?;
             out.published.insert(k.public_key().clone());
@@ -235,7 +241,7 @@ impl Keyring {
                 .iter()
                 .find(|k| k.alg == KeyAlg::Mac && k.state == KeyState::Active);
             if let Some(key) = found {
-                let secret = master.open(&key.sealed_private, &seal_context(&key.kid, key.alg))?;
+                let secret = master.open(&key.sealed_private, &seal_context(&key.kid, &key.alg))?;
                 return MacKey::from_bytes(&key.kid, &secret).map_err(|source| KeyringError::Key {
                     kid: key.kid.clone(),
                     source,
@@ -486,7 +492,7 @@ pub async fn rewrap(
     let stored = store.signing_keys().await?;
     let mut resealed = Vec::with_capacity(stored.len());
     for key in &stored {
-        let context = seal_context(&key.kid, key.alg);
+        let context = seal_context(&key.kid, &key.alg);
         let secret = old.open(&key.sealed_private, &context)?;
         resealed.push((
             key.kid.clone(),
@@ -504,7 +510,7 @@ fn fingerprint(stored: &[StoredKey]) -> Vec<(String, KeyState)> {
     stored.iter().map(|k| (k.kid.clone(), k.state)).collect()
 }
 
-fn seal_context(kid: &str, alg: KeyAlg) -> String {
+fn seal_context(kid: &str, alg: &KeyAlg) -> String {
     format!("tessera-key:{}:{kid}", alg.as_str())
 }
 
@@ -517,11 +523,11 @@ fn sealed(
 ) -> Result<StoredKey, KeyringError> {
     Ok(StoredKey {
         kid: kid.to_owned(),
-        alg,
         state: KeyState::Active,
         created_at: now,
         activated_at: Some(now),
         retire_after: None,
-        sealed_private: master.seal(secret, &seal_context(kid, alg))?,
+        sealed_private: master.seal(secret, &seal_context(kid, &alg))?,
+        alg,
     })
 }

@@ -57,7 +57,7 @@ async fn store_link(
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     let lifetime = match purpose {
         Purpose::Reset => state.settings.mail.reset_lifetime,
-        Purpose::Verify | Purpose::Email => state.settings.mail.verify_lifetime,
+        Purpose::Verify | Purpose::Email | Purpose::Unknown => state.settings.mail.verify_lifetime,
     };
     let link = UserLink {
         token_hash: crate::domain::digest::sha256_hex(&token),

@@ -4,13 +4,16 @@ use serde::{Deserialize, Serialize};
 
 /// What a stored key is for: signing tokens with a JOSE algorithm, or the internal refresh
 /// MAC (`HS256`, never published). Stored and exported under the algorithm's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum KeyAlg {
     /// A signing key of this algorithm.
     Signing(tessera_token::Algorithm),
     /// The refresh-token MAC key.
     Mac,
+    /// A name this version does not know (written by hand or by a newer version): the row
+    /// still reads, so it can be listed and removed, but the keyring refuses to load it.
+    Other(String),
 }
 
 impl KeyAlg {
@@ -18,28 +21,28 @@ impl KeyAlg {
     pub const MAC: &'static str = "HS256";
 
     /// The stored name: `RS256`, `ES256`, …, or `HS256`.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Self::Signing(alg) => alg.as_str(),
             Self::Mac => Self::MAC,
+            Self::Other(name) => name,
         }
     }
 
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<Self> {
+    /// Reads the stored name.
+    pub fn parse(s: &str) -> Self {
         if s == Self::MAC {
-            Some(Self::Mac)
+            Self::Mac
         } else {
-            s.parse().ok().map(Self::Signing)
+            s.parse()
+                .map_or_else(|_| Self::Other(s.to_owned()), Self::Signing)
         }
     }
 }
 
-impl TryFrom<String> for KeyAlg {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(&s).ok_or_else(|| format!("unknown key algorithm {s}"))
+impl From<String> for KeyAlg {
+    fn from(s: String) -> Self {
+        Self::parse(&s)
     }
 }
 
@@ -51,7 +54,10 @@ impl std::fmt::Display for KeyAlg {
 
 impl From<KeyAlg> for String {
     fn from(alg: KeyAlg) -> Self {
-        alg.as_str().to_owned()
+        match alg {
+            KeyAlg::Other(name) => name,
+            known => known.as_str().to_owned(),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::refresh::Families;
 use super::{Dialect, Engine, Statement as _, refresh};
+use crate::domain::GrantType;
 use crate::store::*;
 
 /// Client columns, in [`super::Client`] order.
@@ -27,6 +28,21 @@ fn json<T: serde::Serialize>(v: &[T]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
+/// The grant types a client row names; one this version does not know (written by hand or
+/// by a newer version) grants nothing, as before there were types, and is logged.
+fn grants(client_id: &str, names: Vec<String>) -> Vec<GrantType> {
+    names
+        .into_iter()
+        .filter_map(|name| {
+            GrantType::parse(&name)
+                .inspect_err(|_| {
+                    tracing::warn!(client_id, grant = %name, "a stored grant type is unknown: ignored");
+                })
+                .ok()
+        })
+        .collect()
+}
+
 pub(super) fn client_from_row<DB: Dialect>(r: &DB::Row) -> StoreResult<Client> {
     let list = |column: &str| json_list::<DB, String>(r, column);
     Ok(Client {
@@ -34,7 +50,7 @@ pub(super) fn client_from_row<DB: Dialect>(r: &DB::Row) -> StoreResult<Client> {
         name: DB::column(r, "name")?,
         secret_hash: DB::column(r, "secret_hash")?,
         redirect_uris: list("redirect_uris")?,
-        grants: json_list::<DB, _>(r, "grants")?,
+        grants: grants(&DB::column::<String>(r, "client_id")?, list("grants")?),
         scopes: list("scopes")?,
         first_party: DB::column(r, "first_party")?,
         access_lifetime: DB::column(r, "access_lifetime")?,

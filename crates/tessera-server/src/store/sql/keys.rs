@@ -30,11 +30,7 @@ pub(super) fn key_from_row<DB: Dialect>(r: &DB::Row) -> StoreResult<StoredKey> {
     let state: String = DB::column(r, "state")?;
     Ok(StoredKey {
         kid: DB::column(r, "kid")?,
-        alg: {
-            let alg: String = DB::column(r, "alg")?;
-            KeyAlg::parse(&alg)
-                .ok_or_else(|| StoreError::Corrupt(format!("key algorithm {alg}")))?
-        },
+        alg: KeyAlg::parse(&DB::column::<String>(r, "alg")?),
         state: KeyState::parse(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("key state {state}")))?,
         created_at: DB::column(r, "created_at")?,

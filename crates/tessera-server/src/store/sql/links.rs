@@ -131,6 +131,8 @@ pub(super) async fn redeem_user_link<DB: Dialect>(
             sessions::end_all_sessions::<DB>(&mut tx, link.user_id, now).await?;
             void_user_links::<DB>(&mut tx, link.user_id).await?;
         }
+        // Never asked for (redemption names a known purpose): nothing to apply.
+        LinkPurpose::Unknown => {}
     }
     // One link of a kind at a time: the others of the same purpose go too.
     DB::query("DELETE FROM user_links WHERE user_id = $1 AND purpose = $2")

@@ -23,6 +23,7 @@ mod restart;
 mod self_service;
 mod sso;
 mod standards;
+mod stored_values;
 mod throttle;
 mod timeouts;
 mod tls;

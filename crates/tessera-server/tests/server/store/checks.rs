@@ -78,7 +78,7 @@ fn client(id: &str, secret_hash: Option<&str>) -> Client {
 fn key(kid: &str, alg: &str, state: KeyState) -> StoredKey {
     StoredKey {
         kid: kid.into(),
-        alg: tessera_server::store::KeyAlg::parse(alg).unwrap(),
+        alg: tessera_server::store::KeyAlg::parse(alg),
         state,
         created_at: NOW,
         activated_at: (state == KeyState::Active).then_some(NOW),
