@@ -3,8 +3,8 @@
 each crate uses which (`crate::…` paths in `use` lines and in the code), and which crates
 use which (`tessera_…::`). Prints a Mermaid graph per crate (paste into ARCHITECTURE.md,
 or any Mermaid viewer), then checks the server's floors: every arrow must point down
-(FLOORS below) and no two modules may use each other. Exits 1 on an upward arrow or a
-cycle, so it can run in CI.
+(FLOORS below) and no two modules may use each other, top-level modules and modules of
+one folder alike. Exits 1 on an upward arrow or a cycle, so it can run in CI.
 
 Usage: python3 scripts/module_map.py [--check]
 """
@@ -119,6 +119,41 @@ def problems(graph: dict[str, set[str]]) -> list[str]:
     return out
 
 
+def sibling_cycles(src: Path) -> list[str]:
+    """Two modules of one folder that use each other (by `super::name` or by the full
+    `crate::…::name` path): the floors above only see top-level modules."""
+    out = []
+    for folder in sorted(p for p in src.rglob("*") if p.is_dir()):
+        mods = {}
+        for f in folder.glob("*.rs"):
+            if f.name != "mod.rs":
+                mods[f.stem] = f
+        for d in folder.iterdir():
+            if d.is_dir() and (d / "mod.rs").exists():
+                mods[d.name] = d / "mod.rs"
+        prefix = "crate::" + "::".join(folder.relative_to(src).parts) + "::"
+        used = {}
+        for name, file in mods.items():
+            text = without_tests(file.read_text())
+            group = " ".join(re.findall(r"super::\{([^}]*)\}", text))
+            used[name] = {
+                other
+                for other in mods
+                if other != name
+                and (
+                    re.search(rf"\bsuper::{other}\b", text)
+                    or re.search(rf"\b{other}\b", group)
+                    or (prefix + other) in text
+                )
+            }
+        for a, deps in sorted(used.items()):
+            for b in sorted(deps):
+                if a < b and a in used.get(b, ()):
+                    rel = folder.relative_to(src)
+                    out.append(f"cycle: {rel}/{a} <-> {rel}/{b}")
+    return out
+
+
 def main() -> int:
     print("```mermaid")
     print(mermaid("crates", crate_graph()))
@@ -131,6 +166,7 @@ def main() -> int:
         print("```")
         if crate == "tessera-server":
             failed += problems(graph)
+            failed += sibling_cycles(ROOT / src)
         else:
             failed += [
                 f"{crate}: cycle: {a} <-> {b}"

@@ -3,11 +3,11 @@
 //! cookie; without one it shows its own sign-in form (`POST /account/login`). Forms carry a
 //! server-bound CSRF token (`http::csrf`).
 
-use crate::http::authorize::{session_cookie, session_value, without_session};
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf;
 use crate::http::pages::{self, AccountLoginPage, AccountPage, SessionLine, SignInRefusal};
+use crate::http::session_cookie::{session_cookie, session_value, without_session};
 use crate::service::audit::Actor;
 use crate::service::sso::session;
 use crate::service::user::Users;

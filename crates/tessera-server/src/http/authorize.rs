@@ -8,6 +8,7 @@ use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf;
 use crate::http::pages::{self, ConsentPage, LoginPage, SignInRefusal};
+use crate::http::session_cookie::{session_cookie, session_value};
 use crate::service::sso::authorize::{
     self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Next,
 };
@@ -19,34 +20,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use tessera_proto::Secret;
-
-/// The SSO session cookie on plain http.
-pub const SESSION_COOKIE: &str = "tessera_session";
-/// The SSO session cookie on https: `__Host-`, so no sibling subdomain can set one (and
-/// sign a browser in as someone else).
-pub const HOST_SESSION_COOKIE: &str = "__Host-tessera_session";
-
-/// The session cookie's name for this issuer.
-pub(crate) fn session_cookie_name(state: &AppState) -> &'static str {
-    if state.issuer.starts_with("https://") {
-        HOST_SESSION_COOKIE
-    } else {
-        SESSION_COOKIE
-    }
-}
-
-/// The browser's session cookie value, if it sent one.
-pub(crate) fn session_value<'j>(state: &AppState, jar: &'j CookieJar) -> Option<&'j str> {
-    jar.get(session_cookie_name(state)).map(Cookie::value)
-}
-
-/// The jar with the session cookie cleared.
-pub(crate) fn without_session(state: &AppState, jar: CookieJar) -> CookieJar {
-    jar.remove(Cookie::build(session_cookie_name(state)).path("/"))
-}
 
 /// The authorization endpoint and its forms.
 pub fn routes() -> Router<AppState> {
@@ -391,17 +367,6 @@ pub(crate) fn hidden_fields(params: &impl serde::Serialize) -> Vec<(String, Stri
             .collect(),
         _ => Vec::new(),
     }
-}
-
-pub(crate) fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
-    let max_age = crate::domain::time::seconds(state.settings.sso.session_lifetime);
-    Cookie::build((session_cookie_name(state), value))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.issuer.starts_with("https://"))
-        .max_age(time::Duration::seconds(max_age))
-        .build()
 }
 
 /// The origin a redirect URI's form submission ends at, for CSP `form-action`.

@@ -8,7 +8,7 @@
 //! key, nor take it from a page shown to another session: a cookie-and-field pair the
 //! client picks (double submit) is refused.
 
-use crate::http::authorize::session_value;
+use crate::http::session_cookie::session_value;
 use crate::service::sso::authorize;
 use crate::state::AppState;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};

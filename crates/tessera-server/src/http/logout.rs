@@ -3,11 +3,10 @@
 //! signed-out page with the front-channel logout frames. The rules are
 //! [`crate::service::sso::logout`]'s.
 
-use crate::http::authorize::{
-    browser_session, hidden_fields, origin_of, redirect, session_value, without_session,
-};
+use crate::http::authorize::{browser_session, hidden_fields, origin_of, redirect};
 use crate::http::csrf;
 use crate::http::pages::{self, LogoutPage, SignedOutPage};
+use crate::http::session_cookie::{session_value, without_session};
 use crate::service::sso::authorize::redirect_url;
 use crate::service::sso::logout::{self, Decision, LogoutError, LogoutParams};
 use crate::service::sso::session;

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod oidc;
 pub mod pages;
+pub mod session_cookie;
 pub mod token;
 pub mod users;
 

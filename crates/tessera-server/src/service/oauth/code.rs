@@ -1,7 +1,7 @@
 //! The authorization-code grant (RFC 6749 §4.1 with PKCE, RFC 7636) and the OpenID Connect ID
 //! tokens it and a refresh of its family give.
 
-use super::{OAuthError, grants::required, grants::scope_of};
+use super::{OAuthError, required, scope_of};
 use crate::domain::GrantType;
 use crate::domain::Scope;
 use crate::service::client::ClientExt as _;

@@ -1,7 +1,7 @@
 //! The token endpoint (RFC 6749 §4-6): the grant named by `grant_type`, for an authenticated
 //! client registered for it; client credentials, password and refresh token here.
 
-use super::{OAuthError, code::IdTokenFor, code::authorization_code};
+use super::{OAuthError, code::IdTokenFor, code::authorization_code, required, scope_of};
 use crate::domain::GrantType;
 use crate::domain::Scope;
 use crate::service::client::{self, ClientCredentials, ClientExt as _};
@@ -87,10 +87,6 @@ pub(super) async fn grant(
     }
 }
 
-pub(super) fn required<T>(value: Option<T>, field: &str) -> Result<T, OAuthError> {
-    value.ok_or_else(|| OAuthError::InvalidRequest(format!("{field}: this field is required")))
-}
-
 /// The scopes granted: those asked for, which must all be the client's, or all of the
 /// client's when none are asked for.
 pub(super) fn allowed_scope(client: &Client, asked: Option<&str>) -> Result<String, OAuthError> {
@@ -141,10 +137,6 @@ pub(super) async fn password(
     };
     let pair = token::issue_pair_for(state, &user, grant).await?;
     Ok(pair_response(state, client, pair, scope_of(&scope)))
-}
-
-pub(super) fn scope_of(scope: &str) -> Option<String> {
-    (!scope.is_empty()).then(|| scope.to_owned())
 }
 
 pub(super) fn pair_response(

@@ -1,7 +1,7 @@
 //! Introspection (RFC 7662) and revocation (RFC 7009): what a presented token is, for the
 //! client it was issued to.
 
-use super::{OAuthError, grants::required};
+use super::{OAuthError, required};
 use crate::service::client::{self, ClientCredentials, ClientExt as _};
 use crate::service::token::{self, TokenError};
 use crate::state::AppState;

@@ -136,3 +136,13 @@ impl From<LoginError> for OAuthError {
         }
     }
 }
+
+/// `value`, or `invalid_request` naming the missing `field`.
+pub(super) fn required<T>(value: Option<T>, field: &str) -> Result<T, OAuthError> {
+    value.ok_or_else(|| OAuthError::InvalidRequest(format!("{field}: this field is required")))
+}
+
+/// The scope to answer with: none when empty.
+pub(super) fn scope_of(scope: &str) -> Option<String> {
+    (!scope.is_empty()).then(|| scope.to_owned())
+}

@@ -1,7 +1,7 @@
 //! Tokens of the djangorestframework-simplejwt deployment Tessera replaces, accepted until
 //! `[tokens] legacy_until`: its access tokens verify, its refresh tokens are exchanged once.
 
-use super::{TokenError, issue::issue_pair, verify::current_user};
+use super::{TokenError, current_user, issue::issue_pair};
 use crate::state::AppState;
 use crate::store::User;
 use tessera_proto::{Secret, TokenPair};

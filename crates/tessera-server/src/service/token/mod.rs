@@ -16,7 +16,7 @@ pub use verify::{Live, accepted, authenticate_bearer, blacklist, live_access, ve
 
 use crate::domain::time::seconds;
 use crate::state::AppState;
-use crate::store::{Client, StoreError};
+use crate::store::{Client, StoreError, User};
 use tessera_token::{RandomError, SignError, VerifyError};
 
 /// A token operation failed.
@@ -109,5 +109,15 @@ impl Grant<'_> {
         self.client
             .and_then(|c| c.refresh_lifetime)
             .unwrap_or_else(|| seconds(state.settings.tokens.refresh_lifetime))
+    }
+}
+
+/// The active user `id` of a token issued in session epoch `sep`: refused when every
+/// session of the user was ended since (log out everywhere, a password set, a disable).
+pub(super) async fn current_user(state: &AppState, id: i64, sep: i64) -> Result<User, TokenError> {
+    match state.store.user_by_id(id).await? {
+        Some(u) if u.is_active && u.session_epoch == sep => Ok(u),
+        Some(u) if u.is_active => Err(TokenError::NotValid("the user's sessions were ended since")),
+        _ => Err(TokenError::NotValid("user missing or disabled")),
     }
 }

@@ -1,7 +1,7 @@
 //! Refreshing: a refresh token exchanged exactly once for a new pair (the Django API's and a
 //! client's), reuse revoking the family.
 
-use super::{Grant, SignIn, TokenError, issue::mint, legacy::legacy_refresh, verify::current_user};
+use super::{Grant, SignIn, TokenError, current_user, issue::mint, legacy::legacy_refresh};
 use crate::domain::Scope;
 use crate::state::AppState;
 use crate::store::{Client, RefreshRecord, RefreshState, RotateOutcome, User};

@@ -2,8 +2,8 @@
 //! token behind a Bearer header for a surface.
 
 use super::{
-    TokenError, legacy::legacy_access, legacy::legacy_token_is_theirs, refresh::live_refresh,
-    refresh::refresh_claims,
+    TokenError, current_user, legacy::legacy_access, legacy::legacy_token_is_theirs,
+    refresh::live_refresh, refresh::refresh_claims,
 };
 use crate::domain::time::seconds;
 use crate::service::audience::{self, Surface};
@@ -175,14 +175,4 @@ pub async fn authenticate_bearer(
     let live = accepted(state, token, surface).await?;
     let user = live.user.ok_or(TokenError::NotValid("not a user token"))?;
     Ok((live.claims, user))
-}
-
-/// The active user `id` of a token issued in session epoch `sep`: refused when every
-/// session of the user was ended since (log out everywhere, a password set, a disable).
-pub(super) async fn current_user(state: &AppState, id: i64, sep: i64) -> Result<User, TokenError> {
-    match state.store.user_by_id(id).await? {
-        Some(u) if u.is_active && u.session_epoch == sep => Ok(u),
-        Some(u) if u.is_active => Err(TokenError::NotValid("the user's sessions were ended since")),
-        _ => Err(TokenError::NotValid("user missing or disabled")),
-    }
 }
