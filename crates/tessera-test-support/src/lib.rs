@@ -6,8 +6,11 @@
 //! - [`TestAppBuilder`]: settings tweaks, reusing a data directory (restarts).
 //! - [`postgres_url`], [`fresh_postgres_schema`]: a PostgreSQL database of its own for
 //!   each test, as a schema in the database `TESSERA_TEST_POSTGRES_URL` names.
-//!
 //! - [`bao::Bao`]: a real OpenBao dev server for the Vault key backends.
+//! - [`smtp::Smtp`]: a real SMTP server (aiosmtpd) whose messages a test reads.
+//! - [`ports`]: loopback ports for those child servers, never handed out twice.
+//! - [`eventually`], [`stays`]: waiting for a condition, or checking that one keeps
+//!   holding, instead of sleeping.
 //!
 //! Set `TEST_LOG=1` to see the server's logs. Set `TESSERA_TEST_BACKEND=postgres` (with
 //! `TESSERA_TEST_POSTGRES_URL`) to run every [`TestApp`] on PostgreSQL instead of SQLite.
