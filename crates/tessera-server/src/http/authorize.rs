@@ -72,7 +72,9 @@ fn malformed_request() -> Response {
 }
 
 async fn authorize_with(state: AppState, jar: CookieJar, params: AuthorizeParams) -> Response {
-    let (req, params) = match incoming_request(&state, params).await {
+    // The forms' seal is for this browser: its CSRF nonce (set now if it had none).
+    let (jar, browser) = csrf::nonce(&state, jar);
+    let (req, params) = match incoming_request(&state, params, &browser).await {
         Ok(found) => found,
         Err(e) => return failure(&state, e, StatusCode::FOUND),
     };
@@ -90,14 +92,19 @@ async fn authorize_with(state: AppState, jar: CookieJar, params: AuthorizeParams
 async fn incoming_request(
     state: &AppState,
     mut params: AuthorizeParams,
+    browser: &str,
 ) -> Result<(AuthorizeRequest, AuthorizeParams), AuthorizeError> {
     // A seal is Tessera's own, carried through its forms: a request arriving here is
     // vouched for by what it brings (a pushed request, a signed object), never by a seal
     // copied from an earlier form.
     params.sealed = None;
     let params = authorize::resolve_pushed(state, params).await?;
-    let params = authorize::resolve_request_object(state, params).await?;
-    let req = form_request(state, &params).await?;
+    let mut params = authorize::resolve_request_object(state, params).await?;
+    // Sealed before any browser had it (pushed, or a request object): sealed again for
+    // this one, so that its forms carry a seal no other browser's form matches.
+    let how = authorize::unseal(state, &params, "")?;
+    params.sealed = authorize::seal(state, &params, how, browser);
+    let req = form_request(state, &params, browser).await?;
     Ok((req, params))
 }
 
@@ -107,8 +114,9 @@ async fn incoming_request(
 async fn form_request(
     state: &AppState,
     params: &AuthorizeParams,
+    browser: &str,
 ) -> Result<AuthorizeRequest, AuthorizeError> {
-    let how = authorize::unseal(state, params)?;
+    let how = authorize::unseal(state, params, browser)?;
     let req = authorize::validate(state, params).await?;
     authorize::require_provenance(state, &req, how)?;
     Ok(req)
@@ -137,7 +145,13 @@ async fn login_form(
         Err(ApiError::PayloadTooLarge(_)) => return too_large(),
         Err(_) => return bad_request("The sign-in form could not be read."),
     };
-    let req = match form_request(&state, &form.params).await {
+    let req = match form_request(
+        &state,
+        &form.params,
+        csrf::nonce_of(&state, &jar).unwrap_or_default(),
+    )
+    .await
+    {
         Ok(req) => req,
         Err(e) => return failure(&state, e, StatusCode::SEE_OTHER),
     };
@@ -198,7 +212,13 @@ async fn consent_form(
         Err(ApiError::PayloadTooLarge(_)) => return too_large(),
         Err(_) => return bad_request("The consent form could not be read."),
     };
-    let req = match form_request(&state, &form.params).await {
+    let req = match form_request(
+        &state,
+        &form.params,
+        csrf::nonce_of(&state, &jar).unwrap_or_default(),
+    )
+    .await
+    {
         Ok(req) => req,
         Err(e) => return failure(&state, e, StatusCode::SEE_OTHER),
     };

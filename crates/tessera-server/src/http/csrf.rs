@@ -37,12 +37,30 @@ fn secure(state: &AppState) -> bool {
 /// The field a form must carry in this browser, and the jar with a nonce cookie set when
 /// the browser had none.
 pub fn token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
-    let name = cookie_name(state);
-    let (jar, nonce) = match jar
-        .get(name)
-        .map(|c| c.value().to_owned())
+    let (jar, nonce) = nonce(state, jar);
+    if nonce.is_empty() {
+        return (jar, String::new());
+    }
+    let tag = state
+        .keys
+        .current()
+        .mac()
+        .tag(PURPOSE, &message(&nonce, session(state, &jar)));
+    (jar, URL_SAFE_NO_PAD.encode(tag))
+}
+
+/// This browser's nonce, as it sent it; `None` without one.
+pub fn nonce_of<'j>(state: &AppState, jar: &'j CookieJar) -> Option<&'j str> {
+    jar.get(cookie_name(state))
+        .map(Cookie::value)
         .filter(|v| v.len() == NONCE_CHARS)
-    {
+}
+
+/// This browser's nonce, and the jar with the nonce cookie set when the browser had none
+/// (empty if the random generator failed: no form of this browser will then pass).
+pub fn nonce(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    let name = cookie_name(state);
+    match nonce_of(state, &jar).map(str::to_owned) {
         Some(existing) => (jar, existing),
         None => {
             let Ok(nonce) = authorize::random_token() else {
@@ -56,22 +74,12 @@ pub fn token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
                 .build();
             (jar.add(cookie), nonce)
         }
-    };
-    let tag = state
-        .keys
-        .current()
-        .mac()
-        .tag(PURPOSE, &message(&nonce, session(state, &jar)));
-    (jar, URL_SAFE_NO_PAD.encode(tag))
+    }
 }
 
 /// Whether `field` is this browser's token (constant time).
 pub fn ok(state: &AppState, jar: &CookieJar, field: &str) -> bool {
-    let Some(nonce) = jar
-        .get(cookie_name(state))
-        .map(Cookie::value)
-        .filter(|v| v.len() == NONCE_CHARS)
-    else {
+    let Some(nonce) = nonce_of(state, jar) else {
         return false;
     };
     let Ok(tag) = URL_SAFE_NO_PAD.decode(field) else {

@@ -90,6 +90,7 @@ pub async fn push(
             pushed: true,
             signed,
         },
+        "",
     );
     let stored = serde_json::to_string(&params)
         .map_err(|e| OAuthError::Internal(format!("pushed request: {e}")))?;

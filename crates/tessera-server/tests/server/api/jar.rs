@@ -441,6 +441,81 @@ async fn a_client_can_require_signed_request_objects() {
     assert_eq!(res.status(), 400, "an expired seal");
 }
 
+/// A form's seal is for the browser it was shown to: copied with every hidden field into
+/// another browser's form (that browser's own CSRF token, its own sign-in), it vouches for
+/// nothing, so one signed object or pushed request cannot be taken into a second browser
+/// while the seal lasts (attacker review of issue 18).
+#[tokio::test]
+async fn a_seal_copied_into_another_browser_is_refused() {
+    let (app, key, _) = keyed_jar(NewClient {
+        require_signed_request_object: true,
+        ..NewClient::default()
+    })
+    .await;
+    let (_, challenge) = pkce();
+    let first = crate::api::browser();
+    let page = first
+        .get(by_value(
+            &app,
+            "jar",
+            &key.sign(&object(&app, &challenge)),
+            &[],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let fields = hidden_inputs(&page.text().await.unwrap());
+    // The second browser's own CSRF token, from a login page of its own.
+    let second = crate::api::browser();
+    let own = second
+        .get(by_value(
+            &app,
+            "jar",
+            &key.sign(&object(&app, &challenge)),
+            &[],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let own_csrf = hidden_inputs(&own.text().await.unwrap())
+        .into_iter()
+        .find(|(k, _)| k == "csrf")
+        .unwrap()
+        .1;
+    let mut copied: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| {
+            if k == "csrf" {
+                (k.clone(), own_csrf.clone())
+            } else {
+                (k.clone(), v.clone())
+            }
+        })
+        .collect();
+    copied.push(("username".into(), "alice".into()));
+    copied.push(("password".into(), PASSWORD.into()));
+    let res = second
+        .post(app.url("/oauth/authorize/login"))
+        .form(&copied)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "another browser's seal");
+    // In the browser it was shown to, the same form signs in.
+    let mut own_form = fields;
+    own_form.push(("username".into(), "alice".into()));
+    own_form.push(("password".into(), PASSWORD.into()));
+    let res = first
+        .post(app.url("/oauth/authorize/login"))
+        .form(&own_form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(param(&location(&res), "code").is_some());
+}
+
 /// A JWKS served at a `jwks_uri` (this test's own listener): fetched once however many
 /// requests need it at once, cached, fetched again for a key it does not hold (the client
 /// rotated), but at most every ten seconds however many objects name unknown keys.

@@ -88,7 +88,7 @@ pub async fn resolve_request_object(
                 pushed: false,
                 signed: resolved.signed,
             };
-            inner.sealed = seal(state, &inner, how);
+            inner.sealed = seal(state, &inner, how, "");
             Ok(inner)
         }
         Err(e) => Err(fail("invalid_request_object", e.0)),

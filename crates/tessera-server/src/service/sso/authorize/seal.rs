@@ -39,30 +39,42 @@ const SEAL_PURPOSE: &str = "vouched-request";
 pub const SEAL_LIFETIME: i64 = CONSENT_TICKET_LIFETIME;
 
 /// The request's values without the seal, in a fixed order (the struct's), after how
-/// they came and until when the seal holds.
-fn sealed_message(params: &AuthorizeParams, how: Provenance, expires_at: i64) -> Vec<u8> {
+/// they came, until when the seal holds and which browser it is for.
+fn sealed_message(
+    params: &AuthorizeParams,
+    how: Provenance,
+    expires_at: i64,
+    browser: &str,
+) -> Vec<u8> {
     let unsealed = AuthorizeParams {
         sealed: None,
         ..params.clone()
     };
-    let mut message = format!("{}\n{expires_at}\n", how.flags()).into_bytes();
+    let mut message = format!("{}\n{expires_at}\n{browser}\n", how.flags()).into_bytes();
     message.extend(serde_json::to_vec(&unsealed).unwrap_or_default());
     message
 }
 
-/// Seals `params` as a request that came as `how` says, for [`SEAL_LIFETIME`] seconds:
-/// `<flags>.<expires at>.<HMAC under the internal key>`. A request nothing vouches for
-/// gets no seal.
-pub fn seal(state: &AppState, params: &AuthorizeParams, how: Provenance) -> Option<String> {
+/// Seals `params` as a request that came as `how` says, for [`SEAL_LIFETIME`] seconds, for
+/// `browser`: `<flags>.<expires at>.<HMAC under the internal key>`. A request nothing
+/// vouches for gets no seal. `browser` is the browser's CSRF nonce for the seal its forms
+/// carry (a seal copied into another browser's form matches nothing there), and empty for
+/// the seal a pushed request or a request object gets before any browser has it; the
+/// authorization endpoint checks that one and seals again for the browser.
+pub fn seal(
+    state: &AppState,
+    params: &AuthorizeParams,
+    how: Provenance,
+    browser: &str,
+) -> Option<String> {
     if how == Provenance::default() {
         return None;
     }
     let expires_at = state.clock.unix().saturating_add(SEAL_LIFETIME);
-    let tag = state
-        .keys
-        .current()
-        .mac()
-        .tag(SEAL_PURPOSE, &sealed_message(params, how, expires_at));
+    let tag = state.keys.current().mac().tag(
+        SEAL_PURPOSE,
+        &sealed_message(params, how, expires_at, browser),
+    );
     Some(format!(
         "{}.{expires_at}.{}",
         how.flags(),
@@ -70,12 +82,16 @@ pub fn seal(state: &AppState, params: &AuthorizeParams, how: Provenance) -> Opti
     ))
 }
 
-/// How `params` came, by their seal (none: nothing vouches for them).
+/// How `params` came, by their seal for `browser` (none: nothing vouches for them).
 ///
 /// # Errors
-/// [`AuthorizeError::Page`] for a seal that does not match (the form was altered) or has
-/// expired.
-pub fn unseal(state: &AppState, params: &AuthorizeParams) -> Result<Provenance, AuthorizeError> {
+/// [`AuthorizeError::Page`] for a seal that does not match (the form was altered, or
+/// comes from another browser) or has expired.
+pub fn unseal(
+    state: &AppState,
+    params: &AuthorizeParams,
+    browser: &str,
+) -> Result<Provenance, AuthorizeError> {
     let Some(seal) = params.sealed.as_deref() else {
         return Ok(Provenance::default());
     };
@@ -104,7 +120,7 @@ pub fn unseal(state: &AppState, params: &AuthorizeParams) -> Result<Provenance, 
     };
     if !state.keys.current().mac().verify_tag(
         SEAL_PURPOSE,
-        &sealed_message(params, how, expires_at),
+        &sealed_message(params, how, expires_at, browser),
         &tag,
     ) {
         return Err(altered());
