@@ -103,4 +103,13 @@ pub enum ErrorCode {
     TemporarilyUnavailable,
     /// Something failed on the server (500); details are in the server's log.
     ServerError,
+    /// The password was right and the account has a second factor: complete the sign-in
+    /// at `/auth/token/mfa/` with the answer's `mfa_token` (401).
+    MfaRequired,
+    /// The second factor's code is wrong or was used before (401).
+    MfaInvalid,
+    /// The `mfa_token` is unknown, expired, spent or out of attempts: log in again (401).
+    MfaTokenInvalid,
+    /// The account must enrol a second factor first, in a browser (401).
+    MfaEnrollmentRequired,
 }

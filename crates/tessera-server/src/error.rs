@@ -68,6 +68,24 @@ pub enum ApiError {
     /// A bug or an unexpected failure (500); the text is logged, never sent.
     #[error("internal server error")]
     Internal(String),
+    /// The password was right; a second factor completes the sign-in (401, with the
+    /// `mfa_token` and the methods it takes).
+    #[error("a second factor is required: send a code to /auth/token/mfa/ with this mfa_token")]
+    MfaRequired {
+        /// The sign-in's ticket.
+        token: String,
+        /// `totp`, `recovery_code`.
+        methods: Vec<&'static str>,
+    },
+    /// The second factor's code is wrong or was used (401).
+    #[error("the code is not valid")]
+    MfaInvalid,
+    /// The `mfa_token` cannot be used any more (401).
+    #[error("this mfa_token is invalid or expired: log in again")]
+    MfaTokenInvalid,
+    /// The account must enrol a second factor, in a browser (401).
+    #[error("this account must set up two-step verification first: sign in on the account page")]
+    MfaEnrollmentRequired,
 }
 
 impl ApiError {
@@ -95,6 +113,13 @@ impl ApiError {
                 ErrorCode::TemporarilyUnavailable,
             ),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::ServerError),
+            Self::MfaRequired { .. } => (StatusCode::UNAUTHORIZED, ErrorCode::MfaRequired),
+            Self::MfaInvalid => (StatusCode::UNAUTHORIZED, ErrorCode::MfaInvalid),
+            Self::MfaTokenInvalid => (StatusCode::UNAUTHORIZED, ErrorCode::MfaTokenInvalid),
+            Self::MfaEnrollmentRequired => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::MfaEnrollmentRequired,
+            ),
         }
     }
 }
@@ -107,14 +132,26 @@ impl IntoResponse for ApiError {
             Self::Unavailable(detail) => tracing::warn!(%detail, "request refused: unavailable"),
             _ => {}
         }
-        let mut response = (
-            status,
-            Json(ErrorBody {
-                detail: self.to_string(),
-                code,
-            }),
-        )
-            .into_response();
+        let mut response = match &self {
+            Self::MfaRequired { token, methods } => (
+                status,
+                Json(serde_json::json!({
+                    "detail": self.to_string(),
+                    "code": code,
+                    "mfa_token": token,
+                    "methods": methods,
+                })),
+            )
+                .into_response(),
+            _ => (
+                status,
+                Json(ErrorBody {
+                    detail: self.to_string(),
+                    code,
+                }),
+            )
+                .into_response(),
+        };
         let headers = response.headers_mut();
         match code {
             ErrorCode::TokenNotValid => {
@@ -185,6 +222,11 @@ impl From<ObtainError> for ApiError {
         match e {
             ObtainError::Login(e) => e.into(),
             ObtainError::Token(e) => e.into(),
+            ObtainError::MfaRequired { token, methods } => Self::MfaRequired { token, methods },
+            ObtainError::MfaEnrollmentRequired => Self::MfaEnrollmentRequired,
+            ObtainError::SecondFactor(e) => e.into(),
+            ObtainError::Authn(e) => e.into(),
+            ObtainError::Store(e) => e.into(),
         }
     }
 }
@@ -229,6 +271,7 @@ impl From<AccountError> for ApiError {
             AccountError::Throttled(wait) => Self::Throttled(wait.seconds),
             AccountError::Token(t) => t.into(),
             AccountError::Users(u) => u.into(),
+            AccountError::Authn(a) => a.into(),
             AccountError::Store(s) => s.into(),
         }
     }
@@ -255,6 +298,33 @@ impl From<ClientServiceError> for ApiError {
             ClientServiceError::NotFound(_) => Self::NotFound,
             ClientServiceError::Store(s) => s.into(),
             ClientServiceError::Random(r) => Self::Internal(r.to_string()),
+        }
+    }
+}
+
+impl From<crate::service::authn::AuthnError> for ApiError {
+    fn from(e: crate::service::authn::AuthnError) -> Self {
+        use crate::service::authn::AuthnError;
+        match e {
+            AuthnError::AlreadyEnrolled => Self::Conflict("totp".into()),
+            AuthnError::NothingToConfirm => Self::Invalid(e.to_string()),
+            AuthnError::WrongCode => Self::Invalid(format!("code: {e}")),
+            AuthnError::NotEnrolled => Self::NotFound,
+            AuthnError::Sealed | AuthnError::Random(_) => Self::Internal(e.to_string()),
+            AuthnError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<crate::service::authn::SecondFactorError> for ApiError {
+    fn from(e: crate::service::authn::SecondFactorError) -> Self {
+        use crate::service::authn::SecondFactorError;
+        match e {
+            SecondFactorError::Invalid => Self::MfaInvalid,
+            SecondFactorError::Expired => Self::MfaTokenInvalid,
+            SecondFactorError::Throttled(wait) => Self::Throttled(wait.seconds),
+            SecondFactorError::Authn(a) => a.into(),
+            SecondFactorError::Store(s) => s.into(),
         }
     }
 }

@@ -40,6 +40,9 @@ fn claims() -> AccessClaims {
         is_staff: None,
         is_superuser: None,
         sep: 0,
+        auth_time: None,
+        acr: None,
+        amr: Vec::new(),
     }
 }
 
@@ -79,6 +82,8 @@ fn issue_pair(c: &mut Criterion) {
                 sep: 0,
                 auth_time: None,
                 sid: None,
+                acr: None,
+                amr: Vec::new(),
             };
             (access, sign_refresh(&mac, &refresh).unwrap())
         })

@@ -82,6 +82,16 @@ pub struct AccessClaims {
     /// (0) until the user's sessions were first ended.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub sep: i64,
+    /// When the user authenticated (Unix seconds), for resource services that require a
+    /// recent sign-in (RFC 9470 `max_age`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// The authentication level reached (`aal1`, `aal2`): RFC 9470's `acr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// The authentication methods used (RFC 8176 values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// Whether an epoch is the first one (then it is not written).
@@ -148,6 +158,12 @@ pub struct RefreshClaims {
     /// The browser session the family began in (`sid` of its ID tokens).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The sign-in's authentication level, repeated in the tokens it is exchanged for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// The sign-in's authentication methods, likewise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// A new random token id: 32 lowercase hex characters (128 bits).

@@ -51,6 +51,12 @@ pub struct IdClaims {
     /// `email` scope: whether the address was verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
+    /// The authentication level reached (`acr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// The authentication methods used (`amr`, RFC 8176).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// `at_hash` (and `c_hash`): the left half of the hash of the token's ASCII, base64url,

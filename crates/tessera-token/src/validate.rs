@@ -302,6 +302,9 @@ pub fn verify_legacy_access(
         is_staff: None,
         is_superuser: None,
         sep: 0,
+        auth_time: None,
+        acr: None,
+        amr: Vec::new(),
     })
 }
 

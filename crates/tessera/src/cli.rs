@@ -219,6 +219,9 @@ pub enum ClientCommand {
         /// Every authorization request must be a request object signed with its keys.
         #[arg(long)]
         require_signed_request_object: bool,
+        /// Every user signing in to it must use a second factor (TOTP or a passkey).
+        #[arg(long)]
+        require_mfa: bool,
     },
     /// List clients.
     List,

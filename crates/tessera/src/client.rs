@@ -35,6 +35,7 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
             jwks_uri,
             request_object_signing_alg,
             require_signed_request_object,
+            require_mfa,
         } => {
             let jwks = match jwks_file {
                 Some(path) => Some(
@@ -67,6 +68,7 @@ pub async fn run(cmd: ClientCommand, settings: &Settings, out: Format) -> anyhow
                 jwks_uri,
                 request_object_signing_alg,
                 require_signed_request_object,
+                require_mfa,
             };
             if let Some(alg) = id_token_alg {
                 let active = store.signing_keys().await?.into_iter().any(|k| {
@@ -189,6 +191,7 @@ fn view(c: &Client) -> Value {
         "jwks_uri": c.jwks_uri,
         "request_object_signing_alg": c.request_object_signing_alg,
         "require_signed_request_object": c.require_signed_request_object,
+        "require_mfa": c.require_mfa,
         "created_at": c.created_at,
     })
 }

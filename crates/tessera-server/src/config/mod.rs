@@ -9,6 +9,7 @@ mod accounts;
 mod database;
 mod keys;
 mod reference;
+mod mfa;
 mod sso;
 mod tokens;
 mod validate;
@@ -17,6 +18,7 @@ pub use accounts::{MailSettings, PasswordSettings, SignupSettings, ThrottleSetti
 pub use database::{Backend, DatabaseSettings};
 pub use keys::{KeyBackend, KeySettings, VaultSettings};
 pub use reference::REFERENCE;
+pub use mfa::{MfaRule, MfaSettings};
 pub use sso::SsoSettings;
 pub use tokens::{TokenSettings, UserClaim, UserSettings};
 
@@ -57,6 +59,8 @@ pub struct Settings {
     pub passwords: PasswordSettings,
     /// Browser single sign-on.
     pub sso: SsoSettings,
+    /// `[mfa]`: who must use a second factor.
+    pub mfa: MfaSettings,
     /// Signing keys.
     pub keys: KeySettings,
     /// `[vault]`: where `keys.backend = vault-kv | vault-transit` finds Vault / OpenBao.
@@ -106,6 +110,7 @@ impl Default for Settings {
             users: UserSettings::default(),
             passwords: PasswordSettings::default(),
             sso: SsoSettings::default(),
+            mfa: MfaSettings::default(),
             keys: KeySettings::default(),
             vault: VaultSettings::default(),
             throttle: ThrottleSettings::default(),

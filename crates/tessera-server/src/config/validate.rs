@@ -3,7 +3,7 @@
 
 use super::{
     Backend, ConfigError, DatabaseSettings, KeyBackend, KeySettings, MailSettings,
-    PasswordSettings, Settings, SignupSettings, SsoSettings, TokenSettings, UserSettings,
+    PasswordSettings, Settings, SignupSettings, MfaSettings, SsoSettings, TokenSettings, UserSettings,
     VaultSettings,
 };
 use std::time::Duration;
@@ -30,7 +30,8 @@ impl Settings {
         accounts(&self.signup, &self.mail, &self.users)?;
         passwords(&self.passwords)?;
         keys(&self.keys, &self.vault)?;
-        sso(&self.sso)
+        sso(&self.sso)?;
+        mfa(&self.mfa)
     }
 }
 
@@ -196,6 +197,18 @@ fn keys(k: &KeySettings, v: &VaultSettings) -> Checked {
 fn sso(s: &SsoSettings) -> Checked {
     if s.session_lifetime < Duration::from_secs(60) {
         return invalid("sso.session_lifetime", "must be at least one minute");
+    }
+    Ok(())
+}
+
+/// `[mfa]`
+fn mfa(m: &MfaSettings) -> Checked {
+    if m
+        .totp_issuer
+        .as_deref()
+        .is_some_and(|i| i.is_empty() || i.contains(':'))
+    {
+        return invalid("mfa.totp_issuer", "must be non-empty and without ':'");
     }
     Ok(())
 }

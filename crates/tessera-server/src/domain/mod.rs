@@ -1,5 +1,6 @@
 //! Validated domain values: a value of these types has passed its checks.
 
+pub mod authn;
 pub mod client;
 pub mod digest;
 pub mod scope;

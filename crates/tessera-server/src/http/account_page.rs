@@ -9,7 +9,8 @@ use crate::http::csrf;
 use crate::http::pages::{self, AccountLoginPage, AccountPage, SessionLine, SignInRefusal};
 use crate::http::session_cookie::{session_cookie, session_value, without_session};
 use crate::service::audit::Actor;
-use crate::service::sso::session;
+use crate::http::authorize::second_factor::{self, Destination};
+use crate::service::sso::session::{self, SignedIn};
 use crate::service::user::Users;
 use crate::state::AppState;
 use crate::store::{LiveFamily, Session, StoreError, User};
@@ -136,10 +137,16 @@ async fn sign_in(
         );
     }
     let password = form.password.unwrap_or_else(|| Secret::new(""));
-    match session::sign_in(&state, &form.username, &password, ip).await {
-        Ok((cookie, _)) => {
+    match session::sign_in(&state, &form.username, &password, ip, None, None).await {
+        Ok(SignedIn::Session(cookie, _)) => {
             let jar = jar.add(session_cookie(&state, cookie));
             (jar, see_other("/account")).into_response()
+        }
+        Ok(SignedIn::SecondFactor(ticket)) => {
+            second_factor::ask(&state, jar, &Destination::Account, ticket, false, None, StatusCode::OK).await
+        }
+        Ok(SignedIn::Enrol(ticket)) => {
+            second_factor::ask(&state, jar, &Destination::Account, ticket, true, None, StatusCode::OK).await
         }
         Err(e) => match pages::sign_in_refusal(&e) {
             SignInRefusal::Form {

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod oidc;
 pub mod pages;
+pub mod security;
 pub mod session_cookie;
 pub mod token;
 pub mod users;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(token::routes())
         .merge(users::routes())
+        .merge(security::routes())
         .merge(admin::routes())
         .merge(account::routes())
         .merge(account_page::routes())

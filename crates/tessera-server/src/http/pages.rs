@@ -334,6 +334,18 @@ pub fn sign_in_refusal(e: &SignInError) -> SignInRefusal {
             tracing::error!(error = %e, "could not start a session");
             SignInRefusal::Page(unavailable())
         }
+        SignInError::SecondFactor(e) => {
+            tracing::warn!(error = %e, "a second factor was not taken");
+            SignInRefusal::Page(unavailable())
+        }
+        SignInError::Authn(e) => {
+            tracing::error!(error = %e, "a factor could not be used");
+            SignInRefusal::Page(unavailable())
+        }
+        SignInError::Store(e) => {
+            tracing::warn!(error = %e, "a sign-in failed on the store");
+            SignInRefusal::Page(unavailable())
+        }
     }
 }
 
@@ -358,4 +370,52 @@ pub fn describe_scope(scope: &str) -> String {
         }
         other => format!("Use the permission “{other}”"),
     }
+}
+
+/// The second-factor form of a sign-in.
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+pub struct SecondFactorPage {
+    /// The client signed in to, if any.
+    pub client_name: Option<String>,
+    /// A failed attempt's message.
+    pub error: Option<String>,
+    /// The authorization request, carried through the form (empty for the account page).
+    pub hidden: Vec<(String, String)>,
+    /// The CSRF token.
+    pub csrf: String,
+}
+
+/// TOTP enrolment: the QR code, the key, and the form confirming the first code.
+#[derive(Template)]
+#[template(path = "enrol.html")]
+pub struct EnrolPage {
+    /// The client signed in to, if any.
+    pub client_name: Option<String>,
+    /// A failed attempt's message.
+    pub error: Option<String>,
+    /// The QR code (an SVG drawn by Tessera).
+    pub qr_svg: String,
+    /// The secret, base32.
+    pub secret: String,
+    /// Where the form posts.
+    pub action: &'static str,
+    /// The authorization request, carried through the form.
+    pub hidden: Vec<(String, String)>,
+    /// The CSRF token.
+    pub csrf: String,
+}
+
+/// The recovery codes, shown once.
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage {
+    /// The codes.
+    pub codes: Vec<String>,
+    /// Where "continue" posts.
+    pub action: &'static str,
+    /// The authorization request, carried through the form.
+    pub hidden: Vec<(String, String)>,
+    /// The CSRF token.
+    pub csrf: String,
 }

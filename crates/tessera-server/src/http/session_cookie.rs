@@ -41,3 +41,39 @@ pub fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
         .max_age(time::Duration::seconds(max_age))
         .build()
 }
+
+/// The cookie carrying a sign-in between its password and its second factor (plain http).
+pub const MFA_COOKIE: &str = "tessera_mfa";
+/// The same on https.
+pub const HOST_MFA_COOKIE: &str = "__Host-tessera_mfa";
+
+fn mfa_cookie_name(state: &AppState) -> &'static str {
+    if state.issuer.starts_with("https://") {
+        HOST_MFA_COOKIE
+    } else {
+        MFA_COOKIE
+    }
+}
+
+/// The second-factor ticket the browser carries, if any.
+pub fn mfa_value<'j>(state: &AppState, jar: &'j CookieJar) -> Option<&'j str> {
+    jar.get(mfa_cookie_name(state)).map(Cookie::value)
+}
+
+/// The cookie carrying a second-factor ticket: HttpOnly, SameSite=Lax, the ticket's life.
+pub fn mfa_cookie(state: &AppState, ticket: String) -> Cookie<'static> {
+    Cookie::build((mfa_cookie_name(state), ticket))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.issuer.starts_with("https://"))
+        .max_age(time::Duration::seconds(
+            crate::service::authn::ticket::LIFETIME,
+        ))
+        .build()
+}
+
+/// The jar with the second-factor ticket cleared.
+pub fn without_mfa(state: &AppState, jar: CookieJar) -> CookieJar {
+    jar.remove(Cookie::build(mfa_cookie_name(state)).path("/"))
+}

@@ -20,6 +20,7 @@ use tessera_proto::django::{BlacklistRequest, ObtainRequest, RefreshRequest, Ver
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/token/", post(obtain))
+        .route("/auth/token/mfa/", post(obtain_mfa))
         .route("/auth/token/refresh/", post(refresh))
         .route("/auth/refresh/", post(refresh))
         .route("/auth/token/verify/", post(verify))
@@ -37,6 +38,28 @@ async fn obtain(
         _ => return Err(ApiError::Required("username".into())),
     };
     let pair = login::obtain_pair(&state, &id, &req.password, ip).await?;
+    Ok(no_store(Json(pair).into_response()))
+}
+
+/// `POST /auth/token/mfa/`'s body.
+#[derive(Debug, serde::Deserialize)]
+struct MfaRequest {
+    #[serde(default)]
+    mfa_token: Option<tessera_proto::Secret>,
+    #[serde(default)]
+    code: Option<tessera_proto::Secret>,
+}
+
+async fn obtain_mfa(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Body(req): Body<MfaRequest>,
+) -> Result<Response, ApiError> {
+    let token = req
+        .mfa_token
+        .ok_or_else(|| ApiError::Required("mfa_token".into()))?;
+    let code = req.code.ok_or_else(|| ApiError::Required("code".into()))?;
+    let pair = login::obtain_pair_mfa(&state, token.expose(), code.expose(), ip).await?;
     Ok(no_store(Json(pair).into_response()))
 }
 

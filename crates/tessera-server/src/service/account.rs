@@ -56,6 +56,9 @@ pub enum AccountError {
     /// Creating or changing the user failed.
     #[error(transparent)]
     Users(#[from] UserServiceError),
+    /// A second factor could not be enrolled, used or removed.
+    #[error(transparent)]
+    Authn(#[from] crate::service::authn::AuthnError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -503,7 +506,11 @@ pub async fn change_email(
     Ok(())
 }
 
-async fn confirm_password(
+/// The bearer's user, when `password` is theirs (counted in the login throttle).
+///
+/// # Errors
+/// [`AccountError`].
+pub(crate) async fn confirm_password(
     state: &AppState,
     bearer: &Secret,
     ip: std::net::IpAddr,

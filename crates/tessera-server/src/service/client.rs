@@ -94,6 +94,8 @@ pub struct NewClient {
     pub request_object_signing_alg: Option<String>,
     /// `require_signed_request_object` (RFC 9101 §10.5).
     pub require_signed_request_object: bool,
+    /// Every user signing in to this client must use a second factor.
+    pub require_mfa: bool,
 }
 
 /// A created client and, for a confidential one, its secret (shown once, never stored).
@@ -243,6 +245,7 @@ pub async fn create(
         jwks_uri: input.jwks_uri,
         request_object_signing_alg: input.request_object_signing_alg,
         require_signed_request_object: input.require_signed_request_object,
+        require_mfa: input.require_mfa,
     };
     match store.create_client(&client).await {
         Ok(()) => {

@@ -3,9 +3,11 @@
 //! Unknown user, wrong password and disabled account give the same error after the same
 //! work (a hash is always verified), so neither the answer nor its timing tells them apart.
 
+use super::authn::{self, AuthnError, Requirement, SecondFactorError};
 use super::password::HashError;
-use super::token::{self, Grant, Issued, TokenError};
+use super::token::{self, Authn, Grant, Issued, TokenError};
 use super::{audit, throttle};
+use crate::domain::authn::{Method, Methods};
 use crate::state::AppState;
 use crate::store::{Store, StoreError, User};
 use tessera_proto::{Secret, TokenPair};
@@ -60,6 +62,28 @@ pub enum ObtainError {
     /// The tokens could not be issued.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// The password was right; the account signs in with a second factor too: the
+    /// sign-in's ticket (`mfa_token`) and the methods it takes.
+    #[error("a second factor is required")]
+    MfaRequired {
+        /// The ticket.
+        token: String,
+        /// `totp`, `recovery_code`.
+        methods: Vec<&'static str>,
+    },
+    /// The password was right; the account must enrol a second factor first (in a
+    /// browser).
+    #[error("the account must enrol a second factor first")]
+    MfaEnrollmentRequired,
+    /// The second factor was refused.
+    #[error(transparent)]
+    SecondFactor(#[from] SecondFactorError),
+    /// A ticket could not be issued.
+    #[error(transparent)]
+    Authn(#[from] AuthnError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// `POST /auth/token/`: checks the credentials and issues an access token and the first
@@ -74,9 +98,58 @@ pub async fn obtain_pair(
     ip: std::net::IpAddr,
 ) -> Result<TokenPair, ObtainError> {
     let user = authenticate(state, id, password, ip).await?;
-    let pair = token::issue_pair(state, &user).await?;
+    let authn = password_only(state, &user).await?;
+    let grant = Grant {
+        authn: Some(&authn),
+        ..Grant::DIRECT
+    };
+    let pair = token::issue_pair_for(state, &user, grant).await?;
     state.metrics.issued("password");
     Ok(pair)
+}
+
+/// `POST /auth/token/mfa/`: completes a login that answered `mfa_required` with a code
+/// (TOTP or recovery) and issues the pair.
+///
+/// # Errors
+/// [`ObtainError::SecondFactor`] for a wrong code or a dead ticket.
+pub async fn obtain_pair_mfa(
+    state: &AppState,
+    mfa_token: &str,
+    code: &str,
+    ip: std::net::IpAddr,
+) -> Result<TokenPair, ObtainError> {
+    let (user, methods) = authn::complete(state, mfa_token, code, ip).await?;
+    let authn = Authn::of(&methods, state.clock.unix());
+    let grant = Grant {
+        authn: Some(&authn),
+        ..Grant::DIRECT
+    };
+    let pair = token::issue_pair_for(state, &user, grant).await?;
+    state.metrics.issued("password");
+    Ok(pair)
+}
+
+/// How a password login without a client goes on: the password alone is enough (its
+/// `Authn`), or the login answers `mfa_required` (with a ticket) or
+/// `mfa_enrollment_required`.
+///
+/// # Errors
+/// [`ObtainError`].
+async fn password_only(state: &AppState, user: &User) -> Result<Authn, ObtainError> {
+    let now = state.clock.unix();
+    let methods = Methods::one(Method::Password, now);
+    match authn::requirement(state, user, None, None).await? {
+        Requirement::PasswordOnly => Ok(Authn::of(&methods, now)),
+        Requirement::SecondFactor => {
+            let factors = authn::factors_of(state, user.id).await?;
+            Err(ObtainError::MfaRequired {
+                token: authn::ticket::issue(state, user, &methods).await?,
+                methods: factors.methods(),
+            })
+        }
+        Requirement::Enrol => Err(ObtainError::MfaEnrollmentRequired),
+    }
 }
 
 /// A login of the Flask-style API: checks the credentials and issues an access token only
@@ -91,7 +164,12 @@ pub async fn obtain_access(
     ip: std::net::IpAddr,
 ) -> Result<Issued, ObtainError> {
     let user = authenticate(state, id, password, ip).await?;
-    let issued = token::issue_for(state, &user, Grant::DIRECT, false).await?;
+    let authn = password_only(state, &user).await?;
+    let grant = Grant {
+        authn: Some(&authn),
+        ..Grant::DIRECT
+    };
+    let issued = token::issue_for(state, &user, grant, false).await?;
     state.metrics.issued("password");
     Ok(issued)
 }

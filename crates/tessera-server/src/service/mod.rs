@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audience;
 pub mod audit;
+pub mod authn;
 pub mod client;
 pub mod key_schedule;
 pub mod links;
@@ -13,6 +14,7 @@ pub mod oauth;
 pub mod outbound;
 pub mod password;
 pub mod published_keys;
+pub mod security;
 pub mod sso;
 pub mod throttle;
 pub mod token;

@@ -243,6 +243,62 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The user's live refresh families (their current token), newest first.
     async fn user_families(&self, user_id: i64, now: i64) -> StoreResult<Vec<LiveFamily>>;
 
+    /// A user's TOTP secret, pending or confirmed.
+    async fn totp_secret(&self, user_id: i64) -> StoreResult<Option<TotpSecret>>;
+    /// Stores a new pending TOTP secret (replacing a pending one); false when the user
+    /// has a confirmed one.
+    async fn begin_totp(&self, user_id: i64, sealed: &[u8], now: i64) -> StoreResult<bool>;
+    /// Confirms the pending secret with the step of its first code, replacing the
+    /// recovery codes with `recovery` when it is not empty, in one transaction; false
+    /// when there was no pending secret (or the step was used).
+    async fn confirm_totp(
+        &self,
+        user_id: i64,
+        step: i64,
+        now: i64,
+        recovery: &[String],
+    ) -> StoreResult<bool>;
+    /// Accepts a TOTP code's time step once: false when a code of this step or a later
+    /// one was accepted before (a replay), or the secret is not confirmed.
+    async fn use_totp_step(&self, user_id: i64, step: i64, now: i64) -> StoreResult<bool>;
+    /// Removes the TOTP secret (and with `drop_recovery` the recovery codes).
+    async fn remove_totp(&self, user_id: i64, drop_recovery: bool) -> StoreResult<bool>;
+    /// What is left of the user's recovery codes; `None` when they have none.
+    async fn recovery_codes(&self, user_id: i64) -> StoreResult<Option<RecoveryCodes>>;
+    /// Replaces every recovery code of the user (SHA-256 hashes).
+    async fn replace_recovery_codes(
+        &self,
+        user_id: i64,
+        hashes: &[String],
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Spends a recovery code (its hash): true only on its first use.
+    async fn use_recovery_code(&self, user_id: i64, hash: &str, now: i64) -> StoreResult<bool>;
+    /// Removes every second factor of the user and ends all their sessions (one
+    /// transaction); false for an unknown user.
+    async fn reset_factors(&self, user_id: i64, now: i64) -> StoreResult<bool>;
+    /// Stores a sign-in waiting for its second factor.
+    async fn insert_mfa_ticket(&self, ticket: &MfaTicket) -> StoreResult<()>;
+    /// Counts one attempt at a live ticket that had fewer than `max`: the ticket, or
+    /// `None` (unknown, expired, or out of attempts).
+    async fn attempt_mfa_ticket(
+        &self,
+        token_hash: &str,
+        max: i64,
+        now: i64,
+    ) -> StoreResult<Option<MfaTicket>>;
+    /// A live ticket with fewer than `max` attempts, without counting one.
+    async fn mfa_ticket(
+        &self,
+        token_hash: &str,
+        max: i64,
+        now: i64,
+    ) -> StoreResult<Option<MfaTicket>>;
+    /// Spends a ticket: true for the one caller that removed it.
+    async fn take_mfa_ticket(&self, token_hash: &str) -> StoreResult<bool>;
+    /// Records the methods a live session's user has now authenticated with (a step-up).
+    async fn set_session_methods(&self, token_hash: &str, methods: &str) -> StoreResult<bool>;
+
     /// Starts a browser SSO session.
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
     /// The live session whose cookie hashes to `token_hash`.

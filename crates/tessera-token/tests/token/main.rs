@@ -38,6 +38,9 @@ pub fn access_claims() -> AccessClaims {
         is_staff: None,
         is_superuser: None,
         sep: 0,
+        auth_time: None,
+        acr: None,
+        amr: Vec::new(),
     }
 }
 
@@ -56,6 +59,8 @@ pub fn refresh_claims() -> RefreshClaims {
         sep: 0,
         auth_time: None,
         sid: None,
+        acr: None,
+        amr: Vec::new(),
     }
 }
 

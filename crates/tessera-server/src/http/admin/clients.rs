@@ -53,6 +53,8 @@ pub struct ClientView {
     request_object_signing_alg: Option<String>,
     /// Every authorization request must be a signed request object (RFC 9101).
     require_signed_request_object: bool,
+    /// Every user signing in to it must use a second factor.
+    require_mfa: bool,
 }
 
 impl From<&Client> for ClientView {
@@ -81,6 +83,7 @@ impl From<&Client> for ClientView {
             jwks_uri: c.jwks_uri.clone(),
             request_object_signing_alg: c.request_object_signing_alg.clone(),
             require_signed_request_object: c.require_signed_request_object,
+            require_mfa: c.require_mfa,
         }
     }
 }
@@ -143,6 +146,9 @@ pub struct NewClientBody {
     /// Every authorization request must be a signed request object.
     #[serde(default)]
     require_signed_request_object: bool,
+    /// Every user signing in to it must use a second factor.
+    #[serde(default)]
+    require_mfa: bool,
 }
 
 /// A registered client and, for a confidential one, its secret: shown this once only.
@@ -204,6 +210,7 @@ pub(super) async fn create_client(
         jwks_uri: body.jwks_uri,
         request_object_signing_alg: body.request_object_signing_alg,
         require_signed_request_object: body.require_signed_request_object,
+        require_mfa: body.require_mfa,
     };
     let created = clients::create(
         state.store.as_ref(),

@@ -68,6 +68,10 @@ pub(super) async fn authorization_code(
         }
         _ => return Err(OAuthError::InvalidGrant("the user is disabled")),
     };
+    let authn = token::Authn::of(
+        &crate::domain::authn::Methods::parse(&found.methods),
+        found.auth_time,
+    );
     let grant = Grant {
         client: Some(client),
         scope: Some(found.scope.as_str()),
@@ -75,6 +79,7 @@ pub(super) async fn authorization_code(
             sid: &found.sid,
             auth_time: found.auth_time,
         }),
+        authn: Some(&authn),
     };
     let issued =
         token::issue_for(state, &user, grant, client.allows(GrantType::RefreshToken)).await?;
@@ -93,7 +98,7 @@ pub(super) async fn authorization_code(
             user: &user,
             scope: &found.scope,
             sid: &found.sid,
-            auth_time: found.auth_time,
+            authn: &authn,
             nonce: found.nonce.as_deref(),
             access: &issued.access,
         };
@@ -118,7 +123,7 @@ pub(super) struct IdTokenFor<'a> {
     pub(super) user: &'a crate::store::User,
     pub(super) scope: &'a str,
     pub(super) sid: &'a str,
-    pub(super) auth_time: i64,
+    pub(super) authn: &'a token::Authn,
     pub(super) nonce: Option<&'a str>,
     pub(super) access: &'a str,
 }
@@ -133,6 +138,7 @@ impl IdTokenFor<'_> {
             client: Some(self.client),
             scope: Some(self.scope),
             sign_in: None,
+            authn: None,
         };
         let mut claims = identity(self.user, self.scope);
         claims.iss = state.issuer.clone();
@@ -140,7 +146,9 @@ impl IdTokenFor<'_> {
         claims.azp = Some(self.client.client_id.clone());
         claims.iat = now;
         claims.exp = now.saturating_add(token::access_lifetime(state, grant));
-        claims.auth_time = self.auth_time;
+        claims.auth_time = self.authn.auth_time;
+        claims.acr = Some(self.authn.acr.clone());
+        claims.amr.clone_from(&self.authn.amr);
         claims.nonce = self.nonce.map(str::to_owned);
         claims.at_hash = Some(tessera_token::oidc::half_hash(alg, self.access));
         claims.sid = Some(self.sid.to_owned());

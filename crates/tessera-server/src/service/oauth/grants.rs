@@ -1,6 +1,8 @@
 //! The token endpoint (RFC 6749 §4-6): the grant named by `grant_type`, for an authenticated
 //! client registered for it; client credentials, password and refresh token here.
 
+use crate::domain::authn::{Method, Methods};
+use crate::service::authn::{self, Requirement};
 use super::{OAuthError, code::IdTokenFor, code::authorization_code, required, scope_of};
 use crate::domain::GrantType;
 use crate::domain::Scope;
@@ -63,13 +65,13 @@ pub(super) async fn grant(
             // `openid` gets a new ID token with the same iss, sub, aud, azp, auth_time and
             // sid (no nonce: it answered the original request only).
             let id_token = match &done.sign_in {
-                Some((sid, auth_time)) if Scope::of(&done.scope).contains("openid") => {
+                Some((sid, authn)) if Scope::of(&done.scope).contains("openid") => {
                     let signed = IdTokenFor {
                         client: &client,
                         user: &done.user,
                         scope: &done.scope,
                         sid,
-                        auth_time: *auth_time,
+                        authn,
                         nonce: None,
                         access: &done.pair.access,
                     };
@@ -130,10 +132,20 @@ pub(super) async fn password(
     let password = required(req.password, "password")?;
     let scope = allowed_scope(client, req.scope.as_deref())?;
     let user = login::authenticate(state, &LoginId::Username(username), &password, ip).await?;
+    // The password grant cannot carry a second factor: an account that signs in with one
+    // (or must) is refused, so that this grant is no way around it.
+    let now = state.clock.unix();
+    if authn::requirement(state, &user, Some(client), None).await? != Requirement::PasswordOnly {
+        return Err(OAuthError::InvalidGrant(
+            "this account signs in with a second factor: use a browser sign-in (authorization code flow)",
+        ));
+    }
+    let authn = token::Authn::of(&Methods::one(Method::Password, now), now);
     let grant = Grant {
         client: Some(client),
         scope: Some(scope.as_str()),
         sign_in: None,
+        authn: Some(&authn),
     };
     let pair = token::issue_pair_for(state, &user, grant).await?;
     Ok(pair_response(state, client, pair, scope_of(&scope)))

@@ -1,6 +1,8 @@
 //! Browser SSO sessions: a random cookie whose SHA-256 is the only thing stored.
 
+use crate::domain::authn::{Level, Method, Methods};
 use crate::domain::digest::sha256_hex;
+use crate::service::authn::{self, AuthnError, Requirement, SecondFactorError};
 use crate::service::login::{self, LoginError, LoginId};
 use crate::service::sso::authorize::random_token;
 use crate::state::AppState;
@@ -21,12 +23,16 @@ pub enum SessionError {
     Random(#[from] RandomError),
 }
 
-/// Starts a session for `user`, authenticated now. Returns the cookie value (to set once,
-/// never stored) and the session.
+/// Starts a session for `user`, authenticated now with `methods`. Returns the cookie value
+/// (to set once, never stored) and the session.
 ///
 /// # Errors
 /// [`SessionError`].
-pub async fn start(state: &AppState, user: &User) -> Result<(String, Session), SessionError> {
+pub async fn start(
+    state: &AppState,
+    user: &User,
+    methods: &Methods,
+) -> Result<(String, Session), SessionError> {
     let cookie = random_token()?;
     let now = state.clock.unix();
     let lifetime = crate::domain::time::seconds(state.settings.sso.session_lifetime);
@@ -37,6 +43,7 @@ pub async fn start(state: &AppState, user: &User) -> Result<(String, Session), S
         auth_time: now,
         expires_at: now.saturating_add(lifetime),
         session_epoch: user.session_epoch,
+        methods: methods.stored(),
     };
     state.store.create_session(&session).await?;
     Ok((cookie, session))
@@ -51,11 +58,34 @@ pub enum SignInError {
     /// The session could not be started.
     #[error(transparent)]
     Session(#[from] SessionError),
+    /// The second factor was refused.
+    #[error(transparent)]
+    SecondFactor(#[from] SecondFactorError),
+    /// A factor could not be enrolled or checked.
+    #[error(transparent)]
+    Authn(#[from] AuthnError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where a sign-in stands.
+#[derive(Debug)]
+pub enum SignedIn {
+    /// Done: the cookie value (to set once) and the session.
+    Session(String, Session),
+    /// The password was right; a second factor is needed: the ticket to carry to the
+    /// second-factor form (a cookie).
+    SecondFactor(String),
+    /// The password was right; the user must enrol a second factor first (the ticket is
+    /// carried the same way).
+    Enrol(String),
 }
 
 /// A sign-in form (the authorization endpoint's, the account page's): checks the password
-/// of `username` through the login throttle and starts a session for the user. Returns
-/// the cookie value and the session, as [`start`] does.
+/// of `username` through the login throttle, then either starts a session for the user,
+/// or, when the policy asks for a second factor (for `client` and the `requested`
+/// level), issues the ticket that carries the sign-in to the second-factor form.
 ///
 /// # Errors
 /// [`SignInError`].
@@ -64,10 +94,134 @@ pub async fn sign_in(
     username: &str,
     password: &Secret,
     ip: std::net::IpAddr,
-) -> Result<(String, Session), SignInError> {
+    client: Option<&crate::store::Client>,
+    requested: Option<Level>,
+) -> Result<SignedIn, SignInError> {
     let id = LoginId::Username(username.to_owned());
     let user = login::authenticate(state, &id, password, ip).await?;
-    Ok(start(state, &user).await?)
+    let methods = Methods::one(Method::Password, state.clock.unix());
+    next_step(state, &user, &methods, client, requested).await
+}
+
+/// What follows once `user` has used `methods`: a session, or a ticket for the second
+/// factor (or its enrolment).
+async fn next_step(
+    state: &AppState,
+    user: &User,
+    methods: &Methods,
+    client: Option<&crate::store::Client>,
+    requested: Option<Level>,
+) -> Result<SignedIn, SignInError> {
+    match authn::requirement(state, user, client, requested).await? {
+        Requirement::SecondFactor if !methods.has_second_factor() => Ok(SignedIn::SecondFactor(
+            authn::ticket::issue(state, user, methods).await?,
+        )),
+        Requirement::Enrol if !methods.has_second_factor() => Ok(SignedIn::Enrol(
+            authn::ticket::issue(state, user, methods).await?,
+        )),
+        _ => {
+            let (cookie, session) = start(state, user, methods).await?;
+            Ok(SignedIn::Session(cookie, session))
+        }
+    }
+}
+
+/// A step-up of a live session: the ticket that carries it to the second-factor form,
+/// with the session's methods so far.
+///
+/// # Errors
+/// [`SignInError`].
+pub async fn step_up(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<(String, Requirement)>, SignInError> {
+    let Some(user) = state.store.user_by_id(session.user_id).await? else {
+        return Ok(None);
+    };
+    let factors = authn::factors_of(state, user.id).await?;
+    let requirement = if factors.enrolled() {
+        Requirement::SecondFactor
+    } else {
+        Requirement::Enrol
+    };
+    let methods = Methods::parse(&session.methods);
+    let ticket = authn::ticket::issue(state, &user, &methods).await?;
+    Ok(Some((ticket, requirement)))
+}
+
+/// The second-factor form: completes the sign-in `ticket` stands for with `code`. When
+/// the browser already has a live session of that user (a step-up), that session now
+/// records the new method; otherwise a new session starts.
+///
+/// # Errors
+/// [`SignInError`].
+pub async fn second_factor(
+    state: &AppState,
+    ticket: &str,
+    code: &str,
+    ip: std::net::IpAddr,
+    current: Option<(String, Session)>,
+) -> Result<SignedIn, SignInError> {
+    let (user, methods) = authn::complete(state, ticket, code, ip).await?;
+    finish(state, &user, &methods, current).await
+}
+
+/// A sign-in whose methods are now enough: the browser's session of this user takes
+/// them (a step-up keeps its `sid`), or a new one starts.
+async fn finish(
+    state: &AppState,
+    user: &User,
+    methods: &Methods,
+    current: Option<(String, Session)>,
+) -> Result<SignedIn, SignInError> {
+    if let Some((cookie, session)) = current
+        && session.user_id == user.id
+        && session.session_epoch == user.session_epoch
+        && state
+            .store
+            .set_session_methods(&session.token_hash, &methods.stored())
+            .await?
+    {
+        let session = Session {
+            methods: methods.stored(),
+            ..session
+        };
+        return Ok(SignedIn::Session(cookie, session));
+    }
+    let (cookie, session) = start(state, user, methods).await?;
+    Ok(SignedIn::Session(cookie, session))
+}
+
+/// Enrolment during a sign-in (a user who must use a second factor and has none): a new
+/// TOTP secret for the ticket's user, to show once.
+///
+/// # Errors
+/// [`SignInError`]: an expired ticket is [`SecondFactorError::Expired`].
+pub async fn begin_enrolment(
+    state: &AppState,
+    ticket: &str,
+) -> Result<authn::totp::Enrolment, SignInError> {
+    let user = authn::ticket::user_of(state, ticket)
+        .await?
+        .ok_or(SecondFactorError::Expired)?;
+    Ok(authn::totp::begin(state, &user).await?)
+}
+
+/// Enrolment during a sign-in, confirmed with the new authenticator's first code, which
+/// also completes the sign-in. Returns the sign-in and the recovery codes to show once.
+///
+/// # Errors
+/// [`SignInError`].
+pub async fn enrol_and_finish(
+    state: &AppState,
+    ticket: &str,
+    code: &str,
+    ip: std::net::IpAddr,
+    current: Option<(String, Session)>,
+) -> Result<(SignedIn, Vec<String>), SignInError> {
+    let (user, methods, codes) = authn::second_factor::complete_enrolment(state, ticket, code, ip).await?;
+    let signed = finish(state, &user, &methods, current).await?;
+    Ok((signed, codes))
 }
 
 /// The live session the cookie names, if any: its user must still be active, and in the

@@ -123,6 +123,7 @@ pub async fn issue_client_token(
         client: Some(client),
         scope: Some(scope),
         sign_in: None,
+        authn: None,
     };
     let lifetime = grant.access_lifetime(state);
     let claims = AccessClaims {
@@ -143,6 +144,9 @@ pub async fn issue_client_token(
         is_staff: None,
         is_superuser: None,
         sep: 0,
+        auth_time: None,
+        acr: None,
+        amr: Vec::new(),
     };
     Ok((
         state.keys.current().signer().sign_access(&claims).await?,
@@ -198,6 +202,9 @@ pub(super) async fn mint(
         is_staff: wants(UserClaim::IsStaff).then_some(user.is_staff),
         is_superuser: wants(UserClaim::IsSuperuser).then_some(user.is_superuser),
         sep: user.session_epoch,
+        auth_time: grant.authn.map(|a| a.auth_time),
+        acr: grant.authn.map(|a| a.acr.clone()),
+        amr: grant.authn.map(|a| a.amr.clone()).unwrap_or_default(),
     };
     let refresh = RefreshClaims {
         iss: state.issuer.clone(),
@@ -211,8 +218,13 @@ pub(super) async fn mint(
         client_id: grant.client_id(),
         scope: grant.scope.map(str::to_owned),
         sep: user.session_epoch,
-        auth_time: grant.sign_in.map(|s| s.auth_time),
+        auth_time: grant
+            .sign_in
+            .map(|s| s.auth_time)
+            .or(grant.authn.map(|a| a.auth_time)),
         sid: grant.sign_in.map(|s| s.sid.to_owned()),
+        acr: grant.authn.map(|a| a.acr.clone()),
+        amr: grant.authn.map(|a| a.amr.clone()).unwrap_or_default(),
     };
     let pair = TokenPair {
         access: state.keys.current().signer().sign_access(&access).await?,

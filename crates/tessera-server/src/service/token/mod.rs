@@ -68,6 +68,32 @@ pub struct Grant<'a> {
     /// The browser sign-in the grant began with (authorization code flow): its refresh
     /// tokens carry it, so an ID token issued on refresh repeats it.
     pub sign_in: Option<SignIn<'a>>,
+    /// How the user authenticated (`auth_time`, `acr`, `amr` in the tokens); `None` for
+    /// tokens that name no sign-in.
+    pub authn: Option<&'a Authn>,
+}
+
+/// How the user authenticated, as the tokens say it: carried from the sign-in into every
+/// token of its refresh family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authn {
+    /// When the user authenticated, Unix seconds.
+    pub auth_time: i64,
+    /// The level reached (`acr`).
+    pub acr: String,
+    /// The methods used (`amr`, RFC 8176).
+    pub amr: Vec<String>,
+}
+
+impl Authn {
+    /// What `methods` give, for a sign-in at `auth_time`.
+    pub fn of(methods: &crate::domain::authn::Methods, auth_time: i64) -> Self {
+        Self {
+            auth_time,
+            acr: methods.level().acr().to_owned(),
+            amr: methods.amr(),
+        }
+    }
 }
 
 /// A browser sign-in: its session id and when the user authenticated.
@@ -85,6 +111,7 @@ impl Grant<'_> {
         client: None,
         scope: None,
         sign_in: None,
+        authn: None,
     };
 
     fn client_id(&self) -> Option<String> {

@@ -1,7 +1,7 @@
 //! Refreshing: a refresh token exchanged exactly once for a new pair (the Django API's and a
 //! client's), reuse revoking the family.
 
-use super::{Grant, SignIn, TokenError, current_user, issue::mint, legacy::legacy_refresh};
+use super::{Authn, Grant, SignIn, TokenError, current_user, issue::mint, legacy::legacy_refresh};
 use crate::domain::Scope;
 use crate::state::AppState;
 use crate::store::{Client, RefreshRecord, RefreshState, RotateOutcome, User};
@@ -35,7 +35,12 @@ pub(super) async fn exchange_refresh(
             "refresh token bound to an OAuth client",
         ));
     }
-    rotate(state, &claims, Grant::DIRECT, now).await
+    let authn = authn_of(&claims);
+    let grant = Grant {
+        authn: authn.as_ref(),
+        ..Grant::DIRECT
+    };
+    rotate(state, &claims, grant, now).await
 }
 
 /// A client's refresh, signed but not yet applied: whatever else the answer needs (an ID
@@ -49,8 +54,9 @@ pub struct Refreshed {
     pub scope: String,
     /// The user, as read for the rotation.
     pub user: User,
-    /// The session id and authentication time of the sign-in the family began with.
-    pub sign_in: Option<(String, i64)>,
+    /// The session id of the sign-in the family began with, and how the user
+    /// authenticated then.
+    pub sign_in: Option<(String, Authn)>,
     claims: RefreshClaims,
     next: RefreshRecord,
     now: i64,
@@ -93,14 +99,16 @@ pub async fn refresh_for_client(
         None => granted.to_owned(),
     };
     let sign_in = sign_in_of(&claims);
+    let authn = authn_of(&claims);
     let grant = Grant {
         client: Some(client),
         scope: Some(scope.as_str()),
         sign_in,
+        authn: authn.as_ref(),
     };
     let user = current_user(state, claims.user_id, claims.sep).await?;
     let (pair, next) = mint(state, &user, claims.fam.clone(), grant).await?;
-    let sign_in = sign_in.map(|s| (s.sid.to_owned(), s.auth_time));
+    let sign_in = sign_in.zip(authn).map(|(s, a)| (s.sid.to_owned(), a));
     Ok(Refreshed {
         pair,
         scope,
@@ -117,6 +125,23 @@ pub(super) fn sign_in_of(claims: &RefreshClaims) -> Option<SignIn<'_>> {
     Some(SignIn {
         sid: claims.sid.as_deref()?,
         auth_time: claims.auth_time?,
+    })
+}
+
+/// How the user authenticated at the sign-in a refresh token's family began with. A token
+/// issued before levels were recorded began with a password: the only way in there was.
+pub(super) fn authn_of(claims: &RefreshClaims) -> Option<Authn> {
+    Some(Authn {
+        auth_time: claims.auth_time?,
+        acr: claims
+            .acr
+            .clone()
+            .unwrap_or_else(|| crate::domain::authn::Level::OneFactor.acr().to_owned()),
+        amr: if claims.amr.is_empty() {
+            vec!["pwd".to_owned()]
+        } else {
+            claims.amr.clone()
+        },
     })
 }
 

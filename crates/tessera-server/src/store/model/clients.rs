@@ -67,4 +67,7 @@ pub struct Client {
     /// §10.5).
     #[serde(default)]
     pub require_signed_request_object: bool,
+    /// Every user signing in to this client must use a second factor.
+    #[serde(default)]
+    pub require_mfa: bool,
 }

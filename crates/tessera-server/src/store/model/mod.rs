@@ -3,6 +3,7 @@
 
 mod audit;
 mod clients;
+mod factors;
 mod keys;
 mod links;
 mod refresh;
@@ -12,6 +13,7 @@ mod users;
 
 pub use audit::*;
 pub use clients::*;
+pub use factors::*;
 pub use keys::*;
 pub use links::*;
 pub use refresh::*;

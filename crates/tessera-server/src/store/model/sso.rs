@@ -37,6 +37,9 @@ pub struct Session {
     /// The user's session epoch when the session started: it is live only while the user's
     /// epoch is still that one.
     pub session_epoch: i64,
+    /// The methods the user authenticated with, and when (`domain::authn::Methods`, stored
+    /// form).
+    pub methods: String,
 }
 
 /// An authorization code's row.
@@ -64,6 +67,8 @@ pub struct AuthCode {
     pub expires_at: i64,
     /// The session epoch it was issued in (its session's): redeemed only in that epoch.
     pub session_epoch: i64,
+    /// Its session's methods when it was issued (the ID token's `amr` and `acr`).
+    pub methods: String,
 }
 
 /// What redeeming a code found.

@@ -58,6 +58,9 @@ pub struct User {
     /// migration did.
     #[serde(default = "verified")]
     pub imported_id: bool,
+    /// An admin requires a second factor of this user.
+    #[serde(default)]
+    pub mfa_required: bool,
 }
 
 pub(super) fn verified() -> bool {

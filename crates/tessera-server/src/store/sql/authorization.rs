@@ -63,8 +63,8 @@ pub(super) async fn insert_code<DB: Dialect>(
 ) -> StoreResult<()> {
     DB::query(
         "INSERT INTO auth_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
-         code_challenge, sid, auth_time, expires_at, session_epoch) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         code_challenge, sid, auth_time, expires_at, session_epoch, methods) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .arg(&c.code_hash)
     .arg(&c.client_id)
@@ -77,6 +77,7 @@ pub(super) async fn insert_code<DB: Dialect>(
     .arg(c.auth_time)
     .arg(c.expires_at)
     .arg(c.session_epoch)
+    .arg(&c.methods)
     .run(&mut *e.write_conn().await?)
     .await?;
     Ok(())
@@ -94,7 +95,7 @@ pub(super) async fn redeem_code<DB: Dialect>(
          AND expires_at > $1 \
          AND EXISTS (SELECT 1 FROM sessions s WHERE s.sid = auth_codes.sid AND NOT s.ended) \
          RETURNING code_hash, client_id, user_id, redirect_uri, scope, \
-         nonce, code_challenge, sid, auth_time, expires_at, session_epoch",
+         nonce, code_challenge, sid, auth_time, expires_at, session_epoch, methods",
     )
     .arg(now)
     .arg(code_hash)

@@ -12,7 +12,7 @@ pub(in crate::store) const CLIENT_COLUMNS: &str = "client_id, name, secret_hash,
      post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, \
      frontchannel_logout_uri, frontchannel_logout_session_required, \
      require_pushed_authorization_requests, jwks, jwks_uri, request_object_signing_alg, \
-     require_signed_request_object";
+     require_signed_request_object, require_mfa";
 
 /// A JSON list kept in a text column.
 fn json_list<DB: Dialect, T: serde::de::DeserializeOwned>(
@@ -74,6 +74,7 @@ pub(super) fn client_from_row<DB: Dialect>(r: &DB::Row) -> StoreResult<Client> {
         jwks_uri: DB::column(r, "jwks_uri")?,
         request_object_signing_alg: DB::column(r, "request_object_signing_alg")?,
         require_signed_request_object: DB::column(r, "require_signed_request_object")?,
+        require_mfa: DB::column(r, "require_mfa")?,
     })
 }
 
@@ -83,7 +84,7 @@ pub(super) async fn insert_client<DB: Dialect>(
 ) -> StoreResult<()> {
     DB::query(&format!(
         "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-         $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+         $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
     ))
     .arg(&c.client_id)
     .arg(&c.name)
@@ -107,6 +108,7 @@ pub(super) async fn insert_client<DB: Dialect>(
     .arg(&c.jwks_uri)
     .arg(&c.request_object_signing_alg)
     .arg(c.require_signed_request_object)
+    .arg(c.require_mfa)
     .run(&mut *conn)
 .await?;
     Ok(())

@@ -13,7 +13,7 @@ pub(super) async fn prune_expired<DB: Dialect>(
     now: i64,
     failures_before: i64,
 ) -> StoreResult<Vec<(&'static str, u64)>> {
-    let statements: [(&'static str, &'static str, i64); 9] = [
+    let statements: [(&'static str, &'static str, i64); 10] = [
         (
             "refresh_tokens",
             "DELETE FROM refresh_tokens WHERE expires_at < $1 AND access_expires_at < $1",
@@ -32,6 +32,11 @@ pub(super) async fn prune_expired<DB: Dialect>(
         (
             "user_links",
             "DELETE FROM user_links WHERE expires_at < $1",
+            now,
+        ),
+        (
+            "mfa_tickets",
+            "DELETE FROM mfa_tickets WHERE expires_at < $1",
             now,
         ),
         (
@@ -90,7 +95,10 @@ pub(super) async fn prune_expired<DB: Dialect>(
 pub(super) async fn table_counts<DB: Dialect>(
     e: &impl Engine<Db = DB>,
 ) -> StoreResult<Vec<(&'static str, i64)>> {
-    const TABLES: [&str; 18] = [
+    const TABLES: [&str; 21] = [
+        "totp_secrets",
+        "recovery_codes",
+        "mfa_tickets",
         "audit_events",
         "session_clients",
         "session_grants",

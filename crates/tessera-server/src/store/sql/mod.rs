@@ -11,6 +11,7 @@ mod audit;
 mod authorization;
 mod clients;
 mod dialect;
+mod factors;
 mod keys;
 mod links;
 mod login_failures;
@@ -28,7 +29,7 @@ pub(super) use transaction::{Released, WriteConn, WriteTx, begin_detached, retry
 
 use super::read_cache::ReadCache;
 use super::{
-    AuditEvent, AuthCode, Client, LinkPurpose, LiveFamily, LogoutDelivery, NewUser, Redemption,
+    AuditEvent, AuthCode, Client, MfaTicket, RecoveryCodes, TotpSecret, LinkPurpose, LiveFamily, LogoutDelivery, NewUser, Redemption,
     RefreshRecord, RefreshState, RotateOutcome, Session, Snapshot, Store, StoreResult, StoredKey,
     User, UserLink,
 };
@@ -414,5 +415,82 @@ impl<E: Engine> Store for E {
 
     async fn restore(&self, s: &Snapshot) -> StoreResult<()> {
         snapshot::restore(self, s).await
+    }
+
+    async fn totp_secret(&self, user_id: i64) -> StoreResult<Option<TotpSecret>> {
+        factors::totp_secret(self, user_id).await
+    }
+
+    async fn begin_totp(&self, user_id: i64, sealed: &[u8], now: i64) -> StoreResult<bool> {
+        factors::begin_totp(self, user_id, sealed, now).await
+    }
+
+    async fn confirm_totp(
+        &self,
+        user_id: i64,
+        step: i64,
+        now: i64,
+        recovery: &[String],
+    ) -> StoreResult<bool> {
+        factors::confirm_totp(self, user_id, step, now, recovery).await
+    }
+
+    async fn use_totp_step(&self, user_id: i64, step: i64, now: i64) -> StoreResult<bool> {
+        factors::use_totp_step(self, user_id, step, now).await
+    }
+
+    async fn remove_totp(&self, user_id: i64, drop_recovery: bool) -> StoreResult<bool> {
+        factors::remove_totp(self, user_id, drop_recovery).await
+    }
+
+    async fn recovery_codes(&self, user_id: i64) -> StoreResult<Option<RecoveryCodes>> {
+        factors::recovery_codes(self, user_id).await
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user_id: i64,
+        hashes: &[String],
+        now: i64,
+    ) -> StoreResult<()> {
+        factors::replace_recovery_codes(self, user_id, hashes, now).await
+    }
+
+    async fn use_recovery_code(&self, user_id: i64, hash: &str, now: i64) -> StoreResult<bool> {
+        factors::use_recovery_code(self, user_id, hash, now).await
+    }
+
+    async fn reset_factors(&self, user_id: i64, now: i64) -> StoreResult<bool> {
+        factors::reset_factors(self, user_id, now).await
+    }
+
+    async fn insert_mfa_ticket(&self, ticket: &MfaTicket) -> StoreResult<()> {
+        factors::insert_mfa_ticket(self, ticket).await
+    }
+
+    async fn attempt_mfa_ticket(
+        &self,
+        token_hash: &str,
+        max: i64,
+        now: i64,
+    ) -> StoreResult<Option<MfaTicket>> {
+        factors::attempt_mfa_ticket(self, token_hash, max, now).await
+    }
+
+    async fn mfa_ticket(
+        &self,
+        token_hash: &str,
+        max: i64,
+        now: i64,
+    ) -> StoreResult<Option<MfaTicket>> {
+        factors::mfa_ticket(self, token_hash, max, now).await
+    }
+
+    async fn take_mfa_ticket(&self, token_hash: &str) -> StoreResult<bool> {
+        factors::take_mfa_ticket(self, token_hash).await
+    }
+
+    async fn set_session_methods(&self, token_hash: &str, methods: &str) -> StoreResult<bool> {
+        sessions::set_session_methods(self, token_hash, methods).await
     }
 }

@@ -85,8 +85,8 @@ pub(super) async fn create_session<DB: Dialect>(
     x: &Session,
 ) -> StoreResult<()> {
     DB::query(
-        "INSERT INTO sessions (token_hash, sid, user_id, auth_time, expires_at, session_epoch) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO sessions (token_hash, sid, user_id, auth_time, expires_at, session_epoch, \
+         methods) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .arg(&x.token_hash)
     .arg(&x.sid)
@@ -94,6 +94,7 @@ pub(super) async fn create_session<DB: Dialect>(
     .arg(x.auth_time)
     .arg(x.expires_at)
     .arg(x.session_epoch)
+    .arg(&x.methods)
     .run(&mut *e.write_conn().await?)
     .await?;
     Ok(())
@@ -105,7 +106,7 @@ pub(super) async fn session<DB: Dialect>(
     now: i64,
 ) -> StoreResult<Option<Session>> {
     DB::query(
-        "SELECT token_hash, sid, user_id, auth_time, expires_at, session_epoch FROM sessions \
+        "SELECT token_hash, sid, user_id, auth_time, expires_at, session_epoch, methods FROM sessions \
          WHERE token_hash = $1 AND NOT ended AND expires_at > $2",
     )
     .arg(token_hash)
@@ -120,7 +121,7 @@ pub(super) async fn user_sessions<DB: Dialect>(
     now: i64,
 ) -> StoreResult<Vec<Session>> {
     DB::query(
-        "SELECT token_hash, sid, user_id, auth_time, expires_at, session_epoch FROM sessions \
+        "SELECT token_hash, sid, user_id, auth_time, expires_at, session_epoch, methods FROM sessions \
          WHERE user_id = $1 AND NOT ended AND expires_at > $2 ORDER BY auth_time DESC",
     )
     .arg(user_id)
@@ -217,4 +218,17 @@ pub(super) async fn grant_consent<DB: Dialect>(
     .run(&mut *e.write_conn().await?)
     .await?;
     Ok(())
+}
+
+pub(super) async fn set_session_methods<DB: Dialect>(
+    e: &impl Engine<Db = DB>,
+    token_hash: &str,
+    methods: &str,
+) -> StoreResult<bool> {
+    let n = DB::query("UPDATE sessions SET methods = $2 WHERE token_hash = $1 AND NOT ended")
+        .arg(token_hash)
+        .arg(methods)
+        .run(&mut *e.write_conn_leaving_cache().await?)
+        .await?;
+    Ok(n == 1)
 }

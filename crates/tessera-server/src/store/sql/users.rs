@@ -8,7 +8,7 @@ use crate::store::*;
 
 /// The columns of [`super::User`], in `FromRow` order.
 pub(in crate::store) const USER_COLUMNS: &str = "id, username, email, password_hash, first_name, last_name, \
-     is_active, is_staff, is_superuser, date_joined, last_login, roles, group_names, services, email_verified, session_epoch, imported_id";
+     is_active, is_staff, is_superuser, date_joined, last_login, roles, group_names, services, email_verified, session_epoch, imported_id, mfa_required";
 
 /// Gives every user written before `users.username_key` existed its key; one
 /// whose key another already has (old usernames differing only in case) keeps
@@ -219,7 +219,7 @@ pub(super) async fn update_user_profile<DB: Dialect>(
     DB::query(
         "UPDATE users SET username = $1, email = $2, first_name = $3, last_name = $4, \
          is_staff = $5, is_superuser = $6, roles = $7, group_names = $8, services = $9, \
-         username_key = $11 WHERE id = $10",
+         username_key = $11, mfa_required = $12 WHERE id = $10",
     )
     .arg(&u.username)
     .arg(&u.email)
@@ -232,6 +232,7 @@ pub(super) async fn update_user_profile<DB: Dialect>(
     .arg(u.services.as_ref().map(sqlx::types::Json))
     .arg(u.id)
     .arg(crate::domain::user::username_key(&u.username))
+    .arg(u.mfa_required)
     .run(&mut *tx)
     .await?;
     // The account moved to another address: what was mailed to the old one and

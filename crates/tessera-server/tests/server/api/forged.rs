@@ -29,6 +29,9 @@ fn claims(app: &TestApp, user_id: i64) -> AccessClaims {
         is_staff: None,
         is_superuser: None,
         sep: 0,
+        auth_time: None,
+        acr: None,
+        amr: Vec::new(),
     }
 }
 

@@ -57,6 +57,7 @@ pub(super) async fn issue_code(
             auth_time: session.auth_time,
             expires_at: now + CODE_LIFETIME,
             session_epoch: session.session_epoch,
+            methods: session.methods.clone(),
         })
         .await?;
     Ok(redirect_url(

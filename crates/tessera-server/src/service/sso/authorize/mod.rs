@@ -25,6 +25,8 @@ pub use incoming::{PUSHED_LIFETIME, PUSHED_URI_PREFIX, resolve_pushed, resolve_r
 pub use seal::{Provenance, SEAL_LIFETIME, require_provenance, seal, unseal};
 
 use crate::domain::GrantType;
+use crate::domain::authn::{Level, Methods};
+use crate::service::authn::{self, Requirement};
 use crate::domain::Scope;
 use crate::service::client::ClientExt as _;
 use crate::state::AppState;
@@ -69,6 +71,9 @@ pub struct AuthorizeParams {
     /// `query` only.
     #[serde(default)]
     pub response_mode: Option<String>,
+    /// Requested authentication levels (`aal1`, `aal2`), space-separated.
+    #[serde(default)]
+    pub acr_values: Option<String>,
     /// A request object (JAR, RFC 9101), replaced by its parameters
     /// ([`resolve_request_object`]).
     #[serde(default)]
@@ -86,7 +91,7 @@ pub struct AuthorizeParams {
 
 impl AuthorizeParams {
     /// The authorization request's parameters, by name.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 14] = [
         "response_type",
         "client_id",
         "redirect_uri",
@@ -98,6 +103,7 @@ impl AuthorizeParams {
         "prompt",
         "max_age",
         "response_mode",
+        "acr_values",
         "request",
         "request_uri",
     ];
@@ -126,6 +132,8 @@ pub struct AuthorizeRequest {
     pub prompt_consent: bool,
     /// `max_age`.
     pub max_age: Option<i64>,
+    /// The level `acr_values` asks for (the lowest of the values Tessera knows).
+    pub acr: Option<Level>,
 }
 
 /// A request that cannot go on.
@@ -162,6 +170,8 @@ pub enum Next {
     Login,
     /// The consent page, for this session's user.
     Consent(Session),
+    /// The session's level is too low for this request: a second factor first.
+    StepUp(Session),
     /// A redirect to the client with a code.
     Redirect(String),
 }
@@ -283,6 +293,7 @@ pub async fn validate(
         prompt_login: prompts.contains(&"login"),
         prompt_consent: prompts.contains(&"consent"),
         max_age,
+        acr: p.acr_values.as_deref().and_then(Level::requested),
         client,
     })
 }
@@ -358,13 +369,30 @@ pub async fn decide(
     };
     // A user an admin restricted to other services gets no code for this client (the token
     // endpoint would refuse it anyway; saying so now spares the consent page).
-    let user = state.store.user_by_id(session.user_id).await?;
-    if user.is_some_and(|u| !crate::service::token::may_use(&u, &req.client.client_id)) {
+    let Some(user) = state.store.user_by_id(session.user_id).await? else {
+        return Ok(Next::Login);
+    };
+    if !crate::service::token::may_use(&user, &req.client.client_id) {
         return Err(redirect_error(
             req,
             "access_denied",
             "this account may not use this application",
         ));
+    }
+    // The user, the client or the request asks for a second factor this session lacks.
+    let required = authn::requirement(state, &user, Some(&req.client), req.acr).await?;
+    if required != Requirement::PasswordOnly
+        && Methods::parse(&session.methods).level() < Level::TwoFactors
+    {
+        return if req.prompt_none {
+            Err(redirect_error(
+                req,
+                "interaction_required",
+                "the user must sign in with a second factor",
+            ))
+        } else {
+            Ok(Next::StepUp(session))
+        };
     }
     if needs_consent(state, req, &session).await? {
         return if req.prompt_none {

@@ -1,6 +1,9 @@
 //! The browser side of SSO: `GET /oauth/authorize`, the login and consent forms it shows
-//! (`POST /oauth/authorize/login`, `POST /oauth/authorize/consent`). Forms carry the authorization request in hidden fields and a
-//! server-bound CSRF token (`http::csrf`).
+//! (`POST /oauth/authorize/login`, `POST /oauth/authorize/consent`), and the second step
+//! of a sign-in ([`second_factor`]). Forms carry the authorization request in hidden
+//! fields and a server-bound CSRF token (`http::csrf`).
+
+pub mod second_factor;
 
 use crate::domain::Scope;
 use crate::error::ApiError;
@@ -12,7 +15,8 @@ use crate::http::session_cookie::{session_cookie, session_value};
 use crate::service::sso::authorize::{
     self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Next,
 };
-use crate::service::sso::session;
+use crate::service::sso::session::{self, SignedIn};
+use second_factor::Destination;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -30,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/authorize", get(authorize).post(authorize_post))
         .route("/oauth/authorize/login", post(login_form))
         .route("/oauth/authorize/consent", post(consent_form))
+        .merge(second_factor::routes())
 }
 
 async fn authorize(
@@ -160,8 +165,27 @@ async fn login_form(
         return login_again(&state, jar, &req, &form, msg).await;
     }
     let password = form.password.take().unwrap_or_else(|| Secret::new(""));
-    let (cookie, started) = match session::sign_in(&state, &form.username, &password, ip).await {
-        Ok(signed_in) => signed_in,
+    let signed = session::sign_in(
+        &state,
+        &form.username,
+        &password,
+        ip,
+        Some(&req.client),
+        req.acr,
+    )
+    .await;
+    let (cookie, started) = match signed {
+        Ok(SignedIn::Session(cookie, started)) => (cookie, started),
+        Ok(SignedIn::SecondFactor(ticket)) => {
+            let dest = Destination::Authorize(Box::new(req), form.params);
+            return second_factor::ask(&state, jar, &dest, ticket, false, None, StatusCode::OK)
+                .await;
+        }
+        Ok(SignedIn::Enrol(ticket)) => {
+            let dest = Destination::Authorize(Box::new(req), form.params);
+            return second_factor::ask(&state, jar, &dest, ticket, true, None, StatusCode::OK)
+                .await;
+        }
         Err(e) => {
             return match pages::sign_in_refusal(&e) {
                 SignInRefusal::Form {
@@ -327,6 +351,20 @@ async fn show(
     let target = origin_of(&req.redirect_uri);
     let page = match next {
         Next::Redirect(url) => return (jar, redirect(&url, redirect_status)).into_response(),
+        Next::StepUp(current) => {
+            let (ticket, requirement) = match session::step_up(state, &current).await {
+                Ok(Some(found)) => found,
+                Ok(None) => return pages::unavailable(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a step-up could not start");
+                    return pages::unavailable();
+                }
+            };
+            let dest = Destination::Authorize(Box::new(req.clone()), params.clone());
+            let enrol = requirement == crate::service::authn::Requirement::Enrol;
+            return second_factor::ask(state, jar, &dest, ticket, enrol, None, StatusCode::OK)
+                .await;
+        }
         Next::Login => pages::render(
             &LoginPage {
                 client_name: req.client.name.clone(),

@@ -1,0 +1,128 @@
+//! Authentication methods beyond the password, and the rules for when one is needed.
+//!
+//! - [`totp`]: TOTP secrets (RFC 6238): enrolment, confirmation, codes accepted once;
+//! - [`recovery`]: single-use recovery codes, replaced as a set;
+//! - [`ticket`]: a sign-in between its first and second factor (the Django API's
+//!   `mfa_token`, the browser's second-factor step);
+//! - [`policy`]: who must use a second factor (one pure function);
+//! - [`second_factor`]: completing a sign-in with a code, the one use case every surface
+//!   calls.
+
+pub mod policy;
+pub mod recovery;
+pub mod second_factor;
+pub mod ticket;
+pub mod totp;
+
+pub use policy::Requirement;
+pub use second_factor::{SecondFactorError, complete};
+
+use crate::domain::authn::Level;
+use crate::state::AppState;
+use crate::store::{Client, RecoveryCodes, StoreError, User};
+
+/// Enrolling or using a factor failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthnError {
+    /// The user already has a confirmed TOTP secret: remove it first.
+    #[error("a TOTP authenticator is already enrolled")]
+    AlreadyEnrolled,
+    /// No TOTP enrolment is waiting for confirmation.
+    #[error("no TOTP enrolment is waiting for confirmation: start again")]
+    NothingToConfirm,
+    /// The code is wrong, expired or was used before.
+    #[error("the code is not valid")]
+    WrongCode,
+    /// The user has no such factor.
+    #[error("no such factor")]
+    NotEnrolled,
+    /// The sealed secret could not be opened (another master key).
+    #[error("the TOTP secret cannot be opened with this master key")]
+    Sealed,
+    /// The random generator failed.
+    #[error(transparent)]
+    Random(#[from] tessera_token::RandomError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A user's second factors, as the account page, the admin API and the policy see them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Factors {
+    /// The confirmed TOTP secret: when it was confirmed and last used.
+    pub totp: Option<FactorUse>,
+    /// The recovery codes left.
+    pub recovery: Option<RecoveryCodes>,
+}
+
+/// When a factor was enrolled and last used (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactorUse {
+    /// Enrolled (confirmed).
+    pub enrolled_at: i64,
+    /// Last used.
+    pub last_used_at: Option<i64>,
+}
+
+impl Factors {
+    /// Whether the user has a second factor to sign in with.
+    pub fn enrolled(&self) -> bool {
+        self.totp.is_some()
+    }
+
+    /// The second factors an `mfa_token` may be completed with (the Django API's
+    /// `methods`).
+    pub fn methods(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.totp.is_some() {
+            out.push("totp");
+        }
+        if self.recovery.is_some_and(|r| r.remaining > 0) {
+            out.push("recovery_code");
+        }
+        out
+    }
+}
+
+/// The second factors of `user_id`.
+///
+/// # Errors
+/// Store failures.
+pub async fn factors_of(state: &AppState, user_id: i64) -> Result<Factors, StoreError> {
+    let (totp, recovery) = tokio::try_join!(
+        state.store.totp_secret(user_id),
+        state.store.recovery_codes(user_id)
+    )?;
+    Ok(Factors {
+        totp: totp.and_then(|t| {
+            Some(FactorUse {
+                enrolled_at: t.confirmed_at?,
+                last_used_at: t.last_used_at,
+            })
+        }),
+        recovery,
+    })
+}
+
+/// What a sign-in of `user` asks beyond the password, for `client` (if any) and a request
+/// asking for `requested`: [`policy::requirement`] with the user's factors.
+///
+/// # Errors
+/// Store failures.
+pub async fn requirement(
+    state: &AppState,
+    user: &User,
+    client: Option<&Client>,
+    requested: Option<Level>,
+) -> Result<Requirement, StoreError> {
+    let factors = factors_of(state, user.id).await?;
+    Ok(policy::requirement(
+        &state.settings.mfa,
+        user,
+        factors.enrolled(),
+        client,
+        requested,
+    ))
+}

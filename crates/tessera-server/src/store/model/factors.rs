@@ -1,0 +1,47 @@
+//! Second factors and the sign-ins waiting for one.
+
+/// A user's TOTP secret (RFC 6238), sealed under the master key.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TotpSecret {
+    /// The user.
+    pub user_id: i64,
+    /// The secret, sealed (`MasterKey::seal`, context `totp:<user id>`).
+    pub sealed: Vec<u8>,
+    /// When enrolment began, Unix seconds.
+    pub created_at: i64,
+    /// When a first code confirmed it: until then it does not count.
+    pub confirmed_at: Option<i64>,
+    /// The highest time step accepted: a code of this step or an earlier one is refused.
+    pub last_step: i64,
+    /// When a code was last accepted.
+    pub last_used_at: Option<i64>,
+}
+
+/// What is left of a user's recovery codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct RecoveryCodes {
+    /// Codes not used yet.
+    pub remaining: i64,
+    /// When the set was made, Unix seconds.
+    pub created_at: i64,
+    /// When one was last used.
+    pub last_used_at: Option<i64>,
+}
+
+/// A sign-in between its first and second factor (the Django API's `mfa_token`, the
+/// browser's second-factor step).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MfaTicket {
+    /// SHA-256 (hex) of the token; the token itself is never stored.
+    pub token_hash: String,
+    /// The user whose first factor was right.
+    pub user_id: i64,
+    /// The user's session epoch then: "end every session" voids the ticket.
+    pub session_epoch: i64,
+    /// The methods used so far (`domain::authn::Methods`, stored form).
+    pub methods: String,
+    /// Codes tried so far (each attempt is counted before its code is checked).
+    pub failures: i64,
+    /// Expiry, Unix seconds.
+    pub expires_at: i64,
+}
