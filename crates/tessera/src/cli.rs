@@ -388,12 +388,41 @@ pub enum UserCommand {
         /// Username or e-mail.
         user: String,
     },
+    /// A user's second factors.
+    Mfa {
+        #[command(subcommand)]
+        command: MfaCommand,
+    },
     /// Load users from a JSON array or a CSV file with a header row (columns: username,
     /// email, password or password_hash, first_name, last_name, is_staff, is_superuser,
     /// is_active).
     Import {
         /// The file; `.csv` is read as CSV, anything else as JSON.
         file: PathBuf,
+    },
+}
+
+/// `tessera user mfa …`
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// Show which second factors a user has (never the secrets).
+    Show {
+        /// Username or e-mail.
+        user: String,
+    },
+    /// Remove every second factor of a user and end all their sessions (a lost phone).
+    Reset {
+        /// Username or e-mail.
+        user: String,
+    },
+    /// Require a second factor of a user (`--off` lifts the requirement); one without
+    /// any is sent to enrol at the next sign-in.
+    Require {
+        /// Username or e-mail.
+        user: String,
+        /// Lift the requirement instead.
+        #[arg(long)]
+        off: bool,
     },
 }
 

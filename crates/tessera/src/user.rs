@@ -1,6 +1,6 @@
 //! `tessera user …`
 
-use crate::cli::UserCommand;
+use crate::cli::{MfaCommand, UserCommand};
 use crate::output::{self, Format};
 use anyhow::{Context, bail};
 use std::io::BufRead;
@@ -110,6 +110,66 @@ pub async fn run(cmd: UserCommand, settings: &Settings, out: Format) -> anyhow::
             report(out, &format!("enabled {}", user.username), &user);
         }
         UserCommand::Import { file } => crate::import::run(&users, &file, out).await?,
+        UserCommand::Mfa { command } => mfa(&ctx, command, out).await?,
+    }
+    Ok(())
+}
+
+/// `tessera user mfa …`
+async fn mfa(ctx: &Tools, cmd: MfaCommand, out: Format) -> anyhow::Result<()> {
+    use tessera_server::service::authn;
+    use tessera_token::Clock as _;
+    let users = ctx.users();
+    match cmd {
+        MfaCommand::Show { user } => {
+            let user = users.find(&user).await?;
+            let factors = authn::factors_in(ctx.store.as_ref(), user.id).await?;
+            let json = serde_json::json!({
+                "username": user.username,
+                "mfa_required": user.mfa_required,
+                "totp": factors.totp.map(|t| serde_json::json!({
+                    "enrolled_at": t.enrolled_at, "last_used_at": t.last_used_at,
+                })),
+                "recovery_codes_left": factors.recovery.map(|r| r.remaining),
+            });
+            let text = format!(
+                "{}: second factor {}; totp {}; recovery codes left {}",
+                user.username,
+                if user.mfa_required { "required" } else { "not required" },
+                if factors.totp.is_some() { "enrolled" } else { "none" },
+                factors.recovery.map_or(0, |r| r.remaining),
+            );
+            output::message(out, &text, &json);
+        }
+        MfaCommand::Reset { user } => {
+            let user = users.find(&user).await?;
+            let now = SystemClock.unix();
+            if !authn::reset(ctx.store.as_ref(), now, &user, Actor::Cli).await? {
+                bail!("no such user");
+            }
+            report(
+                out,
+                &format!(
+                    "second factors of {} removed; their sessions have ended",
+                    user.username
+                ),
+                &user,
+            );
+        }
+        MfaCommand::Require { user, off } => {
+            let found = users.find(&user).await?;
+            let patch = tessera_server::service::user::UserPatch {
+                mfa_required: Some(!off),
+                ..Default::default()
+            };
+            let user = users.update(found.id, patch, Actor::Cli).await?;
+            let text = if off {
+                format!("{} no longer needs a second factor", user.username)
+            } else {
+                format!("{} must sign in with a second factor", user.username)
+            };
+            report(out, &text, &user);
+        }
     }
     Ok(())
 }

@@ -290,6 +290,7 @@ impl Users<'_> {
         next.last_name = patch.last_name.unwrap_or(next.last_name);
         next.is_staff = patch.is_staff.unwrap_or(next.is_staff);
         next.is_superuser = patch.is_superuser.unwrap_or(next.is_superuser);
+        next.mfa_required = patch.mfa_required.unwrap_or(next.mfa_required);
         if let Some(r) = patch.roles {
             next.roles = names("roles", r)?;
         }
@@ -451,6 +452,8 @@ pub struct UserPatch {
     pub groups: Option<Vec<String>>,
     /// Replaces the services: `Some(None)` lifts the restriction.
     pub services: Option<Option<Vec<String>>>,
+    /// Requires (or no longer requires) a second factor of the user.
+    pub mfa_required: Option<bool>,
 }
 
 /// Checks a stored user from outside (an export file being imported) as creation checks a
@@ -485,6 +488,7 @@ fn changes(before: &User, after: &User) -> String {
     for (name, old, new) in [
         ("is_superuser", before.is_superuser, after.is_superuser),
         ("is_staff", before.is_staff, after.is_staff),
+        ("mfa_required", before.mfa_required, after.mfa_required),
     ] {
         if old != new {
             out.push(format!("{name}: {old} → {new}"));

@@ -10,6 +10,7 @@
 
 mod audit;
 mod clients;
+mod factors;
 mod keys;
 mod openapi;
 mod users;
@@ -41,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/api/users/{id}/password", post(users::set_password))
         .route("/admin/api/users/{id}/logout", post(users::logout))
+        .route("/admin/api/users/{id}/factors", get(factors::list))
+        .route("/admin/api/users/{id}/factors/reset", post(factors::reset))
         .route(
             "/admin/api/clients",
             get(clients::list_clients).post(clients::create_client),

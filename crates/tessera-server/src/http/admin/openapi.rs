@@ -1,7 +1,7 @@
 //! `GET /openapi.json`: the admin API's OpenAPI 3.1 document, generated from the handlers and
 //! wire types by `utoipa`.
 
-use super::{audit, clients, keys, users};
+use super::{audit, clients, factors, keys, users};
 use axum::response::IntoResponse;
 use std::sync::LazyLock;
 use utoipa::OpenApi;
@@ -10,7 +10,8 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Tessera admin API", description = "User, client, key and audit administration for staff users and superusers. Errors are `{\"detail\", \"code\"}` with the HTTP status."),
     paths(users::list_users, users::create_user, users::get_user, users::update_user,
-        users::delete_user, users::set_password, users::logout, clients::list_clients,
+        users::delete_user, users::set_password, users::logout, factors::list, factors::reset,
+        clients::list_clients,
         clients::create_client, clients::get_client, clients::delete_client, keys::list_keys,
         audit::audit),
     modifiers(&BearerScheme),

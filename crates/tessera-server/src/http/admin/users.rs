@@ -37,6 +37,8 @@ pub struct AdminUser {
     services: Option<Vec<String>>,
     /// False for a user created without a password (or Django's unusable password).
     has_usable_password: bool,
+    /// An admin requires a second factor of this user.
+    mfa_required: bool,
 }
 
 impl From<&User> for AdminUser {
@@ -59,6 +61,7 @@ impl From<&User> for AdminUser {
             has_usable_password: !crate::service::password::django_hash::is_unusable(
                 &u.password_hash,
             ),
+            mfa_required: u.mfa_required,
         }
     }
 }
@@ -142,6 +145,9 @@ pub struct UserPatchBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Vec<String>>, nullable)]
     services: Option<Option<Vec<String>>>,
+    /// Requires a second factor of the user (who is sent to enrol one at the next
+    /// sign-in if they have none).
+    mfa_required: Option<bool>,
 }
 
 /// A field that is present, even as `null` (absent stays `None` through `default`).
@@ -281,6 +287,7 @@ pub(super) async fn update_user(
         roles: body.roles,
         groups: body.groups,
         services: body.services,
+        mfa_required: body.mfa_required,
     };
     let updated = users
         .update(target.id, patch, Actor::User(admin.0.id))

@@ -91,19 +91,7 @@ impl Factors {
 /// # Errors
 /// Store failures.
 pub async fn factors_of(state: &AppState, user_id: i64) -> Result<Factors, StoreError> {
-    let (totp, recovery) = tokio::try_join!(
-        state.store.totp_secret(user_id),
-        state.store.recovery_codes(user_id)
-    )?;
-    Ok(Factors {
-        totp: totp.and_then(|t| {
-            Some(FactorUse {
-                enrolled_at: t.confirmed_at?,
-                last_used_at: t.last_used_at,
-            })
-        }),
-        recovery,
-    })
+    factors_in(state.store.as_ref(), user_id).await
 }
 
 /// What a sign-in of `user` asks beyond the password, for `client` (if any) and a request
@@ -125,4 +113,49 @@ pub async fn requirement(
         client,
         requested,
     ))
+}
+
+/// Removes every second factor of `user` and ends all their sessions (an admin's or the
+/// CLI's reset: the user signs in with the password alone next, and enrols again if they
+/// must). Audited as `mfa.reset`.
+///
+/// # Errors
+/// Store failures; `Ok(false)` when the user is gone.
+pub async fn reset(
+    store: &dyn crate::store::Store,
+    now: i64,
+    user: &User,
+    actor: crate::service::audit::Actor,
+) -> Result<bool, StoreError> {
+    if !store.reset_factors(user.id, now).await? {
+        return Ok(false);
+    }
+    crate::service::audit::event("mfa.reset")
+        .actor(actor)
+        .subject(&user.username)
+        .detail("second factors removed; sessions ended")
+        .record(store, now)
+        .await;
+    Ok(true)
+}
+
+/// [`factors_of`] for callers holding only a store (the CLI).
+///
+/// # Errors
+/// Store failures.
+pub async fn factors_in(
+    store: &dyn crate::store::Store,
+    user_id: i64,
+) -> Result<Factors, StoreError> {
+    let (totp, recovery) =
+        tokio::try_join!(store.totp_secret(user_id), store.recovery_codes(user_id))?;
+    Ok(Factors {
+        totp: totp.and_then(|t| {
+            Some(FactorUse {
+                enrolled_at: t.confirmed_at?,
+                last_used_at: t.last_used_at,
+            })
+        }),
+        recovery,
+    })
 }

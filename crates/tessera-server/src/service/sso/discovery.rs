@@ -58,8 +58,10 @@ fn document(state: &AppState, algs: &[&str]) -> Value {
         "scopes_supported": crate::service::client::DEFAULT_SCOPES,
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp",
-            "name", "given_name", "family_name", "preferred_username", "email", "email_verified"
+            "acr", "amr", "name", "given_name", "family_name", "preferred_username", "email",
+            "email_verified"
         ],
+        "acr_values_supported": crate::domain::authn::Level::ALL.map(crate::domain::authn::Level::acr),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
