@@ -116,10 +116,9 @@ impl ApiError {
             Self::MfaRequired { .. } => (StatusCode::UNAUTHORIZED, ErrorCode::MfaRequired),
             Self::MfaInvalid => (StatusCode::UNAUTHORIZED, ErrorCode::MfaInvalid),
             Self::MfaTokenInvalid => (StatusCode::UNAUTHORIZED, ErrorCode::MfaTokenInvalid),
-            Self::MfaEnrollmentRequired => (
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::MfaEnrollmentRequired,
-            ),
+            Self::MfaEnrollmentRequired => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::MfaEnrollmentRequired)
+            }
         }
     }
 }

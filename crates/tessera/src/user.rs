@@ -135,8 +135,16 @@ async fn mfa(ctx: &Tools, cmd: MfaCommand, out: Format) -> anyhow::Result<()> {
             let text = format!(
                 "{}: second factor {}; totp {}; recovery codes left {}",
                 user.username,
-                if user.mfa_required { "required" } else { "not required" },
-                if factors.totp.is_some() { "enrolled" } else { "none" },
+                if user.mfa_required {
+                    "required"
+                } else {
+                    "not required"
+                },
+                if factors.totp.is_some() {
+                    "enrolled"
+                } else {
+                    "none"
+                },
                 factors.recovery.map_or(0, |r| r.remaining),
             );
             output::message(out, &text, &json);

@@ -8,8 +8,8 @@
 mod accounts;
 mod database;
 mod keys;
-mod reference;
 mod mfa;
+mod reference;
 mod sso;
 mod tokens;
 mod validate;
@@ -17,8 +17,8 @@ mod validate;
 pub use accounts::{MailSettings, PasswordSettings, SignupSettings, ThrottleSettings};
 pub use database::{Backend, DatabaseSettings};
 pub use keys::{KeyBackend, KeySettings, VaultSettings};
-pub use reference::REFERENCE;
 pub use mfa::{MfaRule, MfaSettings};
+pub use reference::REFERENCE;
 pub use sso::SsoSettings;
 pub use tokens::{TokenSettings, UserClaim, UserSettings};
 

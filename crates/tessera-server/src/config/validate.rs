@@ -2,8 +2,8 @@
 //! function per section. The first bad value is reported, naming its key.
 
 use super::{
-    Backend, ConfigError, DatabaseSettings, KeyBackend, KeySettings, MailSettings,
-    PasswordSettings, Settings, SignupSettings, MfaSettings, SsoSettings, TokenSettings, UserSettings,
+    Backend, ConfigError, DatabaseSettings, KeyBackend, KeySettings, MailSettings, MfaSettings,
+    PasswordSettings, Settings, SignupSettings, SsoSettings, TokenSettings, UserSettings,
     VaultSettings,
 };
 use std::time::Duration;
@@ -203,8 +203,7 @@ fn sso(s: &SsoSettings) -> Checked {
 
 /// `[mfa]`
 fn mfa(m: &MfaSettings) -> Checked {
-    if m
-        .totp_issuer
+    if m.totp_issuer
         .as_deref()
         .is_some_and(|i| i.is_empty() || i.contains(':'))
     {

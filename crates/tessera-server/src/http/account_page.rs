@@ -3,13 +3,13 @@
 //! cookie; without one it shows its own sign-in form (`POST /account/login`). Forms carry a
 //! server-bound CSRF token (`http::csrf`).
 
+use crate::http::authorize::second_factor::{self, Destination};
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf;
 use crate::http::pages::{self, AccountLoginPage, AccountPage, SessionLine, SignInRefusal};
 use crate::http::session_cookie::{session_cookie, session_value, without_session};
 use crate::service::audit::Actor;
-use crate::http::authorize::second_factor::{self, Destination};
 use crate::service::sso::session::{self, SignedIn};
 use crate::service::user::Users;
 use crate::state::AppState;
@@ -143,10 +143,28 @@ async fn sign_in(
             (jar, see_other("/account")).into_response()
         }
         Ok(SignedIn::SecondFactor(ticket)) => {
-            second_factor::ask(&state, jar, &Destination::Account, ticket, false, None, StatusCode::OK).await
+            second_factor::ask(
+                &state,
+                jar,
+                &Destination::Account,
+                ticket,
+                false,
+                None,
+                StatusCode::OK,
+            )
+            .await
         }
         Ok(SignedIn::Enrol(ticket)) => {
-            second_factor::ask(&state, jar, &Destination::Account, ticket, true, None, StatusCode::OK).await
+            second_factor::ask(
+                &state,
+                jar,
+                &Destination::Account,
+                ticket,
+                true,
+                None,
+                StatusCode::OK,
+            )
+            .await
         }
         Err(e) => match pages::sign_in_refusal(&e) {
             SignInRefusal::Form {

@@ -66,7 +66,9 @@ async fn confirm(
 ) -> Result<Response, ApiError> {
     let code = req.code.ok_or_else(|| ApiError::Required("code".into()))?;
     let codes = security::confirm_totp(&state, &bearer, code.expose()).await?;
-    Ok(no_store(Json(json!({"recovery_codes": codes})).into_response()))
+    Ok(no_store(
+        Json(json!({"recovery_codes": codes})).into_response(),
+    ))
 }
 
 async fn remove(
@@ -88,5 +90,7 @@ async fn regenerate(
 ) -> Result<Response, ApiError> {
     let current = req.get()?;
     let codes = security::regenerate_recovery_codes(&state, &bearer, ip, &current).await?;
-    Ok(no_store(Json(json!({"recovery_codes": codes})).into_response()))
+    Ok(no_store(
+        Json(json!({"recovery_codes": codes})).into_response(),
+    ))
 }

@@ -16,7 +16,6 @@ use crate::service::sso::authorize::{
     self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Next,
 };
 use crate::service::sso::session::{self, SignedIn};
-use second_factor::Destination;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -25,6 +24,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
+use second_factor::Destination;
 use serde::Deserialize;
 use tessera_proto::Secret;
 

@@ -172,7 +172,16 @@ async fn second_factor_form(
     let ticket = mfa_value(&state, &jar).unwrap_or_default().to_owned();
     if !csrf::ok(&state, &jar, &form.csrf) {
         let msg = "This form expired. Please enter the code again.";
-        return ask(&state, jar, &dest, ticket, false, Some(msg), StatusCode::FORBIDDEN).await;
+        return ask(
+            &state,
+            jar,
+            &dest,
+            ticket,
+            false,
+            Some(msg),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
     }
     let now = current(&state, &jar).await;
     match session::second_factor(&state, &ticket, &form.code, ip, now).await {
@@ -183,7 +192,16 @@ async fn second_factor_form(
         Ok(_) => refused(&state, jar, &dest, &SecondFactorError::Expired.into()).await,
         Err(SignInError::SecondFactor(SecondFactorError::Invalid)) => {
             let msg = "That code is not right, or it was used already. Try the next one.";
-            ask(&state, jar, &dest, ticket, false, Some(msg), StatusCode::UNAUTHORIZED).await
+            ask(
+                &state,
+                jar,
+                &dest,
+                ticket,
+                false,
+                Some(msg),
+                StatusCode::UNAUTHORIZED,
+            )
+            .await
         }
         Err(e) => refused(&state, jar, &dest, &e).await,
     }
@@ -202,7 +220,16 @@ async fn enrol_form(
     let ticket = mfa_value(&state, &jar).unwrap_or_default().to_owned();
     if !csrf::ok(&state, &jar, &form.csrf) {
         let msg = "This form expired. Scan the new code and try again.";
-        return ask(&state, jar, &dest, ticket, true, Some(msg), StatusCode::FORBIDDEN).await;
+        return ask(
+            &state,
+            jar,
+            &dest,
+            ticket,
+            true,
+            Some(msg),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
     }
     let now = current(&state, &jar).await;
     match session::enrol_and_finish(&state, &ticket, &form.code, ip, now).await {
@@ -230,7 +257,16 @@ async fn enrol_form(
             // The secret shown stays pending: the same QR code works for the next try,
             // but a new one is drawn (the old page may have been seen by someone else).
             let msg = "That code is not right. Scan this new code and try again.";
-            ask(&state, jar, &dest, ticket, true, Some(msg), StatusCode::UNAUTHORIZED).await
+            ask(
+                &state,
+                jar,
+                &dest,
+                ticket,
+                true,
+                Some(msg),
+                StatusCode::UNAUTHORIZED,
+            )
+            .await
         }
         Err(e) => refused(&state, jar, &dest, &e).await,
     }
@@ -294,13 +330,26 @@ async fn refused(
                 wait.seconds
             );
             let page = pages::message(StatusCode::TOO_MANY_REQUESTS, "Please wait", &msg, true);
-            pages::with_status((jar, page).into_response(), StatusCode::TOO_MANY_REQUESTS, Some(wait.seconds.max(1)))
+            pages::with_status(
+                (jar, page).into_response(),
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(wait.seconds.max(1)),
+            )
         }
         SignInError::SecondFactor(SecondFactorError::Expired) => match dest {
             Destination::Authorize(req, params) => {
                 let msg = "Your sign-in expired or had too many wrong codes. Please sign in again.";
-                show(state, jar, req, params, Next::Login, Some(msg), "", StatusCode::SEE_OTHER)
-                    .await
+                show(
+                    state,
+                    jar,
+                    req,
+                    params,
+                    Next::Login,
+                    Some(msg),
+                    "",
+                    StatusCode::SEE_OTHER,
+                )
+                .await
             }
             Destination::Account => (jar, see_other("/account")).into_response(),
         },

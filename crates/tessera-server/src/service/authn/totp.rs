@@ -110,7 +110,11 @@ pub async fn confirm(state: &AppState, user: &User, code: &str) -> Result<Vec<St
         (Vec::new(), Vec::new())
     };
     let now = state.clock.unix();
-    if !state.store.confirm_totp(user.id, step, now, &hashes).await? {
+    if !state
+        .store
+        .confirm_totp(user.id, step, now, &hashes)
+        .await?
+    {
         return Err(AuthnError::WrongCode);
     }
     audit::event("mfa.totp_enrolled")
@@ -169,11 +173,7 @@ fn matching_step(
 ///
 /// # Errors
 /// [`AuthnError::NotEnrolled`], store failures.
-pub async fn remove(
-    state: &AppState,
-    user: &User,
-    actor: audit::Actor,
-) -> Result<(), AuthnError> {
+pub async fn remove(state: &AppState, user: &User, actor: audit::Actor) -> Result<(), AuthnError> {
     if !state.store.remove_totp(user.id, true).await? {
         return Err(AuthnError::NotEnrolled);
     }

@@ -1,11 +1,11 @@
 //! The token endpoint (RFC 6749 §4-6): the grant named by `grant_type`, for an authenticated
 //! client registered for it; client credentials, password and refresh token here.
 
-use crate::domain::authn::{Method, Methods};
-use crate::service::authn::{self, Requirement};
 use super::{OAuthError, code::IdTokenFor, code::authorization_code, required, scope_of};
 use crate::domain::GrantType;
 use crate::domain::Scope;
+use crate::domain::authn::{Method, Methods};
+use crate::service::authn::{self, Requirement};
 use crate::service::client::{self, ClientCredentials, ClientExt as _};
 use crate::service::login::{self, LoginId};
 use crate::service::token::{self, Grant};

@@ -219,7 +219,8 @@ pub async fn enrol_and_finish(
     ip: std::net::IpAddr,
     current: Option<(String, Session)>,
 ) -> Result<(SignedIn, Vec<String>), SignInError> {
-    let (user, methods, codes) = authn::second_factor::complete_enrolment(state, ticket, code, ip).await?;
+    let (user, methods, codes) =
+        authn::second_factor::complete_enrolment(state, ticket, code, ip).await?;
     let signed = finish(state, &user, &methods, current).await?;
     Ok((signed, codes))
 }

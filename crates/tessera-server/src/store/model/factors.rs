@@ -1,11 +1,12 @@
 //! Second factors and the sign-ins waiting for one.
 
 /// A user's TOTP secret (RFC 6238), sealed under the master key.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct TotpSecret {
     /// The user.
     pub user_id: i64,
     /// The secret, sealed (`MasterKey::seal`, context `totp:<user id>`).
+    #[serde(with = "super::keys::base64_bytes")]
     pub sealed: Vec<u8>,
     /// When enrolment began, Unix seconds.
     pub created_at: i64,

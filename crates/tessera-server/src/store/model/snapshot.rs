@@ -1,6 +1,6 @@
 //! Everything still meaningful, for `tessera export` / `import`.
 
-use super::{Client, RefreshRow, RevokedAccess, RowState, StoredKey, User};
+use super::{Client, RefreshRow, RevokedAccess, RowState, StoredKey, TotpSecret, User};
 use serde::{Deserialize, Serialize};
 
 /// A whole installation's state: what `tessera export` writes and `tessera import` reads.
@@ -19,6 +19,13 @@ pub struct Snapshot {
     pub refresh_tokens: Vec<RefreshRow>,
     /// Every unexpired access token revocation.
     pub revoked_access: Vec<RevokedAccess>,
+    /// Confirmed TOTP secrets, still sealed (an import needs the same master key, as for
+    /// the signing keys): an export never drops a user's second factor.
+    #[serde(default)]
+    pub totp_secrets: Vec<TotpSecret>,
+    /// Unused recovery codes (hashes).
+    #[serde(default)]
+    pub recovery_codes: Vec<RecoveryCodeRow>,
 }
 
 /// How many rows of each kind a [`Snapshot`] holds.
@@ -54,4 +61,15 @@ impl Snapshot {
             revoked_access: self.revoked_access.len(),
         }
     }
+}
+
+/// One unused recovery code, as exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct RecoveryCodeRow {
+    /// The user.
+    pub user_id: i64,
+    /// SHA-256 (hex) of the code.
+    pub code_hash: String,
+    /// When its set was made.
+    pub created_at: i64,
 }

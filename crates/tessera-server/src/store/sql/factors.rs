@@ -5,10 +5,8 @@
 use super::{Dialect, Engine, Statement as _, sessions};
 use crate::store::*;
 
-const TOTP_COLUMNS: &str =
-    "user_id, sealed, created_at, confirmed_at, last_step, last_used_at";
-const TICKET_COLUMNS: &str =
-    "token_hash, user_id, session_epoch, methods, failures, expires_at";
+const TOTP_COLUMNS: &str = "user_id, sealed, created_at, confirmed_at, last_step, last_used_at";
+const TICKET_COLUMNS: &str = "token_hash, user_id, session_epoch, methods, failures, expires_at";
 
 pub(super) async fn totp_secret<DB: Dialect>(
     e: &impl Engine<Db = DB>,
@@ -141,12 +139,14 @@ async fn replace_codes<DB: Dialect>(
         .run(&mut *conn)
         .await?;
     for hash in hashes {
-        DB::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
-            .arg(user_id)
-            .arg(hash)
-            .arg(now)
-            .run(&mut *conn)
-            .await?;
+        DB::query(
+            "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .arg(user_id)
+        .arg(hash)
+        .arg(now)
+        .run(&mut *conn)
+        .await?;
     }
     Ok(())
 }

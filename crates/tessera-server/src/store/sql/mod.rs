@@ -29,9 +29,9 @@ pub(super) use transaction::{Released, WriteConn, WriteTx, begin_detached, retry
 
 use super::read_cache::ReadCache;
 use super::{
-    AuditEvent, AuthCode, Client, MfaTicket, RecoveryCodes, TotpSecret, LinkPurpose, LiveFamily, LogoutDelivery, NewUser, Redemption,
-    RefreshRecord, RefreshState, RotateOutcome, Session, Snapshot, Store, StoreResult, StoredKey,
-    User, UserLink,
+    AuditEvent, AuthCode, Client, LinkPurpose, LiveFamily, LogoutDelivery, MfaTicket, NewUser,
+    RecoveryCodes, Redemption, RefreshRecord, RefreshState, RotateOutcome, Session, Snapshot,
+    Store, StoreResult, StoredKey, TotpSecret, User, UserLink,
 };
 use std::future::Future;
 use time::OffsetDateTime;

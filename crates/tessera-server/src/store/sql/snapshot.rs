@@ -39,8 +39,22 @@ pub(super) async fn snapshot<DB: Dialect>(
             .arg(now)
             .rows(&mut *tx)
             .await?;
+    let totp_secrets = DB::query(
+        "SELECT user_id, sealed, created_at, confirmed_at, last_step, last_used_at \
+         FROM totp_secrets WHERE confirmed_at IS NOT NULL ORDER BY user_id",
+    )
+    .all::<TotpSecret>(&mut *tx)
+    .await?;
+    let recovery_codes = DB::query(
+        "SELECT user_id, code_hash, created_at FROM recovery_codes \
+         WHERE used_at IS NULL ORDER BY user_id, code_hash",
+    )
+    .all::<RecoveryCodeRow>(&mut *tx)
+    .await?;
     tx.commit().await.map_err(DB::classify)?;
     Ok(Snapshot {
+        totp_secrets,
+        recovery_codes,
         users,
         clients: clients
             .iter()
@@ -83,7 +97,8 @@ pub(super) async fn restore<DB: Dialect>(
     for u in &s.users {
         DB::query(&format!(
             "INSERT INTO users ({USER_COLUMNS}, username_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             $19)"
         ))
         .arg(u.id)
         .arg(&u.username)
@@ -102,6 +117,7 @@ pub(super) async fn restore<DB: Dialect>(
         .arg(u.email_verified)
         .arg(u.session_epoch)
         .arg(u.imported_id)
+        .arg(u.mfa_required)
         .arg(crate::domain::user::username_key(&u.username))
         .run(&mut *tx)
 .await?;
@@ -116,6 +132,30 @@ pub(super) async fn restore<DB: Dialect>(
     for r in &s.refresh_tokens {
         refresh::insert_refresh_row::<DB>(&mut tx, &r.record, r.state, r.replaced_by.as_deref())
             .await?;
+    }
+    for t in &s.totp_secrets {
+        DB::query(
+            "INSERT INTO totp_secrets (user_id, sealed, created_at, confirmed_at, last_step, \
+             last_used_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .arg(t.user_id)
+        .arg(t.sealed.clone())
+        .arg(t.created_at)
+        .arg(t.confirmed_at)
+        .arg(t.last_step)
+        .arg(t.last_used_at)
+        .run(&mut *tx)
+        .await?;
+    }
+    for r in &s.recovery_codes {
+        DB::query(
+            "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .arg(r.user_id)
+        .arg(&r.code_hash)
+        .arg(r.created_at)
+        .run(&mut *tx)
+        .await?;
     }
     for r in &s.revoked_access {
         DB::query("INSERT INTO revoked_access (jti, expires_at) VALUES ($1, $2)")

@@ -206,6 +206,10 @@ enum Route {
     UserById,
     SetPassword,
     SetEmail,
+    TotpBegin,
+    TotpConfirm,
+    TotpRemove,
+    RecoveryCodes,
     FlaskProfile,
     UserInfo,
     Verify,
@@ -230,6 +234,25 @@ async fn call(app: &TestApp, s: &Secrets, route: Route, token: &str) -> reqwest:
             .post(app.url("/auth/users/set_email/"))
             .bearer_auth(token)
             .json(&json!({"current_password": "not it", "new_email": "new@example.com"})),
+        // The right password (a wrong one would count in the throttle): an accepted
+        // token begins an enrolment (201), which confirm then finds (a wrong code: 400).
+        Route::TotpBegin => c
+            .post(app.url("/auth/users/me/totp/"))
+            .bearer_auth(token)
+            .json(&json!({"current_password": tessera_test_support::PASSWORD})),
+        Route::TotpConfirm => c
+            .post(app.url("/auth/users/me/totp/confirm/"))
+            .bearer_auth(token)
+            .json(&json!({"code": "123456"})),
+        // Nothing confirmed: an accepted token reaches "not enrolled" (404).
+        Route::TotpRemove => c
+            .delete(app.url("/auth/users/me/totp/"))
+            .bearer_auth(token)
+            .json(&json!({"current_password": tessera_test_support::PASSWORD})),
+        Route::RecoveryCodes => c
+            .post(app.url("/auth/users/me/recovery-codes/"))
+            .bearer_auth(token)
+            .json(&json!({"current_password": tessera_test_support::PASSWORD})),
         Route::FlaskProfile => c.get(app.url("/user/profile")).bearer_auth(token),
         Route::UserInfo => c.get(app.url("/oauth/userinfo")).bearer_auth(token),
         Route::Verify => c
@@ -267,6 +290,19 @@ fn expected(route: Route, kind: Kind) -> u16 {
             Django | Granted => 400,
             _ => 401,
         },
+        Route::TotpBegin => match kind {
+            Django | Granted => 201,
+            _ => 401,
+        },
+        Route::TotpRemove | Route::RecoveryCodes => match kind {
+            Django | Granted => 404,
+            _ => 401,
+        },
+        // An accepted token reaches the code check (nothing pending: 400).
+        Route::TotpConfirm => match kind {
+            Django | Granted => 400,
+            _ => 401,
+        },
         Route::UserInfo => match kind {
             ThirdParty | FirstParty | FirstPartyAdmin | Granted => 200,
             // A user's token without the openid scope (RFC 6750 insufficient_scope).
@@ -295,6 +331,11 @@ async fn every_route_accepts_exactly_the_tokens_the_readme_says() {
         Route::Introspect,
         Route::SetPassword,
         Route::SetEmail,
+        // Removal first, while nothing is enrolled (it would cancel the pending one).
+        Route::TotpRemove,
+        Route::RecoveryCodes,
+        Route::TotpBegin,
+        Route::TotpConfirm,
     ];
     let mut wrong = Vec::new();
     for route in routes {
@@ -938,9 +979,16 @@ async fn a_session_or_code_stored_just_after_the_sessions_ended_is_void() {
     assert_eq!(res.status(), 204);
 
     // A sign-in that read the user before, and stores its session after.
-    let (cookie, session) = tessera_server::service::sso::session::start(&app.state, &before)
-        .await
-        .unwrap();
+    let (cookie, session) = tessera_server::service::sso::session::start(
+        &app.state,
+        &before,
+        &tessera_server::domain::authn::Methods::one(
+            tessera_server::domain::authn::Method::Password,
+            0,
+        ),
+    )
+    .await
+    .unwrap();
     let (_, challenge) = pkce();
     let res = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -969,6 +1017,7 @@ async fn a_session_or_code_stored_just_after_the_sessions_ended_is_void() {
             auth_time: session.auth_time,
             expires_at: tessera_token::Clock::unix(app.clock.as_ref()) + 60,
             session_epoch: before.session_epoch,
+            methods: String::new(),
         })
         .await
         .unwrap();

@@ -650,6 +650,7 @@ async fn one_slow_client_does_not_hold_back_another() {
                 auth_time: now,
                 expires_at: now + 3600,
                 session_epoch: 0,
+                methods: String::new(),
             })
             .await
             .unwrap();
@@ -667,6 +668,7 @@ async fn one_slow_client_does_not_hold_back_another() {
                 auth_time: now,
                 expires_at: now + 60,
                 session_epoch: 0,
+                methods: String::new(),
             })
             .await
             .unwrap();

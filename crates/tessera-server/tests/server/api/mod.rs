@@ -15,6 +15,7 @@ mod jwks;
 mod legacy;
 mod logout;
 mod metrics;
+mod mfa;
 mod oauth;
 mod obtain;
 mod refresh;

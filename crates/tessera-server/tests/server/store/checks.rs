@@ -72,6 +72,7 @@ fn client(id: &str, secret_hash: Option<&str>) -> Client {
         jwks_uri: Some(format!("https://{id}.example.com/jwks.json")),
         request_object_signing_alg: Some("PS256".into()),
         require_signed_request_object: true,
+        require_mfa: false,
     }
 }
 
@@ -675,7 +676,20 @@ pub async fn seed_installation(s: &DynStore) {
 pub async fn snapshot_restores_into_an_empty_store_only(f: Fixture) {
     let s = f.store.clone();
     seed_installation(&s).await;
+    // A user's second factor travels with them (sealed), and only unused codes do.
+    let first = s.list_users().await.unwrap()[0].id;
+    assert!(s.begin_totp(first, b"sealed-bytes", NOW).await.unwrap());
+    let codes = ["h1".to_owned(), "h2".to_owned()];
+    assert!(s.confirm_totp(first, 7, NOW, &codes).await.unwrap());
+    assert!(s.use_recovery_code(first, "h1", NOW).await.unwrap());
     let snapshot = s.snapshot(NOW).await.unwrap();
+    assert_eq!(snapshot.totp_secrets.len(), 1);
+    assert_eq!(snapshot.totp_secrets[0].sealed, b"sealed-bytes");
+    assert_eq!(
+        snapshot.recovery_codes.len(),
+        1,
+        "the used code is left out"
+    );
     let counts = snapshot.counts();
     assert_eq!(counts.users, 3);
     assert_eq!(counts.clients, 2);
@@ -1064,6 +1078,7 @@ pub async fn logging_out_everywhere_ends_families_and_browser_sessions(f: Fixtur
             auth_time: NOW,
             expires_at: NOW + 100,
             session_epoch: 0,
+            methods: String::new(),
         })
         .await
         .unwrap();
@@ -1083,6 +1098,7 @@ pub async fn logging_out_everywhere_ends_families_and_browser_sessions(f: Fixtur
         auth_time: NOW,
         expires_at: NOW + 60,
         session_epoch: 0,
+        methods: String::new(),
     };
     s.insert_code(&code("c1")).await.unwrap();
     assert_eq!(s.user_by_id(u.id).await.unwrap().unwrap().session_epoch, 0);
@@ -1160,6 +1176,7 @@ pub async fn ending_a_session_queues_one_logout_per_client_that_took_part(f: Fix
             auth_time: NOW,
             expires_at: NOW + 1000,
             session_epoch: 0,
+            methods: String::new(),
         })
         .await
         .unwrap();
@@ -1179,6 +1196,7 @@ pub async fn ending_a_session_queues_one_logout_per_client_that_took_part(f: Fix
                 auth_time: NOW,
                 expires_at: NOW + 60,
                 session_epoch: 0,
+                methods: String::new(),
             })
             .await
             .unwrap();

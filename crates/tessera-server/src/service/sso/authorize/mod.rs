@@ -25,9 +25,9 @@ pub use incoming::{PUSHED_LIFETIME, PUSHED_URI_PREFIX, resolve_pushed, resolve_r
 pub use seal::{Provenance, SEAL_LIFETIME, require_provenance, seal, unseal};
 
 use crate::domain::GrantType;
+use crate::domain::Scope;
 use crate::domain::authn::{Level, Methods};
 use crate::service::authn::{self, Requirement};
-use crate::domain::Scope;
 use crate::service::client::ClientExt as _;
 use crate::state::AppState;
 use crate::store::{Client, Session, StoreError};
