@@ -309,6 +309,7 @@ impl From<crate::service::authn::AuthnError> for ApiError {
             AuthnError::NothingToConfirm => Self::Invalid(e.to_string()),
             AuthnError::WrongCode => Self::Invalid(format!("code: {e}")),
             AuthnError::NotEnrolled => Self::NotFound,
+            AuthnError::StepUpRequired => Self::PermissionDenied,
             AuthnError::Sealed | AuthnError::Random(_) => Self::Internal(e.to_string()),
             AuthnError::Store(s) => s.into(),
         }

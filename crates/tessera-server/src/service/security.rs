@@ -5,9 +5,27 @@
 use super::account::{AccountError, confirm_password};
 use super::audience::Surface;
 use super::audit::Actor;
-use super::authn::{recovery, totp};
+use super::authn::{AuthnError, recovery, totp};
+use crate::domain::authn::Level;
 use crate::state::AppState;
 use tessera_proto::Secret;
+
+/// When the bearer's user has a second factor, only a token of a sign-in that used it
+/// may change their factors: a password-only token (a family from before the enrolment,
+/// a legacy token) with the password would otherwise remove the factor or read new
+/// recovery codes.
+async fn require_second_factor_token(
+    state: &AppState,
+    bearer: &Secret,
+) -> Result<(), AccountError> {
+    let (claims, user) = super::token::authenticate_bearer(state, bearer, Surface::UserApi).await?;
+    let enrolled = super::authn::factors_of(state, user.id).await?.enrolled();
+    let level = claims.acr.as_deref().and_then(Level::of_acr);
+    if enrolled && level < Some(Level::TwoFactors) {
+        return Err(AuthnError::StepUpRequired.into());
+    }
+    Ok(())
+}
 
 /// Begins a TOTP enrolment for the bearer's user: the secret and its `otpauth://` URI,
 /// shown once.
@@ -48,6 +66,7 @@ pub async fn remove_totp(
     ip: std::net::IpAddr,
     current: &Secret,
 ) -> Result<(), AccountError> {
+    require_second_factor_token(state, bearer).await?;
     let user = confirm_password(state, bearer, ip, current).await?;
     Ok(totp::remove(state, &user, Actor::User(user.id)).await?)
 }
@@ -62,6 +81,7 @@ pub async fn regenerate_recovery_codes(
     ip: std::net::IpAddr,
     current: &Secret,
 ) -> Result<Vec<String>, AccountError> {
+    require_second_factor_token(state, bearer).await?;
     let user = confirm_password(state, bearer, ip, current).await?;
     Ok(recovery::regenerate(state, &user).await?)
 }

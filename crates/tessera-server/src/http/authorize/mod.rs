@@ -360,9 +360,24 @@ async fn show(
                     return pages::unavailable();
                 }
             };
+            if requirement == crate::service::authn::Requirement::Enrol {
+                // Enrolling a factor needs the password now, not only a session (whoever
+                // holds a copy of the cookie must not be able to add their own).
+                let msg = "Sign in again to set up two-step verification.";
+                return Box::pin(show(
+                    state,
+                    jar,
+                    req,
+                    params,
+                    Next::Login,
+                    Some(msg),
+                    "",
+                    redirect_status,
+                ))
+                .await;
+            }
             let dest = Destination::Authorize(Box::new(req.clone()), params.clone());
-            let enrol = requirement == crate::service::authn::Requirement::Enrol;
-            return second_factor::ask(state, jar, &dest, ticket, enrol, None, StatusCode::OK)
+            return second_factor::ask(state, jar, &dest, ticket, false, None, StatusCode::OK)
                 .await;
         }
         Next::Login => pages::render(

@@ -34,6 +34,10 @@ pub fn routes() -> Router<AppState> {
 
 /// Where a sign-in goes once done: the authorization request it began with, or the
 /// account page.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per request, on the stack of a handler"
+)]
 pub(crate) enum Destination {
     /// An authorization request (validated), with its parameters for the forms.
     Authorize(Box<AuthorizeRequest>, AuthorizeParams),

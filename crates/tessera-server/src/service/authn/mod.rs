@@ -37,6 +37,10 @@ pub enum AuthnError {
     /// The user has no such factor.
     #[error("no such factor")]
     NotEnrolled,
+    /// Changing the factors of a user who has one needs a token of a sign-in that used it
+    /// (acr aal2).
+    #[error("this needs a sign-in with your second factor (acr aal2): log in again with it")]
+    StepUpRequired,
     /// The sealed secret could not be opened (another master key).
     #[error("the TOTP secret cannot be opened with this master key")]
     Sealed,

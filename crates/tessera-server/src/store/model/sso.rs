@@ -73,6 +73,10 @@ pub struct AuthCode {
 
 /// What redeeming a code found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per code redemption, moved once"
+)]
 pub enum Redemption {
     /// First use: the code, now consumed.
     Valid(AuthCode),

@@ -226,9 +226,26 @@ async fn totp_enrolment_then_the_django_api_asks_for_the_code() {
 async fn recovery_codes_work_once_each() {
     let app = TestApp::spawn().await;
     app.create_user("alice", false).await;
+    let before = app.login("alice").await.access;
     let Some((_, codes)) = enrol(&app, "alice").await else {
         return;
     };
+    // A password-only token (issued before the enrolment) cannot change the factors,
+    // even with the password: new recovery codes or removal need an aal2 sign-in.
+    for (method, path) in [
+        (reqwest::Method::POST, "/auth/users/me/recovery-codes/"),
+        (reqwest::Method::DELETE, "/auth/users/me/totp/"),
+    ] {
+        let res = app
+            .client
+            .request(method, app.url(path))
+            .bearer_auth(&before)
+            .json(&json!({"current_password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_error(res, 403, "permission_denied").await;
+    }
     let body = assert_error(
         password_login(&app, "alice", PASSWORD).await,
         401,
@@ -570,6 +587,12 @@ async fn acr_values_steps_up_a_password_session_with_enrolment() {
         .send()
         .await
         .unwrap();
+    assert_eq!(res.status(), 200);
+    // Enrolling needs the password again: a copy of the session cookie is not enough.
+    let page = res.text().await.unwrap();
+    assert!(page.contains("name=\"password\""), "the login page first");
+    assert!(!page.contains("totp-secret"));
+    let res = sign_in(&app, &b, &page, PASSWORD).await;
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     assert!(page.contains("<svg"), "an inline QR code");
