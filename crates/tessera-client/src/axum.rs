@@ -23,7 +23,10 @@
 //!
 //! A missing or invalid token answers 401 with `WWW-Authenticate: Bearer
 //! error="invalid_token"` and a JSON body; a token without a required scope answers 403
-//! `insufficient_scope` (RFC 6750 §3.1).
+//! `insufficient_scope` (RFC 6750 §3.1). [`require_acr`] and [`require_auth_age`] ask for
+//! a stronger or more recent sign-in (RFC 9470 step-up): 401
+//! `insufficient_user_authentication` with the `acr_values` or `max_age` the client should
+//! send to Tessera's authorization endpoint.
 
 use crate::{AccessClaims, Verifier, VerifyError};
 use axum::extract::{FromRef, FromRequestParts, Request, State};
@@ -46,6 +49,14 @@ pub enum AuthRejection {
     Invalid(VerifyError),
     /// The token lacks a scope (403 `insufficient_scope`).
     InsufficientScope(String),
+    /// The sign-in behind the token is weaker or older than this resource needs (401
+    /// `insufficient_user_authentication`, RFC 9470 §3): sign in again with these.
+    InsufficientUserAuthentication {
+        /// The acceptable `acr` values, space-separated.
+        acr_values: Option<String>,
+        /// The largest acceptable age of the sign-in, seconds.
+        max_age: Option<u64>,
+    },
 }
 
 impl IntoResponse for AuthRejection {
@@ -66,6 +77,30 @@ impl IntoResponse for AuthRejection {
                 format!(r#"Bearer realm="api", error="insufficient_scope", scope="{scope}""#),
                 serde_json::json!({"error": "insufficient_scope", "scope": scope}),
             ),
+            Self::InsufficientUserAuthentication {
+                acr_values,
+                max_age,
+            } => {
+                let mut challenge = String::from(
+                    r#"Bearer realm="api", error="insufficient_user_authentication", error_description="a stronger or more recent sign-in is required""#,
+                );
+                if let Some(acr) = acr_values {
+                    challenge.push_str(&format!(r#", acr_values="{acr}""#));
+                }
+                if let Some(age) = max_age {
+                    challenge.push_str(&format!(r#", max_age="{age}""#));
+                }
+                (
+                    StatusCode::UNAUTHORIZED,
+                    challenge,
+                    serde_json::json!({
+                        "error": "insufficient_user_authentication",
+                        "error_description": "a stronger or more recent sign-in is required",
+                        "acr_values": acr_values,
+                        "max_age": max_age,
+                    }),
+                )
+            }
         };
         let mut response = (status, axum::Json(body)).into_response();
         if let Ok(v) = HeaderValue::from_str(&challenge) {
@@ -144,6 +179,46 @@ pub fn require_scope(claims: &AccessClaims, scope: &str) -> Result<(), AuthRejec
         Ok(())
     } else {
         Err(AuthRejection::InsufficientScope(scope.to_owned()))
+    }
+}
+
+/// Checks that the token's sign-in reached one of `acr_values` (Tessera's are `aal1`, a
+/// password, and `aal2`, a password and a second factor): list every level you accept.
+///
+/// # Errors
+/// [`AuthRejection::InsufficientUserAuthentication`] naming `acr_values`, for the client to
+/// send the user back to sign in with them (RFC 9470).
+pub fn require_acr(claims: &AccessClaims, acr_values: &[&str]) -> Result<(), AuthRejection> {
+    match claims.acr.as_deref() {
+        Some(acr) if acr_values.contains(&acr) => Ok(()),
+        _ => Err(AuthRejection::InsufficientUserAuthentication {
+            acr_values: Some(acr_values.join(" ")),
+            max_age: None,
+        }),
+    }
+}
+
+/// Checks that the token's sign-in (`auth_time`) is at most `max_age` old, by the
+/// verifier's clock (with its leeway). A token without `auth_time` is refused.
+///
+/// # Errors
+/// [`AuthRejection::InsufficientUserAuthentication`] naming `max_age` (RFC 9470).
+pub fn require_auth_age(
+    claims: &AccessClaims,
+    max_age: std::time::Duration,
+    verifier: &Verifier,
+) -> Result<(), AuthRejection> {
+    let max = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+    let fresh = claims.auth_time.is_some_and(|at| {
+        verifier.now().saturating_sub(at) <= max.saturating_add(verifier.leeway())
+    });
+    if fresh {
+        Ok(())
+    } else {
+        Err(AuthRejection::InsufficientUserAuthentication {
+            acr_values: None,
+            max_age: Some(max_age.as_secs()),
+        })
     }
 }
 

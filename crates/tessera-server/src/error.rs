@@ -134,6 +134,8 @@ impl IntoResponse for ApiError {
         let mut response = match &self {
             Self::MfaRequired { token, methods } => (
                 status,
+                // The mfa_token is a credential for five minutes: not for any cache.
+                [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
                 Json(serde_json::json!({
                     "detail": self.to_string(),
                     "code": code,

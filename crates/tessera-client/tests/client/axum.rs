@@ -154,3 +154,75 @@ async fn a_service_protected_by_the_extractor() {
         401
     );
 }
+
+async fn strong(Authenticated(claims): Authenticated) -> Result<&'static str, AuthRejection> {
+    tessera_client::axum::require_acr(&claims, &["aal2"])?;
+    Ok("strong")
+}
+
+async fn any_level(Authenticated(claims): Authenticated) -> Result<&'static str, AuthRejection> {
+    tessera_client::axum::require_acr(&claims, &["aal1", "aal2"])?;
+    Ok("any")
+}
+
+async fn recent(
+    axum::extract::State(s): axum::extract::State<Service>,
+    Authenticated(claims): Authenticated,
+) -> Result<&'static str, AuthRejection> {
+    tessera_client::axum::require_auth_age(
+        &claims,
+        std::time::Duration::from_secs(60),
+        &s.verifier,
+    )?;
+    Ok("recent")
+}
+
+#[tokio::test]
+async fn step_up_is_asked_for_with_rfc_9470_challenges() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    let user = app.login("alice").await;
+    // The service's clock is the authority's, so the test can move both.
+    let verifier = Verifier::builder(app.address.clone(), "tessera")
+        .clock(app.clock.clone())
+        .discover()
+        .await
+        .unwrap();
+    let service = Router::new()
+        .route("/strong", get(strong))
+        .route("/any", get(any_level))
+        .route("/recent", get(recent))
+        .with_state(Service { verifier });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        http.get(format!("{url}{path}"))
+            .bearer_auth(&user.access)
+            .send()
+    };
+
+    // A password login is aal1: enough where aal1 is, not where only aal2 is.
+    assert_eq!(get("/any").await.unwrap().status(), 200);
+    let res = get("/strong").await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        r#"Bearer realm="api", error="insufficient_user_authentication", error_description="a stronger or more recent sign-in is required", acr_values="aal2""#
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "insufficient_user_authentication");
+    assert_eq!(body["acr_values"], "aal2");
+
+    // Signed in just now: recent enough; two minutes on (the token still live), not.
+    assert_eq!(get("/recent").await.unwrap().status(), 200);
+    app.clock.advance(std::time::Duration::from_secs(120));
+    let res = get("/recent").await.unwrap();
+    assert_eq!(res.status(), 401);
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(challenge.ends_with(r#"max_age="60""#), "{challenge}");
+}

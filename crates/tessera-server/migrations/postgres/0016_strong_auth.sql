@@ -9,13 +9,16 @@ ALTER TABLE clients ADD COLUMN require_mfa BOOLEAN NOT NULL DEFAULT FALSE;
 -- One TOTP secret per user (RFC 6238), sealed under the master key like the signing keys.
 -- confirmed_at NULL: enrolment begun, not yet confirmed with a first code (it does not
 -- count). last_step: the highest time step accepted, so that a code is accepted once.
+-- failures: wrong codes in a row; at 100 the authenticator stops taking codes (NIST SP
+-- 800-63B 5.2.2) until an admin resets it (recovery codes still work).
 CREATE TABLE totp_secrets (
     user_id      BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     sealed       BYTEA NOT NULL,
     created_at   BIGINT NOT NULL,
     confirmed_at BIGINT,
     last_step    BIGINT NOT NULL DEFAULT 0,
-    last_used_at BIGINT
+    last_used_at BIGINT,
+    failures     BIGINT NOT NULL DEFAULT 0
 );
 
 -- Single-use recovery codes: SHA-256 of each (they are 80 random bits), replaced as a set.
@@ -29,11 +32,14 @@ CREATE TABLE recovery_codes (
 
 -- A sign-in between its first and second factor: the Django API's mfa_token and the
 -- browser's second-factor step (SHA-256 of the token; 5 minutes; dies after 5 wrong codes).
+-- purpose: api or browser (a ticket is taken only where it was issued); one live ticket
+-- per user and purpose.
 CREATE TABLE mfa_tickets (
     token_hash    TEXT PRIMARY KEY,
     user_id       BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     session_epoch BIGINT NOT NULL,
     methods       TEXT NOT NULL,
+    purpose       TEXT NOT NULL,
     failures      BIGINT NOT NULL DEFAULT 0,
     expires_at    BIGINT NOT NULL
 );

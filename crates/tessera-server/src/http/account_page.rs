@@ -40,7 +40,7 @@ async fn show(State(state): State<AppState>, jar: CookieJar) -> Response {
 }
 
 /// The browser's live session and its user.
-async fn signed_in(
+pub(crate) async fn signed_in(
     state: &AppState,
     jar: &CookieJar,
 ) -> Result<Option<(User, Session)>, StoreError> {
@@ -51,6 +51,14 @@ async fn signed_in(
 async fn account(state: &AppState, jar: CookieJar, user: &User, current: &Session) -> Response {
     let (sessions, families) = match session::of_user(state, user.id).await {
         Ok(found) => found,
+        Err(e) => return unavailable(&e),
+    };
+    let factors = match crate::service::authn::factors_of(state, user.id).await {
+        Ok(found) => found,
+        Err(e) => return unavailable(&e),
+    };
+    let required = match crate::service::authn::requirement(state, user, None, None).await {
+        Ok(r) => r != crate::service::authn::Requirement::PasswordOnly,
         Err(e) => return unavailable(&e),
     };
     let (jar, csrf) = csrf::token(state, jar);
@@ -68,6 +76,14 @@ async fn account(state: &AppState, jar: CookieJar, user: &User, current: &Sessio
             .collect(),
         families: families.iter().map(family_line).collect(),
         csrf,
+        totp: factors.totp.map(|t| {
+            (
+                when(t.enrolled_at),
+                t.last_used_at.map_or_else(|| "never".to_owned(), when),
+            )
+        }),
+        recovery_left: factors.recovery.map(|r| r.remaining),
+        required,
     };
     (jar, pages::render(&page, StatusCode::OK, None)).into_response()
 }
@@ -221,7 +237,7 @@ async fn logout_everywhere(
     (jar, page).into_response()
 }
 
-fn see_other(location: &'static str) -> Response {
+pub(crate) fn see_other(location: &'static str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     response
         .headers_mut()
@@ -232,7 +248,7 @@ fn see_other(location: &'static str) -> Response {
     response
 }
 
-fn unavailable(e: &dyn std::fmt::Display) -> Response {
+pub(crate) fn unavailable(e: &dyn std::fmt::Display) -> Response {
     tracing::warn!(error = %e, "account page failed on the store");
     pages::unavailable()
 }

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod account_page;
+pub mod account_security;
 pub mod admin;
 pub mod authorize;
 pub mod bearer;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(token::routes())
         .merge(users::routes())
         .merge(security::routes())
+        .merge(account_security::routes())
         .merge(admin::routes())
         .merge(account::routes())
         .merge(account_page::routes())

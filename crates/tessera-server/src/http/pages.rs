@@ -101,6 +101,12 @@ pub struct AccountPage {
     pub families: Vec<SessionLine>,
     /// The CSRF token.
     pub csrf: String,
+    /// The authenticator app, when enrolled: when added, when last used.
+    pub totp: Option<(String, String)>,
+    /// Recovery codes left.
+    pub recovery_left: Option<i64>,
+    /// A second factor is required of this user.
+    pub required: bool,
 }
 
 /// "Forgot your password?": asks for the address.

@@ -2,14 +2,15 @@
 //! /auth/users/me/totp/` (begin, with the current password), `POST
 //! /auth/users/me/totp/confirm/` (the first code), `DELETE /auth/users/me/totp/` (with the
 //! current password), `POST /auth/users/me/recovery-codes/` (a new set). Each takes a
-//! bearer token for the user API.
+//! bearer token for the user API. Confirming ends every session of the user, this token's
+//! too: the client logs in again, with the code.
 
 use crate::error::ApiError;
 use crate::http::bearer::Bearer;
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
 use crate::http::oauth::no_store;
-use crate::service::security;
+use crate::service::security::{self, Caller};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -48,7 +49,7 @@ async fn begin(
     Body(req): Body<CurrentPassword>,
 ) -> Result<Response, ApiError> {
     let current = req.get()?;
-    let enrolment = security::begin_totp(&state, &bearer, ip, &current).await?;
+    let enrolment = security::begin_totp(&state, Caller::Bearer(&bearer), ip, &current).await?;
     let body = json!({"secret": enrolment.secret, "otpauth_url": enrolment.otpauth_url});
     Ok(no_store((StatusCode::CREATED, Json(body)).into_response()))
 }
@@ -61,11 +62,13 @@ struct Code {
 
 async fn confirm(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Bearer(bearer): Bearer,
     Body(req): Body<Code>,
 ) -> Result<Response, ApiError> {
     let code = req.code.ok_or_else(|| ApiError::Required("code".into()))?;
-    let codes = security::confirm_totp(&state, &bearer, code.expose()).await?;
+    let (_, codes) =
+        security::confirm_totp(&state, Caller::Bearer(&bearer), ip, code.expose()).await?;
     Ok(no_store(
         Json(json!({"recovery_codes": codes})).into_response(),
     ))
@@ -78,7 +81,7 @@ async fn remove(
     Body(req): Body<CurrentPassword>,
 ) -> Result<StatusCode, ApiError> {
     let current = req.get()?;
-    security::remove_totp(&state, &bearer, ip, &current).await?;
+    security::remove_totp(&state, Caller::Bearer(&bearer), ip, &current).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -89,7 +92,8 @@ async fn regenerate(
     Body(req): Body<CurrentPassword>,
 ) -> Result<Response, ApiError> {
     let current = req.get()?;
-    let codes = security::regenerate_recovery_codes(&state, &bearer, ip, &current).await?;
+    let codes =
+        security::regenerate_recovery_codes(&state, Caller::Bearer(&bearer), ip, &current).await?;
     Ok(no_store(
         Json(json!({"recovery_codes": codes})).into_response(),
     ))

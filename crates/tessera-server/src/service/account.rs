@@ -518,6 +518,19 @@ pub(crate) async fn confirm_password(
 ) -> Result<crate::store::User, AccountError> {
     let (_, user) =
         super::token::authenticate_bearer(state, bearer, super::audience::Surface::UserApi).await?;
+    check_password_of(state, &user, ip, password).await
+}
+
+/// `user` as now stored, when `password` is theirs (counted in the login throttle).
+///
+/// # Errors
+/// [`AccountError::WrongPassword`], throttling, store failures.
+pub(crate) async fn check_password_of(
+    state: &AppState,
+    user: &crate::store::User,
+    ip: std::net::IpAddr,
+    password: &Secret,
+) -> Result<crate::store::User, AccountError> {
     // By address (unique, and what a login by address resolves first): the token's own
     // account, whatever its username looks like.
     match login::authenticate(state, &LoginId::Email(user.email.clone()), password, ip).await {

@@ -119,7 +119,8 @@ pub async fn obtain_pair_mfa(
     code: &str,
     ip: std::net::IpAddr,
 ) -> Result<TokenPair, ObtainError> {
-    let (user, methods) = authn::complete(state, mfa_token, code, ip).await?;
+    let (user, methods) =
+        authn::complete(state, mfa_token, authn::ticket::Purpose::Api, code, ip).await?;
     let authn = Authn::of(&methods, state.clock.unix());
     let grant = Grant {
         authn: Some(&authn),
@@ -144,7 +145,8 @@ async fn password_only(state: &AppState, user: &User) -> Result<Authn, ObtainErr
         Requirement::SecondFactor => {
             let factors = authn::factors_of(state, user.id).await?;
             Err(ObtainError::MfaRequired {
-                token: authn::ticket::issue(state, user, &methods).await?,
+                token: authn::ticket::issue(state, user, &methods, authn::ticket::Purpose::Api)
+                    .await?,
                 methods: factors.methods(),
             })
         }

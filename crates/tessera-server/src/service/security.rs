@@ -1,87 +1,140 @@
-//! A signed-in user's own second factors through the API (`/auth/users/me/totp/`…):
-//! enrolling and removing TOTP and regenerating recovery codes need the current password
-//! (counted in the login throttle), confirming needs the first code.
+//! A signed-in user's own second factors, through the API (`/auth/users/me/totp/`…, a
+//! bearer token) or the account page (the SSO session): enrolling and removing TOTP and
+//! regenerating recovery codes need the current password (counted in the login
+//! throttle); confirming needs the first code (wrong ones counted like wrong second
+//! factors). A user who has a second factor changes their factors only from a sign-in
+//! that used it (`aal2`).
 
-use super::account::{AccountError, confirm_password};
+use super::account::{AccountError, check_password_of};
 use super::audience::Surface;
 use super::audit::Actor;
 use super::authn::{AuthnError, recovery, totp};
-use crate::domain::authn::Level;
+use super::throttle;
+use crate::domain::authn::{Level, Methods};
 use crate::state::AppState;
+use crate::store::{Session, User};
 use tessera_proto::Secret;
 
-/// When the bearer's user has a second factor, only a token of a sign-in that used it
-/// may change their factors: a password-only token (a family from before the enrolment,
-/// a legacy token) with the password would otherwise remove the factor or read new
-/// recovery codes.
-async fn require_second_factor_token(
-    state: &AppState,
-    bearer: &Secret,
-) -> Result<(), AccountError> {
-    let (claims, user) = super::token::authenticate_bearer(state, bearer, Surface::UserApi).await?;
-    let enrolled = super::authn::factors_of(state, user.id).await?.enrolled();
-    let level = claims.acr.as_deref().and_then(Level::of_acr);
-    if enrolled && level < Some(Level::TwoFactors) {
-        return Err(AuthnError::StepUpRequired.into());
-    }
-    Ok(())
+/// Who asks.
+#[derive(Debug, Clone, Copy)]
+pub enum Caller<'a> {
+    /// The bearer of a user-API access token.
+    Bearer(&'a Secret),
+    /// A browser's SSO session, and its user.
+    Session(&'a User, &'a Session),
 }
 
-/// Begins a TOTP enrolment for the bearer's user: the secret and its `otpauth://` URI,
-/// shown once.
+/// The caller's user and the level of the sign-in behind the request.
+async fn caller(state: &AppState, who: Caller<'_>) -> Result<(User, Level), AccountError> {
+    match who {
+        Caller::Bearer(bearer) => {
+            let (claims, user) =
+                super::token::authenticate_bearer(state, bearer, Surface::UserApi).await?;
+            let level = claims
+                .acr
+                .as_deref()
+                .and_then(Level::of_acr)
+                .unwrap_or(Level::OneFactor);
+            Ok((user, level))
+        }
+        Caller::Session(user, session) => {
+            Ok((user.clone(), Methods::parse(&session.methods).level()))
+        }
+    }
+}
+
+/// The caller's user, when the password is theirs and, if they have a second factor, the
+/// sign-in used it: a password-only token (a legacy token, say) with the password must
+/// not remove the factor or read new recovery codes.
+async fn with_password(
+    state: &AppState,
+    who: Caller<'_>,
+    ip: std::net::IpAddr,
+    current: &Secret,
+) -> Result<User, AccountError> {
+    let (user, level) = caller(state, who).await?;
+    let enrolled = super::authn::factors_of(state, user.id).await?.enrolled();
+    if enrolled && level < Level::TwoFactors {
+        return Err(AuthnError::StepUpRequired.into());
+    }
+    check_password_of(state, &user, ip, current).await
+}
+
+/// Begins a TOTP enrolment: the secret, its `otpauth://` URI and QR code, shown once.
 ///
 /// # Errors
 /// [`AccountError`] (a confirmed authenticator already enrolled: `Authn(AlreadyEnrolled)`).
 pub async fn begin_totp(
     state: &AppState,
-    bearer: &Secret,
+    who: Caller<'_>,
     ip: std::net::IpAddr,
     current: &Secret,
 ) -> Result<totp::Enrolment, AccountError> {
-    let user = confirm_password(state, bearer, ip, current).await?;
+    let user = with_password(state, who, ip, current).await?;
     Ok(totp::begin(state, &user).await?)
 }
 
-/// Confirms the bearer's pending TOTP enrolment with its first code; the recovery codes
-/// when this is the first factor (shown once), else none.
+/// Confirms the pending TOTP enrolment with its first code; the recovery codes when this
+/// is the first factor (shown once), else none. Every session of the user ends with it
+/// (the caller's too): tokens from before are at the old level. Returns the user as now
+/// stored (in the new session epoch) with the codes.
 ///
 /// # Errors
 /// [`AccountError`] (a wrong code: `Authn(WrongCode)`).
 pub async fn confirm_totp(
     state: &AppState,
-    bearer: &Secret,
+    who: Caller<'_>,
+    ip: std::net::IpAddr,
     code: &str,
-) -> Result<Vec<String>, AccountError> {
-    let (_, user) = super::token::authenticate_bearer(state, bearer, Surface::UserApi).await?;
-    Ok(totp::confirm(state, &user, code).await?)
+) -> Result<(User, Vec<String>), AccountError> {
+    let (user, _) = caller(state, who).await?;
+    // Wrong first codes count as wrong second factors do (the pending secret is the
+    // user's own, but a stolen token must not guess at it without bound).
+    let mut attempt = throttle::Attempt::second_factor(user.id, ip);
+    if let Some(wait) = throttle::check(state, &mut attempt).await? {
+        return Err(AccountError::Throttled(wait));
+    }
+    match totp::confirm(state, &user, code).await {
+        Ok(codes) => {
+            let now = state
+                .store
+                .user_by_id(user.id)
+                .await?
+                .ok_or(AuthnError::NotEnrolled)?;
+            Ok((now, codes))
+        }
+        Err(AuthnError::WrongCode) => {
+            throttle::failed(state, &attempt).await?;
+            Err(AuthnError::WrongCode.into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// Removes the bearer's TOTP authenticator (and the recovery codes, no factor being left).
+/// Removes the caller's TOTP authenticator (and the recovery codes, no factor being left).
 ///
 /// # Errors
 /// [`AccountError`].
 pub async fn remove_totp(
     state: &AppState,
-    bearer: &Secret,
+    who: Caller<'_>,
     ip: std::net::IpAddr,
     current: &Secret,
 ) -> Result<(), AccountError> {
-    require_second_factor_token(state, bearer).await?;
-    let user = confirm_password(state, bearer, ip, current).await?;
+    let user = with_password(state, who, ip, current).await?;
     Ok(totp::remove(state, &user, Actor::User(user.id)).await?)
 }
 
-/// Replaces the bearer's recovery codes; the new ones, shown once.
+/// Replaces the caller's recovery codes; the new ones, shown once.
 ///
 /// # Errors
 /// [`AccountError`].
 pub async fn regenerate_recovery_codes(
     state: &AppState,
-    bearer: &Secret,
+    who: Caller<'_>,
     ip: std::net::IpAddr,
     current: &Secret,
 ) -> Result<Vec<String>, AccountError> {
-    require_second_factor_token(state, bearer).await?;
-    let user = confirm_password(state, bearer, ip, current).await?;
+    let user = with_password(state, who, ip, current).await?;
     Ok(recovery::regenerate(state, &user).await?)
 }

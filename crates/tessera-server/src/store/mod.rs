@@ -249,8 +249,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// has a confirmed one.
     async fn begin_totp(&self, user_id: i64, sealed: &[u8], now: i64) -> StoreResult<bool>;
     /// Confirms the pending secret with the step of its first code, replacing the
-    /// recovery codes with `recovery` when it is not empty, in one transaction; false
-    /// when there was no pending secret (or the step was used).
+    /// recovery codes with `recovery` when it is not empty and ending every session of the
+    /// user, in one transaction; false when there was no pending secret (or the step was
+    /// used).
     async fn confirm_totp(
         &self,
         user_id: i64,
@@ -284,6 +285,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn attempt_mfa_ticket(
         &self,
         token_hash: &str,
+        purpose: &str,
         max: i64,
         now: i64,
     ) -> StoreResult<Option<MfaTicket>>;
@@ -291,13 +293,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn mfa_ticket(
         &self,
         token_hash: &str,
+        purpose: &str,
         max: i64,
         now: i64,
     ) -> StoreResult<Option<MfaTicket>>;
     /// Spends a ticket: true for the one caller that removed it.
     async fn take_mfa_ticket(&self, token_hash: &str) -> StoreResult<bool>;
-    /// Records the methods a live session's user has now authenticated with (a step-up).
-    async fn set_session_methods(&self, token_hash: &str, methods: &str) -> StoreResult<bool>;
+    /// A step-up of a live session: a new cookie hash, the methods now used and the time of
+    /// this authentication (the `sid` stays); false when the session is gone.
+    async fn upgrade_session(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        methods: &str,
+        auth_time: i64,
+    ) -> StoreResult<bool>;
+    /// Counts a wrong TOTP code (in a row) against the user's authenticator.
+    async fn record_totp_failure(&self, user_id: i64) -> StoreResult<()>;
 
     /// Starts a browser SSO session.
     async fn create_session(&self, session: &Session) -> StoreResult<()>;

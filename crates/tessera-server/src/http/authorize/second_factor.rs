@@ -191,7 +191,7 @@ async fn second_factor_form(
     match session::second_factor(&state, &ticket, &form.code, ip, now).await {
         Ok(SignedIn::Session(cookie, signed)) => {
             let jar = without_mfa(&state, jar).add(session_cookie(&state, cookie));
-            proceed(&state, jar, dest, signed).await
+            proceed(&state, jar, dest, signed, true).await
         }
         Ok(_) => refused(&state, jar, &dest, &SecondFactorError::Expired.into()).await,
         Err(SignInError::SecondFactor(SecondFactorError::Invalid)) => {
@@ -240,7 +240,7 @@ async fn enrol_form(
         Ok((SignedIn::Session(cookie, signed), codes)) => {
             let jar = without_mfa(&state, jar).add(session_cookie(&state, cookie));
             if codes.is_empty() {
-                return proceed(&state, jar, dest, signed).await;
+                return proceed(&state, jar, dest, signed, true).await;
             }
             let (jar, csrf) = csrf::token(&state, jar);
             let target = dest.target();
@@ -258,8 +258,8 @@ async fn enrol_form(
         }
         Ok(_) => refused(&state, jar, &dest, &SecondFactorError::Expired.into()).await,
         Err(SignInError::SecondFactor(SecondFactorError::Invalid)) => {
-            // The secret shown stays pending: the same QR code works for the next try,
-            // but a new one is drawn (the old page may have been seen by someone else).
+            // A new secret is drawn for the next try (the page shown may have been seen
+            // by someone else): the old QR code no longer works.
             let msg = "That code is not right. Scan this new code and try again.";
             ask(
                 &state,
@@ -299,7 +299,11 @@ async fn continue_form(
         Ok(_) => return see_other("/account"),
         Err(e) => return failure(&state, e, StatusCode::SEE_OTHER),
     };
-    proceed(&state, jar, dest, signed).await
+    // Only a sign-in that just happened continues as one (prompt=login, max_age): any
+    // other session is decided as it is.
+    let now = state.clock.unix();
+    let fresh = now.saturating_sub(signed.auth_time) <= crate::service::authn::ticket::LIFETIME;
+    proceed(&state, jar, dest, signed, fresh).await
 }
 
 /// Signed in: on to the authorization request's decision, or the account page.
@@ -308,10 +312,11 @@ async fn proceed(
     jar: CookieJar,
     dest: Destination,
     signed: crate::store::Session,
+    fresh: bool,
 ) -> Response {
     match dest {
         Destination::Authorize(req, params) => {
-            let decided = authorize::decide(state, &req, Some(signed), true).await;
+            let decided = authorize::decide(state, &req, Some(signed), fresh).await;
             answer(state, jar, &req, &params, decided, StatusCode::SEE_OTHER).await
         }
         Destination::Account => (jar, see_other("/account")).into_response(),

@@ -1,6 +1,7 @@
 //! Completing a sign-in with its second factor: the use case behind `POST
 //! /auth/token/mfa/` and the browser's second-factor form.
 
+use super::ticket::Purpose;
 use super::{AuthnError, recovery, ticket, totp};
 use crate::domain::authn::{Method, Methods};
 use crate::service::{audit, throttle};
@@ -39,10 +40,11 @@ pub enum SecondFactorError {
 pub async fn complete(
     state: &AppState,
     token: &str,
+    purpose: Purpose,
     code: &str,
     ip: std::net::IpAddr,
 ) -> Result<(User, Methods), SecondFactorError> {
-    let (found, user, attempt) = begin_attempt(state, token, ip).await?;
+    let (found, user, attempt) = begin_attempt(state, token, purpose, ip).await?;
     let method = if recovery::looks_like(code) {
         Method::RecoveryCode
     } else {
@@ -52,6 +54,9 @@ pub async fn complete(
         Method::RecoveryCode => recovery::redeem(state, &user, code).await,
         _ => totp::verify(state, &user, code).await,
     };
+    if matches!(checked, Err(AuthnError::WrongCode)) && method == Method::Totp {
+        state.store.record_totp_failure(user.id).await?;
+    }
     settle(state, token, &user, &attempt, ip, checked).await?;
     let now = state.clock.unix();
     audit::event("mfa.success")
@@ -81,7 +86,7 @@ pub async fn complete_enrolment(
     code: &str,
     ip: std::net::IpAddr,
 ) -> Result<(User, Methods, Vec<String>), SecondFactorError> {
-    let (found, user, attempt) = begin_attempt(state, token, ip).await?;
+    let (found, user, attempt) = begin_attempt(state, token, Purpose::Browser, ip).await?;
     let confirmed = totp::confirm(state, &user, code).await;
     let codes = match confirmed {
         Ok(codes) => {
@@ -93,6 +98,13 @@ pub async fn complete_enrolment(
             return Err(SecondFactorError::Invalid);
         }
     };
+    // Enrolment ended every session of the user (and moved the session epoch on): the
+    // sign-in goes on with the user as they are now.
+    let user = state
+        .store
+        .user_by_id(user.id)
+        .await?
+        .ok_or(SecondFactorError::Expired)?;
     let methods = Methods::parse(&found.methods).with(Method::Totp, state.clock.unix());
     Ok((user, methods, codes))
 }
@@ -102,9 +114,10 @@ pub async fn complete_enrolment(
 async fn begin_attempt(
     state: &AppState,
     token: &str,
+    purpose: Purpose,
     ip: std::net::IpAddr,
 ) -> Result<(crate::store::MfaTicket, User, throttle::Attempt), SecondFactorError> {
-    let Some(found) = ticket::attempt(state, token).await? else {
+    let Some(found) = ticket::attempt(state, token, purpose).await? else {
         return Err(SecondFactorError::Expired);
     };
     let user = match state.store.user_by_id(found.user_id).await? {
@@ -114,7 +127,7 @@ async fn begin_attempt(
             return Err(SecondFactorError::Expired);
         }
     };
-    let mut attempt = throttle::Attempt::new(Some(user.id), &user.username, ip);
+    let mut attempt = throttle::Attempt::second_factor(user.id, ip);
     if let Some(wait) = throttle::check(state, &mut attempt).await? {
         return Err(SecondFactorError::Throttled(wait));
     }

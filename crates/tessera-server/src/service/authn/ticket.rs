@@ -8,6 +8,24 @@ use crate::domain::digest::sha256_hex;
 use crate::state::AppState;
 use crate::store::{MfaTicket, StoreError, User};
 
+/// Where a ticket was issued, and so where it may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A login of the Django API (`mfa_token`).
+    Api,
+    /// A browser sign-in or step-up (the `tessera_mfa` cookie).
+    Browser,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Browser => "browser",
+        }
+    }
+}
+
 /// How long a ticket lives, seconds.
 pub const LIFETIME: i64 = 300;
 
@@ -17,7 +35,8 @@ pub const MAX_ATTEMPTS: i64 = 5;
 /// The longest token looked up (ours are 43 characters).
 const MAX_TOKEN_CHARS: usize = 128;
 
-/// Issues a ticket for `user`, who has used `methods`.
+/// Issues a ticket for `user`, who has used `methods`, in place of their earlier one of
+/// this purpose.
 ///
 /// # Errors
 /// Random or store failures.
@@ -25,6 +44,7 @@ pub async fn issue(
     state: &AppState,
     user: &User,
     methods: &Methods,
+    purpose: Purpose,
 ) -> Result<String, super::AuthnError> {
     let token = tessera_token::claims::random_hex::<32>()?;
     state
@@ -34,6 +54,7 @@ pub async fn issue(
             user_id: user.id,
             session_epoch: user.session_epoch,
             methods: methods.stored(),
+            purpose: purpose.as_str().to_owned(),
             failures: 0,
             expires_at: state.clock.unix().saturating_add(LIFETIME),
         })
@@ -46,13 +67,22 @@ pub async fn issue(
 ///
 /// # Errors
 /// Store failures.
-pub async fn attempt(state: &AppState, token: &str) -> Result<Option<MfaTicket>, StoreError> {
+pub async fn attempt(
+    state: &AppState,
+    token: &str,
+    purpose: Purpose,
+) -> Result<Option<MfaTicket>, StoreError> {
     if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
         return Ok(None);
     }
     state
         .store
-        .attempt_mfa_ticket(&sha256_hex(token), MAX_ATTEMPTS, state.clock.unix())
+        .attempt_mfa_ticket(
+            &sha256_hex(token),
+            purpose.as_str(),
+            MAX_ATTEMPTS,
+            state.clock.unix(),
+        )
         .await
 }
 
@@ -68,13 +98,22 @@ pub async fn spend(state: &AppState, token: &str) -> Result<bool, StoreError> {
 ///
 /// # Errors
 /// Store failures.
-pub async fn user_of(state: &AppState, token: &str) -> Result<Option<User>, StoreError> {
+pub async fn user_of(
+    state: &AppState,
+    token: &str,
+    purpose: Purpose,
+) -> Result<Option<User>, StoreError> {
     if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
         return Ok(None);
     }
     let Some(found) = state
         .store
-        .mfa_ticket(&sha256_hex(token), MAX_ATTEMPTS, state.clock.unix())
+        .mfa_ticket(
+            &sha256_hex(token),
+            purpose.as_str(),
+            MAX_ATTEMPTS,
+            state.clock.unix(),
+        )
         .await?
     else {
         return Ok(None);

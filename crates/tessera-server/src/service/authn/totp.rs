@@ -10,8 +10,8 @@ use crate::store::User;
 use totp_rs::{Builder, Totp};
 use zeroize::Zeroizing;
 
-/// What an enrolment shows the user, once.
-#[derive(Debug, Clone)]
+/// What an enrolment shows the user, once (never printed: `Debug` redacts it).
+#[derive(Clone)]
 pub struct Enrolment {
     /// The secret, base32 (for typing into an authenticator app).
     pub secret: String,
@@ -19,6 +19,12 @@ pub struct Enrolment {
     pub otpauth_url: String,
     /// The URI as a QR code, an inline SVG drawn by Tessera.
     pub qr_svg: String,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enrolment([redacted])")
+    }
 }
 
 /// Secret length: 160 bits, RFC 4226's recommendation.
@@ -70,6 +76,30 @@ pub async fn begin(state: &AppState, user: &User) -> Result<Enrolment, AuthnErro
         return Err(AuthnError::AlreadyEnrolled);
     }
     let totp = totp_of(state, secret.as_ref(), &user.username)?;
+    let otpauth_url = totp.to_url().map_err(|_| AuthnError::Sealed)?;
+    Ok(Enrolment {
+        secret: totp_rs::Secret::from(secret.to_vec()).to_base32(),
+        qr_svg: qr_svg(&otpauth_url),
+        otpauth_url,
+    })
+}
+
+/// The pending enrolment of `user` shown again (a wrong first code on the account page):
+/// the same secret, which the user already proved their password for.
+///
+/// # Errors
+/// [`AuthnError::NothingToConfirm`], store failures.
+pub async fn pending(state: &AppState, user: &User) -> Result<Enrolment, AuthnError> {
+    let sealed = match state.store.totp_secret(user.id).await? {
+        Some(t) if t.confirmed_at.is_none() => t.sealed,
+        _ => return Err(AuthnError::NothingToConfirm),
+    };
+    let secret = state
+        .keys
+        .master()
+        .open(&sealed, &seal_context(user.id))
+        .map_err(|_| AuthnError::Sealed)?;
+    let totp = totp_of(state, &secret, &user.username)?;
     let otpauth_url = totp.to_url().map_err(|_| AuthnError::Sealed)?;
     Ok(Enrolment {
         secret: totp_rs::Secret::from(secret.to_vec()).to_base32(),
@@ -135,6 +165,11 @@ pub async fn verify(state: &AppState, user: &User, code: &str) -> Result<(), Aut
         Some(t) if t.confirmed_at.is_some() => t,
         _ => return Err(AuthnError::NotEnrolled),
     };
+    // Too many wrong codes in a row: this authenticator takes no more (recovery codes
+    // still do; an admin reset starts again).
+    if secret.failures >= crate::store::TOTP_MAX_FAILURES {
+        return Err(AuthnError::WrongCode);
+    }
     let step = matching_step(state, user, &secret.sealed, code)?;
     if state
         .store

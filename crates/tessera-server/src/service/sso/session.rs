@@ -2,6 +2,7 @@
 
 use crate::domain::authn::{Level, Method, Methods};
 use crate::domain::digest::sha256_hex;
+use crate::service::authn::ticket::Purpose;
 use crate::service::authn::{self, AuthnError, Requirement, SecondFactorError};
 use crate::service::login::{self, LoginError, LoginId};
 use crate::service::sso::authorize::random_token;
@@ -114,10 +115,10 @@ async fn next_step(
 ) -> Result<SignedIn, SignInError> {
     match authn::requirement(state, user, client, requested).await? {
         Requirement::SecondFactor if !methods.has_second_factor() => Ok(SignedIn::SecondFactor(
-            authn::ticket::issue(state, user, methods).await?,
+            authn::ticket::issue(state, user, methods, Purpose::Browser).await?,
         )),
         Requirement::Enrol if !methods.has_second_factor() => Ok(SignedIn::Enrol(
-            authn::ticket::issue(state, user, methods).await?,
+            authn::ticket::issue(state, user, methods, Purpose::Browser).await?,
         )),
         _ => {
             let (cookie, session) = start(state, user, methods).await?;
@@ -145,7 +146,7 @@ pub async fn step_up(
         Requirement::Enrol
     };
     let methods = Methods::parse(&session.methods);
-    let ticket = authn::ticket::issue(state, &user, &methods).await?;
+    let ticket = authn::ticket::issue(state, &user, &methods, Purpose::Browser).await?;
     Ok(Some((ticket, requirement)))
 }
 
@@ -162,31 +163,39 @@ pub async fn second_factor(
     ip: std::net::IpAddr,
     current: Option<(String, Session)>,
 ) -> Result<SignedIn, SignInError> {
-    let (user, methods) = authn::complete(state, ticket, code, ip).await?;
+    let (user, methods) = authn::complete(state, ticket, Purpose::Browser, code, ip).await?;
     finish(state, &user, &methods, current).await
 }
 
 /// A sign-in whose methods are now enough: the browser's session of this user takes
-/// them (a step-up keeps its `sid`), or a new one starts.
+/// them with a new cookie (a step-up keeps its `sid`; a copy of the old cookie stays at
+/// the old level: it is dead), or a new one starts.
 async fn finish(
     state: &AppState,
     user: &User,
     methods: &Methods,
     current: Option<(String, Session)>,
 ) -> Result<SignedIn, SignInError> {
-    if let Some((cookie, session)) = current
+    if let Some((_, session)) = current
         && session.user_id == user.id
         && session.session_epoch == user.session_epoch
-        && state
-            .store
-            .set_session_methods(&session.token_hash, &methods.stored())
-            .await?
     {
-        let session = Session {
+        let cookie = random_token().map_err(SessionError::from)?;
+        let now = state.clock.unix();
+        let old_hash = session.token_hash.clone();
+        let upgraded = Session {
+            token_hash: sha256_hex(&cookie),
             methods: methods.stored(),
+            auth_time: now,
             ..session
         };
-        return Ok(SignedIn::Session(cookie, session));
+        if state
+            .store
+            .upgrade_session(&old_hash, &upgraded.token_hash, &upgraded.methods, now)
+            .await?
+        {
+            return Ok(SignedIn::Session(cookie, upgraded));
+        }
     }
     let (cookie, session) = start(state, user, methods).await?;
     Ok(SignedIn::Session(cookie, session))
@@ -201,7 +210,7 @@ pub async fn begin_enrolment(
     state: &AppState,
     ticket: &str,
 ) -> Result<authn::totp::Enrolment, SignInError> {
-    let user = authn::ticket::user_of(state, ticket)
+    let user = authn::ticket::user_of(state, ticket, Purpose::Browser)
         .await?
         .ok_or(SecondFactorError::Expired)?;
     Ok(authn::totp::begin(state, &user).await?)

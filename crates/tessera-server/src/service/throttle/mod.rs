@@ -123,6 +123,24 @@ impl Attempt {
         }
     }
 
+    /// An attempt at `user`'s second factor from `ip`: counters of their own (a right
+    /// password, which clears the password's counters of this account and IP, leaves
+    /// these), beside the IP's.
+    pub fn second_factor(user: i64, ip: IpAddr) -> Self {
+        let login = format!("mfa#{user}");
+        let ip = ip_key(ip);
+        Self {
+            account_ip: format!("a+ip:{login}|{ip}"),
+            account: format!("a:{login}"),
+            ip: format!("ip:{ip}"),
+            spray: format!("spray:{ip}"),
+            known: format!("ok:{login}|{ip}"),
+            known_since: None,
+            seen_failures: false,
+            seen: Vec::new(),
+        }
+    }
+
     /// The failure counters (the known-IP mark is read beside them, never counted).
     fn keys(&self) -> Vec<String> {
         vec![

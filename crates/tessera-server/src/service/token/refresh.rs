@@ -107,6 +107,7 @@ pub async fn refresh_for_client(
         authn: authn.as_ref(),
     };
     let user = current_user(state, claims.user_id, claims.sep).await?;
+    level_still_enough(state, &claims, &user, Some(client))?;
     let (pair, next) = mint(state, &user, claims.fam.clone(), grant).await?;
     let sign_in = sign_in.zip(authn).map(|(s, a)| (s.sid.to_owned(), a));
     Ok(Refreshed {
@@ -126,6 +127,31 @@ pub(super) fn sign_in_of(claims: &RefreshClaims) -> Option<SignIn<'_>> {
         sid: claims.sid.as_deref()?,
         auth_time: claims.auth_time?,
     })
+}
+
+/// A family that began below the level the user or the client now requires (an admin
+/// required a second factor since, `[mfa] required_for` changed) refreshes no more: the
+/// user signs in again, with the second factor. (Enrolling one ends every family.)
+fn level_still_enough(
+    state: &AppState,
+    claims: &RefreshClaims,
+    user: &User,
+    client: Option<&Client>,
+) -> Result<(), TokenError> {
+    use crate::domain::authn::Level;
+    use crate::service::authn::{Requirement, policy};
+    let required = policy::requirement(&state.settings.mfa, user, false, client, None);
+    let level = claims
+        .acr
+        .as_deref()
+        .and_then(Level::of_acr)
+        .unwrap_or(Level::OneFactor);
+    if required != Requirement::PasswordOnly && level < Level::TwoFactors {
+        return Err(TokenError::NotValid(
+            "a second factor is now required: sign in again",
+        ));
+    }
+    Ok(())
 }
 
 /// How the user authenticated at the sign-in a refresh token's family began with. A token
@@ -152,6 +178,7 @@ pub(super) async fn rotate(
     now: i64,
 ) -> Result<TokenPair, TokenError> {
     let user = current_user(state, claims.user_id, claims.sep).await?;
+    level_still_enough(state, claims, &user, grant.client)?;
     let (pair, next) = mint(state, &user, claims.fam.clone(), grant).await?;
     commit_rotation(state, claims, &next, &user, now).await?;
     Ok(pair)

@@ -16,7 +16,15 @@ pub struct TotpSecret {
     pub last_step: i64,
     /// When a code was last accepted.
     pub last_used_at: Option<i64>,
+    /// Wrong codes in a row (at [`TOTP_MAX_FAILURES`] the secret takes no more codes).
+    #[serde(default)]
+    pub failures: i64,
 }
+
+/// Wrong TOTP codes in a row after which the authenticator takes no more (NIST SP
+/// 800-63B §5.2.2: at most 100); an admin reset (or a recovery code and re-enrolment)
+/// is the way back.
+pub const TOTP_MAX_FAILURES: i64 = 100;
 
 /// What is left of a user's recovery codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
@@ -41,6 +49,8 @@ pub struct MfaTicket {
     pub session_epoch: i64,
     /// The methods used so far (`domain::authn::Methods`, stored form).
     pub methods: String,
+    /// Where it was issued and may be used: `api` or `browser`.
+    pub purpose: String,
     /// Codes tried so far (each attempt is counted before its code is checked).
     pub failures: i64,
     /// Expiry, Unix seconds.

@@ -5,8 +5,10 @@
 use super::{Dialect, Engine, Statement as _, sessions};
 use crate::store::*;
 
-const TOTP_COLUMNS: &str = "user_id, sealed, created_at, confirmed_at, last_step, last_used_at";
-const TICKET_COLUMNS: &str = "token_hash, user_id, session_epoch, methods, failures, expires_at";
+const TOTP_COLUMNS: &str =
+    "user_id, sealed, created_at, confirmed_at, last_step, last_used_at, failures";
+const TICKET_COLUMNS: &str =
+    "token_hash, user_id, session_epoch, methods, purpose, failures, expires_at";
 
 pub(super) async fn totp_secret<DB: Dialect>(
     e: &impl Engine<Db = DB>,
@@ -30,7 +32,7 @@ pub(super) async fn begin_totp<DB: Dialect>(
     let n = DB::query(
         "INSERT INTO totp_secrets (user_id, sealed, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (user_id) DO UPDATE SET sealed = excluded.sealed, \
-         created_at = excluded.created_at, last_step = 0 \
+         created_at = excluded.created_at, last_step = 0, failures = 0 \
          WHERE totp_secrets.confirmed_at IS NULL",
     )
     .arg(user_id)
@@ -42,8 +44,8 @@ pub(super) async fn begin_totp<DB: Dialect>(
 }
 
 /// Confirms a pending secret with the step of its first code and, when `recovery` holds
-/// a new set of recovery code hashes, replaces the user's codes with it: in one
-/// transaction, so nothing is half-enrolled.
+/// a new set of recovery code hashes, replaces the user's codes with it, and ends every
+/// session of the user: in one transaction, so nothing is half-enrolled.
 pub(super) async fn confirm_totp<DB: Dialect>(
     e: &impl Engine<Db = DB>,
     user_id: i64,
@@ -68,6 +70,9 @@ pub(super) async fn confirm_totp<DB: Dialect>(
     if !recovery.is_empty() {
         replace_codes::<DB>(&mut tx, user_id, recovery, now).await?;
     }
+    // Tokens and sessions from before the second factor are at the old level: they end
+    // (a family an attacker started with the password alone included).
+    sessions::end_all_sessions::<DB>(&mut tx, user_id, now).await?;
     tx.commit().await.map_err(DB::classify)?;
     Ok(true)
 }
@@ -81,12 +86,13 @@ pub(super) async fn use_totp_step<DB: Dialect>(
     now: i64,
 ) -> StoreResult<bool> {
     let n = DB::query(
-        "UPDATE totp_secrets SET last_step = $2, last_used_at = $3 \
-         WHERE user_id = $1 AND confirmed_at IS NOT NULL AND last_step < $2",
+        "UPDATE totp_secrets SET last_step = $2, last_used_at = $3, failures = 0 \
+         WHERE user_id = $1 AND confirmed_at IS NOT NULL AND last_step < $2 AND failures < $4",
     )
     .arg(user_id)
     .arg(step)
     .arg(now)
+    .arg(TOTP_MAX_FAILURES)
     .run(&mut *e.write_conn_leaving_cache().await?)
     .await?;
     Ok(n == 1)
@@ -214,21 +220,43 @@ pub(super) async fn reset_factors<DB: Dialect>(
     Ok(true)
 }
 
+/// Counts a wrong TOTP code against the user's authenticator (in a row).
+pub(super) async fn record_totp_failure<DB: Dialect>(
+    e: &impl Engine<Db = DB>,
+    user_id: i64,
+) -> StoreResult<()> {
+    DB::query("UPDATE totp_secrets SET failures = failures + 1 WHERE user_id = $1")
+        .arg(user_id)
+        .run(&mut *e.write_conn_leaving_cache().await?)
+        .await?;
+    Ok(())
+}
+
+/// Stores a ticket in place of the user's earlier ones of the same purpose: one live
+/// sign-in per user and surface, however often the password is typed.
 pub(super) async fn insert_mfa_ticket<DB: Dialect>(
     e: &impl Engine<Db = DB>,
     t: &MfaTicket,
 ) -> StoreResult<()> {
+    let mut tx = e.begin_write().await?;
+    DB::query("DELETE FROM mfa_tickets WHERE user_id = $1 AND purpose = $2")
+        .arg(t.user_id)
+        .arg(&t.purpose)
+        .run(&mut *tx)
+        .await?;
     DB::query(&format!(
-        "INSERT INTO mfa_tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+        "INSERT INTO mfa_tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
     ))
     .arg(&t.token_hash)
     .arg(t.user_id)
     .arg(t.session_epoch)
     .arg(&t.methods)
+    .arg(&t.purpose)
     .arg(t.failures)
     .arg(t.expires_at)
-    .run(&mut *e.write_conn_leaving_cache().await?)
+    .run(&mut *tx)
     .await?;
+    tx.commit().await.map_err(DB::classify)?;
     Ok(())
 }
 
@@ -237,16 +265,19 @@ pub(super) async fn insert_mfa_ticket<DB: Dialect>(
 pub(super) async fn attempt_mfa_ticket<DB: Dialect>(
     e: &impl Engine<Db = DB>,
     token_hash: &str,
+    purpose: &str,
     max: i64,
     now: i64,
 ) -> StoreResult<Option<MfaTicket>> {
     DB::query(&format!(
         "UPDATE mfa_tickets SET failures = failures + 1 \
-         WHERE token_hash = $1 AND failures < $2 AND expires_at > $3 RETURNING {TICKET_COLUMNS}"
+         WHERE token_hash = $1 AND purpose = $4 AND failures < $2 AND expires_at > $3 \
+         RETURNING {TICKET_COLUMNS}"
     ))
     .arg(token_hash)
     .arg(max)
     .arg(now)
+    .arg(purpose)
     .optional::<MfaTicket>(&mut *e.write_conn_leaving_cache().await?)
     .await
 }
@@ -267,16 +298,18 @@ pub(super) async fn take_mfa_ticket<DB: Dialect>(
 pub(super) async fn mfa_ticket<DB: Dialect>(
     e: &impl Engine<Db = DB>,
     token_hash: &str,
+    purpose: &str,
     max: i64,
     now: i64,
 ) -> StoreResult<Option<MfaTicket>> {
     DB::query(&format!(
         "SELECT {TICKET_COLUMNS} FROM mfa_tickets \
-         WHERE token_hash = $1 AND failures < $2 AND expires_at > $3"
+         WHERE token_hash = $1 AND purpose = $4 AND failures < $2 AND expires_at > $3"
     ))
     .arg(token_hash)
     .arg(max)
     .arg(now)
+    .arg(purpose)
     .optional::<MfaTicket>(&mut *e.reader().await?)
     .await
 }

@@ -471,26 +471,38 @@ impl<E: Engine> Store for E {
     async fn attempt_mfa_ticket(
         &self,
         token_hash: &str,
+        purpose: &str,
         max: i64,
         now: i64,
     ) -> StoreResult<Option<MfaTicket>> {
-        factors::attempt_mfa_ticket(self, token_hash, max, now).await
+        factors::attempt_mfa_ticket(self, token_hash, purpose, max, now).await
     }
 
     async fn mfa_ticket(
         &self,
         token_hash: &str,
+        purpose: &str,
         max: i64,
         now: i64,
     ) -> StoreResult<Option<MfaTicket>> {
-        factors::mfa_ticket(self, token_hash, max, now).await
+        factors::mfa_ticket(self, token_hash, purpose, max, now).await
     }
 
     async fn take_mfa_ticket(&self, token_hash: &str) -> StoreResult<bool> {
         factors::take_mfa_ticket(self, token_hash).await
     }
 
-    async fn set_session_methods(&self, token_hash: &str, methods: &str) -> StoreResult<bool> {
-        sessions::set_session_methods(self, token_hash, methods).await
+    async fn upgrade_session(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        methods: &str,
+        auth_time: i64,
+    ) -> StoreResult<bool> {
+        sessions::upgrade_session(self, old_hash, new_hash, methods, auth_time).await
+    }
+
+    async fn record_totp_failure(&self, user_id: i64) -> StoreResult<()> {
+        factors::record_totp_failure(self, user_id).await
     }
 }

@@ -220,15 +220,24 @@ pub(super) async fn grant_consent<DB: Dialect>(
     Ok(())
 }
 
-pub(super) async fn set_session_methods<DB: Dialect>(
+/// A step-up: the live session `old_hash` names gets a new cookie (`new_hash`), the
+/// methods now used and the time of this authentication; its `sid` stays.
+pub(super) async fn upgrade_session<DB: Dialect>(
     e: &impl Engine<Db = DB>,
-    token_hash: &str,
+    old_hash: &str,
+    new_hash: &str,
     methods: &str,
+    auth_time: i64,
 ) -> StoreResult<bool> {
-    let n = DB::query("UPDATE sessions SET methods = $2 WHERE token_hash = $1 AND NOT ended")
-        .arg(token_hash)
-        .arg(methods)
-        .run(&mut *e.write_conn_leaving_cache().await?)
-        .await?;
+    let n = DB::query(
+        "UPDATE sessions SET token_hash = $2, methods = $3, auth_time = $4 \
+         WHERE token_hash = $1 AND NOT ended",
+    )
+    .arg(old_hash)
+    .arg(new_hash)
+    .arg(methods)
+    .arg(auth_time)
+    .run(&mut *e.write_conn_leaving_cache().await?)
+    .await?;
     Ok(n == 1)
 }

@@ -40,7 +40,7 @@ pub(super) async fn snapshot<DB: Dialect>(
             .rows(&mut *tx)
             .await?;
     let totp_secrets = DB::query(
-        "SELECT user_id, sealed, created_at, confirmed_at, last_step, last_used_at \
+        "SELECT user_id, sealed, created_at, confirmed_at, last_step, last_used_at, failures \
          FROM totp_secrets WHERE confirmed_at IS NOT NULL ORDER BY user_id",
     )
     .all::<TotpSecret>(&mut *tx)
@@ -136,7 +136,7 @@ pub(super) async fn restore<DB: Dialect>(
     for t in &s.totp_secrets {
         DB::query(
             "INSERT INTO totp_secrets (user_id, sealed, created_at, confirmed_at, last_step, \
-             last_used_at) VALUES ($1, $2, $3, $4, $5, $6)",
+             last_used_at, failures) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .arg(t.user_id)
         .arg(t.sealed.clone())
@@ -144,6 +144,7 @@ pub(super) async fn restore<DB: Dialect>(
         .arg(t.confirmed_at)
         .arg(t.last_step)
         .arg(t.last_used_at)
+        .arg(t.failures)
         .run(&mut *tx)
         .await?;
     }

@@ -230,8 +230,8 @@ async fn recovery_codes_work_once_each() {
     let Some((_, codes)) = enrol(&app, "alice").await else {
         return;
     };
-    // A password-only token (issued before the enrolment) cannot change the factors,
-    // even with the password: new recovery codes or removal need an aal2 sign-in.
+    // A password-only token (issued before the enrolment) died with the enrolment: it
+    // cannot change the factors, even with the password.
     for (method, path) in [
         (reqwest::Method::POST, "/auth/users/me/recovery-codes/"),
         (reqwest::Method::DELETE, "/auth/users/me/totp/"),
@@ -244,7 +244,7 @@ async fn recovery_codes_work_once_each() {
             .send()
             .await
             .unwrap();
-        assert_error(res, 403, "permission_denied").await;
+        assert_error(res, 401, "token_not_valid").await;
     }
     let body = assert_error(
         password_login(&app, "alice", PASSWORD).await,
@@ -350,13 +350,16 @@ async fn an_mfa_token_takes_five_codes_and_only_its_users() {
         .post_json("/auth/token/mfa/", &json!({"code": right}))
         .await;
     assert_error(res, 400, "required").await;
-    // The wrong codes counted in the login throttle: the account is now throttled.
-    assert_error(
+    // The wrong codes counted in the second factor's own throttle counters (a right
+    // password does not clear them): the next code, even the right one, waits.
+    let body = assert_error(
         password_login(&app, "alice", PASSWORD).await,
-        429,
-        "throttled",
+        401,
+        "mfa_required",
     )
     .await;
+    let ticket = body["mfa_token"].as_str().unwrap().to_owned();
+    assert_error(mfa(&app, &ticket, &right).await, 429, "throttled").await;
     // Concurrent guesses cannot outrun the bound: 20 at once, at most 5 checked.
     app.create_user("carol", false).await;
     if enrol(&app, "carol").await.is_none() {
@@ -630,7 +633,10 @@ async fn acr_values_steps_up_a_password_session_with_enrolment() {
         .unwrap();
     let id = claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(id["acr"], "aal2");
-    assert_eq!(id["sid"], first["sid"], "a step-up keeps the session");
+    assert_ne!(
+        id["sid"], first["sid"],
+        "enrolling ended every session: this browser goes on in a new one"
+    );
     // Enrolled now: the Django API asks for the code too.
     assert_error(
         password_login(&app, "alice", PASSWORD).await,
@@ -713,4 +719,213 @@ async fn a_client_requiring_mfa_and_the_admin_reset() {
         .await
         .unwrap();
     assert!(events.to_string().contains("mfa.reset"), "{events}");
+}
+
+#[tokio::test]
+async fn tickets_serve_where_they_were_issued_and_one_at_a_time() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    let Some((secret, _)) = enrol(&app, "alice").await else {
+        return;
+    };
+    let first = assert_error(
+        password_login(&app, "alice", PASSWORD).await,
+        401,
+        "mfa_required",
+    )
+    .await;
+    let first = first["mfa_token"].as_str().unwrap().to_owned();
+    let second = assert_error(
+        password_login(&app, "alice", PASSWORD).await,
+        401,
+        "mfa_required",
+    )
+    .await;
+    let second = second["mfa_token"].as_str().unwrap().to_owned();
+    let code = oathtool(&secret, now(&app)).unwrap();
+    // A new login replaced the first ticket.
+    assert_error(mfa(&app, &first, &code).await, 401, "mfa_token_invalid").await;
+    // An API ticket is no browser ticket: as the second-factor cookie it is refused.
+    let b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = b
+        .post(app.url("/signin/second-factor"))
+        .header("cookie", format!("tessera_mfa={second}"))
+        .form(&[("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.status(), 200);
+    assert!(
+        res.headers()
+            .get("set-cookie")
+            .is_none_or(|c| !c.to_str().unwrap().starts_with("tessera_session="))
+    );
+    // Still good where it was issued.
+    assert_eq!(mfa(&app, &second, &code).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_family_refreshes_no_more_once_an_admin_requires_a_second_factor() {
+    let app = TestApp::spawn().await;
+    app.create_superuser("root").await;
+    let alice = app.create_user("alice", false).await;
+    let pair = app.login("alice").await;
+    let admin = app.login("root").await.access;
+    let res = app
+        .client
+        .patch(app.url(&format!("/admin/api/users/{}", alice.id)))
+        .bearer_auth(&admin)
+        .json(&json!({"mfa_required": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["mfa_required"], true);
+    let res = app
+        .post_json("/auth/token/refresh/", &json!({"refresh": pair.refresh}))
+        .await;
+    assert_error(res, 401, "token_not_valid").await;
+    // And the next login must enrol (the API cannot show a QR code).
+    assert_error(
+        password_login(&app, "alice", PASSWORD).await,
+        401,
+        "mfa_enrollment_required",
+    )
+    .await;
+}
+
+/// The account page's security section: set up, the recovery codes once, new codes,
+/// removal; each with the password, over the SSO session.
+#[tokio::test]
+async fn the_account_page_sets_up_and_removes_an_authenticator() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", false).await;
+    let b = browser();
+    let page = b
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut form = hidden_inputs(&page);
+    form.push(("username".into(), "alice".into()));
+    form.push(("password".into(), PASSWORD.into()));
+    let res = b
+        .post(app.url("/account/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let page = b
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"security\"") && page.contains("id=\"totp-setup\""),
+        "{page}"
+    );
+    let csrf = hidden_inputs(&page)
+        .into_iter()
+        .find(|(k, _)| k == "csrf")
+        .unwrap()
+        .1;
+    // The password is required.
+    let res = b
+        .post(app.url("/account/totp"))
+        .form(&[("csrf", csrf.as_str()), ("current_password", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let res = b
+        .post(app.url("/account/totp"))
+        .form(&[("csrf", csrf.as_str()), ("current_password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    let secret = page
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let Some(code) = oathtool(&secret, now(&app)) else {
+        return;
+    };
+    // A wrong first code shows the same secret again.
+    let res = post_code(&app, &b, &page, "/account/totp/confirm", "000000").await;
+    assert_eq!(res.status(), 401);
+    let page = res.text().await.unwrap();
+    assert!(page.contains(&secret));
+    let res = post_code(&app, &b, &page, "/account/totp/confirm", &code).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert_eq!(page.matches("<li><code>").count(), 10);
+    let res = b
+        .post(app.url("/signin/continue"))
+        .form(&hidden_inputs(&page))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    // This browser goes on at aal2 in a new session; the page says so.
+    let page = b
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Authenticator app: added"), "{page}");
+    assert!(page.contains("Recovery codes left: 10"));
+    let csrf = hidden_inputs(&page)
+        .into_iter()
+        .find(|(k, _)| k == "csrf")
+        .unwrap()
+        .1;
+    let res = b
+        .post(app.url("/account/recovery-codes"))
+        .form(&[("csrf", csrf.as_str()), ("current_password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap().matches("<li><code>").count(), 10);
+    assert_error(
+        password_login(&app, "alice", PASSWORD).await,
+        401,
+        "mfa_required",
+    )
+    .await;
+    let res = b
+        .post(app.url("/account/totp/remove"))
+        .form(&[("csrf", csrf.as_str()), ("current_password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(password_login(&app, "alice", PASSWORD).await.status(), 200);
+    // Without the CSRF token nothing changes.
+    let res = b
+        .post(app.url("/account/totp"))
+        .form(&[("current_password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
 }

@@ -677,7 +677,8 @@ pub async fn snapshot_restores_into_an_empty_store_only(f: Fixture) {
     let s = f.store.clone();
     seed_installation(&s).await;
     // A user's second factor travels with them (sealed), and only unused codes do.
-    let first = s.list_users().await.unwrap()[0].id;
+    // (A user of their own: confirming ends the user's sessions and families.)
+    let first = s.create_user(&new_user("factor")).await.unwrap().id;
     assert!(s.begin_totp(first, b"sealed-bytes", NOW).await.unwrap());
     let codes = ["h1".to_owned(), "h2".to_owned()];
     assert!(s.confirm_totp(first, 7, NOW, &codes).await.unwrap());
@@ -691,7 +692,7 @@ pub async fn snapshot_restores_into_an_empty_store_only(f: Fixture) {
         "the used code is left out"
     );
     let counts = snapshot.counts();
-    assert_eq!(counts.users, 3);
+    assert_eq!(counts.users, 4);
     assert_eq!(counts.clients, 2);
     assert_eq!(counts.signing_keys, 3);
     assert_eq!(counts.refresh_tokens, 4, "the expired row is left out");
@@ -1333,4 +1334,94 @@ pub async fn pushed_requests_are_taken_once_before_they_expire(f: Fixture) {
         None,
         "with its client"
     );
+}
+
+/// Second factors: a TOTP step accepted once and never an earlier one, an authenticator
+/// that stops after 100 wrong codes in a row, recovery codes spent once, tickets bounded
+/// in attempts, taken only for their purpose, one live per user and purpose.
+pub async fn second_factors_are_used_once_and_bounded(f: Fixture) {
+    let s = f.store.clone();
+    let u = s.create_user(&new_user("mfa")).await.unwrap();
+    assert!(s.begin_totp(u.id, b"one", NOW).await.unwrap());
+    assert!(
+        !s.use_totp_step(u.id, 10, NOW).await.unwrap(),
+        "pending: takes no code"
+    );
+    assert!(s.confirm_totp(u.id, 10, NOW, &["r1".into()]).await.unwrap());
+    assert!(
+        !s.begin_totp(u.id, b"two", NOW).await.unwrap(),
+        "confirmed stays"
+    );
+    assert!(
+        !s.use_totp_step(u.id, 10, NOW).await.unwrap(),
+        "the confirming step"
+    );
+    assert!(s.use_totp_step(u.id, 11, NOW).await.unwrap());
+    assert!(!s.use_totp_step(u.id, 11, NOW).await.unwrap(), "a replay");
+    assert!(
+        !s.use_totp_step(u.id, 9, NOW).await.unwrap(),
+        "an earlier step"
+    );
+    for _ in 0..tessera_server::store::TOTP_MAX_FAILURES {
+        s.record_totp_failure(u.id).await.unwrap();
+    }
+    assert!(
+        !s.use_totp_step(u.id, 12, NOW).await.unwrap(),
+        "locked after 100"
+    );
+    assert!(s.use_recovery_code(u.id, "r1", NOW).await.unwrap());
+    assert!(!s.use_recovery_code(u.id, "r1", NOW).await.unwrap());
+    let ticket = |hash: &str, purpose: &str| tessera_server::store::MfaTicket {
+        token_hash: hash.into(),
+        user_id: u.id,
+        session_epoch: u.session_epoch,
+        methods: "[]".into(),
+        purpose: purpose.into(),
+        failures: 0,
+        expires_at: NOW + 300,
+    };
+    s.insert_mfa_ticket(&ticket("a", "api")).await.unwrap();
+    s.insert_mfa_ticket(&ticket("b", "browser")).await.unwrap();
+    assert!(
+        s.attempt_mfa_ticket("a", "browser", 5, NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    for _ in 0..5 {
+        assert!(
+            s.attempt_mfa_ticket("a", "api", 5, NOW)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    assert!(
+        s.attempt_mfa_ticket("a", "api", 5, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "out of attempts"
+    );
+    s.insert_mfa_ticket(&ticket("b2", "browser")).await.unwrap();
+    assert!(
+        s.mfa_ticket("b", "browser", 5, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "replaced"
+    );
+    assert!(
+        s.mfa_ticket("b2", "browser", 5, NOW + 301)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(s.take_mfa_ticket("b2").await.unwrap());
+    assert!(!s.take_mfa_ticket("b2").await.unwrap());
+    // A reset removes it all.
+    assert!(s.reset_factors(u.id, NOW).await.unwrap());
+    assert!(s.totp_secret(u.id).await.unwrap().is_none());
+    assert!(s.recovery_codes(u.id).await.unwrap().is_none());
 }
