@@ -2,7 +2,7 @@
 # panva's openid-client and jose, then headless Chromium, against a live Tessera.
 # Installs them with npm into interop/node/node_modules (from package-lock.json), starts a
 # server on a random port with its own data directory, registers a user and four
-# clients, runs oidc.mjs and browser.mjs. Chromium is Debian's (/usr/bin/chromium, or
+# clients, runs oidc.mjs, browser.mjs and mfa.mjs (which needs Debian's oathtool). Chromium is Debian's (/usr/bin/chromium, or
 # $CHROMIUM); screenshots go to $SCREENSHOTS (default: a temporary directory).
 # Usage: interop/node/run.sh [path/to/tessera]
 set -euo pipefail
@@ -22,6 +22,7 @@ cleanup() {
 trap cleanup EXIT
 password="node-interop-password"
 echo "$password" | "$bin" --data-dir "$data" user create --username alice --email alice@example.com --password-stdin >/dev/null
+echo "$password" | "$bin" --data-dir "$data" user create --username bob --email bob@example.com --password-stdin >/dev/null
 secret_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])'; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 bc_port=$(free_port)
@@ -66,3 +67,4 @@ node "$here/algorithms.mjs" "$bin"
 shots=${SCREENSHOTS:-$data/screenshots}
 mkdir -p "$shots"
 node "$here/browser.mjs" "$issuer" alice "$password" "$shots" "$web"
+node "$here/mfa.mjs" "$issuer" bob "$password" "$shots" "$web"

@@ -248,13 +248,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Stores a new pending TOTP secret (replacing a pending one); false when the user
     /// has a confirmed one.
     async fn begin_totp(&self, user_id: i64, sealed: &[u8], now: i64) -> StoreResult<bool>;
-    /// Confirms the pending secret with the step of its first code, replacing the
+    /// Confirms the pending secret `sealed` (the one the code was checked against) with the
+    /// step of its first code, replacing the
     /// recovery codes with `recovery` when it is not empty and ending every session of the
     /// user, in one transaction; false when there was no pending secret (or the step was
     /// used).
     async fn confirm_totp(
         &self,
         user_id: i64,
+        sealed: &[u8],
         step: i64,
         now: i64,
         recovery: &[String],

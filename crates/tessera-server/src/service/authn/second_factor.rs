@@ -93,6 +93,8 @@ pub async fn complete_enrolment(
             settle(state, token, &user, &attempt, ip, Ok(())).await?;
             codes
         }
+        // The form posted twice: the first completed the sign-in; this one starts again.
+        Err(AuthnError::AlreadyEnrolled) => return Err(SecondFactorError::Expired),
         Err(e) => {
             settle(state, token, &user, &attempt, ip, Err(e)).await?;
             return Err(SecondFactorError::Invalid);
@@ -161,5 +163,6 @@ async fn settle(
     if !ticket::spend(state, token).await? {
         return Err(SecondFactorError::Expired);
     }
+    throttle::succeeded(state, attempt).await?;
     Ok(())
 }

@@ -75,6 +75,17 @@ pub async fn attempt(
     if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
         return Ok(None);
     }
+    // A made-up or dead ticket costs a read, not a write (on SQLite, the one writer).
+    let hash = sha256_hex(token);
+    let now = state.clock.unix();
+    if state
+        .store
+        .mfa_ticket(&hash, purpose.as_str(), MAX_ATTEMPTS, now)
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
     state
         .store
         .attempt_mfa_ticket(

@@ -27,6 +27,9 @@ impl std::fmt::Debug for Enrolment {
     }
 }
 
+/// How long an enrolment waits for its first code, seconds.
+pub const PENDING_LIFETIME: i64 = 900;
+
 /// Secret length: 160 bits, RFC 4226's recommendation.
 const SECRET_BYTES: usize = 20;
 
@@ -127,10 +130,12 @@ fn qr_svg(uri: &str) -> String {
 /// # Errors
 /// [`AuthnError::NothingToConfirm`], [`AuthnError::WrongCode`], store failures.
 pub async fn confirm(state: &AppState, user: &User, code: &str) -> Result<Vec<String>, AuthnError> {
+    let now = state.clock.unix();
     let pending = match state.store.totp_secret(user.id).await? {
-        Some(t) if t.confirmed_at.is_none() => t,
-        Some(_) => return Err(AuthnError::AlreadyEnrolled),
-        None => return Err(AuthnError::NothingToConfirm),
+        // An enrolment left unconfirmed for longer is over: start again.
+        Some(t) if t.confirmed_at.is_none() && now - t.created_at <= PENDING_LIFETIME => t,
+        Some(t) if t.confirmed_at.is_some() => return Err(AuthnError::AlreadyEnrolled),
+        _ => return Err(AuthnError::NothingToConfirm),
     };
     let step = matching_step(state, user, &pending.sealed, code)?;
     let first = state.store.recovery_codes(user.id).await?.is_none();
@@ -139,10 +144,9 @@ pub async fn confirm(state: &AppState, user: &User, code: &str) -> Result<Vec<St
     } else {
         (Vec::new(), Vec::new())
     };
-    let now = state.clock.unix();
     if !state
         .store
-        .confirm_totp(user.id, step, now, &hashes)
+        .confirm_totp(user.id, &pending.sealed, step, now, &hashes)
         .await?
     {
         return Err(AuthnError::WrongCode);

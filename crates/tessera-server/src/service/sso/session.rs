@@ -145,6 +145,10 @@ pub async fn step_up(
     } else {
         Requirement::Enrol
     };
+    // Enrolling in a step-up needs the password again: no ticket for it here.
+    if requirement == Requirement::Enrol {
+        return Ok(Some((String::new(), requirement)));
+    }
     let methods = Methods::parse(&session.methods);
     let ticket = authn::ticket::issue(state, &user, &methods, Purpose::Browser).await?;
     Ok(Some((ticket, requirement)))

@@ -1,7 +1,7 @@
 //! Tokens of the djangorestframework-simplejwt deployment Tessera replaces, accepted until
 //! `[tokens] legacy_until`: its access tokens verify, its refresh tokens are exchanged once.
 
-use super::{TokenError, current_user, issue::issue_pair};
+use super::{TokenError, current_user};
 use crate::state::AppState;
 use crate::store::User;
 use tessera_proto::{Secret, TokenPair};
@@ -103,9 +103,24 @@ pub(super) async fn exchange_legacy(
             .await;
         return Err(TokenError::NotValid("legacy refresh token used already"));
     }
+    // The old system's tokens carry no second factor: a user who must use one signs in.
+    let required =
+        crate::service::authn::policy::requirement(&state.settings.mfa, &user, false, None, None);
+    if required != crate::service::authn::Requirement::PasswordOnly {
+        return Err(TokenError::NotValid(
+            "this account signs in with a second factor: log in again",
+        ));
+    }
     tracing::info!(
         user_id = user.id,
         "exchanged a legacy simplejwt refresh token"
     );
-    issue_pair(state, &user).await
+    let now = state.clock.unix();
+    let methods = crate::domain::authn::Methods::one(crate::domain::authn::Method::Password, now);
+    let authn = super::Authn::of(&methods, legacy.iat.min(now));
+    let grant = super::Grant {
+        authn: Some(&authn),
+        ..super::Grant::DIRECT
+    };
+    super::issue_pair_for(state, &user, grant).await
 }

@@ -49,18 +49,21 @@ pub(super) async fn begin_totp<DB: Dialect>(
 pub(super) async fn confirm_totp<DB: Dialect>(
     e: &impl Engine<Db = DB>,
     user_id: i64,
+    sealed: &[u8],
     step: i64,
     now: i64,
     recovery: &[String],
 ) -> StoreResult<bool> {
     let mut tx = e.begin_write().await?;
+    // The secret the code was checked against, not one a second enrolment put there since.
     let n = DB::query(
         "UPDATE totp_secrets SET confirmed_at = $2, last_step = $3, last_used_at = $2 \
-         WHERE user_id = $1 AND confirmed_at IS NULL AND last_step < $3",
+         WHERE user_id = $1 AND confirmed_at IS NULL AND last_step < $3 AND sealed = $4",
     )
     .arg(user_id)
     .arg(now)
     .arg(step)
+    .arg(sealed.to_vec())
     .run(&mut *tx)
     .await?;
     if n != 1 {

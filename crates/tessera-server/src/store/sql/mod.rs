@@ -428,11 +428,12 @@ impl<E: Engine> Store for E {
     async fn confirm_totp(
         &self,
         user_id: i64,
+        sealed: &[u8],
         step: i64,
         now: i64,
         recovery: &[String],
     ) -> StoreResult<bool> {
-        factors::confirm_totp(self, user_id, step, now, recovery).await
+        factors::confirm_totp(self, user_id, sealed, step, now, recovery).await
     }
 
     async fn use_totp_step(&self, user_id: i64, step: i64, now: i64) -> StoreResult<bool> {

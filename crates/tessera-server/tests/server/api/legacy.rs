@@ -376,3 +376,53 @@ fn real_now() -> time::OffsetDateTime {
     let now = tessera_token::Clock::unix(&tessera_token::SystemClock);
     time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
+
+/// The old system's tokens carry no second factor: a user who must use one (here an admin
+/// required it) gets nothing for one, and logs in instead.
+#[tokio::test]
+async fn a_simplejwt_refresh_token_gives_nothing_to_a_user_who_needs_a_second_factor() {
+    let app = app_with_legacy_secret().await;
+    let alice = app.create_imported_user("alice", 1).await;
+    let bob = app.create_imported_user("bob", 2).await;
+    let users = tessera_server::service::user::Users::of(&app.state);
+    let patch = tessera_server::service::user::UserPatch {
+        mfa_required: Some(true),
+        ..Default::default()
+    };
+    users
+        .update(alice.id, patch, tessera_server::service::audit::Actor::Cli)
+        .await
+        .unwrap();
+    let now = app.clock.unix();
+    let token = |jti: &str, user: i64| {
+        simplejwt_refresh(
+            SECRET,
+            &json!({"token_type": "refresh", "exp": now + 86_400, "iat": now, "jti": jti,
+                    "user_id": user}),
+        )
+    };
+    let res = app
+        .post_json(
+            "/auth/token/refresh/",
+            &json!({"refresh": token("m1", alice.id)}),
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+    // Another user's is exchanged, at aal1.
+    let res = app
+        .post_json(
+            "/auth/token/refresh/",
+            &json!({"refresh": token("m2", bob.id)}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let pair: Value = res.json().await.unwrap();
+    let access = pair["access"].as_str().unwrap();
+    let claims: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(access.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["acr"], "aal1");
+}

@@ -681,7 +681,11 @@ pub async fn snapshot_restores_into_an_empty_store_only(f: Fixture) {
     let first = s.create_user(&new_user("factor")).await.unwrap().id;
     assert!(s.begin_totp(first, b"sealed-bytes", NOW).await.unwrap());
     let codes = ["h1".to_owned(), "h2".to_owned()];
-    assert!(s.confirm_totp(first, 7, NOW, &codes).await.unwrap());
+    assert!(
+        s.confirm_totp(first, b"sealed-bytes", 7, NOW, &codes)
+            .await
+            .unwrap()
+    );
     assert!(s.use_recovery_code(first, "h1", NOW).await.unwrap());
     let snapshot = s.snapshot(NOW).await.unwrap();
     assert_eq!(snapshot.totp_secrets.len(), 1);
@@ -1347,7 +1351,17 @@ pub async fn second_factors_are_used_once_and_bounded(f: Fixture) {
         !s.use_totp_step(u.id, 10, NOW).await.unwrap(),
         "pending: takes no code"
     );
-    assert!(s.confirm_totp(u.id, 10, NOW, &["r1".into()]).await.unwrap());
+    assert!(
+        !s.confirm_totp(u.id, b"not the one", 10, NOW, &[])
+            .await
+            .unwrap(),
+        "only the secret the code was checked against"
+    );
+    assert!(
+        s.confirm_totp(u.id, b"one", 10, NOW, &["r1".into()])
+            .await
+            .unwrap()
+    );
     assert!(
         !s.begin_totp(u.id, b"two", NOW).await.unwrap(),
         "confirmed stays"

@@ -49,8 +49,9 @@ fn consent_ticket_ok(
 }
 
 /// What a consent ticket binds, each value length-prefixed so no two requests share bytes:
-/// the session, and every value of the request (what the code carries, and `state`,
-/// `prompt` and `max_age`, which decided that only consent was missing).
+/// the session (and the methods it used), and every value of the request (what the code
+/// carries, and `state`, `prompt`, `max_age` and `acr_values`, which decided that only
+/// consent was missing).
 fn ticket_message(at: i64, req: &AuthorizeRequest, session: &Session) -> Vec<u8> {
     let mut out = Vec::new();
     let values = [
@@ -64,6 +65,8 @@ fn ticket_message(at: i64, req: &AuthorizeRequest, session: &Session) -> Vec<u8>
         req.code_challenge.clone(),
         req.state.clone(),
         req.max_age.map(|m| m.to_string()),
+        req.acr.map(|l| l.acr().to_owned()),
+        Some(session.methods.clone()),
         Some(format!(
             "{}{}{}",
             u8::from(req.prompt_none),
