@@ -478,8 +478,9 @@ pub async fn stage_key(
     Ok(k.kid().to_owned())
 }
 
-/// Re-seals every stored key (signing keys and the refresh MAC key) from `old` to `new` in
-/// one transaction: the keys themselves do not change. Returns how many were re-sealed.
+/// Re-seals every stored key (signing keys and the refresh MAC key) and every TOTP secret
+/// from `old` to `new` in one transaction: the keys and secrets themselves do not change.
+/// Returns how many were re-sealed.
 ///
 /// # Errors
 /// [`KeyringError::Master`] when `old` does not open a stored key;
@@ -500,10 +501,17 @@ pub async fn rewrap(
             new.seal(&secret, &context)?,
         ));
     }
-    if !store.reseal_keys(&resealed).await? {
+    let secrets = store.totp_secrets().await?;
+    let mut totp = Vec::with_capacity(secrets.len());
+    for s in &secrets {
+        let context = MasterKey::totp_context(s.user_id);
+        let secret = old.open(&s.sealed, &context)?;
+        totp.push((s.user_id, s.sealed.clone(), new.seal(&secret, &context)?));
+    }
+    if !store.reseal_keys(&resealed, &totp).await? {
         return Err(StoreError::Conflict("key").into());
     }
-    Ok(resealed.len())
+    Ok(resealed.len() + totp.len())
 }
 
 fn fingerprint(stored: &[StoredKey]) -> Vec<(String, KeyState)> {

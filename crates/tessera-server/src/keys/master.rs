@@ -181,6 +181,12 @@ impl MasterKey {
             .map_err(|_| MasterKeyError::Crypto)
     }
 
+    /// The sealing context of a user's TOTP secret (what `rewrap` re-seals besides the
+    /// keys).
+    pub fn totp_context(user_id: i64) -> String {
+        format!("totp:{user_id}")
+    }
+
     /// Seals `plaintext`, bound to `context` (the key id and algorithm) as associated data.
     ///
     /// # Errors

@@ -158,10 +158,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// is not a `next` key (already activated by another replica, or unknown).
     async fn activate_key(&self, kid: &str, retire_after: i64, now: i64) -> StoreResult<bool>;
 
-    /// Replaces the sealed private key of every `(kid, old, new)` whose sealed value is
-    /// still `old`, in one transaction (`tessera keys rewrap`). Returns `false`, changing
-    /// nothing, when any of them changed meanwhile.
-    async fn reseal_keys(&self, resealed: &[(String, Vec<u8>, Vec<u8>)]) -> StoreResult<bool>;
+    /// Replaces the sealed private key of every `(kid, old, new)`, and the sealed TOTP
+    /// secret of every `(user_id, old, new)`, whose sealed value is still `old`, in one
+    /// transaction (`tessera keys rewrap`). Returns `false`, changing nothing, when any of
+    /// them changed meanwhile.
+    async fn reseal_keys(
+        &self,
+        resealed: &[(String, Vec<u8>, Vec<u8>)],
+        totp: &[(i64, Vec<u8>, Vec<u8>)],
+    ) -> StoreResult<bool>;
+    /// Every TOTP secret, pending or confirmed (for `tessera keys rewrap`).
+    async fn totp_secrets(&self) -> StoreResult<Vec<TotpSecret>>;
 
     /// Failed-login counters of `keys` whose last failure is at or after `since`:
     /// `(key, failures, last_failure)`.

@@ -81,5 +81,6 @@ pub(super) async fn reset(
         return Err(ApiError::NotFound);
     }
     state.logout_wake.notify_one();
+    authn::notice::send(&state, &target, authn::notice::Change::Reset);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -66,17 +66,36 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
-        let (_, user) = crate::service::token::authenticate_bearer(
+        let (claims, user) = crate::service::token::authenticate_bearer(
             state,
             &token,
             crate::service::audience::Surface::Admin,
         )
         .await?;
-        if user.is_staff || user.is_superuser {
-            Ok(Self(user))
-        } else {
-            Err(ApiError::PermissionDenied)
+        if !(user.is_staff || user.is_superuser) {
+            return Err(ApiError::PermissionDenied);
         }
+        // An admin the policy asks a second factor of ([mfa] required_for staff, an
+        // admin's mfa_required) administers only from a sign-in that used it: a token
+        // from before the policy, or a legacy one, is not enough.
+        let required = crate::service::authn::policy::requirement(
+            &state.settings.mfa,
+            &user,
+            false,
+            None,
+            None,
+        );
+        let level = claims
+            .acr
+            .as_deref()
+            .and_then(crate::domain::authn::Level::of_acr)
+            .unwrap_or(crate::domain::authn::Level::OneFactor);
+        if required != crate::service::authn::Requirement::PasswordOnly
+            && level < crate::domain::authn::Level::TwoFactors
+        {
+            return Err(ApiError::PermissionDenied);
+        }
+        Ok(Self(user))
     }
 }
 

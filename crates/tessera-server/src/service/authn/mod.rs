@@ -5,9 +5,11 @@
 //! - [`ticket`]: a sign-in between its first and second factor (the Django API's
 //!   `mfa_token`, the browser's second-factor step);
 //! - [`policy`]: who must use a second factor (one pure function);
+//! - [`notice`]: the mail telling the user their factors changed;
 //! - [`second_factor`]: completing a sign-in with a code, the one use case every surface
 //!   calls.
 
+pub mod notice;
 pub mod policy;
 pub mod recovery;
 pub mod second_factor;

@@ -79,6 +79,7 @@ pub async fn regenerate(state: &AppState, user: &User) -> Result<Vec<String>, Au
         .subject(&user.username)
         .record(state.store.as_ref(), now)
         .await;
+    super::notice::send(state, user, super::notice::Change::RecoveryCodesReplaced);
     Ok(codes)
 }
 

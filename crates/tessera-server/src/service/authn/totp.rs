@@ -34,7 +34,7 @@ pub const PENDING_LIFETIME: i64 = 900;
 const SECRET_BYTES: usize = 20;
 
 fn seal_context(user_id: i64) -> String {
-    format!("totp:{user_id}")
+    crate::keys::MasterKey::totp_context(user_id)
 }
 
 /// The TOTP of `secret` for `account` (labels may not hold `:`).
@@ -156,6 +156,7 @@ pub async fn confirm(state: &AppState, user: &User, code: &str) -> Result<Vec<St
         .subject(&user.username)
         .record(state.store.as_ref(), now)
         .await;
+    super::notice::send(state, user, super::notice::Change::TotpAdded);
     Ok(codes)
 }
 
@@ -221,5 +222,6 @@ pub async fn remove(state: &AppState, user: &User, actor: audit::Actor) -> Resul
         .subject(&user.username)
         .record(state.store.as_ref(), state.clock.unix())
         .await;
+    super::notice::send(state, user, super::notice::Change::TotpRemoved);
     Ok(())
 }

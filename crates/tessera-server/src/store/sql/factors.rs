@@ -316,3 +316,13 @@ pub(super) async fn mfa_ticket<DB: Dialect>(
     .optional::<MfaTicket>(&mut *e.reader().await?)
     .await
 }
+
+pub(super) async fn totp_secrets<DB: Dialect>(
+    e: &impl Engine<Db = DB>,
+) -> StoreResult<Vec<TotpSecret>> {
+    DB::query(&format!(
+        "SELECT {TOTP_COLUMNS} FROM totp_secrets ORDER BY user_id"
+    ))
+    .all::<TotpSecret>(&mut *e.reader().await?)
+    .await
+}

@@ -117,8 +117,21 @@ pub(super) async fn activate_key<DB: Dialect>(
 pub(super) async fn reseal_keys<DB: Dialect>(
     e: &impl Engine<Db = DB>,
     resealed: &[(String, Vec<u8>, Vec<u8>)],
+    totp: &[(i64, Vec<u8>, Vec<u8>)],
 ) -> StoreResult<bool> {
     let mut tx = e.begin_write().await?;
+    for (user_id, old, new) in totp {
+        let done =
+            DB::query("UPDATE totp_secrets SET sealed = $1 WHERE user_id = $2 AND sealed = $3")
+                .arg(new)
+                .arg(user_id)
+                .arg(old)
+                .run(&mut *tx)
+                .await?;
+        if done != 1 {
+            return Ok(false);
+        }
+    }
     for (kid, old, new) in resealed {
         let done = DB::query(
             "UPDATE signing_keys SET sealed_private = $1 \

@@ -258,8 +258,16 @@ impl<E: Engine> Store for E {
         login_failures::clear_login_failures(self, key).await
     }
 
-    async fn reseal_keys(&self, resealed: &[(String, Vec<u8>, Vec<u8>)]) -> StoreResult<bool> {
-        keys::reseal_keys(self, resealed).await
+    async fn reseal_keys(
+        &self,
+        resealed: &[(String, Vec<u8>, Vec<u8>)],
+        totp: &[(i64, Vec<u8>, Vec<u8>)],
+    ) -> StoreResult<bool> {
+        keys::reseal_keys(self, resealed, totp).await
+    }
+
+    async fn totp_secrets(&self) -> StoreResult<Vec<TotpSecret>> {
+        factors::totp_secrets(self).await
     }
 
     async fn insert_refresh(&self, t: &RefreshRecord) -> StoreResult<()> {

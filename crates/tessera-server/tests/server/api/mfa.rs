@@ -929,3 +929,64 @@ async fn the_account_page_sets_up_and_removes_an_authenticator() {
         .unwrap();
     assert_eq!(res.status(), 403);
 }
+
+/// With mail configured, the user hears of every change to their factors (an
+/// authenticator added by someone else who had the password is then no secret).
+#[tokio::test]
+async fn factor_changes_are_mailed_to_the_user() {
+    let Some(smtp) = tessera_test_support::smtp::Smtp::start().await else {
+        return;
+    };
+    let url = smtp.url.clone();
+    let app = TestApp::builder()
+        .settings(move |s| s.mail.smtp_url = Some(tessera_proto::Secret::new(&url)))
+        .spawn()
+        .await;
+    app.create_superuser("root").await;
+    let alice = app.create_user("alice", false).await;
+    if enrol(&app, "alice").await.is_none() {
+        return;
+    }
+    let added = smtp.wait_for(&alice.email, 1).await.remove(0);
+    assert!(added.subject().contains("turned on"), "{}", added.subject());
+    assert!(!added.body().contains("otpauth"), "no secret in the mail");
+    let admin = app.login("root").await.access;
+    let res = app
+        .client
+        .post(app.url(&format!("/admin/api/users/{}/factors/reset", alice.id)))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let reset = smtp.wait_for(&alice.email, 2).await.remove(1);
+    assert!(reset.subject().contains("reset"), "{}", reset.subject());
+}
+
+/// An admin whom the policy asks a second factor of administers only from a sign-in that
+/// used it: a token from before the requirement is refused by the admin API.
+#[tokio::test]
+async fn the_admin_api_wants_aal2_from_admins_who_must_use_a_second_factor() {
+    let app = TestApp::spawn().await;
+    app.create_superuser("root").await;
+    let staff = app.create_user("staff", true).await;
+    let staff_token = app.login("staff").await.access;
+    assert_eq!(
+        app.get_bearer("/admin/api/users", &staff_token)
+            .await
+            .status(),
+        200
+    );
+    let root = app.login("root").await.access;
+    let res = app
+        .client
+        .patch(app.url(&format!("/admin/api/users/{}", staff.id)))
+        .bearer_auth(&root)
+        .json(&json!({"mfa_required": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app.get_bearer("/admin/api/users", &staff_token).await;
+    assert_error(res, 403, "permission_denied").await;
+}

@@ -498,7 +498,7 @@ pub async fn resealing_is_all_or_nothing(f: Fixture) {
         ("k1".to_owned(), old("k1"), vec![9, 9]),
         ("k2".to_owned(), vec![0], vec![8, 8]),
     ];
-    assert!(!s.reseal_keys(&stale).await.unwrap());
+    assert!(!s.reseal_keys(&stale, &[]).await.unwrap());
     let keys = s.signing_keys().await.unwrap();
     assert!(
         keys.iter().all(|k| k.sealed_private == old(&k.kid)),
@@ -508,7 +508,7 @@ pub async fn resealing_is_all_or_nothing(f: Fixture) {
         ("k1".to_owned(), old("k1"), vec![9, 9]),
         ("k2".to_owned(), old("k2"), vec![8, 8]),
     ];
-    assert!(s.reseal_keys(&fresh).await.unwrap());
+    assert!(s.reseal_keys(&fresh, &[]).await.unwrap());
     let keys = s.signing_keys().await.unwrap();
     let sealed = |kid: &str| {
         keys.iter()
@@ -1438,4 +1438,29 @@ pub async fn second_factors_are_used_once_and_bounded(f: Fixture) {
     assert!(s.reset_factors(u.id, NOW).await.unwrap());
     assert!(s.totp_secret(u.id).await.unwrap().is_none());
     assert!(s.recovery_codes(u.id).await.unwrap().is_none());
+}
+
+/// `tessera keys rewrap` re-seals the TOTP secrets with the keys: after it, the new master
+/// key opens them and the old one does not.
+pub async fn rewrap_reseals_totp_secrets_too(f: Fixture) {
+    use tessera_server::keys::MasterKey;
+    let s = f.store.clone();
+    let (old, new) = (
+        MasterKey::generate().unwrap(),
+        MasterKey::generate().unwrap(),
+    );
+    let u = s.create_user(&new_user("rewrapped")).await.unwrap();
+    let context = MasterKey::totp_context(u.id);
+    let sealed = old.seal(b"twenty bytes secret!", &context).unwrap();
+    assert!(s.begin_totp(u.id, &sealed, NOW).await.unwrap());
+    let count = tessera_server::keys::rewrap(s.as_ref(), &old, &new)
+        .await
+        .unwrap();
+    assert_eq!(count, 1, "no keys stored here; one secret");
+    let now = s.totp_secret(u.id).await.unwrap().unwrap().sealed;
+    assert_eq!(
+        new.open(&now, &context).unwrap().as_slice(),
+        b"twenty bytes secret!"
+    );
+    assert!(old.open(&now, &context).is_err());
 }

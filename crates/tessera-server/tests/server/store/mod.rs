@@ -94,6 +94,7 @@ conformance!(
     activation_retires_the_previous_key_once,
     snapshot_restores_into_an_empty_store_only,
     second_factors_are_used_once_and_bounded,
+    rewrap_reseals_totp_secrets_too,
     cancelled_operations_leave_no_transaction_open,
     clients_are_stored_and_deleting_one_ends_its_sessions,
     resealing_is_all_or_nothing,
