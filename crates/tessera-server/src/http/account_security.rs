@@ -120,6 +120,18 @@ fn enrol_page(
     (jar, pages::render(&page, status, None)).into_response()
 }
 
+/// The recovery codes, once; "continue" leads back to the account page.
+fn recovery_codes_page(state: &AppState, jar: CookieJar, codes: Vec<String>) -> Response {
+    let (jar, csrf) = csrf::token(state, jar);
+    let page = RecoveryCodesPage {
+        codes,
+        action: "/signin/continue",
+        hidden: Vec::new(),
+        csrf,
+    };
+    (jar, pages::render(&page, StatusCode::OK, None)).into_response()
+}
+
 async fn begin(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -158,14 +170,7 @@ async fn confirm(
                 Err(e) => return unavailable(&e),
             };
             let jar = jar.add(session_cookie(&state, cookie));
-            let (jar, csrf) = csrf::token(&state, jar);
-            let page = RecoveryCodesPage {
-                codes,
-                action: "/signin/continue",
-                hidden: Vec::new(),
-                csrf,
-            };
-            (jar, pages::render(&page, StatusCode::OK, None)).into_response()
+            recovery_codes_page(&state, jar, codes)
         }
         Err(AccountError::Authn(AuthnError::WrongCode)) => match totp::pending(&state, &user).await
         {
@@ -218,16 +223,7 @@ async fn regenerate(
     )
     .await
     {
-        Ok(codes) => {
-            let (jar, csrf) = csrf::token(&state, jar);
-            let page = RecoveryCodesPage {
-                codes,
-                action: "/signin/continue",
-                hidden: Vec::new(),
-                csrf,
-            };
-            (jar, pages::render(&page, StatusCode::OK, None)).into_response()
-        }
+        Ok(codes) => recovery_codes_page(&state, jar, codes),
         Err(e) => refused(&e),
     }
 }

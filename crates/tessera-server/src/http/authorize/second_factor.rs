@@ -4,7 +4,9 @@
 //! between its steps is a ticket in a cookie (`session_cookie::mfa_cookie`); the forms
 //! carry the authorization request (none: the account page) and a CSRF token.
 
-use super::{answer, browser_session, failure, form_request, hidden_fields, origin_of, show};
+use super::{
+    answer, browser_session, failure, form_request, hidden_fields, origin_of, redirect, show,
+};
 use crate::http::body::Body;
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf;
@@ -18,7 +20,7 @@ use crate::service::sso::session::{self, SignInError, SignedIn};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum_extra::extract::cookie::CookieJar;
@@ -163,32 +165,56 @@ async fn current(state: &AppState, jar: &CookieJar) -> Option<(String, crate::st
     Some((cookie, found))
 }
 
+/// The start both code forms share: where the sign-in goes, its ticket, the browser's
+/// session; or the page to answer instead (the form again when its CSRF token expired).
+async fn code_form_start(
+    state: &AppState,
+    jar: &CookieJar,
+    form: CodeForm,
+    enrol: bool,
+) -> Result<
+    (
+        Destination,
+        String,
+        Option<(String, crate::store::Session)>,
+        String,
+    ),
+    Response,
+> {
+    let dest = destination(state, jar, form.params).await?;
+    let ticket = mfa_value(state, jar).unwrap_or_default().to_owned();
+    if !csrf::ok(state, jar, &form.csrf) {
+        let msg = if enrol {
+            "This form expired. Scan the new code and try again."
+        } else {
+            "This form expired. Please enter the code again."
+        };
+        let page = ask(
+            state,
+            jar.clone(),
+            &dest,
+            ticket,
+            enrol,
+            Some(msg),
+            StatusCode::FORBIDDEN,
+        );
+        return Err(page.await);
+    }
+    let now = current(state, jar).await;
+    Ok((dest, ticket, now, form.code))
+}
+
 async fn second_factor_form(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     jar: CookieJar,
     Body(form): Body<CodeForm>,
 ) -> Response {
-    let dest = match destination(&state, &jar, form.params).await {
-        Ok(d) => d,
+    let (dest, ticket, now, code) = match code_form_start(&state, &jar, form, false).await {
+        Ok(found) => found,
         Err(page) => return page,
     };
-    let ticket = mfa_value(&state, &jar).unwrap_or_default().to_owned();
-    if !csrf::ok(&state, &jar, &form.csrf) {
-        let msg = "This form expired. Please enter the code again.";
-        return ask(
-            &state,
-            jar,
-            &dest,
-            ticket,
-            false,
-            Some(msg),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
-    }
-    let now = current(&state, &jar).await;
-    match session::second_factor(&state, &ticket, &form.code, ip, now).await {
+    match session::second_factor(&state, &ticket, &code, ip, now).await {
         Ok(SignedIn::Session(cookie, signed)) => {
             let jar = without_mfa(&state, jar).add(session_cookie(&state, cookie));
             proceed(&state, jar, dest, signed, true).await
@@ -217,26 +243,11 @@ async fn enrol_form(
     jar: CookieJar,
     Body(form): Body<CodeForm>,
 ) -> Response {
-    let dest = match destination(&state, &jar, form.params).await {
-        Ok(d) => d,
+    let (dest, ticket, now, code) = match code_form_start(&state, &jar, form, true).await {
+        Ok(found) => found,
         Err(page) => return page,
     };
-    let ticket = mfa_value(&state, &jar).unwrap_or_default().to_owned();
-    if !csrf::ok(&state, &jar, &form.csrf) {
-        let msg = "This form expired. Scan the new code and try again.";
-        return ask(
-            &state,
-            jar,
-            &dest,
-            ticket,
-            true,
-            Some(msg),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
-    }
-    let now = current(&state, &jar).await;
-    match session::enrol_and_finish(&state, &ticket, &form.code, ip, now).await {
+    match session::enrol_and_finish(&state, &ticket, &code, ip, now).await {
         Ok((SignedIn::Session(cookie, signed), codes)) => {
             let jar = without_mfa(&state, jar).add(session_cookie(&state, cookie));
             if codes.is_empty() {
@@ -296,7 +307,7 @@ async fn continue_form(
     };
     let signed = match browser_session(&state, &jar).await {
         Ok(Some(s)) if csrf::ok(&state, &jar, &form.csrf) => s,
-        Ok(_) => return see_other("/account"),
+        Ok(_) => return redirect("/account", StatusCode::SEE_OTHER),
         Err(e) => return failure(&state, e, StatusCode::SEE_OTHER),
     };
     // Only a sign-in that just happened continues as one (prompt=login, max_age): any
@@ -319,7 +330,7 @@ async fn proceed(
             let decided = authorize::decide(state, &req, Some(signed), fresh).await;
             answer(state, jar, &req, &params, decided, StatusCode::SEE_OTHER).await
         }
-        Destination::Account => (jar, see_other("/account")).into_response(),
+        Destination::Account => (jar, redirect("/account", StatusCode::SEE_OTHER)).into_response(),
     }
 }
 
@@ -360,22 +371,13 @@ async fn refused(
                 )
                 .await
             }
-            Destination::Account => (jar, see_other("/account")).into_response(),
+            Destination::Account => {
+                (jar, redirect("/account", StatusCode::SEE_OTHER)).into_response()
+            }
         },
         e => {
             tracing::warn!(error = %e, "a second-factor step failed");
             (jar, pages::unavailable()).into_response()
         }
     }
-}
-
-fn see_other(location: &'static str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    response
-        .headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static(location));
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }

@@ -110,24 +110,18 @@ impl Attempt {
             Some(id) => format!("#{id}"),
             None => format!("={}", crate::domain::user::username_key(login)),
         };
-        let ip = ip_key(ip);
-        Self {
-            account_ip: format!("a+ip:{login}|{ip}"),
-            account: format!("a:{login}"),
-            ip: format!("ip:{ip}"),
-            spray: format!("spray:{ip}"),
-            known: format!("ok:{login}|{ip}"),
-            known_since: None,
-            seen_failures: false,
-            seen: Vec::new(),
-        }
+        Self::keyed(&login, ip)
     }
 
     /// An attempt at `user`'s second factor from `ip`: counters of their own (a right
     /// password, which clears the password's counters of this account and IP, leaves
     /// these), beside the IP's.
     pub fn second_factor(user: i64, ip: IpAddr) -> Self {
-        let login = format!("mfa#{user}");
+        Self::keyed(&format!("mfa#{user}"), ip)
+    }
+
+    /// The keys of an attempt at the account keyed `login` from `ip`.
+    fn keyed(login: &str, ip: IpAddr) -> Self {
         let ip = ip_key(ip);
         Self {
             account_ip: format!("a+ip:{login}|{ip}"),
