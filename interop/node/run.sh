@@ -2,7 +2,7 @@
 # panva's openid-client and jose, then headless Chromium, against a live Tessera.
 # Installs them with npm into interop/node/node_modules (from package-lock.json), starts a
 # server on a random port with its own data directory, registers a user and four
-# clients, runs oidc.mjs, browser.mjs and mfa.mjs (which needs Debian's oathtool). Chromium is Debian's (/usr/bin/chromium, or
+# clients, runs oidc.mjs, browser.mjs, mfa.mjs (which needs Debian's oathtool) and, against a second server under http://localhost, passkey.mjs. Chromium is Debian's (/usr/bin/chromium, or
 # $CHROMIUM); screenshots go to $SCREENSHOTS (default: a temporary directory).
 # Usage: interop/node/run.sh [path/to/tessera]
 set -euo pipefail
@@ -15,6 +15,7 @@ server=""
 bao_pid=""
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null || true
+    [ -n "${pk_server:-}" ] && kill "$pk_server" 2>/dev/null || true
     [ -n "$bao_pid" ] && kill "$bao_pid" 2>/dev/null || true
     [ -n "${smtp_pid:-}" ] && kill "$smtp_pid" 2>/dev/null || true
     rm -rf "$data"
@@ -68,3 +69,17 @@ shots=${SCREENSHOTS:-$data/screenshots}
 mkdir -p "$shots"
 node "$here/browser.mjs" "$issuer" alice "$password" "$shots" "$web"
 node "$here/mfa.mjs" "$issuer" bob "$password" "$shots" "$web"
+# Passkeys need a domain as the relying party id (browsers refuse an IP address): a second
+# server, under http://localhost:PORT.
+pk_data="$data/passkeys"
+cb_port=$(free_port)
+mkdir -p "$pk_data"
+echo "$password" | "$bin" --data-dir "$pk_data" user create --username carol --email carol@example.com --password-stdin >/dev/null
+pk_web=$("$bin" --data-dir "$pk_data" --output json client create --id web --name Orders --first-party \
+    --redirect-uri "http://127.0.0.1:$cb_port/web" | secret_of)
+pk_port=$(free_port)
+exec 4< <("$bin" --data-dir "$pk_data" --output json serve --bind "127.0.0.1:$pk_port" \
+    --issuer "http://localhost:$pk_port" 2>"$pk_data/server.log")
+read -r _ <&4
+pk_server=$(pgrep -f "tessera --data-dir $pk_data --output json serve" | head -n1 || true)
+node "$here/passkey.mjs" "http://localhost:$pk_port" carol "$password" "$shots" "$pk_web" "$cb_port"

@@ -312,6 +312,10 @@ impl From<crate::service::authn::AuthnError> for ApiError {
             AuthnError::WrongCode => Self::Invalid(format!("code: {e}")),
             AuthnError::NotEnrolled => Self::NotFound,
             AuthnError::StepUpRequired => Self::PermissionDenied,
+            AuthnError::PasskeysOff => Self::NotFound,
+            AuthnError::Ceremony | AuthnError::Rejected | AuthnError::Cloned => {
+                Self::Invalid(e.to_string())
+            }
             AuthnError::Sealed | AuthnError::Random(_) => Self::Internal(e.to_string()),
             AuthnError::Store(s) => s.into(),
         }

@@ -164,7 +164,10 @@ impl Application {
         let issuer = settings.issuer_for(addr);
         let mut validation = Validation::new(issuer.clone(), settings.tokens.audience.clone());
         validation.leeway = crate::domain::time::seconds(settings.tokens.leeway);
+        let webauthn = crate::service::authn::passkey::relying_party(&settings.mfa, &issuer)
+            .map(std::sync::Arc::new);
         let state = AppState::new(Inner {
+            webauthn,
             settings,
             issuer,
             store,

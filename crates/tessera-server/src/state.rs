@@ -49,6 +49,9 @@ pub struct Inner {
     pub logout_wake: tokio::sync::Notify,
     /// Request-object keys fetched from clients' `jwks_uri`s.
     pub client_keys: crate::service::sso::request_object::ClientKeyCache,
+    /// The passkeys' relying party, when the issuer (or `[mfa] passkey_rp_id`) is a
+    /// domain: browsers refuse an IP address as RP id.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl AppState {

@@ -55,3 +55,30 @@ CREATE INDEX mfa_tickets_expiry ON mfa_tickets (expires_at);
 -- a code carries the methods of its session for the ID token's amr and acr.
 ALTER TABLE sessions ADD COLUMN methods TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE auth_codes ADD COLUMN methods TEXT NOT NULL DEFAULT '[]';
+
+-- Passkeys (WebAuthn): each credential as webauthn-rs keeps it (JSON: the public key, its
+-- signature counter, its backup state), named by its user; handle: the user's WebAuthn
+-- user id (a random UUID, the same for all their passkeys: what a usernameless sign-in
+-- names).
+CREATE TABLE webauthn_credentials (
+    credential_id TEXT PRIMARY KEY,
+    user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    handle        TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    passkey       TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER
+);
+CREATE INDEX webauthn_credentials_user ON webauthn_credentials (user_id);
+CREATE INDEX webauthn_credentials_handle ON webauthn_credentials (handle);
+
+-- A WebAuthn ceremony in flight: its state stays here (never with the browser), 5
+-- minutes, taken once. user_id: whose (none for a usernameless sign-in).
+CREATE TABLE webauthn_ceremonies (
+    id_hash    TEXT PRIMARY KEY,
+    user_id    INTEGER REFERENCES users (id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX webauthn_ceremonies_expiry ON webauthn_ceremonies (expires_at);

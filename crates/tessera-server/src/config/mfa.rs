@@ -13,6 +13,13 @@ pub struct MfaSettings {
     /// The issuer shown in authenticator apps (the `otpauth://` label); default: the
     /// issuer URL's host.
     pub totp_issuer: Option<String>,
+    /// The passkeys' relying party id (a domain: browsers refuse an IP address); default:
+    /// the issuer's host. An issuer on an IP address (the default `http://127.0.0.1:8000`)
+    /// has no passkeys unless this names a domain the issuer is served under.
+    pub passkey_rp_id: Option<String>,
+    /// Origins passkeys may be used from besides the issuer's (e.g. the same Tessera
+    /// reached under another name).
+    pub passkey_origins: Vec<String>,
 }
 
 /// One entry of `[mfa] required_for`.

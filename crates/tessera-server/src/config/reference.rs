@@ -50,6 +50,8 @@ Configuration keys (tessera.toml, or TESSERA_<KEY>; nested keys join with a doub
   [sso] require_pushed_authorization_requests  TESSERA_SSO__REQUIRE_PUSHED_AUTHORIZATION_REQUESTS  false  every client must use PAR (RFC 9126)
   [mfa] required_for              TESSERA_MFA__REQUIRED_FOR                []              who must use a second factor: staff, superuser, role:NAME, group:NAME
   [mfa] totp_issuer               TESSERA_MFA__TOTP_ISSUER                 (issuer host)   the name authenticator apps show
+  [mfa] passkey_rp_id             TESSERA_MFA__PASSKEY_RP_ID               (issuer host)   passkeys' relying party id (a domain; an IP address has no passkeys)
+  [mfa] passkey_origins           TESSERA_MFA__PASSKEY_ORIGINS             []              origins besides the issuer's that passkeys may be used from
   [keys] rsa_bits                  TESSERA_KEYS__RSA_BITS                   2048            2048 | 3072 | 4096 for new RSA keys
   [keys] rotate_every              TESSERA_KEYS__ROTATE_EVERY               30d             automatic rotation; 0s = never (local backend)
   [throttle] enabled               TESSERA_THROTTLE__ENABLED                true            login back-off after failures (429 + Retry-After)

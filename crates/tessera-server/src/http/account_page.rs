@@ -84,6 +84,17 @@ async fn account(state: &AppState, jar: CookieJar, user: &User, current: &Sessio
         }),
         recovery_left: factors.recovery.map(|r| r.remaining),
         required,
+        passkeys_on: state.webauthn.is_some(),
+        passkeys: factors
+            .passkeys
+            .iter()
+            .map(|p| crate::http::pages::PasskeyLine {
+                id: p.credential_id.clone(),
+                name: p.name.clone(),
+                created: when(p.created_at),
+                last_used: p.last_used_at.map_or_else(|| "never".to_owned(), when),
+            })
+            .collect(),
     };
     (jar, pages::render(&page, StatusCode::OK, None)).into_response()
 }
@@ -122,6 +133,7 @@ fn sign_in_form(
         username: username.to_owned(),
         csrf,
         reset: state.mailer.is_some(),
+        passkeys: state.webauthn.is_some(),
     };
     (jar, pages::render(&page, status, None)).into_response()
 }

@@ -73,7 +73,7 @@ async fn caller(
 }
 
 /// What a refused change shows.
-fn refused(e: &AccountError) -> Response {
+pub(crate) fn refused(e: &AccountError) -> Response {
     let (status, text) = match e {
         AccountError::WrongPassword => (StatusCode::BAD_REQUEST, "The password is not right."),
         AccountError::Login(_) | AccountError::Throttled(_) => (

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod oidc;
 pub mod pages;
+pub mod passkey;
 pub mod security;
 pub mod session_cookie;
 pub mod token;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(security::routes())
         .merge(account_security::routes())
+        .merge(passkey::routes())
         .merge(admin::routes())
         .merge(account::routes())
         .merge(account_page::routes())

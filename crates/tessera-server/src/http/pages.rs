@@ -28,6 +28,8 @@ pub struct LoginPage {
     pub signup: bool,
     /// Link to the password-reset page.
     pub reset: bool,
+    /// Offer "Sign in with a passkey" (the server has a relying party).
+    pub passkeys: bool,
 }
 
 /// The page a password-reset link opens.
@@ -72,6 +74,8 @@ pub struct AccountLoginPage {
     pub csrf: String,
     /// Link to the password-reset page.
     pub reset: bool,
+    /// Offer "Sign in with a passkey".
+    pub passkeys: bool,
 }
 
 /// One line of the account page.
@@ -107,6 +111,23 @@ pub struct AccountPage {
     pub recovery_left: Option<i64>,
     /// A second factor is required of this user.
     pub required: bool,
+    /// The server has passkeys (a relying party).
+    pub passkeys_on: bool,
+    /// The user's passkeys.
+    pub passkeys: Vec<PasskeyLine>,
+}
+
+/// A passkey on the account page.
+#[derive(Debug, Clone)]
+pub struct PasskeyLine {
+    /// Credential id (for removal).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// When added.
+    pub created: String,
+    /// When last used.
+    pub last_used: String,
 }
 
 /// "Forgot your password?": asks for the address.
@@ -205,22 +226,37 @@ pub struct MessagePage {
 }
 
 const STYLESHEET: &str = include_str!("../../assets/tessera.css");
+const PASSKEY_SCRIPT: &str = include_str!("../../assets/passkey.js");
 
 /// `/oauth/assets/tessera.css`.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route(
-        "/oauth/assets/tessera.css",
-        get(|| async {
-            (
-                [
-                    (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-                    (header::CACHE_CONTROL, "public, max-age=3600"),
-                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                ],
-                STYLESHEET,
-            )
-        }),
-    )
+    Router::new()
+        .route(
+            "/oauth/assets/passkey.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                    ],
+                    PASSKEY_SCRIPT,
+                )
+            }),
+        )
+        .route(
+            "/oauth/assets/tessera.css",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                    ],
+                    STYLESHEET,
+                )
+            }),
+        )
 }
 
 /// Renders `page` with `status` and the security headers. `form_target` is an origin the
@@ -245,7 +281,8 @@ pub fn secure(response: &mut Response, form_target: Option<&str>) {
         None => "'self'".to_owned(),
     };
     let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; \
+        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; \
+         connect-src 'self'; form-action {form_action}; \
          frame-ancestors 'none'; base-uri 'none'"
     );
     let h = response.headers_mut();
@@ -390,6 +427,8 @@ pub struct SecondFactorPage {
     pub hidden: Vec<(String, String)>,
     /// The CSRF token.
     pub csrf: String,
+    /// Offer a passkey instead of a code.
+    pub passkeys: bool,
 }
 
 /// TOTP enrolment: the QR code, the key, and the form confirming the first code.

@@ -125,6 +125,22 @@ pub async fn remove_totp(
     Ok(totp::remove(state, &user, Actor::User(user.id)).await?)
 }
 
+/// Removes one of the caller's passkeys (the password, and an `aal2` sign-in when the user
+/// has a factor, as for every change).
+///
+/// # Errors
+/// [`AccountError`].
+pub async fn remove_passkey(
+    state: &AppState,
+    who: Caller<'_>,
+    ip: std::net::IpAddr,
+    current: &Secret,
+    credential_id: &str,
+) -> Result<(), AccountError> {
+    let user = with_password(state, who, ip, current).await?;
+    Ok(super::authn::passkey::remove(state, &user, credential_id, Actor::User(user.id)).await?)
+}
+
 /// Replaces the caller's recovery codes; the new ones, shown once.
 ///
 /// # Errors

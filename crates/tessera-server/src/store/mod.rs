@@ -317,6 +317,38 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         methods: &str,
         auth_time: i64,
     ) -> StoreResult<bool>;
+    /// The user's passkeys, oldest first.
+    async fn passkeys_of(&self, user_id: i64) -> StoreResult<Vec<PasskeyRow>>;
+    /// The passkey with this credential id.
+    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<PasskeyRow>>;
+    /// Registers a passkey (a credential id registered before is a conflict), replacing
+    /// the recovery codes with `recovery` when not empty and ending every session of the
+    /// user, in one transaction.
+    async fn insert_passkey(&self, passkey: &PasskeyRow, recovery: &[String]) -> StoreResult<()>;
+    /// Records a use of a passkey: its new state over the one it was read with.
+    async fn use_passkey(
+        &self,
+        credential_id: &str,
+        old: &str,
+        new: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Removes a passkey of the user (and with `drop_recovery` the recovery codes).
+    async fn remove_passkey(
+        &self,
+        user_id: i64,
+        credential_id: &str,
+        drop_recovery: bool,
+    ) -> StoreResult<bool>;
+    /// Stores a WebAuthn ceremony's state.
+    async fn insert_ceremony(&self, ceremony: &Ceremony) -> StoreResult<()>;
+    /// Takes a live ceremony of `kind`, once.
+    async fn take_ceremony(
+        &self,
+        id_hash: &str,
+        kind: &str,
+        now: i64,
+    ) -> StoreResult<Option<Ceremony>>;
     /// Counts a wrong TOTP code (in a row) against the user's authenticator.
     async fn record_totp_failure(&self, user_id: i64) -> StoreResult<()>;
 

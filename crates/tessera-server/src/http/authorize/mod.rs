@@ -389,6 +389,7 @@ async fn show(
                 csrf,
                 signup: state.settings.signup.enabled,
                 reset: state.mailer.is_some(),
+                passkeys: state.webauthn.is_some(),
             },
             StatusCode::OK,
             target.as_deref(),

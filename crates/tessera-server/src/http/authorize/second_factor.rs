@@ -118,6 +118,7 @@ pub(crate) async fn ask(
                 error: error.map(str::to_owned),
                 hidden: dest.hidden(),
                 csrf,
+                passkeys: state.webauthn.is_some(),
             },
             status,
             target.as_deref(),

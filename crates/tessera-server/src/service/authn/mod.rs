@@ -1,6 +1,7 @@
 //! Authentication methods beyond the password, and the rules for when one is needed.
 //!
 //! - [`totp`]: TOTP secrets (RFC 6238): enrolment, confirmation, codes accepted once;
+//! - [`passkey`]: passkeys (WebAuthn): registration, usernameless sign-in, second factor;
 //! - [`recovery`]: single-use recovery codes, replaced as a set;
 //! - [`ticket`]: a sign-in between its first and second factor (the Django API's
 //!   `mfa_token`, the browser's second-factor step);
@@ -10,6 +11,7 @@
 //!   calls.
 
 pub mod notice;
+pub mod passkey;
 pub mod policy;
 pub mod recovery;
 pub mod second_factor;
@@ -46,6 +48,20 @@ pub enum AuthnError {
     /// The sealed secret could not be opened (another master key).
     #[error("the TOTP secret cannot be opened with this master key")]
     Sealed,
+    /// Passkeys are off: the issuer is an IP address (browsers refuse one as the relying
+    /// party id) and no `[mfa] passkey_rp_id` names a domain.
+    #[error("passkeys are not available on this server (its address is an IP address)")]
+    PasskeysOff,
+    /// The WebAuthn ceremony is unknown, expired, used, or another user's.
+    #[error("this passkey request expired: start again")]
+    Ceremony,
+    /// The browser's WebAuthn answer does not verify (another site or origin, no user
+    /// verification, an unknown passkey, a bad signature).
+    #[error("the passkey was not accepted")]
+    Rejected,
+    /// The passkey's signature counter went backwards: a cloned authenticator.
+    #[error("the passkey was not accepted (it may have been copied)")]
+    Cloned,
     /// The random generator failed.
     #[error(transparent)]
     Random(#[from] tessera_token::RandomError),
@@ -61,6 +77,8 @@ pub struct Factors {
     pub totp: Option<FactorUse>,
     /// The recovery codes left.
     pub recovery: Option<RecoveryCodes>,
+    /// The passkeys, oldest first.
+    pub passkeys: Vec<crate::store::PasskeyRow>,
 }
 
 /// When a factor was enrolled and last used (Unix seconds).
@@ -75,7 +93,7 @@ pub struct FactorUse {
 impl Factors {
     /// Whether the user has a second factor to sign in with.
     pub fn enrolled(&self) -> bool {
-        self.totp.is_some()
+        self.totp.is_some() || !self.passkeys.is_empty()
     }
 
     /// The second factors an `mfa_token` may be completed with (the Django API's
@@ -153,8 +171,11 @@ pub async fn factors_in(
     store: &dyn crate::store::Store,
     user_id: i64,
 ) -> Result<Factors, StoreError> {
-    let (totp, recovery) =
-        tokio::try_join!(store.totp_secret(user_id), store.recovery_codes(user_id))?;
+    let (totp, recovery, passkeys) = tokio::try_join!(
+        store.totp_secret(user_id),
+        store.recovery_codes(user_id),
+        store.passkeys_of(user_id)
+    )?;
     Ok(Factors {
         totp: totp.and_then(|t| {
             Some(FactorUse {
@@ -163,5 +184,6 @@ pub async fn factors_in(
             })
         }),
         recovery,
+        passkeys,
     })
 }

@@ -17,6 +17,10 @@ pub enum Change {
     RecoveryCodesReplaced,
     /// An administrator removed every second factor.
     Reset,
+    /// A passkey was added.
+    PasskeyAdded,
+    /// A passkey was removed.
+    PasskeyRemoved,
 }
 
 impl Change {
@@ -26,6 +30,8 @@ impl Change {
             Self::TotpRemoved => "Your authenticator app was removed",
             Self::RecoveryCodesReplaced => "New recovery codes were made",
             Self::Reset => "Your two-step verification was reset",
+            Self::PasskeyAdded => "A passkey was added to your account",
+            Self::PasskeyRemoved => "A passkey was removed from your account",
         }
     }
 
@@ -43,6 +49,10 @@ impl Change {
             Self::Reset => {
                 "An administrator removed the second factors of your account and signed you out everywhere."
             }
+            Self::PasskeyAdded => {
+                "A passkey was added to your account: it signs you in on its own, and every earlier session was signed out."
+            }
+            Self::PasskeyRemoved => "A passkey was removed from your account.",
         }
     }
 }

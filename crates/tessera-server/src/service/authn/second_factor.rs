@@ -73,6 +73,43 @@ pub async fn complete(
     Ok((user, methods))
 }
 
+/// Completes the browser sign-in `token` stands for with a passkey (the WebAuthn answer
+/// to the ceremony [`super::passkey::begin_second_factor`] started). Attempts are counted
+/// as for [`complete`]; a cloned authenticator is refused and audited.
+///
+/// # Errors
+/// [`SecondFactorError`].
+pub async fn complete_with_passkey(
+    state: &AppState,
+    token: &str,
+    ceremony: &str,
+    credential: &serde_json::Value,
+    ip: std::net::IpAddr,
+) -> Result<(User, Methods), SecondFactorError> {
+    let (found, user, attempt) = begin_attempt(state, token, Purpose::Browser, ip).await?;
+    let checked = super::passkey::check_second_factor(state, &user, ceremony, credential).await;
+    if matches!(checked, Err(AuthnError::Cloned)) {
+        super::passkey::audit_cloned(state, credential).await;
+    }
+    let checked = checked.map_err(|e| match e {
+        AuthnError::Rejected | AuthnError::Cloned | AuthnError::Ceremony => AuthnError::WrongCode,
+        e => e,
+    });
+    settle(state, token, &user, &attempt, ip, checked).await?;
+    let now = state.clock.unix();
+    audit::event("mfa.success")
+        .actor(user.id)
+        .subject(&user.username)
+        .ip(ip)
+        .detail("passkey")
+        .record(state.store.as_ref(), now)
+        .await;
+    Ok((
+        user,
+        Methods::parse(&found.methods).with(Method::Passkey, now),
+    ))
+}
+
 /// Completes the sign-in `token` stands for by confirming the TOTP enrolment it showed
 /// with the authenticator's first code: the user, the methods now used, and the recovery
 /// codes made with this first factor (to show once). Attempts are counted as for

@@ -209,12 +209,14 @@ fn matching_step(
     i64::try_from(step).map_err(|_| AuthnError::WrongCode)
 }
 
-/// Removes the user's TOTP secret (and their recovery codes, no factor being left).
+/// Removes the user's TOTP secret (and their recovery codes, when no factor is left).
 ///
 /// # Errors
 /// [`AuthnError::NotEnrolled`], store failures.
 pub async fn remove(state: &AppState, user: &User, actor: audit::Actor) -> Result<(), AuthnError> {
-    if !state.store.remove_totp(user.id, true).await? {
+    // The recovery codes go with the last factor only.
+    let passkeys_left = !state.store.passkeys_of(user.id).await?.is_empty();
+    if !state.store.remove_totp(user.id, !passkeys_left).await? {
         return Err(AuthnError::NotEnrolled);
     }
     audit::event("mfa.totp_removed")

@@ -171,6 +171,25 @@ pub async fn second_factor(
     finish(state, &user, &methods, current).await
 }
 
+/// The second-factor step with a passkey (the WebAuthn answer to the ceremony the page
+/// started): as [`second_factor`].
+///
+/// # Errors
+/// [`SignInError`].
+pub async fn second_factor_passkey(
+    state: &AppState,
+    ticket: &str,
+    ceremony: &str,
+    credential: &serde_json::Value,
+    ip: std::net::IpAddr,
+    current: Option<(String, Session)>,
+) -> Result<SignedIn, SignInError> {
+    let (user, methods) =
+        authn::second_factor::complete_with_passkey(state, ticket, ceremony, credential, ip)
+            .await?;
+    finish(state, &user, &methods, current).await
+}
+
 /// A sign-in whose methods are now enough: the browser's session of this user takes
 /// them with a new cookie (a step-up keeps its `sid`; a copy of the old cookie stays at
 /// the old level: it is dead), or a new one starts.

@@ -56,3 +56,37 @@ pub struct MfaTicket {
     /// Expiry, Unix seconds.
     pub expires_at: i64,
 }
+
+/// A passkey (WebAuthn credential) of a user.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+pub struct PasskeyRow {
+    /// The credential id, base64url.
+    pub credential_id: String,
+    /// The user.
+    pub user_id: i64,
+    /// The user's WebAuthn user handle (a UUID).
+    pub handle: String,
+    /// The name the user gave it.
+    pub name: String,
+    /// webauthn-rs's `Passkey`, JSON (public key, counter, backup state).
+    pub passkey: String,
+    /// When it was registered, Unix seconds.
+    pub created_at: i64,
+    /// When it was last used.
+    pub last_used_at: Option<i64>,
+}
+
+/// A WebAuthn ceremony's server-side state.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Ceremony {
+    /// SHA-256 (hex) of the ceremony id the browser holds.
+    pub id_hash: String,
+    /// Whose (none for a usernameless sign-in).
+    pub user_id: Option<i64>,
+    /// `register`, `login`, `second_factor`.
+    pub kind: String,
+    /// webauthn-rs's state, JSON.
+    pub state: String,
+    /// Expiry, Unix seconds.
+    pub expires_at: i64,
+}

@@ -215,6 +215,8 @@ pub(super) async fn reset_factors<DB: Dialect>(
         "DELETE FROM totp_secrets WHERE user_id = $1",
         "DELETE FROM recovery_codes WHERE user_id = $1",
         "DELETE FROM mfa_tickets WHERE user_id = $1",
+        "DELETE FROM webauthn_credentials WHERE user_id = $1",
+        "DELETE FROM webauthn_ceremonies WHERE user_id = $1",
     ] {
         DB::query(statement).arg(user_id).run(&mut *tx).await?;
     }
@@ -324,5 +326,144 @@ pub(super) async fn totp_secrets<DB: Dialect>(
         "SELECT {TOTP_COLUMNS} FROM totp_secrets ORDER BY user_id"
     ))
     .all::<TotpSecret>(&mut *e.reader().await?)
+    .await
+}
+
+const PASSKEY_COLUMNS: &str =
+    "credential_id, user_id, handle, name, passkey, created_at, last_used_at";
+
+pub(super) async fn passkeys_of<DB: Dialect>(
+    e: &impl Engine<Db = DB>,
+    user_id: i64,
+) -> StoreResult<Vec<PasskeyRow>> {
+    DB::query(&format!(
+        "SELECT {PASSKEY_COLUMNS} FROM webauthn_credentials WHERE user_id = $1 \
+         ORDER BY created_at, credential_id"
+    ))
+    .arg(user_id)
+    .all::<PasskeyRow>(&mut *e.reader().await?)
+    .await
+}
+
+pub(super) async fn passkey<DB: Dialect>(
+    e: &impl Engine<Db = DB>,
+    credential_id: &str,
+) -> StoreResult<Option<PasskeyRow>> {
+    DB::query(&format!(
+        "SELECT {PASSKEY_COLUMNS} FROM webauthn_credentials WHERE credential_id = $1"
+    ))
+    .arg(credential_id)
+    .optional::<PasskeyRow>(&mut *e.reader().await?)
+    .await
+}
+
+/// Stores a new passkey and ends every session of its user (what was issued before is
+/// at the old level), in one transaction. A credential id already registered (to anyone)
+/// is a conflict.
+pub(super) async fn insert_passkey<DB: Dialect>(
+    e: &impl Engine<Db = DB>,
+    p: &PasskeyRow,
+    recovery: &[String],
+) -> StoreResult<()> {
+    let mut tx = e.begin_write().await?;
+    DB::query(&format!(
+        "INSERT INTO webauthn_credentials ({PASSKEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ))
+    .arg(&p.credential_id)
+    .arg(p.user_id)
+    .arg(&p.handle)
+    .arg(&p.name)
+    .arg(&p.passkey)
+    .arg(p.created_at)
+    .arg(p.last_used_at)
+    .run(&mut *tx)
+    .await?;
+    if !recovery.is_empty() {
+        replace_codes::<DB>(&mut tx, p.user_id, recovery, p.created_at).await?;
+    }
+    sessions::end_all_sessions::<DB>(&mut tx, p.user_id, p.created_at).await?;
+    tx.commit().await.map_err(DB::classify)?;
+    Ok(())
+}
+
+/// A passkey used: its new state (counter) and the time, only over the state it was read
+/// with (a concurrent use of a cloned authenticator loses).
+pub(super) async fn use_passkey<DB: Dialect>(
+    e: &impl Engine<Db = DB>,
+    credential_id: &str,
+    old: &str,
+    new: &str,
+    now: i64,
+) -> StoreResult<bool> {
+    let n = DB::query(
+        "UPDATE webauthn_credentials SET passkey = $3, last_used_at = $4 \
+         WHERE credential_id = $1 AND passkey = $2",
+    )
+    .arg(credential_id)
+    .arg(old)
+    .arg(new)
+    .arg(now)
+    .run(&mut *e.write_conn_leaving_cache().await?)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Removes a passkey of the user and, with `drop_recovery` (no factor left), the recovery
+/// codes.
+pub(super) async fn remove_passkey<DB: Dialect>(
+    e: &impl Engine<Db = DB>,
+    user_id: i64,
+    credential_id: &str,
+    drop_recovery: bool,
+) -> StoreResult<bool> {
+    let mut tx = e.begin_write().await?;
+    let n = DB::query("DELETE FROM webauthn_credentials WHERE user_id = $1 AND credential_id = $2")
+        .arg(user_id)
+        .arg(credential_id)
+        .run(&mut *tx)
+        .await?;
+    if n == 1 && drop_recovery {
+        DB::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .arg(user_id)
+            .run(&mut *tx)
+            .await?;
+    }
+    tx.commit().await.map_err(DB::classify)?;
+    Ok(n == 1)
+}
+
+pub(super) async fn insert_ceremony<DB: Dialect>(
+    e: &impl Engine<Db = DB>,
+    c: &Ceremony,
+) -> StoreResult<()> {
+    DB::query(
+        "INSERT INTO webauthn_ceremonies (id_hash, user_id, kind, state, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .arg(&c.id_hash)
+    .arg(c.user_id)
+    .arg(&c.kind)
+    .arg(&c.state)
+    .arg(c.expires_at)
+    .run(&mut *e.write_conn_leaving_cache().await?)
+    .await?;
+    Ok(())
+}
+
+/// Takes a live ceremony of `kind` once.
+pub(super) async fn take_ceremony<DB: Dialect>(
+    e: &impl Engine<Db = DB>,
+    id_hash: &str,
+    kind: &str,
+    now: i64,
+) -> StoreResult<Option<Ceremony>> {
+    DB::query(
+        "DELETE FROM webauthn_ceremonies WHERE id_hash = $1 AND kind = $2 AND expires_at > $3 \
+         RETURNING id_hash, user_id, kind, state, expires_at",
+    )
+    .arg(id_hash)
+    .arg(kind)
+    .arg(now)
+    .optional::<Ceremony>(&mut *e.write_conn_leaving_cache().await?)
     .await
 }

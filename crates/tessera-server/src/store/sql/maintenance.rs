@@ -13,7 +13,7 @@ pub(super) async fn prune_expired<DB: Dialect>(
     now: i64,
     failures_before: i64,
 ) -> StoreResult<Vec<(&'static str, u64)>> {
-    let statements: [(&'static str, &'static str, i64); 10] = [
+    let statements: [(&'static str, &'static str, i64); 11] = [
         (
             "refresh_tokens",
             "DELETE FROM refresh_tokens WHERE expires_at < $1 AND access_expires_at < $1",
@@ -32,6 +32,11 @@ pub(super) async fn prune_expired<DB: Dialect>(
         (
             "user_links",
             "DELETE FROM user_links WHERE expires_at < $1",
+            now,
+        ),
+        (
+            "webauthn_ceremonies",
+            "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
             now,
         ),
         (
@@ -95,7 +100,9 @@ pub(super) async fn prune_expired<DB: Dialect>(
 pub(super) async fn table_counts<DB: Dialect>(
     e: &impl Engine<Db = DB>,
 ) -> StoreResult<Vec<(&'static str, i64)>> {
-    const TABLES: [&str; 21] = [
+    const TABLES: [&str; 23] = [
+        "webauthn_credentials",
+        "webauthn_ceremonies",
         "totp_secrets",
         "recovery_codes",
         "mfa_tickets",

@@ -29,9 +29,9 @@ pub(super) use transaction::{Released, WriteConn, WriteTx, begin_detached, retry
 
 use super::read_cache::ReadCache;
 use super::{
-    AuditEvent, AuthCode, Client, LinkPurpose, LiveFamily, LogoutDelivery, MfaTicket, NewUser,
-    RecoveryCodes, Redemption, RefreshRecord, RefreshState, RotateOutcome, Session, Snapshot,
-    Store, StoreResult, StoredKey, TotpSecret, User, UserLink,
+    AuditEvent, AuthCode, Ceremony, Client, LinkPurpose, LiveFamily, LogoutDelivery, MfaTicket,
+    NewUser, PasskeyRow, RecoveryCodes, Redemption, RefreshRecord, RefreshState, RotateOutcome,
+    Session, Snapshot, Store, StoreResult, StoredKey, TotpSecret, User, UserLink,
 };
 use std::future::Future;
 use time::OffsetDateTime;
@@ -509,6 +509,50 @@ impl<E: Engine> Store for E {
         auth_time: i64,
     ) -> StoreResult<bool> {
         sessions::upgrade_session(self, old_hash, new_hash, methods, auth_time).await
+    }
+
+    async fn passkeys_of(&self, user_id: i64) -> StoreResult<Vec<PasskeyRow>> {
+        factors::passkeys_of(self, user_id).await
+    }
+
+    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<PasskeyRow>> {
+        factors::passkey(self, credential_id).await
+    }
+
+    async fn insert_passkey(&self, passkey: &PasskeyRow, recovery: &[String]) -> StoreResult<()> {
+        factors::insert_passkey(self, passkey, recovery).await
+    }
+
+    async fn use_passkey(
+        &self,
+        credential_id: &str,
+        old: &str,
+        new: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        factors::use_passkey(self, credential_id, old, new, now).await
+    }
+
+    async fn remove_passkey(
+        &self,
+        user_id: i64,
+        credential_id: &str,
+        drop_recovery: bool,
+    ) -> StoreResult<bool> {
+        factors::remove_passkey(self, user_id, credential_id, drop_recovery).await
+    }
+
+    async fn insert_ceremony(&self, ceremony: &Ceremony) -> StoreResult<()> {
+        factors::insert_ceremony(self, ceremony).await
+    }
+
+    async fn take_ceremony(
+        &self,
+        id_hash: &str,
+        kind: &str,
+        now: i64,
+    ) -> StoreResult<Option<Ceremony>> {
+        factors::take_ceremony(self, id_hash, kind, now).await
     }
 
     async fn record_totp_failure(&self, user_id: i64) -> StoreResult<()> {
