@@ -22,6 +22,16 @@ pub struct FactorsView {
     totp: Option<TotpView>,
     /// The recovery codes left, if any were made.
     recovery_codes: Option<RecoveryView>,
+    /// The passkeys (names and dates; never keys).
+    passkeys: Vec<PasskeyView>,
+}
+
+/// A passkey.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyView {
+    name: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
 }
 
 /// A TOTP authenticator.
@@ -62,6 +72,15 @@ pub(super) async fn list(
             created_at: r.created_at,
             last_used_at: r.last_used_at,
         }),
+        passkeys: factors
+            .passkeys
+            .into_iter()
+            .map(|p| PasskeyView {
+                name: p.name,
+                created_at: p.created_at,
+                last_used_at: p.last_used_at,
+            })
+            .collect(),
     }))
 }
 

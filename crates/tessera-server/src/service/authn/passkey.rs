@@ -301,9 +301,9 @@ pub async fn finish_sign_in(
     let key: Passkey = serde_json::from_str(&row.passkey).map_err(|_| AuthnError::Rejected)?;
     let result = rp
         .finish_discoverable_authentication_v2(&answer, auth, DiscoverableKey::from(&key))
-        .map_err(|e| refused(e))?;
+        .map_err(refused)?;
     let user = active_user(state, row.user_id).await?;
-    record_use(state, &user, row, key, &result).await?;
+    record_use(state, row, key, &result).await?;
     Ok((user, Methods::one(Method::Passkey, state.clock.unix())))
 }
 
@@ -351,7 +351,7 @@ pub async fn check_second_factor(
         serde_json::from_value(credential.clone()).map_err(|_| AuthnError::Rejected)?;
     let result = rp
         .finish_passkey_authentication(&answer, &auth)
-        .map_err(|e| refused(e))?;
+        .map_err(refused)?;
     let id = credential_id_text(result.cred_id());
     let row = state
         .store
@@ -360,7 +360,7 @@ pub async fn check_second_factor(
         .filter(|r| r.user_id == user.id)
         .ok_or(AuthnError::Rejected)?;
     let key: Passkey = serde_json::from_str(&row.passkey).map_err(|_| AuthnError::Rejected)?;
-    record_use(state, user, row, key, &result).await
+    record_use(state, row, key, &result).await
 }
 
 fn refused(e: webauthn_rs::prelude::WebauthnError) -> AuthnError {
@@ -385,7 +385,6 @@ async fn active_user(state: &AppState, id: i64) -> Result<User, AuthnError> {
 /// concurrent use of a copy loses), the time recorded.
 async fn record_use(
     state: &AppState,
-    user: &User,
     row: PasskeyRow,
     mut key: Passkey,
     result: &AuthenticationResult,
@@ -399,7 +398,6 @@ async fn record_use(
     {
         return Err(AuthnError::Cloned);
     }
-    let _ = user;
     Ok(())
 }
 

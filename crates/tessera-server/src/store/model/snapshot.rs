@@ -1,6 +1,6 @@
 //! Everything still meaningful, for `tessera export` / `import`.
 
-use super::{Client, RefreshRow, RevokedAccess, RowState, StoredKey, TotpSecret, User};
+use super::{Client, PasskeyRow, RefreshRow, RevokedAccess, RowState, StoredKey, TotpSecret, User};
 use serde::{Deserialize, Serialize};
 
 /// A whole installation's state: what `tessera export` writes and `tessera import` reads.
@@ -26,6 +26,9 @@ pub struct Snapshot {
     /// Unused recovery codes (hashes).
     #[serde(default)]
     pub recovery_codes: Vec<RecoveryCodeRow>,
+    /// Passkeys (public keys and counters).
+    #[serde(default)]
+    pub passkeys: Vec<PasskeyRow>,
 }
 
 /// How many rows of each kind a [`Snapshot`] holds.

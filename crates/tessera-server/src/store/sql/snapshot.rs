@@ -51,8 +51,15 @@ pub(super) async fn snapshot<DB: Dialect>(
     )
     .all::<RecoveryCodeRow>(&mut *tx)
     .await?;
+    let passkeys = DB::query(
+        "SELECT credential_id, user_id, handle, name, passkey, created_at, last_used_at \
+         FROM webauthn_credentials ORDER BY user_id, credential_id",
+    )
+    .all::<PasskeyRow>(&mut *tx)
+    .await?;
     tx.commit().await.map_err(DB::classify)?;
     Ok(Snapshot {
+        passkeys,
         totp_secrets,
         recovery_codes,
         users,
@@ -145,6 +152,21 @@ pub(super) async fn restore<DB: Dialect>(
         .arg(t.last_step)
         .arg(t.last_used_at)
         .arg(t.failures)
+        .run(&mut *tx)
+        .await?;
+    }
+    for p in &s.passkeys {
+        DB::query(
+            "INSERT INTO webauthn_credentials (credential_id, user_id, handle, name, passkey, \
+             created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .arg(&p.credential_id)
+        .arg(p.user_id)
+        .arg(&p.handle)
+        .arg(&p.name)
+        .arg(&p.passkey)
+        .arg(p.created_at)
+        .arg(p.last_used_at)
         .run(&mut *tx)
         .await?;
     }

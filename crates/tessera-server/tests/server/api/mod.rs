@@ -18,6 +18,7 @@ mod metrics;
 mod mfa;
 mod oauth;
 mod obtain;
+mod passkeys;
 mod refresh;
 mod relying_party;
 mod restart;

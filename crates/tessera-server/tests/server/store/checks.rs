@@ -687,7 +687,18 @@ pub async fn snapshot_restores_into_an_empty_store_only(f: Fixture) {
             .unwrap()
     );
     assert!(s.use_recovery_code(first, "h1", NOW).await.unwrap());
+    let passkey = tessera_server::store::PasskeyRow {
+        credential_id: "snap-cred".into(),
+        user_id: first,
+        handle: "h".into(),
+        name: "key".into(),
+        passkey: "{}".into(),
+        created_at: NOW,
+        last_used_at: Some(NOW),
+    };
+    s.insert_passkey(&passkey, &[]).await.unwrap();
     let snapshot = s.snapshot(NOW).await.unwrap();
+    assert_eq!(snapshot.passkeys, vec![passkey]);
     assert_eq!(snapshot.totp_secrets.len(), 1);
     assert_eq!(snapshot.totp_secrets[0].sealed, b"sealed-bytes");
     assert_eq!(
@@ -1463,4 +1474,51 @@ pub async fn rewrap_reseals_totp_secrets_too(f: Fixture) {
         b"twenty bytes secret!"
     );
     assert!(old.open(&now, &context).is_err());
+}
+
+/// Passkeys: a credential id registered once (to anyone), a use written over the state it
+/// read (a concurrent use of a copy loses), removal of the user's own only.
+pub async fn passkeys_are_unique_and_used_over_their_state(f: Fixture) {
+    let s = f.store.clone();
+    let a = s.create_user(&new_user("pk-a")).await.unwrap();
+    let b = s.create_user(&new_user("pk-b")).await.unwrap();
+    let row = |user: i64| tessera_server::store::PasskeyRow {
+        credential_id: "cred-1".into(),
+        user_id: user,
+        handle: "h".into(),
+        name: "laptop".into(),
+        passkey: "{\"v\":1}".into(),
+        created_at: NOW,
+        last_used_at: None,
+    };
+    s.insert_passkey(&row(a.id), &["r".into()]).await.unwrap();
+    assert!(matches!(
+        s.insert_passkey(&row(b.id), &[]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        s.use_passkey("cred-1", "{\"v\":1}", "{\"v\":2}", NOW)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.use_passkey("cred-1", "{\"v\":1}", "{\"v\":3}", NOW)
+            .await
+            .unwrap(),
+        "stale"
+    );
+    assert_eq!(
+        s.passkey("cred-1").await.unwrap().unwrap().passkey,
+        "{\"v\":2}"
+    );
+    assert!(
+        !s.remove_passkey(b.id, "cred-1", false).await.unwrap(),
+        "not b's"
+    );
+    assert!(s.remove_passkey(a.id, "cred-1", true).await.unwrap());
+    assert!(s.passkeys_of(a.id).await.unwrap().is_empty());
+    assert!(
+        s.recovery_codes(a.id).await.unwrap().is_none(),
+        "the last factor took them"
+    );
 }

@@ -95,6 +95,7 @@ conformance!(
     snapshot_restores_into_an_empty_store_only,
     second_factors_are_used_once_and_bounded,
     rewrap_reseals_totp_secrets_too,
+    passkeys_are_unique_and_used_over_their_state,
     cancelled_operations_leave_no_transaction_open,
     clients_are_stored_and_deleting_one_ends_its_sessions,
     resealing_is_all_or_nothing,
