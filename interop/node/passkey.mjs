@@ -123,6 +123,21 @@ try {
   const second = await idTokenOf(landed.at(-1).searchParams.get('code'));
   check(second.acr === 'aal2' && second.amr.includes('pwd') && second.amr.includes('hwk'),
     `a passkey as the second factor is aal2 (amr ${second.amr.join(' ')})`);
+
+  // A cloned authenticator: the same key, its signature counter set back. Refused.
+  const { credentials: [used] } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  check(used.signCount >= 2, `the authenticator counted its uses (${used.signCount})`);
+  await cdp.send('WebAuthn.removeCredential', { authenticatorId, credentialId: used.credentialId });
+  await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: { ...used, signCount: 0 } });
+  await page.goto(new URL('/oauth/logout?client_id=web', issuer).toString());
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  const before = landed.length;
+  await page.goto(authorizeUrl());
+  await page.locator('#passkey-signin').click();
+  const refusal = page.locator('#passkey-error');
+  await refusal.waitFor({ state: 'visible' });
+  check((await refusal.textContent()).includes('copied') && landed.length === before,
+    'a passkey whose counter went backwards (a clone) signs nobody in');
 } finally {
   await browser.close();
   client.close();

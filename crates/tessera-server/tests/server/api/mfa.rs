@@ -990,3 +990,32 @@ async fn the_admin_api_wants_aal2_from_admins_who_must_use_a_second_factor() {
     let res = app.get_bearer("/admin/api/users", &staff_token).await;
     assert_error(res, 403, "permission_denied").await;
 }
+
+/// The Flask-style `GET /login` (Basic) answers `mfa_required` as `/auth/token/` does; the
+/// ticket completes at `/auth/token/mfa/`.
+#[tokio::test]
+async fn the_flask_style_login_asks_for_the_second_factor_too() {
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.signup.enabled = true;
+            s.mail.smtp_url = Some(tessera_proto::Secret::new("smtp://127.0.0.1:9"));
+        })
+        .spawn()
+        .await;
+    app.create_user("alice", false).await;
+    let Some((secret, _)) = enrol(&app, "alice").await else {
+        return;
+    };
+    let res = app
+        .client
+        .get(app.url("/login"))
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let body = assert_error(res, 401, "mfa_required").await;
+    let code = oathtool(&secret, now(&app)).unwrap();
+    let res = mfa(&app, body["mfa_token"].as_str().unwrap(), &code).await;
+    assert_eq!(res.status(), 200);
+}
