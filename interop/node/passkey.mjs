@@ -83,6 +83,7 @@ try {
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.locator('#passkey-add').waitFor();
   await page.locator('#passkey-name').fill('Test laptop');
+  await page.locator('#passkey-password').fill(password);
   await page.locator('#passkey-add').click();
   await page.locator('#passkey-codes-box').waitFor();
   check((await page.locator('#passkey-codes code').count()) === 10, 'a first passkey shows the recovery codes, once');

@@ -95,7 +95,9 @@
     add.addEventListener('click', async () => {
       try {
         const csrf = $('#security input[name="csrf"]').value;
-        const { ceremony, options } = await post('/webauthn/register/start', { csrf });
+        const password = ($('#passkey-password') || { value: '' }).value;
+        const { ceremony, options } = await post('/webauthn/register/start',
+          { csrf, current_password: password });
         const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(options.publicKey);
         const credential = await navigator.credentials.create({ publicKey });
         const name = ($('#passkey-name') || { value: '' }).value;

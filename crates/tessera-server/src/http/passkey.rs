@@ -54,11 +54,12 @@ struct Answer {
     name: String,
 }
 
-/// A start request (the CSRF token where a session is involved).
+/// A registration's start: the CSRF token and the password.
 #[derive(Debug, Deserialize)]
 struct Start {
     #[serde(default)]
     csrf: String,
+    current_password: Option<Secret>,
 }
 
 fn challenge(c: Challenge) -> Response {
@@ -147,6 +148,7 @@ async fn second_factor_finish(
 
 async fn register_start(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     Body(start): Body<Start>,
 ) -> Result<Response, ApiError> {
@@ -156,9 +158,14 @@ async fn register_start(
     let (user, current) = signed_in(&state, &jar)
         .await?
         .ok_or(ApiError::NotAuthenticated)?;
-    Ok(challenge(
-        passkey::begin_registration(&state, &user, current.auth_time).await?,
-    ))
+    let password = start
+        .current_password
+        .ok_or_else(|| ApiError::Required("current_password".into()))?;
+    let caller = crate::service::security::Caller::Session(&user, &current);
+    let started =
+        crate::service::security::begin_passkey(&state, caller, ip, &password, current.auth_time)
+            .await?;
+    Ok(challenge(started))
 }
 
 async fn register_finish(
@@ -188,7 +195,7 @@ async fn register_finish(
         .await?
         .ok_or(ApiError::NotAuthenticated)?;
     let methods = crate::domain::authn::Methods::parse(&current.methods);
-    let (cookie, _) = session::start(&state, &user, &methods)
+    let (cookie, _) = session::start_at(&state, &user, &methods, current.auth_time)
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let jar = jar.add(session_cookie(&state, cookie));
@@ -228,7 +235,22 @@ async fn remove(
     let password = form.current_password.unwrap_or_else(|| Secret::new(""));
     let caller = crate::service::security::Caller::Session(&user, &current);
     match crate::service::security::remove_passkey(&state, caller, ip, &password, &form.id).await {
-        Ok(()) => see_other("/account"),
+        Ok(()) => {
+            // Every session ended with the passkey (what it signed in must not outlive
+            // it): this browser goes on, as it was.
+            let Ok(Some(now)) = state.store.user_by_id(user.id).await else {
+                return see_other("/account");
+            };
+            let methods = crate::domain::authn::Methods::parse(&current.methods);
+            match session::start_at(&state, &now, &methods, current.auth_time).await {
+                Ok((cookie, _)) => (
+                    jar.add(session_cookie(&state, cookie)),
+                    see_other("/account"),
+                )
+                    .into_response(),
+                Err(e) => unavailable(&e),
+            }
+        }
         Err(e) => crate::http::account_security::refused(&e),
     }
 }

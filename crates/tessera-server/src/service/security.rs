@@ -125,6 +125,22 @@ pub async fn remove_totp(
     Ok(totp::remove(state, &user, Actor::User(user.id)).await?)
 }
 
+/// Begins registering a passkey: the password, an `aal2` sign-in when the user has a
+/// factor, and a sign-in in the last 10 minutes.
+///
+/// # Errors
+/// [`AccountError`].
+pub async fn begin_passkey(
+    state: &AppState,
+    who: Caller<'_>,
+    ip: std::net::IpAddr,
+    current: &Secret,
+    auth_time: i64,
+) -> Result<super::authn::passkey::Challenge, AccountError> {
+    let user = with_password(state, who, ip, current).await?;
+    Ok(super::authn::passkey::begin_registration(state, &user, auth_time).await?)
+}
+
 /// Removes one of the caller's passkeys (the password, and an `aal2` sign-in when the user
 /// has a factor, as for every change).
 ///

@@ -333,12 +333,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         new: &str,
         now: i64,
     ) -> StoreResult<bool>;
-    /// Removes a passkey of the user (and with `drop_recovery` the recovery codes).
+    /// Removes a passkey of the user (and with `drop_recovery` the recovery codes) and
+    /// ends every session of the user.
     async fn remove_passkey(
         &self,
         user_id: i64,
         credential_id: &str,
         drop_recovery: bool,
+        now: i64,
     ) -> StoreResult<bool>;
     /// Stores a WebAuthn ceremony's state.
     async fn insert_ceremony(&self, ceremony: &Ceremony) -> StoreResult<()>;

@@ -101,7 +101,7 @@ async fn take_ceremony<T: serde::de::DeserializeOwned>(
     id: &str,
     kind: &str,
 ) -> Result<(Option<i64>, T), AuthnError> {
-    if id.is_empty() || id.len() > 128 {
+    if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AuthnError::Ceremony);
     }
     let found = state
@@ -150,9 +150,10 @@ fn uuid_v4(mut bytes: [u8; 16]) -> Uuid {
     Uuid::from_bytes(bytes)
 }
 
-/// Begins registering a passkey for `user`, whose session authenticated at `auth_time`:
-/// refused unless that was within [`RECENT`]. The credential must be discoverable (so that
-/// it signs in without a username) and verify its user.
+/// Begins registering a passkey for `user` (the caller checked the password, and an
+/// `aal2` sign-in when the user has a factor), whose session authenticated at
+/// `auth_time`: refused unless that was within [`RECENT`]. The credential must be
+/// discoverable (so that it signs in without a username) and verify its user.
 ///
 /// # Errors
 /// [`AuthnError::StepUpRequired`] (not recent), [`AuthnError::PasskeysOff`], store errors.
@@ -216,7 +217,7 @@ pub async fn finish_registration(
     let name: String = name
         .trim()
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_format(*c))
         .take(MAX_NAME_CHARS)
         .collect();
     let name = if name.is_empty() {
@@ -254,6 +255,11 @@ pub async fn finish_registration(
         .await;
     super::notice::send(state, user, super::notice::Change::PasskeyAdded);
     Ok(codes)
+}
+
+/// Invisible format characters (bidi overrides, zero-width): a name must read as it is.
+fn is_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 fn credential_id_text(id: &CredentialID) -> String {
@@ -389,6 +395,18 @@ async fn record_use(
     mut key: Passkey,
     result: &AuthenticationResult,
 ) -> Result<(), AuthnError> {
+    // Against the counter stored now, not the one the ceremony started with (a clone
+    // answering between the device's uses would pass that).
+    let stored = serde_json::from_str::<serde_json::Value>(&row.passkey)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/cred/counter")
+                .and_then(serde_json::Value::as_u64)
+        })
+        .unwrap_or(0);
+    if result.counter() != 0 && u64::from(result.counter()) <= stored {
+        return Err(AuthnError::Cloned);
+    }
     key.update_credential(result);
     let new = serde_json::to_string(&key).map_err(|_| AuthnError::Rejected)?;
     if !state
@@ -437,7 +455,7 @@ pub async fn remove(
     let last = factors.totp.is_none() && factors.passkeys.len() <= 1;
     if !state
         .store
-        .remove_passkey(user.id, credential_id, last)
+        .remove_passkey(user.id, credential_id, last, state.clock.unix())
         .await?
     {
         return Err(AuthnError::NotEnrolled);

@@ -34,6 +34,20 @@ pub async fn start(
     user: &User,
     methods: &Methods,
 ) -> Result<(String, Session), SessionError> {
+    start_at(state, user, methods, state.clock.unix()).await
+}
+
+/// [`start`] for a sign-in that authenticated at `auth_time` (a browser whose session
+/// ended with a change it made goes on, authenticated when it was).
+///
+/// # Errors
+/// [`SessionError`].
+pub async fn start_at(
+    state: &AppState,
+    user: &User,
+    methods: &Methods,
+    auth_time: i64,
+) -> Result<(String, Session), SessionError> {
     let cookie = random_token()?;
     let now = state.clock.unix();
     let lifetime = crate::domain::time::seconds(state.settings.sso.session_lifetime);
@@ -41,7 +55,7 @@ pub async fn start(
         token_hash: sha256_hex(&cookie),
         sid: random_hex::<16>()?,
         user_id: user.id,
-        auth_time: now,
+        auth_time,
         expires_at: now.saturating_add(lifetime),
         session_epoch: user.session_epoch,
         methods: methods.stored(),

@@ -409,12 +409,13 @@ pub(super) async fn use_passkey<DB: Dialect>(
 }
 
 /// Removes a passkey of the user and, with `drop_recovery` (no factor left), the recovery
-/// codes.
+/// codes, and ends every session of the user, in one transaction.
 pub(super) async fn remove_passkey<DB: Dialect>(
     e: &impl Engine<Db = DB>,
     user_id: i64,
     credential_id: &str,
     drop_recovery: bool,
+    now: i64,
 ) -> StoreResult<bool> {
     let mut tx = e.begin_write().await?;
     let n = DB::query("DELETE FROM webauthn_credentials WHERE user_id = $1 AND credential_id = $2")
@@ -427,6 +428,10 @@ pub(super) async fn remove_passkey<DB: Dialect>(
             .arg(user_id)
             .run(&mut *tx)
             .await?;
+    }
+    // What the passkey signed in must not outlive it.
+    if n == 1 {
+        sessions::end_all_sessions::<DB>(&mut tx, user_id, now).await?;
     }
     tx.commit().await.map_err(DB::classify)?;
     Ok(n == 1)

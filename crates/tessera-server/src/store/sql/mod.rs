@@ -538,8 +538,9 @@ impl<E: Engine> Store for E {
         user_id: i64,
         credential_id: &str,
         drop_recovery: bool,
+        now: i64,
     ) -> StoreResult<bool> {
-        factors::remove_passkey(self, user_id, credential_id, drop_recovery).await
+        factors::remove_passkey(self, user_id, credential_id, drop_recovery, now).await
     }
 
     async fn insert_ceremony(&self, ceremony: &Ceremony) -> StoreResult<()> {

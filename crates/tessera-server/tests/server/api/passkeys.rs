@@ -129,19 +129,26 @@ async fn registration_needs_a_recent_sign_in_and_the_csrf_token() {
         .find(|(k, _)| k == "csrf")
         .unwrap()
         .1;
-    let start = |csrf: String| {
+    let start = |csrf: String, password: &'static str| {
         let b = b.clone();
         let url = app.url("/webauthn/register/start");
         async move {
             b.post(url)
-                .json(&json!({"csrf": csrf}))
+                .json(&json!({"csrf": csrf, "current_password": password}))
                 .send()
                 .await
                 .unwrap()
         }
     };
-    assert_error(start(String::new()).await, 403, "permission_denied").await;
-    let res = start(csrf.clone()).await;
+    assert_error(
+        start(String::new(), PASSWORD).await,
+        403,
+        "permission_denied",
+    )
+    .await;
+    // The password too, as for every change of factors.
+    assert_error(start(csrf.clone(), "not it").await, 400, "invalid").await;
+    let res = start(csrf.clone(), PASSWORD).await;
     assert_eq!(res.status(), 200);
     let started: Value = res.json().await.unwrap();
     let key = &started["options"]["publicKey"];
@@ -163,5 +170,5 @@ async fn registration_needs_a_recent_sign_in_and_the_csrf_token() {
     assert_error(res, 400, "invalid").await;
     // Eleven minutes on, the sign-in is not recent enough to add a passkey.
     app.clock.advance(Duration::from_secs(660));
-    assert_error(start(csrf).await, 403, "permission_denied").await;
+    assert_error(start(csrf, PASSWORD).await, 403, "permission_denied").await;
 }

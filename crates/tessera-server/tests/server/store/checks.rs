@@ -1512,10 +1512,10 @@ pub async fn passkeys_are_unique_and_used_over_their_state(f: Fixture) {
         "{\"v\":2}"
     );
     assert!(
-        !s.remove_passkey(b.id, "cred-1", false).await.unwrap(),
+        !s.remove_passkey(b.id, "cred-1", false, NOW).await.unwrap(),
         "not b's"
     );
-    assert!(s.remove_passkey(a.id, "cred-1", true).await.unwrap());
+    assert!(s.remove_passkey(a.id, "cred-1", true, NOW).await.unwrap());
     assert!(s.passkeys_of(a.id).await.unwrap().is_empty());
     assert!(
         s.recovery_codes(a.id).await.unwrap().is_none(),
