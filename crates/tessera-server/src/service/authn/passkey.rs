@@ -1,8 +1,9 @@
 //! Passkeys (WebAuthn, by webauthn-rs): registration by a signed-in user who authenticated
 //! recently, usernameless sign-in (a discoverable credential: the passkey alone, user
 //! verification required), and a passkey as the second factor of a password sign-in.
-//! Every ceremony's state stays in the store (5 minutes, taken once); the browser holds
-//! only its id. A signature counter that goes backwards (a cloned authenticator) is
+//! A registration's and a second factor's ceremony state stays in the store (5 minutes,
+//! taken once; the browser holds only its id); a usernameless sign-in's travels sealed and
+//! is recorded as used once it verified (anyone may start one: nothing is written then). A signature counter that goes backwards (a cloned authenticator) is
 //! refused and audited.
 
 use super::AuthnError;
@@ -269,15 +270,77 @@ fn credential_id_text(id: &CredentialID) -> String {
 
 /// Begins a usernameless sign-in (any discoverable passkey of this RP).
 ///
+/// Anyone may ask, so nothing is written: the ceremony's state travels sealed (AES-GCM
+/// under the master key, with its expiry) in the ceremony id, and is recorded as used only
+/// once an answer verified (a replay of that answer is refused then).
+///
 /// # Errors
-/// [`AuthnError::PasskeysOff`], store errors.
+/// [`AuthnError::PasskeysOff`].
 pub async fn begin_sign_in(state: &AppState) -> Result<Challenge, AuthnError> {
+    use base64::Engine as _;
     let rp = rp(state)?;
     let (rcr, auth) = rp
         .start_discoverable_authentication()
         .map_err(|_| AuthnError::Rejected)?;
     let options = serde_json::to_value(&rcr).map_err(|_| AuthnError::Rejected)?;
-    store_ceremony(state, None, "login", &auth, options).await
+    let expires = state.clock.unix().saturating_add(CEREMONY_LIFETIME);
+    let plain = serde_json::to_vec(&(expires, &auth)).map_err(|_| AuthnError::Rejected)?;
+    let sealed = state
+        .keys
+        .master()
+        .seal(&plain, SIGN_IN_SEAL)
+        .map_err(|_| AuthnError::Rejected)?;
+    Ok(Challenge {
+        ceremony: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed),
+        options,
+    })
+}
+
+/// The sealing context of a usernameless sign-in's state.
+const SIGN_IN_SEAL: &str = "webauthn-sign-in";
+
+/// The longest sealed sign-in ceremony taken (its state is a few hundred bytes).
+const MAX_SEALED_CHARS: usize = 8192;
+
+/// A sealed sign-in ceremony's state, when it is Tessera's and not expired.
+fn open_sign_in(
+    state: &AppState,
+    ceremony: &str,
+) -> Result<DiscoverableAuthentication, AuthnError> {
+    use base64::Engine as _;
+    if ceremony.len() > MAX_SEALED_CHARS {
+        return Err(AuthnError::Ceremony);
+    }
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(ceremony)
+        .map_err(|_| AuthnError::Ceremony)?;
+    let plain = state
+        .keys
+        .master()
+        .open(&sealed, SIGN_IN_SEAL)
+        .map_err(|_| AuthnError::Ceremony)?;
+    let (expires, auth): (i64, DiscoverableAuthentication) =
+        serde_json::from_slice(&plain).map_err(|_| AuthnError::Ceremony)?;
+    if expires <= state.clock.unix() {
+        return Err(AuthnError::Ceremony);
+    }
+    Ok(auth)
+}
+
+/// Records a verified sign-in ceremony as used: false when it was used before (a replay).
+async fn spend_sign_in(state: &AppState, ceremony: &str) -> Result<bool, AuthnError> {
+    let used = Ceremony {
+        id_hash: sha256_hex(ceremony),
+        user_id: None,
+        kind: "login-used".into(),
+        state: String::new(),
+        expires_at: state.clock.unix().saturating_add(CEREMONY_LIFETIME),
+    };
+    match state.store.insert_ceremony(&used).await {
+        Ok(()) => Ok(true),
+        Err(crate::store::StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Completes a usernameless sign-in: the passkey's user (active), and the methods used.
@@ -291,8 +354,7 @@ pub async fn finish_sign_in(
     credential: &serde_json::Value,
 ) -> Result<(User, Methods), AuthnError> {
     let rp = rp(state)?;
-    let (_, auth): (_, DiscoverableAuthentication) =
-        take_ceremony(state, ceremony, "login").await?;
+    let auth = open_sign_in(state, ceremony)?;
     let answer: PublicKeyCredential =
         serde_json::from_value(credential.clone()).map_err(|_| AuthnError::Rejected)?;
     let (handle, cred_id) = rp
@@ -308,6 +370,9 @@ pub async fn finish_sign_in(
     let result = rp
         .finish_discoverable_authentication_v2(&answer, auth, DiscoverableKey::from(&key))
         .map_err(refused)?;
+    if !spend_sign_in(state, ceremony).await? {
+        return Err(AuthnError::Ceremony);
+    }
     let user = active_user(state, row.user_id).await?;
     record_use(state, row, key, &result).await?;
     Ok((user, Methods::one(Method::Passkey, state.clock.unix())))
