@@ -1019,3 +1019,47 @@ async fn the_flask_style_login_asks_for_the_second_factor_too() {
     let res = mfa(&app, body["mfa_token"].as_str().unwrap(), &code).await;
     assert_eq!(res.status(), 200);
 }
+
+/// "End every session of this user" covers what a second factor gave: the pair from
+/// `/auth/token/mfa/` dies with the rest.
+#[tokio::test]
+async fn ending_every_session_ends_what_a_second_factor_gave() {
+    let app = TestApp::spawn().await;
+    app.create_superuser("root").await;
+    let alice = app.create_user("alice", false).await;
+    let Some((_, codes)) = enrol(&app, "alice").await else {
+        return;
+    };
+    let body = assert_error(
+        password_login(&app, "alice", PASSWORD).await,
+        401,
+        "mfa_required",
+    )
+    .await;
+    let res = mfa(&app, body["mfa_token"].as_str().unwrap(), &codes[0]).await;
+    let pair: Value = res.json().await.unwrap();
+    let access = pair["access"].as_str().unwrap();
+    assert_eq!(
+        app.get_bearer("/auth/users/me/", access).await.status(),
+        200
+    );
+    let admin = app.login("root").await.access;
+    let res = app
+        .client
+        .post(app.url(&format!("/admin/api/users/{}/logout", alice.id)))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_error(
+        app.get_bearer("/auth/users/me/", access).await,
+        401,
+        "token_not_valid",
+    )
+    .await;
+    let res = app
+        .post_json("/auth/token/refresh/", &json!({"refresh": pair["refresh"]}))
+        .await;
+    assert_error(res, 401, "token_not_valid").await;
+}
