@@ -14,8 +14,8 @@ use crate::http::client_ip::ClientIp;
 use crate::http::csrf;
 use crate::http::pages;
 use crate::http::session_cookie::{mfa_value, session_cookie, without_mfa};
+use crate::service::authn::SecondFactorError;
 use crate::service::authn::passkey::{self, Challenge};
-use crate::service::authn::{AuthnError, SecondFactorError};
 use crate::service::sso::session;
 use crate::state::AppState;
 use axum::Json;
@@ -82,25 +82,11 @@ async fn login_finish(
     jar: CookieJar,
     Body(answer): Body<Answer>,
 ) -> Result<Response, ApiError> {
-    let (user, methods) =
-        match passkey::finish_sign_in(&state, &answer.ceremony, &answer.credential).await {
-            Ok(found) => found,
-            Err(AuthnError::Cloned) => {
-                passkey::audit_cloned(&state, &answer.credential).await;
-                return Err(AuthnError::Cloned.into());
-            }
-            Err(e) => return Err(e.into()),
-        };
-    let (cookie, _) = session::start(&state, &user, &methods)
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    crate::service::audit::event("login.success")
-        .actor(user.id)
-        .subject(&user.username)
-        .detail("passkey")
-        .record(state.store.as_ref(), state.clock.unix())
-        .await;
-    Ok(signed_in_answer(&state, jar, cookie))
+    match session::passkey_sign_in(&state, &answer.ceremony, &answer.credential).await {
+        Ok(cookie) => Ok(signed_in_answer(&state, jar, cookie)),
+        Err(session::SignInError::Authn(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::Unavailable(e.to_string())),
+    }
 }
 
 async fn second_factor_start(
@@ -187,17 +173,11 @@ async fn register_finish(
         &answer.credential,
     )
     .await?;
-    // Every session ended with the registration: this browser goes on in a new one, at
-    // the level it had.
-    let user = state
-        .store
-        .user_by_id(user.id)
-        .await?
-        .ok_or(ApiError::NotAuthenticated)?;
-    let methods = crate::domain::authn::Methods::parse(&current.methods);
-    let (cookie, _) = session::start_at(&state, &user, &methods, current.auth_time)
+    // Every session ended with the registration: this browser goes on, as it was.
+    let cookie = session::resume(&state, user.id, &current)
         .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?
+        .ok_or(ApiError::NotAuthenticated)?;
     let jar = jar.add(session_cookie(&state, cookie));
     let (jar, csrf) = csrf::token(&state, jar);
     Ok((jar, Json(json!({"recovery_codes": codes, "csrf": csrf}))).into_response())
@@ -238,16 +218,13 @@ async fn remove(
         Ok(()) => {
             // Every session ended with the passkey (what it signed in must not outlive
             // it): this browser goes on, as it was.
-            let Ok(Some(now)) = state.store.user_by_id(user.id).await else {
-                return see_other("/account");
-            };
-            let methods = crate::domain::authn::Methods::parse(&current.methods);
-            match session::start_at(&state, &now, &methods, current.auth_time).await {
-                Ok((cookie, _)) => (
+            match session::resume(&state, user.id, &current).await {
+                Ok(Some(cookie)) => (
                     jar.add(session_cookie(&state, cookie)),
                     see_other("/account"),
                 )
                     .into_response(),
+                Ok(None) => see_other("/account"),
                 Err(e) => unavailable(&e),
             }
         }

@@ -497,14 +497,6 @@ pub async fn audit_cloned(state: &AppState, credential: &serde_json::Value) {
         .await;
 }
 
-/// The user's passkeys for the account page and the admin API.
-///
-/// # Errors
-/// Store failures.
-pub async fn list(state: &AppState, user_id: i64) -> Result<Vec<PasskeyRow>, AuthnError> {
-    Ok(state.store.passkeys_of(user_id).await?)
-}
-
 /// Removes one of the user's passkeys (the caller checked recent authentication and the
 /// password); with no factor left, the recovery codes go too.
 ///

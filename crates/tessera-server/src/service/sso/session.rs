@@ -204,6 +204,54 @@ pub async fn second_factor_passkey(
     finish(state, &user, &methods, current).await
 }
 
+/// A usernameless sign-in with a passkey (the WebAuthn answer to the ceremony
+/// `authn::passkey::begin_sign_in` started): a new session. A cloned authenticator is
+/// refused and audited.
+///
+/// # Errors
+/// [`SignInError::Authn`] for a refused answer.
+pub async fn passkey_sign_in(
+    state: &AppState,
+    ceremony: &str,
+    credential: &serde_json::Value,
+) -> Result<String, SignInError> {
+    let (user, methods) = match authn::passkey::finish_sign_in(state, ceremony, credential).await {
+        Ok(found) => found,
+        Err(AuthnError::Cloned) => {
+            authn::passkey::audit_cloned(state, credential).await;
+            return Err(AuthnError::Cloned.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (cookie, _) = start(state, &user, &methods).await?;
+    crate::service::audit::event("login.success")
+        .actor(user.id)
+        .subject(&user.username)
+        .detail("passkey")
+        .record(state.store.as_ref(), state.clock.unix())
+        .await;
+    Ok(cookie)
+}
+
+/// A browser whose session ended with a change it made (a passkey added or removed) goes
+/// on in a new one, as it was: the same methods, authenticated when it was. `None` when
+/// the user is gone.
+///
+/// # Errors
+/// Store failures, [`SessionError`].
+pub async fn resume(
+    state: &AppState,
+    user_id: i64,
+    was: &Session,
+) -> Result<Option<String>, SignInError> {
+    let Some(user) = state.store.user_by_id(user_id).await? else {
+        return Ok(None);
+    };
+    let methods = Methods::parse(&was.methods);
+    let (cookie, _) = start_at(state, &user, &methods, was.auth_time).await?;
+    Ok(Some(cookie))
+}
+
 /// A sign-in whose methods are now enough: the browser's session of this user takes
 /// them with a new cookie (a step-up keeps its `sid`; a copy of the old cookie stays at
 /// the old level: it is dead), or a new one starts.
